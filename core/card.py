@@ -1,0 +1,190 @@
+"""The channel-neutral Card: what a ticket looks like to one audience in one language.
+
+Adapters only render it; they never decide which buttons exist. Values are plain text:
+every renderer escapes them for its own markup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from core.forms import FieldKind, FieldSpec
+from core.i18n import Locale, t
+from core.people import display_name
+from core.ports import Context
+from core.ticket import Priority, Status, Ticket
+from core.workflow import Action, available_actions
+
+
+class Colour(StrEnum):
+    GREY = "grey"
+    BLUE = "blue"
+    INDIGO = "indigo"
+    ORANGE = "orange"
+    YELLOW = "yellow"
+    GREEN = "green"
+    RED = "red"
+
+
+STATUS_COLOUR: dict[Status, Colour] = {
+    Status.NEW: Colour.GREY,
+    Status.ASSIGNED: Colour.BLUE,
+    Status.ACCEPTED: Colour.INDIGO,
+    Status.IN_PROGRESS: Colour.ORANGE,
+    Status.WAITING: Colour.YELLOW,
+    Status.RESOLVED: Colour.GREEN,
+    Status.CLOSED: Colour.GREY,
+    Status.CANCELLED: Colour.RED,
+}
+
+
+class ActionKind(StrEnum):
+    BUTTON = "button"
+    PERSON_SELECT = "person_select"
+    SELECT = "select"
+    INPUT = "input"
+
+
+class Style(StrEnum):
+    PRIMARY = "primary"
+    DANGER = "danger"
+    DEFAULT = "default"
+
+
+@dataclass(frozen=True)
+class CardField:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class CardAction:
+    id: Action
+    label: str
+    kind: ActionKind = ActionKind.BUTTON
+    style: Style = Style.DEFAULT
+    confirm: str | None = None
+    options: tuple[tuple[str, str], ...] = ()  # (value, label) for selects
+
+
+@dataclass(frozen=True)
+class Card:
+    ticket_key: str
+    version: int
+    title: str
+    status: Status
+    status_label: str
+    colour: Colour
+    fields: tuple[CardField, ...]
+    actions: tuple[CardAction, ...]
+    locale: Locale
+    body: str = ""
+
+    @property
+    def heading(self) -> str:
+        return f"{self.ticket_key} {self.title}"
+
+
+_BODY_MAX = 500
+_STYLE = {
+    Action.ACCEPT: Style.PRIMARY,
+    Action.CLAIM: Style.PRIMARY,
+    Action.RESOLVE: Style.PRIMARY,
+    Action.CANCEL: Style.DANGER,
+}
+_CONFIRM = {Action.CANCEL: "confirm.cancel"}
+
+
+def build_card(ticket: Ticket, ctx: Context, locale: Locale) -> Card:
+    fields = [
+        CardField(t("field.status", locale), t(f"status.{ticket.status.value}", locale)),
+        CardField(t("field.priority", locale), t(f"priority.{ticket.priority.value}", locale)),
+        CardField(
+            t("field.requester", locale),
+            display_name(ctx.directory, ticket.requester_id, locale) or "",
+        ),
+        CardField(t("field.assignee", locale), _assignee(ticket, ctx, locale)),
+    ]
+    ttype = ctx.types.get(ticket.type_id)
+    if ttype is not None:
+        fields.insert(0, CardField(t("field.type", locale), ttype.name.get(locale)))
+        for spec in ttype.fields:
+            value = ticket.fields.get(spec.id)
+            if value not in (None, "", []):
+                fields.append(
+                    CardField(spec.label.get(locale), _field_text(spec, value, ctx, locale))
+                )
+    body = ticket.description if ticket.description != ticket.title else ""
+    if len(body) > _BODY_MAX:
+        body = body[: _BODY_MAX - 1] + "…"
+    return Card(
+        ticket_key=ticket.key,
+        version=ticket.version,
+        title=ticket.title,
+        status=ticket.status,
+        status_label=t(f"status.{ticket.status.value}", locale),
+        colour=STATUS_COLOUR[ticket.status],
+        fields=tuple(fields),
+        actions=tuple(_actions(ticket, ctx, locale)),
+        locale=locale,
+        body=body,
+    )
+
+
+def _assignee(ticket: Ticket, ctx: Context, locale: Locale) -> str:
+    if ticket.assignee_id:
+        return display_name(ctx.directory, ticket.assignee_id, locale) or ticket.assignee_id
+    return t("queue", locale) if ticket.team_id else t("nobody", locale)
+
+
+def _field_text(spec: FieldSpec, value: Any, ctx: Context, locale: Locale) -> str:
+    if spec.kind == FieldKind.SELECT:
+        label = spec.option_label(str(value))
+        return label.get(locale) if label else str(value)
+    if spec.kind == FieldKind.MULTI_SELECT:
+        labels = [spec.option_label(str(v)) for v in value]
+        return ", ".join(
+            lab.get(locale) if lab else str(v) for lab, v in zip(labels, value, strict=True)
+        )
+    if spec.kind == FieldKind.PERSON:
+        return display_name(ctx.directory, str(value), locale) or str(value)
+    if spec.kind == FieldKind.ATTACHMENT:
+        return f"{len(value)} 📎"
+    return str(value)
+
+
+def _actions(ticket: Ticket, ctx: Context, locale: Locale) -> list[CardAction]:
+    out: list[CardAction] = []
+    for action in available_actions(ticket.status, ticket.assignee_id is not None):
+        label = t(f"action.{action.value}", locale)
+        if action == Action.ASSIGN:
+            out.append(
+                CardAction(
+                    action, label, ActionKind.PERSON_SELECT, options=_people(ticket, ctx, locale)
+                )
+            )
+        elif action == Action.SET_PRIORITY:
+            options = tuple((p.value, t(f"priority.{p.value}", locale)) for p in Priority)
+            out.append(CardAction(action, label, ActionKind.SELECT, options=options))
+        else:
+            confirm = _CONFIRM.get(action)
+            out.append(
+                CardAction(
+                    action,
+                    label,
+                    style=_STYLE.get(action, Style.DEFAULT),
+                    confirm=t(confirm, locale) if confirm else None,
+                )
+            )
+    out.append(CardAction(Action.COMMENT, t("action.comment", locale), ActionKind.INPUT))
+    return out
+
+
+def _people(ticket: Ticket, ctx: Context, locale: Locale) -> tuple[tuple[str, str], ...]:
+    team = ctx.directory.team(ticket.team_id) if ticket.team_id else None
+    if team is None:
+        return ()
+    ids = dict.fromkeys([*team.members, *(x for x in (team.lead, team.manager) if x)])
+    return tuple((pid, display_name(ctx.directory, pid, locale) or pid) for pid in ids)

@@ -1,0 +1,50 @@
+"""Domain errors. Each message is something the person who pressed the button can act on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class DomainError(Exception):
+    """Base of every error core raises on purpose."""
+
+    code = "domain_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    """The ticket moved on: someone else acted first, or the action no longer applies."""
+
+    code = "conflict"
+
+
+class PermissionDenied(DomainError):
+    code = "forbidden"
+
+
+class ConcurrencyError(DomainError):
+    """Storage saw a newer version than the one the decision was based on; retry the command."""
+
+    code = "concurrency"
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    rule: str
+    message: str
+
+
+class FormInvalid(DomainError):
+    code = "invalid"
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+        self.errors = errors

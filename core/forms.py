@@ -1,0 +1,206 @@
+"""Ticket types are forms: the fields a type collects and the rules core enforces on them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from core.errors import FieldError, FormInvalid
+from core.i18n import Text
+from core.people import Directory
+
+JSON = Any
+
+
+class FieldKind(StrEnum):
+    TEXT = "text"
+    LONG_TEXT = "long_text"
+    NUMBER = "number"
+    SELECT = "select"
+    MULTI_SELECT = "multi_select"
+    DATE = "date"
+    PERSON = "person"
+    ATTACHMENT = "attachment"
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: Text
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    id: str
+    kind: FieldKind
+    label: Text
+    required: bool = False
+    # text: length; number: value; multi_select / attachment: count
+    min: float | None = None
+    max: float | None = None
+    options: tuple[Option, ...] = ()
+    help: Text | None = None
+
+    def option_label(self, value: str) -> Text | None:
+        for opt in self.options:
+            if opt.value == value:
+                return opt.label
+        return None
+
+
+PREFIX_RE = re.compile(r"^[A-Z][A-Z0-9]{0,9}$")
+
+
+@dataclass(frozen=True)
+class TicketType:
+    id: str
+    prefix: str
+    name: Text
+    fields: tuple[FieldSpec, ...] = ()
+    default_team: str | None = None
+    default_priority: str = "normal"
+    description: Text | None = None
+
+    def field(self, field_id: str) -> FieldSpec | None:
+        for spec in self.fields:
+            if spec.id == field_id:
+                return spec
+        return None
+
+
+_TEXT_MAX = 10_000
+_TITLE_MAX = 200
+
+
+def validate_title(title: object) -> str:
+    if not isinstance(title, str) or not title.strip():
+        raise FormInvalid([FieldError("title", "required", "a title is required")])
+    clean = title.strip()
+    if len(clean) > _TITLE_MAX:
+        raise FormInvalid(
+            [FieldError("title", "max", f"at most {_TITLE_MAX} characters (got {len(clean)})")]
+        )
+    return clean
+
+
+def validate_fields(
+    ttype: TicketType, values: Mapping[str, object], directory: Directory
+) -> dict[str, JSON]:
+    """Check submitted values against the type's form; return the cleaned values or raise."""
+    errors: list[FieldError] = []
+    clean: dict[str, JSON] = {}
+    for key in values:
+        if ttype.field(key) is None:
+            errors.append(FieldError(key, "unknown", f"{ttype.id} has no field {key!r}"))
+    for spec in ttype.fields:
+        raw = values.get(spec.id)
+        if _is_empty(raw):
+            if spec.required:
+                errors.append(FieldError(spec.id, "required", "this field is required"))
+            continue
+        try:
+            clean[spec.id] = _clean(spec, raw, directory)
+        except _Invalid as exc:
+            errors.append(FieldError(spec.id, exc.rule, exc.message))
+    if errors:
+        raise FormInvalid(errors)
+    return clean
+
+
+class _Invalid(Exception):
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.message = message
+
+
+def _is_empty(raw: object) -> bool:
+    return raw is None or (isinstance(raw, str | list | tuple) and len(raw) == 0)
+
+
+def _fmt(n: float) -> str:
+    return str(int(n)) if float(n).is_integer() else str(n)
+
+
+def _clean(spec: FieldSpec, raw: object, directory: Directory) -> JSON:
+    kind = spec.kind
+    if kind in (FieldKind.TEXT, FieldKind.LONG_TEXT):
+        if not isinstance(raw, str):
+            raise _Invalid("type", "must be text")
+        text = raw.strip()
+        limit = (
+            spec.max
+            if spec.max is not None
+            else (_TEXT_MAX if kind == FieldKind.LONG_TEXT else 500)
+        )
+        if spec.min is not None and len(text) < spec.min:
+            raise _Invalid("min", f"at least {_fmt(spec.min)} characters")
+        if len(text) > limit:
+            raise _Invalid("max", f"at most {_fmt(limit)} characters")
+        return text
+    if kind == FieldKind.NUMBER:
+        number = _number(raw)
+        if spec.min is not None and number < spec.min:
+            raise _Invalid("min", f"must be at least {_fmt(spec.min)}")
+        if spec.max is not None and number > spec.max:
+            raise _Invalid("max", f"must be at most {_fmt(spec.max)}")
+        return int(number) if number.is_integer() else number
+    if kind == FieldKind.SELECT:
+        value = raw if isinstance(raw, str) else None
+        if value is None or spec.option_label(value) is None:
+            raise _Invalid("options", f"must be one of {', '.join(o.value for o in spec.options)}")
+        return value
+    if kind == FieldKind.MULTI_SELECT:
+        items = [raw] if isinstance(raw, str) else raw
+        if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+            raise _Invalid("type", "must be a list of options")
+        bad = [i for i in items if spec.option_label(i) is None]
+        if bad:
+            raise _Invalid("options", f"unknown option(s) {', '.join(bad)}")
+        _check_count(spec, len(items))
+        return list(dict.fromkeys(items))
+    if kind == FieldKind.DATE:
+        if not isinstance(raw, str):
+            raise _Invalid("type", "must be a date like 2026-03-01")
+        try:
+            return date.fromisoformat(raw.strip()).isoformat()
+        except ValueError:
+            raise _Invalid("type", "must be a date like 2026-03-01") from None
+    if kind == FieldKind.PERSON:
+        if not isinstance(raw, str) or directory.person(raw) is None:
+            raise _Invalid("person", f"unknown person {raw!r}")
+        return raw
+    return _attachments(spec, raw)
+
+
+def _number(raw: object) -> float:
+    if isinstance(raw, bool):
+        raise _Invalid("type", "must be a number")
+    if isinstance(raw, int | float):
+        return float(raw)
+    if isinstance(raw, str):
+        try:
+            return float(raw.strip().replace(",", ""))
+        except ValueError:
+            pass
+    raise _Invalid("type", "must be a number")
+
+
+def _check_count(spec: FieldSpec, count: int) -> None:
+    if spec.min is not None and count < spec.min:
+        raise _Invalid("min", f"choose at least {_fmt(spec.min)}")
+    if spec.max is not None and count > spec.max:
+        raise _Invalid("max", f"choose at most {_fmt(spec.max)}")
+
+
+def _attachments(spec: FieldSpec, raw: object) -> JSON:
+    """Attachments arrive as ids of stored attachment metadata (strings)."""
+    items = [raw] if isinstance(raw, str) else raw
+    if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+        raise _Invalid("type", "must be a list of attachment ids")
+    _check_count(spec, len(items))
+    return list(items)

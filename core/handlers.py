@@ -1,0 +1,269 @@
+"""Use-case handlers: load, decide, record. Pure apart from the ports they are given."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from core.assignment import choose_assignee
+from core.commands import ActOnTicket, AddComment, OpenTicket
+from core.errors import Conflict, FieldError, FormInvalid, NotFound, PermissionDenied
+from core.events import EVENT_FOR_ACTION, Event, EventKind
+from core.forms import validate_fields, validate_title
+from core.i18n import Locale, as_locale, t
+from core.people import Person, display_name
+from core.permissions import may
+from core.ports import Context, UnitOfWork
+from core.ticket import Comment, Priority, Status, Ticket, ticket_key
+from core.workflow import TRANSITIONS, Action, allowed
+
+_NOT_IDEMPOTENT = frozenset({Action.ASSIGN, Action.REOPEN})
+
+
+@dataclass(frozen=True)
+class ActResult:
+    ticket: Ticket
+    changed: bool
+    message: str = ""
+
+
+async def open_ticket(cmd: OpenTicket, uow: UnitOfWork, ctx: Context) -> Ticket:
+    ttype = ctx.types.get(cmd.type_id)
+    if ttype is None:
+        known = ", ".join(sorted(ctx.types))
+        raise FormInvalid([FieldError("type", "unknown", f"unknown ticket type; known: {known}")])
+    title = validate_title(cmd.title)
+    fields = validate_fields(ttype, cmd.fields, ctx.directory)
+    priority = _priority(cmd.priority or ttype.default_priority)
+    requester = ctx.directory.person(cmd.requester_id)
+    now = ctx.clock.now()
+    number = await uow.tickets.next_number(ttype.prefix)
+    ticket = Ticket(
+        key=ticket_key(ttype.prefix, number),
+        type_id=ttype.id,
+        number=number,
+        title=title,
+        description=cmd.description.strip() or title,
+        fields=fields,
+        priority=priority,
+        requester_id=cmd.requester_id,
+        team_id=ttype.default_team,
+        origin=cmd.origin,
+        locale=requester.locale if requester else "zh-CN",
+        created_at=now,
+        updated_at=now,
+    )
+    uow.tickets.add(ticket)
+    channel = cmd.origin.channel
+    uow.record(
+        Event(
+            EventKind.TICKET_OPENED,
+            ticket.key,
+            now,
+            cmd.requester_id,
+            channel,
+            {
+                "type": ttype.id,
+                "title": title,
+                "priority": priority.value,
+                "origin": cmd.origin.to_json(),
+            },
+        )
+    )
+    decision = choose_assignee(ticket.team_id, ctx.directory)
+    if decision.assignee_id:
+        ticket.assignee_id = decision.assignee_id
+        ticket.status = Status.ASSIGNED
+        uow.record(
+            Event(
+                EventKind.TICKET_ASSIGNED,
+                ticket.key,
+                now,
+                None,
+                channel,
+                {"assignee": decision.assignee_id, "reason": decision.reason},
+            )
+        )
+    if cmd.post_card and cmd.origin.conversation:
+        uow.post_card(ticket, cmd.origin)
+    return ticket
+
+
+async def act(cmd: ActOnTicket, uow: UnitOfWork, ctx: Context) -> ActResult:
+    if cmd.action == Action.COMMENT:
+        body = str(cmd.params.get("body", ""))
+        await add_comment(AddComment(cmd.key, cmd.actor_id, body, cmd.origin), uow, ctx)
+        ticket = await _load(uow, cmd.key, _actor_locale(ctx, cmd.actor_id))
+        return ActResult(ticket, True)
+    actor = _actor(ctx, cmd.actor_id)
+    locale = as_locale(actor.locale)
+    ticket = await _load(uow, cmd.key, locale)
+    verdict = may(actor, cmd.action, ticket, ctx.directory)
+    action_label = t(f"action.{cmd.action.value}", locale)
+    if not verdict.allowed:
+        reason = t(verdict.reason_key, locale)
+        raise PermissionDenied(
+            t("err.forbidden", locale, action=action_label, key=ticket.key, reason=reason)
+        )
+    noop = _already_done(cmd, ticket, actor, ctx, locale)
+    if noop is not None:
+        return noop
+    if not allowed(cmd.action, ticket.status):
+        status = t(f"status.{ticket.status.value}", locale)
+        raise Conflict(t("err.not_allowed_in_state", locale, action=action_label, status=status))
+    data = _apply(cmd, ticket, actor, ctx)
+    now = ctx.clock.now()
+    ticket.updated_at = now
+    uow.tickets.update(ticket)
+    uow.record(
+        Event(EVENT_FOR_ACTION[cmd.action], ticket.key, now, actor.id, cmd.origin.channel, data)
+    )
+    uow.refresh_cards(ticket)
+    return ActResult(ticket, True)
+
+
+async def add_comment(cmd: AddComment, uow: UnitOfWork, ctx: Context) -> Comment:
+    author = _actor(ctx, cmd.author_id)
+    locale = as_locale(author.locale)
+    ticket = await _load(uow, cmd.key, locale)
+    verdict = may(author, Action.COMMENT, ticket, ctx.directory)
+    if not verdict.allowed:
+        label = t("action.comment", locale)
+        raise PermissionDenied(
+            t(
+                "err.forbidden",
+                locale,
+                action=label,
+                key=ticket.key,
+                reason=t(verdict.reason_key, locale),
+            )
+        )
+    body = cmd.body.strip()
+    if not body:
+        raise FormInvalid([FieldError("body", "required", "a comment needs some text")])
+    if len(body) > 10_000:
+        raise FormInvalid([FieldError("body", "max", "at most 10000 characters")])
+    now = ctx.clock.now()
+    comment = Comment(ticket.key, author.id, body, now, cmd.origin, cmd.public)
+    uow.add_comment(comment)
+    if cmd.public and author.id != ticket.requester_id and ticket.first_response_at is None:
+        ticket.first_response_at = now
+    ticket.updated_at = now
+    uow.tickets.update(ticket)
+    uow.record(
+        Event(
+            EventKind.COMMENT_ADDED,
+            ticket.key,
+            now,
+            author.id,
+            cmd.origin.channel,
+            {"body": body, "public": cmd.public},
+        )
+    )
+    uow.relay_comment(comment)
+    uow.refresh_cards(ticket)
+    return comment
+
+
+def _already_done(
+    cmd: ActOnTicket, ticket: Ticket, actor: Person, ctx: Context, locale: Locale
+) -> ActResult | None:
+    """Pressing a button whose effect already happened: a no-op for the same person, else explain."""
+    target = TRANSITIONS[cmd.action].target
+    if cmd.action in (Action.ACCEPT, Action.CLAIM):
+        taken = ticket.status not in (Status.NEW, Status.ASSIGNED) and ticket.status.is_open
+        if not taken:
+            return None
+        if ticket.assignee_id == actor.id:
+            return ActResult(
+                ticket,
+                False,
+                t(
+                    "err.already_in_state",
+                    locale,
+                    status=t(f"status.{ticket.status.value}", locale),
+                ),
+            )
+        who = display_name(ctx.directory, ticket.assignee_id, locale) or "?"
+        raise Conflict(t("err.already_accepted", locale, who=who))
+    if target is not None and ticket.status == target and cmd.action not in _NOT_IDEMPOTENT:
+        status = t(f"status.{target.value}", locale)
+        return ActResult(ticket, False, t("err.already_in_state", locale, status=status))
+    return None
+
+
+def _apply(cmd: ActOnTicket, ticket: Ticket, actor: Person, ctx: Context) -> dict[str, Any]:
+    now = ctx.clock.now()
+    before = ticket.status
+    data: dict[str, Any] = {"from": before.value}
+    action = cmd.action
+    if action in (Action.ACCEPT, Action.CLAIM):
+        ticket.assignee_id = actor.id
+        ticket.first_response_at = ticket.first_response_at or now
+    elif action == Action.ASSIGN:
+        assignee = str(cmd.params.get("assignee", ""))
+        if ctx.directory.person(assignee) is None:
+            raise FormInvalid([FieldError("assignee", "person", f"unknown person {assignee!r}")])
+        data["previous"] = ticket.assignee_id
+        data["assignee"] = assignee
+        data["reason"] = f"reassigned by {actor.id}"
+        ticket.assignee_id = assignee
+    elif action == Action.SET_PRIORITY:
+        new = _priority(cmd.params.get("priority"))
+        data["previous"] = ticket.priority.value
+        data["priority"] = new.value
+        ticket.priority = new
+    elif action == Action.RESOLVE:
+        ticket.resolved_at = now
+        ticket.first_response_at = ticket.first_response_at or now
+    elif action == Action.CLOSE:
+        ticket.closed_at = now
+    elif action == Action.REOPEN:
+        ticket.resolved_at = None
+        ticket.closed_at = None
+    target = TRANSITIONS[action].target
+    if action == Action.REOPEN:
+        target = Status.ASSIGNED if ticket.assignee_id else Status.NEW
+    if target is not None:
+        ticket.status = target
+        data["to"] = target.value
+    return data
+
+
+def _priority(value: object) -> Priority:
+    try:
+        return Priority(str(value))
+    except ValueError:
+        options = ", ".join(p.value for p in Priority)
+        raise FormInvalid(
+            [FieldError("priority", "options", f"must be one of {options}")]
+        ) from None
+
+
+def _actor(ctx: Context, person_id: str) -> Person:
+    person = ctx.directory.person(person_id)
+    if person is None:
+        raise PermissionDenied(f"unknown person {person_id!r}")
+    return person
+
+
+def _actor_locale(ctx: Context, person_id: str) -> Locale:
+    person = ctx.directory.person(person_id)
+    return as_locale(person.locale if person else None)
+
+
+async def _load(uow: UnitOfWork, key: str, locale: Locale) -> Ticket:
+    ticket = await uow.tickets.get(key)
+    if ticket is None:
+        raise NotFound(t("err.not_found", locale, key=key))
+    return ticket
+
+
+Handler = Callable[[Any, UnitOfWork, Context], Awaitable[Any]]
+
+HANDLERS: dict[type, Handler] = {
+    OpenTicket: open_ticket,
+    ActOnTicket: act,
+    AddComment: add_comment,
+}

@@ -1,0 +1,40 @@
+"""Who may press which button. Checked on every action, whichever channel it came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.people import Directory, Person
+from core.ticket import Ticket
+from core.workflow import Action
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    reason_key: str = ""
+
+
+ALLOW = Verdict(True)
+
+
+def may(actor: Person, action: Action, ticket: Ticket, directory: Directory) -> Verdict:
+    if actor.is_admin:
+        return ALLOW
+    team = directory.team(ticket.team_id) if ticket.team_id else None
+    in_team = team is not None and team.is_member(actor.id)
+    leader = team is not None and team.is_leader(actor.id)
+    assignee = ticket.assignee_id == actor.id
+    requester = ticket.requester_id == actor.id
+
+    if action in (Action.ACCEPT, Action.CLAIM):
+        return ALLOW if assignee or in_team else Verdict(False, "reason.not_team")
+    if action in (Action.START, Action.WAIT, Action.RESUME, Action.RESOLVE, Action.SET_PRIORITY):
+        return ALLOW if assignee or leader else Verdict(False, "reason.not_assignee")
+    if action == Action.ASSIGN:
+        return ALLOW if assignee or in_team else Verdict(False, "reason.not_team")
+    if action in (Action.CLOSE, Action.REOPEN, Action.COMMENT):
+        ok = requester or assignee or in_team or actor.id in ticket.watchers
+        return ALLOW if ok else Verdict(False, "reason.not_involved")
+    # cancel
+    return ALLOW if requester or leader else Verdict(False, "reason.not_involved")
