@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -119,7 +120,10 @@ class _Invalid(Exception):
 
 
 def _is_empty(raw: object) -> bool:
-    return raw is None or (isinstance(raw, str | list | tuple) and len(raw) == 0)
+    # a required text answered with spaces is still unanswered
+    if isinstance(raw, str):
+        return not raw.strip()
+    return raw is None or (isinstance(raw, list | tuple) and len(raw) == 0)
 
 
 def _fmt(n: float) -> str:
@@ -161,8 +165,9 @@ def _clean(spec: FieldSpec, raw: object, directory: Directory) -> JSON:
         bad = [i for i in items if spec.option_label(i) is None]
         if bad:
             raise _Invalid("options", f"unknown option(s) {', '.join(bad)}")
-        _check_count(spec, len(items))
-        return list(dict.fromkeys(items))
+        chosen = list(dict.fromkeys(items))
+        _check_count(spec, len(chosen))
+        return chosen
     if kind == FieldKind.DATE:
         if not isinstance(raw, str):
             raise _Invalid("type", "must be a date like 2026-03-01")
@@ -178,16 +183,18 @@ def _clean(spec: FieldSpec, raw: object, directory: Directory) -> JSON:
 
 
 def _number(raw: object) -> float:
-    if isinstance(raw, bool):
+    number: float | None = None
+    try:
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            number = float(raw)
+        elif isinstance(raw, str):
+            number = float(raw.strip().replace(",", ""))
+    except (ValueError, OverflowError):  # OverflowError: an int too big for a float
+        number = None
+    # "nan" and "inf" parse as floats but compare with nothing and are not valid JSON
+    if number is None or not math.isfinite(number):
         raise _Invalid("type", "must be a number")
-    if isinstance(raw, int | float):
-        return float(raw)
-    if isinstance(raw, str):
-        try:
-            return float(raw.strip().replace(",", ""))
-        except ValueError:
-            pass
-    raise _Invalid("type", "must be a number")
+    return number
 
 
 def _check_count(spec: FieldSpec, count: int) -> None:

@@ -147,7 +147,7 @@ async def add_comment(cmd: AddComment, uow: UnitOfWork, ctx: Context) -> Comment
     now = ctx.clock.now()
     comment = Comment(ticket.key, author.id, body, now, cmd.origin, cmd.public)
     uow.add_comment(comment)
-    if cmd.public and author.id != ticket.requester_id and ticket.first_response_at is None:
+    if cmd.public and ticket.first_response_at is None and _is_responder(author, ticket, ctx):
         ticket.first_response_at = now
     ticket.updated_at = now
     uow.tickets.update(ticket)
@@ -190,7 +190,30 @@ def _already_done(
     if target is not None and ticket.status == target and cmd.action not in _NOT_IDEMPOTENT:
         status = t(f"status.{target.value}", locale)
         return ActResult(ticket, False, t("err.already_in_state", locale, status=status))
+    return _same_value(cmd, ticket, ctx, locale)
+
+
+def _same_value(cmd: ActOnTicket, ticket: Ticket, ctx: Context, locale: Locale) -> ActResult | None:
+    """A resubmitted select (double click, retried request) must not notify or log twice."""
+    if not ticket.is_open:
+        return None
+    assignee = ticket.assignee_id
+    if cmd.action == Action.ASSIGN and assignee and cmd.params.get("assignee") == assignee:
+        who = display_name(ctx.directory, assignee, locale)
+        return ActResult(ticket, False, t("err.already_assigned", locale, who=who))
+    if cmd.action == Action.SET_PRIORITY and cmd.params.get("priority") == ticket.priority.value:
+        label = t(f"priority.{ticket.priority.value}", locale)
+        return ActResult(ticket, False, t("err.already_priority", locale, priority=label))
     return None
+
+
+def _is_responder(author: Person, ticket: Ticket, ctx: Context) -> bool:
+    """Only the support side answers a ticket; the requester's or a watcher's words stop no SLA."""
+    if author.id == ticket.requester_id:
+        return False
+    team = ctx.directory.team(ticket.team_id) if ticket.team_id else None
+    in_team = team is not None and team.is_member(author.id)
+    return in_team or author.id == ticket.assignee_id or author.is_admin
 
 
 def _apply(cmd: ActOnTicket, ticket: Ticket, actor: Person, ctx: Context) -> dict[str, Any]:

@@ -83,13 +83,16 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "nobody": ("Unassigned", "未分派"),
     "queue": ("Team queue", "团队队列"),
     "err.already_accepted": ("Already accepted by {who}.", "已被 {who} 受理。"),
+    "err.already_assigned": ("Already assigned to {who}.", "已分派给 {who}。"),
+    "err.already_priority": ("The priority is already {priority}.", "优先级已是“{priority}”。"),
     "err.already_in_state": ("The ticket is already {status}.", "工单已是“{status}”状态。"),
     "err.not_allowed_in_state": (
         "{action} is not possible while the ticket is {status}.",
-        "工单处于“{status}”状态，不能{action}。",
+        "工单处于“{status}”状态，不能执行“{action}”。",
     ),
     "err.forbidden": (
-        "You cannot {action} {key}: {reason}.",
+        # action labels are nouns as often as verbs ("Priority"), so they are quoted, not conjugated
+        'You cannot use "{action}" on {key}: {reason}.',
         "你不能对 {key} 执行“{action}”：{reason}。",
     ),
     "err.not_found": ("No ticket {key}.", "找不到工单 {key}。"),
@@ -123,4 +126,3 @@ def has(key: str) -> bool:
 
 def both(key: str, /, **params: object) -> dict[Locale, str]:
     return {loc: t(key, loc, **params) for loc in LOCALES}
-

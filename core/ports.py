@@ -30,7 +30,9 @@ class TicketRepository(Protocol):
 class UnitOfWork(Protocol):
     """One transaction: everything recorded here commits together or not at all."""
 
-    tickets: TicketRepository
+    # read-only, so an implementation may hold a more specific repository type
+    @property
+    def tickets(self) -> TicketRepository: ...
 
     def record(self, event: Event) -> None: ...
 

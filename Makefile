@@ -1,0 +1,54 @@
+# Gongdan — two commands from a fresh clone: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+CONFIG ?= deploy/gongdan.example.yaml
+
+.PHONY: run test check fmt fmt-check lint typecheck install install-dev bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## run: install into .venv, migrate the database and serve the example config on http://127.0.0.1:8080
+run: install
+	$(BIN)/gongdan migrate --config $(CONFIG)
+	$(BIN)/gongdan serve --config $(CONFIG)
+
+## test: install dev dependencies and run the whole suite (PostgreSQL and browser tests included)
+test: install-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+fmt: install-dev
+	$(BIN)/ruff format core storage adapters bot tests bench
+
+fmt-check: install-dev
+	$(BIN)/ruff format --check core storage adapters bot tests bench
+
+lint: install-dev
+	$(BIN)/ruff check core storage adapters bot tests bench
+	$(BIN)/lint-imports
+
+typecheck: install-dev
+	$(BIN)/mypy
+
+## check: format check, lint (ruff + layer contracts), types (mypy strict) and tests
+check: fmt-check lint typecheck test
+
+bench: install-dev
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,104 @@
+"""The contract every channel implements, and the door it uses to reach the ticket core.
+
+A channel adapter:
+- inbound: verifies what the platform sends, turns it into core commands and hands them to the
+  Gateway (which dedupes and commits them before the adapter acknowledges the platform);
+- outbound: renders a core Card in its platform's format, posts it, updates it in place, and sends
+  notices. It never touches storage: the bot's outbox dispatcher calls it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from core.card import Card
+from core.commands import Command
+from core.forms import TicketType
+from core.i18n import Locale
+from core.people import Directory
+from core.ticket import ChannelRef
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """Where a posted message lives, so it can be updated later."""
+
+    channel: str
+    conversation: str
+    message: str
+    thread: str | None = None
+
+
+@dataclass(frozen=True)
+class InboundKey:
+    """Identifies one inbound delivery for dedupe: (source, key). Fingerprint guards key reuse."""
+
+    source: str
+    key: str
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """What the Gateway did with a command: its result, or that it was a duplicate."""
+
+    value: Any
+    duplicate: bool = False
+    response: Any = None
+
+
+class DeliveryError(Exception):
+    """An outbound call failed. retry_after: the platform asked us to wait (429)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.permanent = permanent
+
+
+class Gateway(Protocol):
+    """What the bot offers adapters: commit commands, and read what cards need."""
+
+    directory: Directory
+
+    @property
+    def ticket_types(self) -> dict[str, TicketType]: ...
+
+    async def submit(
+        self,
+        command: Command,
+        *,
+        inbound: InboundKey | None = None,
+        respond: Callable[[Any], Any] | None = None,
+    ) -> Submitted:
+        """Run the command in one transaction; returns after commit. Raises core DomainErrors."""
+        ...
+
+    async def card(self, ticket_key: str, locale: Locale) -> Card | None: ...
+
+
+CardRenderer = Callable[[Locale], Card]
+
+
+class Channel(Protocol):
+    """One chat platform. Outbound methods raise DeliveryError on failure."""
+
+    name: str
+
+    def routes(self) -> list[web.AbstractRouteDef]:
+        """HTTP routes the channel needs mounted on the service (may be empty)."""
+        ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def post_card(self, where: ChannelRef, cards: CardRenderer) -> MessageRef: ...
+
+    async def update_card(self, ref: MessageRef, cards: CardRenderer) -> None: ...
+
+    async def post_text(self, where: ChannelRef, text: dict[Locale, str]) -> MessageRef | None: ...

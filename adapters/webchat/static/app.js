@@ -1,0 +1,643 @@
+// Gongdan web chat client. Plain ES2020, no build step.
+// Trust boundary: card and form HTML come pre-escaped from the server (adapters/webchat/render.py)
+// and are the only strings inserted as HTML; everything a person typed goes in with textContent.
+(() => {
+  'use strict';
+
+  const STRINGS = {
+    'zh-CN': {
+      iam: '我是', rooms: '频道', send: '发送', new_ticket: '新建工单',
+      hint: 'Enter 发送 · Shift+Enter 换行 · /new it 新建工单',
+      placeholder: '发消息到 #{room}', reconnecting: '连接已断开，正在重新连接…',
+      online: '已连接', offline: '未连接', connecting: '连接中…',
+      help_desk: '服务台', default_type: '默认工单类型：{type}', today: '今天', yesterday: '昨天',
+      empty: '这里还没有消息。说点什么，或点击“新建工单”。', loading: '加载中…',
+      not_connected: '尚未连接到服务器，请稍候再试。', boot_failed: '无法加载网页聊天配置。',
+      retry: '重试', submitted: '已提交', dismiss: '关闭', no_rooms: '没有可用的频道',
+    },
+    en: {
+      iam: 'I am', rooms: 'Rooms', send: 'Send', new_ticket: 'New ticket',
+      hint: 'Enter to send · Shift+Enter for a new line · /new it opens a ticket',
+      placeholder: 'Message #{room}', reconnecting: 'Connection lost, reconnecting…',
+      online: 'Connected', offline: 'Offline', connecting: 'Connecting…',
+      help_desk: 'Help desk', default_type: 'Default ticket type: {type}', today: 'Today', yesterday: 'Yesterday',
+      empty: 'No messages yet. Say something, or press “New ticket”.', loading: 'Loading…',
+      not_connected: 'Not connected to the server yet, please try again in a moment.',
+      boot_failed: 'Could not load the web chat configuration.',
+      retry: 'Retry', submitted: 'Submitted', dismiss: 'Dismiss', no_rooms: 'No rooms available',
+    },
+  };
+  const KEY = { person: 'gongdan.person', room: 'gongdan.room', locale: 'gongdan.locale' };
+  const GROUP_MS = 5 * 60 * 1000;
+  const BUSY_TIMEOUT_MS = 20000;
+
+  const state = {
+    boot: null, person: null, room: null, locale: 'zh-CN',
+    ws: null, retry: 0, retryTimer: null,
+    pending: new Map(), // client_id -> {kind, ticket?, el?, timer?}
+    unread: new Map(),
+  };
+  const items = new WeakMap(); // message element -> what it was drawn from, for locale redraws
+
+  const $ = (id) => document.getElementById(id);
+  const store = {
+    get(k) { try { return localStorage.getItem(k); } catch { return null; } },
+    set(k, v) { try { localStorage.setItem(k, v); } catch { /* private mode: not remembered */ } },
+  };
+
+  function tr(key, vars = {}) {
+    const text = (STRINGS[state.locale] || STRINGS['zh-CN'])[key] || key;
+    return text.replace(/\{(\w+)\}/g, (_, k) => (k in vars ? String(vars[k]) : ''));
+  }
+  function pick(pair) {
+    if (pair == null) return '';
+    if (typeof pair === 'string') return pair;
+    return pair[state.locale] ?? pair['zh-CN'] ?? pair.en ?? '';
+  }
+  function newId() {
+    const b = crypto.getRandomValues(new Uint8Array(12));
+    return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  }
+  function el(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text != null) e.textContent = text;
+    return e;
+  }
+  const roomById = (id) => (state.boot?.rooms || []).find((r) => r.id === id);
+  const personById = (id) => (state.boot?.people || []).find((p) => p.id === id);
+  const typeById = (id) => (state.boot?.types || []).find((t) => t.id === id);
+
+  // ------------------------------------------------------------------ chrome
+
+  function paintChrome() {
+    document.documentElement.lang = state.locale;
+    for (const node of document.querySelectorAll('[data-i18n]')) node.textContent = tr(node.dataset.i18n);
+    for (const b of document.querySelectorAll('.lang__btn')) {
+      b.setAttribute('aria-pressed', String(b.dataset.locale === state.locale));
+    }
+    if (!state.boot) return;
+    const service = state.boot.service?.name || 'Gongdan';
+    $('service-name').textContent = service;
+    const picker = $('person');
+    picker.replaceChildren(...state.boot.people.map((p) => {
+      const o = el('option', null, pick(p.name));
+      o.value = p.id;
+      return o;
+    }));
+    picker.value = state.person || '';
+    paintRooms();
+    const room = roomById(state.room);
+    const roomName = room ? pick(room.name) : '';
+    $('room-title').textContent = room ? `# ${roomName}` : tr('no_rooms');
+    document.title = room ? `# ${roomName} · ${service}` : service;
+    const type = room && typeById(room.ticket_type);
+    $('room-sub').textContent = room?.help_desk
+      ? `${tr('help_desk')} · ${tr('default_type', { type: type ? pick(type.name) : room.ticket_type })}`
+      : '';
+    $('composer-input').placeholder = tr('placeholder', { room: roomName });
+    paintConn();
+  }
+
+  function paintRooms() {
+    $('rooms').replaceChildren(...state.boot.rooms.map((r) => {
+      const li = el('li');
+      const b = el('button', 'room');
+      b.type = 'button';
+      b.dataset.room = r.id;
+      b.dataset.testid = `room-${r.id}`;
+      if (r.id === state.room) b.setAttribute('aria-current', 'true');
+      b.append(el('span', 'room__hash', r.help_desk ? '✦' : '#'), el('span', 'room__name', pick(r.name)));
+      if (r.help_desk) b.append(el('span', 'room__tag', tr('help_desk')));
+      const n = state.unread.get(r.id);
+      if (n) b.append(el('span', 'room__unread', n > 99 ? '99+' : String(n)));
+      li.append(b);
+      return li;
+    }));
+  }
+
+  function paintConn() {
+    const s = state.ws?.readyState === WebSocket.OPEN ? 'online' : state.ws ? 'connecting' : 'offline';
+    const node = $('conn-state');
+    node.dataset.state = s;
+    node.textContent = tr(s);
+  }
+
+  function setLocale(locale, remember) {
+    state.locale = locale === 'en' ? 'en' : 'zh-CN';
+    if (remember) store.set(KEY.locale, state.locale);
+    paintChrome();
+    for (const node of $('messages').children) redraw(node);
+    for (const node of $('toasts').children) redraw(node);
+  }
+
+  // ------------------------------------------------------------------ message list
+
+  function dayLabel(d) {
+    const today = new Date();
+    const y = new Date(today);
+    y.setDate(today.getDate() - 1);
+    if (d.toDateString() === today.toDateString()) return tr('today');
+    if (d.toDateString() === y.toDateString()) return tr('yesterday');
+    return d.toLocaleDateString(state.locale, { year: 'numeric', month: 'long', day: 'numeric', weekday: 'short' });
+  }
+
+  function shell(kind, data, author, at, isBot) {
+    const node = el('div', `msg msg--${kind}${isBot ? ' msg--bot' : ''}`);
+    const when = at ? new Date(at) : new Date();
+    node.dataset.author = author?.id || (isBot ? 'bot' : '');
+    node.dataset.at = String(when.getTime());
+    if (data.id) node.dataset.id = data.id;
+    const avatar = el('div', 'msg__avatar', isBot ? '工' : Array.from(pick(author?.name) || '?')[0]);
+    avatar.setAttribute('aria-hidden', 'true');
+    if (!isBot) avatar.style.setProperty('--hue', String(hue(author?.id || '')));
+    const meta = el('div', 'msg__meta');
+    meta.append(el('span', 'msg__author'), el('time', 'msg__time'));
+    if (isBot) meta.append(el('span', 'msg__badge', 'BOT'));
+    const body = el('div', 'msg__body');
+    const main = el('div', 'msg__main');
+    main.append(meta, body);
+    node.append(avatar, main);
+    return { node, body, when };
+  }
+
+  function hue(id) {
+    let h = 0;
+    for (const ch of id) h = (h * 31 + ch.codePointAt(0)) % 360;
+    return h;
+  }
+
+  function build(m) {
+    const isCard = m.type === 'card' || (m.type == null && m.html && m.ticket);
+    if (m.type === 'form') {
+      const { node, when } = shell('form', m, null, m.at, true);
+      items.set(node, { kind: 'form', data: { ...m, room: m.room || state.room }, when });
+      return node;
+    }
+    if (isCard) {
+      const { node, when } = shell('card', m, null, m.at, true);
+      node.dataset.cardTicket = m.ticket;
+      items.set(node, { kind: 'card', data: { html: m.html, version: Number(m.version) || 0 }, when });
+      return node;
+    }
+    const { node, body, when } = shell('message', m, m.author, m.at, Boolean(m.bot));
+    body.append(el('p', 'msg__text'));
+    items.set(node, { kind: 'message', data: m, when });
+    return node;
+  }
+
+  // Draws everything locale-dependent in one message; safe to call again on a locale switch.
+  function redraw(node) {
+    const item = items.get(node);
+    if (!item) return;
+    if (item.kind === 'day') { node.firstChild.textContent = dayLabel(item.when); return; }
+    if (item.kind === 'notice') { node.querySelector('.notice__text').textContent = pick(item.data.text); return; }
+    const author = node.querySelector('.msg__author');
+    if (author) author.textContent = item.kind === 'message' && !item.data.bot ? pick(item.data.author?.name) : botName(item);
+    const time = node.querySelector('.msg__time');
+    if (time) {
+      time.dateTime = item.when.toISOString();
+      time.textContent = item.when.toLocaleTimeString(state.locale, { hour: '2-digit', minute: '2-digit' });
+      time.title = item.when.toLocaleString(state.locale);
+    }
+    const body = node.querySelector('.msg__body');
+    if (item.kind === 'message') body.firstChild.textContent = item.data.text ?? '';
+    else if (item.kind === 'card') body.innerHTML = pick(item.data.html);
+    else if (item.kind === 'form') paintForm(node, item);
+  }
+
+  function botName(item) {
+    return pick(item.data.author?.name) || pick(state.boot?.bot?.name) || 'Gongdan';
+  }
+
+  function paintForm(node, item) {
+    const body = node.querySelector('.msg__body');
+    if (item.done) {
+      body.replaceChildren(el('p', 'form-done', `✓ ${tr('submitted')}${item.done === true ? '' : ` · ${item.done}`}`));
+      return;
+    }
+    const kept = body.querySelector('form') ? formValues(body.querySelector('form')) : null;
+    body.innerHTML = pick(item.data.html);
+    const form = body.querySelector('form');
+    if (form && kept) restoreValues(form, kept);
+  }
+
+  function nearBottom(list) {
+    return list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+  }
+
+  function append(m, { force = false } = {}) {
+    const list = $('messages');
+    if (m.id && list.querySelector(`[data-id="${CSS.escape(m.id)}"]`)) return null;
+    list.querySelector('.messages__empty')?.remove();
+    const stick = force || nearBottom(list);
+    const node = build(m);
+    const item = items.get(node);
+    const last = [...list.children].reverse().find((n) => n.classList.contains('msg'));
+    const lastItem = last && items.get(last);
+    if (!lastItem || lastItem.when.toDateString() !== item.when.toDateString()) {
+      const day = el('div', 'day');
+      day.append(el('span'));
+      items.set(day, { kind: 'day', when: item.when });
+      list.append(day);
+      redraw(day);
+    } else if (last.dataset.author === node.dataset.author && item.kind === 'message' && lastItem.kind === 'message'
+        && item.when - lastItem.when < GROUP_MS) {
+      node.classList.add('msg--cont');
+    }
+    list.append(node);
+    redraw(node);
+    if (stick) list.scrollTop = list.scrollHeight;
+    return node;
+  }
+
+  function showEmpty(key) {
+    $('messages').replaceChildren(el('p', 'messages__empty', tr(key)));
+  }
+
+  // ------------------------------------------------------------------ cards & forms
+
+  const cardNodes = (ticket) => [...$('messages').querySelectorAll('.msg--card')]
+    .filter((n) => n.dataset.cardTicket === ticket);
+
+  function setBusy(ticket, busy) {
+    for (const node of cardNodes(ticket)) {
+      const card = node.querySelector('.card');
+      if (!card) continue;
+      card.classList.toggle('card--busy', busy);
+      card.setAttribute('aria-busy', String(busy));
+      for (const c of card.querySelectorAll('button, select, input')) c.disabled = busy;
+      if (!busy) for (const s of card.querySelectorAll('select')) s.value = '';
+    }
+  }
+
+  function settle(clientId, ticket) {
+    const p = state.pending.get(clientId);
+    if (p) {
+      clearTimeout(p.timer);
+      state.pending.delete(clientId);
+    }
+    const t = ticket || p?.ticket;
+    if (p?.kind === 'action' && t) setBusy(t, false);
+    if (p?.kind === 'form') setFormBusy(p.el, false);
+    return p;
+  }
+
+  function track(clientId, entry) {
+    entry.timer = setTimeout(() => settle(clientId), BUSY_TIMEOUT_MS);
+    state.pending.set(clientId, entry);
+  }
+
+  function sendAction(card, action, value, input) {
+    const ticket = card.dataset.ticket;
+    const clientId = newId();
+    const msg = { type: 'action', room: state.room, ticket, action, version: Number(card.dataset.version), client_id: clientId };
+    if (value !== undefined) msg.value = value;
+    if (!send(msg)) {
+      const select = card.querySelector(`select[data-action="${action}"]`);
+      if (select) select.value = '';
+      return;
+    }
+    track(clientId, { kind: 'action', ticket, input });
+    setBusy(ticket, true);
+  }
+
+  function onCardUpdate(m) {
+    for (const node of cardNodes(m.ticket)) {
+      const item = items.get(node);
+      if (item.data.version > Number(m.version)) continue;
+      item.data = { html: m.html, version: Number(m.version) };
+      redraw(node);
+    }
+    for (const [cid, p] of state.pending) if (p.ticket === m.ticket) settle(cid);
+    setBusy(m.ticket, false);
+  }
+
+  function formValues(form) {
+    const out = [];
+    for (const c of form.querySelectorAll('input, select, textarea')) {
+      if (!c.name) continue;
+      out.push(c.type === 'checkbox' ? [c.name, c.value, c.checked] : [c.name, null, c.value]);
+    }
+    return out;
+  }
+
+  function restoreValues(form, kept) {
+    for (const [name, value, v] of kept) {
+      const sel = value == null ? `[name="${CSS.escape(name)}"]` : `[name="${CSS.escape(name)}"][value="${CSS.escape(value)}"]`;
+      const c = form.querySelector(sel);
+      if (!c) continue;
+      if (c.type === 'checkbox') c.checked = v; else c.value = v;
+    }
+  }
+
+  function collectForm(form) {
+    const fields = {};
+    for (const row of form.querySelectorAll('[data-field]')) {
+      const name = row.dataset.field;
+      const kind = row.dataset.kind;
+      if (name === 'title' || name === 'description' || kind === 'attachment') continue;
+      if (kind === 'multi_select') {
+        const chosen = [...row.querySelectorAll('input[type=checkbox]:checked')].map((c) => c.value);
+        if (chosen.length) fields[name] = chosen;
+        continue;
+      }
+      const c = row.querySelector('[name]');
+      const v = c ? c.value.trim() : '';
+      if (v) fields[name] = v;
+    }
+    return {
+      title: (form.elements.title?.value || '').trim(),
+      description: (form.elements.description?.value || '').trim(),
+      fields,
+    };
+  }
+
+  function setFormBusy(node, busy) {
+    const form = node?.querySelector('form');
+    if (!form) return;
+    form.classList.toggle('ticket-form--busy', busy);
+    form.setAttribute('aria-busy', String(busy));
+    for (const b of form.querySelectorAll('button')) b.disabled = busy;
+  }
+
+  function submitForm(form) {
+    const node = form.closest('.msg--form');
+    const item = items.get(node);
+    const clientId = newId();
+    const msg = { type: 'submit_form', room: state.room, ticket_type: form.dataset.type || item.data.ticket_type, client_id: clientId, ...collectForm(form) };
+    if (!send(msg)) return;
+    item.data.client_id = clientId;
+    node.dataset.clientId = clientId;
+    track(clientId, { kind: 'form', el: node });
+    setFormBusy(node, true);
+  }
+
+  function formByClientId(clientId) {
+    return [...$('messages').querySelectorAll('.msg--form')].find((n) => items.get(n).data.client_id === clientId);
+  }
+
+  function onFormErrors(m) {
+    const node = formByClientId(m.client_id);
+    settle(m.client_id);
+    if (!node) return;
+    const item = items.get(node);
+    item.data.html = m.html;
+    node.querySelector('.msg__body').replaceChildren(); // the server's re-render carries the values
+    redraw(node);
+    node.querySelector('.form-row--error input, .form-row--error select, .form-row--error textarea')?.focus();
+  }
+
+  function onAck(m) {
+    const p = settle(m.client_id, m.ticket);
+    if (p?.kind === 'action' && p.input) p.input.value = '';
+    if (p?.kind === 'form' && p.el) {
+      const item = items.get(p.el);
+      item.done = m.ticket || true;
+      redraw(p.el);
+    }
+  }
+
+  // ------------------------------------------------------------------ notices
+
+  function notice(text, level = 'info') {
+    const node = el('div', `notice notice--${level === 'error' ? 'error' : 'info'}`);
+    node.setAttribute('role', level === 'error' ? 'alert' : 'status');
+    node.dataset.testid = 'notice';
+    const close = el('button', 'notice__close', '×');
+    close.type = 'button';
+    close.setAttribute('aria-label', tr('dismiss'));
+    close.addEventListener('click', () => node.remove());
+    node.append(el('span', 'notice__text'), close);
+    items.set(node, { kind: 'notice', data: { text } });
+    redraw(node);
+    $('toasts').append(node);
+    setTimeout(() => node.remove(), level === 'error' ? 10000 : 6000);
+  }
+
+  // ------------------------------------------------------------------ socket
+
+  function send(msg) {
+    if (state.ws?.readyState !== WebSocket.OPEN) {
+      notice({ 'zh-CN': STRINGS['zh-CN'].not_connected, en: STRINGS.en.not_connected }, 'error');
+      return false;
+    }
+    state.ws.send(JSON.stringify(msg));
+    return true;
+  }
+
+  function hello() {
+    if (state.ws?.readyState === WebSocket.OPEN && state.person && state.room) {
+      state.ws.send(JSON.stringify({ type: 'hello', person: state.person, room: state.room }));
+    }
+  }
+
+  function connect() {
+    clearTimeout(state.retryTimer);
+    state.retryTimer = null;
+    const scheme = location.protocol === 'https:' ? 'wss://' : 'ws://';
+    let ws;
+    try {
+      ws = new WebSocket(`${scheme}${location.host}/webchat/ws`);
+    } catch {
+      reconnectLater();
+      return;
+    }
+    state.ws = ws;
+    paintConn();
+    ws.addEventListener('open', () => {
+      state.retry = 0;
+      $('reconnecting').hidden = true;
+      paintConn();
+      // Answers to anything sent on the old socket are lost with it.
+      for (const cid of [...state.pending.keys()]) settle(cid);
+      hello();
+    });
+    ws.addEventListener('message', (ev) => {
+      let m;
+      try { m = JSON.parse(ev.data); } catch { return; }
+      if (m && typeof m === 'object') dispatch(m);
+    });
+    ws.addEventListener('close', () => {
+      if (state.ws !== ws) return;
+      state.ws = null;
+      $('reconnecting').hidden = false;
+      paintConn();
+      reconnectLater();
+    });
+  }
+
+  function reconnectLater() {
+    if (state.retryTimer) return;
+    const delay = Math.min(15000, 500 * 2 ** state.retry) * (0.75 + Math.random() * 0.5);
+    state.retry = Math.min(state.retry + 1, 10);
+    state.retryTimer = setTimeout(connect, delay);
+  }
+
+  const inRoom = (m) => !m.room || m.room === state.room;
+
+  function bump(room) {
+    state.unread.set(room, (state.unread.get(room) || 0) + 1);
+    paintRooms();
+  }
+
+  function dispatch(m) {
+    switch (m.type) {
+      case 'history': {
+        if (!inRoom(m)) return;
+        // Keep forms someone is still filling in: history does not carry them.
+        const open = [...$('messages').querySelectorAll('.msg--form')]
+          .filter((n) => !items.get(n).done && items.get(n).data.room === state.room);
+        $('messages').replaceChildren();
+        for (const x of m.messages || []) append(x);
+        for (const n of open) $('messages').append(n);
+        if (!$('messages').children.length) showEmpty('empty');
+        $('messages').scrollTop = $('messages').scrollHeight;
+        return;
+      }
+      case 'message':
+      case 'card':
+        if (inRoom(m)) append(m, { force: m.author?.id === state.person });
+        else bump(m.room);
+        return;
+      case 'card_update':
+        if (inRoom(m)) onCardUpdate(m);
+        return;
+      case 'form':
+        if (inRoom(m)) append({ ...m, id: null }, { force: true })?.querySelector('input, textarea')?.focus();
+        return;
+      case 'form_errors':
+        onFormErrors(m);
+        return;
+      case 'notice':
+        if (m.client_id) settle(m.client_id);
+        notice(m.text, m.level);
+        return;
+      case 'ack':
+        onAck(m);
+        return;
+      default:
+        // Unknown frames come from a newer server; ignoring them keeps old pages working.
+    }
+  }
+
+  // ------------------------------------------------------------------ input
+
+  function say(text) {
+    const clean = text.trim();
+    if (!clean) return false;
+    const clientId = newId();
+    if (!send({ type: 'say', room: state.room, text: clean, client_id: clientId })) return false;
+    track(clientId, { kind: 'say' });
+    return true;
+  }
+
+  function chooseRoom(id) {
+    if (!roomById(id) || id === state.room) return;
+    state.room = id;
+    state.unread.delete(id);
+    store.set(KEY.room, id);
+    document.body.classList.remove('nav-open');
+    showEmpty('loading');
+    paintChrome();
+    hello();
+  }
+
+  function choosePerson(id) {
+    if (!personById(id)) return;
+    state.person = id;
+    store.set(KEY.person, id);
+    if (!store.get(KEY.locale)) setLocale(personById(id).locale, false);
+    hello();
+  }
+
+  function bind() {
+    const input = $('composer-input');
+    const grow = () => { input.style.height = 'auto'; input.style.height = `${Math.min(input.scrollHeight, 200)}px`; };
+    input.addEventListener('input', grow);
+    input.addEventListener('keydown', (e) => {
+      // Enter while an IME is composing picks a candidate (拼音): it must not send.
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+        e.preventDefault();
+        $('composer').requestSubmit();
+      }
+    });
+    $('composer').addEventListener('submit', (e) => {
+      e.preventDefault();
+      if (say(input.value)) { input.value = ''; grow(); }
+      input.focus();
+    });
+    $('person').addEventListener('change', (e) => choosePerson(e.target.value));
+    $('rooms').addEventListener('click', (e) => {
+      const b = e.target.closest('[data-room]');
+      if (b) chooseRoom(b.dataset.room);
+    });
+    for (const b of document.querySelectorAll('.lang__btn')) {
+      b.addEventListener('click', () => setLocale(b.dataset.locale, true));
+    }
+    $('sidebar-toggle').addEventListener('click', () => document.body.classList.toggle('nav-open'));
+    $('new-ticket').addEventListener('click', () => {
+      const room = roomById(state.room);
+      const type = room?.ticket_type || state.boot?.types?.[0]?.id;
+      say(type ? `/new ${type}` : '/new');
+    });
+
+    const list = $('messages');
+    list.addEventListener('click', (e) => {
+      const b = e.target.closest('.card button[data-action]');
+      if (!b || b.disabled) return;
+      if (b.dataset.confirm && !window.confirm(b.dataset.confirm)) return;
+      sendAction(b.closest('.card'), b.dataset.action);
+    });
+    list.addEventListener('change', (e) => {
+      const s = e.target.closest('.card select[data-action]');
+      if (s && s.value !== '') sendAction(s.closest('.card'), s.dataset.action, s.value);
+    });
+    list.addEventListener('submit', (e) => {
+      const form = e.target;
+      if (form.matches('.card form[data-action]')) {
+        e.preventDefault();
+        const field = form.querySelector('[name="value"]');
+        const value = field.value.trim();
+        if (value) sendAction(form.closest('.card'), form.dataset.action, value, field);
+      } else if (form.matches('form.ticket-form')) {
+        e.preventDefault();
+        submitForm(form);
+      }
+    });
+    window.addEventListener('online', () => { if (!state.ws) connect(); });
+  }
+
+  async function start() {
+    bind();
+    paintChrome();
+    showEmpty('loading');
+    try {
+      const res = await fetch('/webchat/bootstrap', { headers: { Accept: 'application/json' } });
+      if (!res.ok) throw new Error(`bootstrap: HTTP ${res.status}`);
+      state.boot = await res.json();
+    } catch (err) {
+      console.error(err);
+      document.getElementById('app').dataset.state = 'failed';
+      const p = el('p', 'messages__empty messages__empty--error', tr('boot_failed'));
+      const again = el('button', 'btn btn--default', tr('retry'));
+      again.type = 'button';
+      again.addEventListener('click', () => window.location.reload());
+      p.append(' ', again);
+      $('messages').replaceChildren(p);
+      return;
+    }
+    const boot = state.boot;
+    boot.people ||= []; boot.rooms ||= []; boot.types ||= [];
+    state.person = personById(store.get(KEY.person))?.id || boot.people[0]?.id || null;
+    state.room = roomById(store.get(KEY.room))?.id || boot.rooms[0]?.id || null;
+    const stored = store.get(KEY.locale);
+    state.locale = stored || personById(state.person)?.locale || 'zh-CN';
+    document.getElementById('app').dataset.state = 'ready';
+    setLocale(state.locale, false);
+    connect();
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
+})();

@@ -1,0 +1,242 @@
+"""Ingest benchmark: drive a running `gongdan serve` over HTTP and print what it sustains.
+
+Starts the service as a subprocess on a fresh database (SQLite file and/or a new PostgreSQL
+database), then measures:
+  1. closed loop  — REST creates as fast as CONCURRENCY clients can push: tickets/s, p50/p99;
+  2. open loop    — REST creates at a fixed RATE for DURATION seconds: p50/p99/max latency;
+  3. web chat     — messages in a help-desk room over WebSockets until acked: tickets/s, p50/p99;
+and the server's peak RSS. Usage:  .venv/bin/python bench/ingest.py [--db sqlite|pg|both]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / "deploy" / "gongdan.example.yaml"
+TOKEN = os.environ.get("GONGDAN_API_TOKEN", "dev-token-change-me-0123456789")
+PG_ADMIN = os.environ.get("GONGDAN_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def rss_mb(pid: int) -> tuple[float, float]:
+    """(current RSS, peak RSS) of a process in MiB, from /proc."""
+    fields: dict[str, float] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            fields[key] = int(value.split()[0]) / 1024
+    return fields.get("VmRSS", 0.0), fields.get("VmHWM", 0.0)
+
+
+@asynccontextmanager
+async def pg_database() -> AsyncIterator[str]:
+    import asyncpg
+
+    dsn = PG_ADMIN.replace("postgresql+asyncpg://", "postgresql://")
+    name = f"gongdan_bench_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    base = PG_ADMIN.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+
+@asynccontextmanager
+async def server(db_url: str) -> AsyncIterator[tuple[str, int]]:
+    port = free_port()
+    env = {**os.environ, "GONGDAN_DATABASE_URL": db_url, "GONGDAN_PORT": str(port),
+           "GONGDAN_LOG_LEVEL": "WARNING"}
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--config", str(CONFIG)],
+                            cwd=ROOT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(200):
+                try:
+                    async with http.get(url + "/readyz") as r:
+                        if r.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
+            else:
+                raise RuntimeError("the service did not become ready")
+        yield url, proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+async def closed_loop(url: str, total: int, concurrency: int) -> dict[str, Any]:
+    latencies: list[float] = []
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    counter = iter(range(total))
+    errors = 0
+
+    async def client(http: aiohttp.ClientSession) -> None:
+        nonlocal errors
+        for i in counter:
+            body = {"type": "it", "title": f"bench ticket {i}", "fields": {"category": "hardware"}}
+            t0 = time.perf_counter()
+            async with http.post(url + "/api/v1/tickets", json=body, headers=headers) as r:
+                await r.read()
+                if r.status != 201:
+                    errors += 1
+            latencies.append(time.perf_counter() - t0)
+
+    conn = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=conn) as http:
+        started = time.perf_counter()
+        await asyncio.gather(*(client(http) for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return {"tickets": total, "errors": errors, "seconds": elapsed, "per_s": total / elapsed,
+            "p50_ms": pct(latencies, 0.50) * 1e3, "p99_ms": pct(latencies, 0.99) * 1e3}
+
+
+async def open_loop(url: str, rate: float, duration: float) -> dict[str, Any]:
+    latencies: list[float] = []
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    errors = 0
+
+    async def one(http: aiohttp.ClientSession, i: int) -> None:
+        nonlocal errors
+        body = {"type": "it", "title": f"paced ticket {i}"}
+        t0 = time.perf_counter()
+        async with http.post(url + "/api/v1/tickets", json=body, headers=headers) as r:
+            await r.read()
+            if r.status != 201:
+                errors += 1
+        latencies.append(time.perf_counter() - t0)
+
+    total = int(rate * duration)
+    conn = aiohttp.TCPConnector(limit=512)
+    async with aiohttp.ClientSession(connector=conn) as http:
+        start = time.perf_counter()
+        tasks = []
+        for i in range(total):
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(http, i)))
+        await asyncio.gather(*tasks)
+    return {"rate": rate, "tickets": total, "errors": errors, "p50_ms": pct(latencies, 0.5) * 1e3,
+            "p99_ms": pct(latencies, 0.99) * 1e3, "max_ms": max(latencies) * 1e3}
+
+
+async def webchat(url: str, total: int, sockets: int) -> dict[str, Any]:
+    async with aiohttp.ClientSession() as http:
+        async with http.get(url + "/webchat/bootstrap") as r:
+            boot = await r.json()
+    room = next(r["id"] for r in boot["rooms"] if r["help_desk"])
+    person = boot["people"][0]["id"]
+    latencies: list[float] = []
+    per_socket = total // sockets
+
+    async def client(n: int) -> None:
+        async with aiohttp.ClientSession() as http, http.ws_connect(url + "/webchat/ws") as ws:
+            await ws.send_json({"type": "hello", "person": person, "room": room})
+            sent: dict[str, float] = {}
+            pending = per_socket
+            for i in range(per_socket):
+                cid = f"b{n}-{i}"
+                sent[cid] = time.perf_counter()
+                await ws.send_json({"type": "say", "room": room, "text": f"bench chat {cid}", "client_id": cid})
+            async for msg in ws:
+                frame = json.loads(msg.data)
+                if frame.get("type") == "ack" and frame.get("client_id") in sent:
+                    latencies.append(time.perf_counter() - sent.pop(frame["client_id"]))
+                    pending -= 1
+                    if pending == 0:
+                        break
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(n) for n in range(sockets)))
+    elapsed = time.perf_counter() - started
+    done = per_socket * sockets
+    return {"tickets": done, "seconds": elapsed, "per_s": done / elapsed,
+            "p50_ms": pct(latencies, 0.5) * 1e3, "p99_ms": pct(latencies, 0.99) * 1e3}
+
+
+async def run(db: str, args: argparse.Namespace) -> None:
+    if db == "sqlite":
+        tmp = tempfile.mkdtemp(prefix="gongdan-bench-")
+        ctx: Any = _const(f"sqlite+aiosqlite:///{tmp}/bench.db")
+    else:
+        ctx = pg_database()
+    async with ctx as db_url, server(db_url) as (url, pid):
+        await closed_loop(url, 500, 16)  # warm up caches and connections
+        closed = await closed_loop(url, args.total, args.concurrency)
+        paced = await open_loop(url, args.rate, args.duration)
+        chat = await webchat(url, args.chat_total, args.chat_sockets)
+        rss, peak = rss_mb(pid)
+    print(f"\n== {db} ==")
+    print(f"REST closed loop  {closed['tickets']} tickets, {args.concurrency} clients: "
+          f"{closed['per_s']:.0f} tickets/s, p50 {closed['p50_ms']:.1f} ms, p99 {closed['p99_ms']:.1f} ms, "
+          f"errors {closed['errors']}")
+    print(f"REST open loop    {paced['rate']:.0f}/s for {args.duration:.0f} s: p50 {paced['p50_ms']:.1f} ms, "
+          f"p99 {paced['p99_ms']:.1f} ms, max {paced['max_ms']:.1f} ms, errors {paced['errors']}")
+    print(f"web chat          {chat['tickets']} messages on {args.chat_sockets} sockets: {chat['per_s']:.0f} "
+          f"tickets/s, ack p50 {chat['p50_ms']:.1f} ms, p99 {chat['p99_ms']:.1f} ms")
+    print(f"server RSS        {rss:.0f} MiB now, {peak:.0f} MiB peak")
+    sys.stdout.flush()
+
+
+@asynccontextmanager
+async def _const(value: str) -> AsyncIterator[str]:
+    yield value
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=["sqlite", "pg", "both"], default="both")
+    parser.add_argument("--total", type=int, default=20_000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--rate", type=float, default=500.0)
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--chat-total", type=int, default=5_000)
+    parser.add_argument("--chat-sockets", type=int, default=10)
+    args = parser.parse_args()
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+    for db in (["sqlite", "pg"] if args.db == "both" else [args.db]):
+        asyncio.run(run(db, args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""`gongdan` command line: serve, migrate, check-config."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from bot.config import Config, ConfigError, load_config
+
+log = logging.getLogger("gongdan")
+
+EXIT_INVALID = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="gongdan", description="Gongdan (工单): chat-first tickets.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the service")
+    serve.add_argument("--config", required=True, help="YAML config file")
+    serve.add_argument("--host", help="listen address (overrides service.host)")
+    serve.add_argument("--port", type=int, help="listen port (overrides service.port; 0 = any free port)")
+    mig = sub.add_parser("migrate", help="bring the database schema up to date")
+    mig.add_argument("--config", required=True)
+    check = sub.add_parser("check-config", help="validate a config file and list every problem")
+    check.add_argument("file")
+    args = parser.parse_args(argv)
+
+    if args.command == "check-config":
+        return _check(args.file)
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        _print_problems(args.config, exc)
+        return EXIT_INVALID
+    from bot.logs import setup_logging
+
+    setup_logging(config.logging.level, config.logging.format)
+    if args.command == "migrate":
+        from storage.migrate import migrate
+
+        asyncio.run(migrate(config.database.url))
+        print(f"database at {_redact(config.database.url)} is up to date")
+        return 0
+    return asyncio.run(_serve(config, args.host, args.port))
+
+
+def _check(path: str) -> int:
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        _print_problems(path, exc)
+        return EXIT_INVALID
+    print(config.summary())
+    return 0
+
+
+def _print_problems(path: str, exc: ConfigError) -> None:
+    print(str(exc), file=sys.stderr)
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}" if ":" in creds else url
+    return url
+
+
+async def _serve(config: Config, host: str | None, port: int | None) -> int:
+    from bot.bootstrap import StartupError, build, listen
+
+    try:
+        services = await build(config)
+    except StartupError as exc:
+        log.error(str(exc))
+        return 1
+    await services.start()
+    runner, url = await listen(services, host or config.service.host,
+                               config.service.port if port is None else port)
+    log.info("gongdan is serving", extra={"url": url, "database": _redact(config.database.url),
+                                          "channels": sorted(services.channels)})
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("stopping: draining in-flight work")
+    services.health.draining = True
+    await runner.cleanup()  # stops listening, lets in-flight requests finish
+    await services.stop()
+    log.info("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

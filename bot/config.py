@@ -1,0 +1,212 @@
+"""The service's YAML configuration: loading, validation and conversion into core objects.
+
+Loading reports every problem in one go ("path.to.key: what is wrong"), so an operator can fix a
+file in one pass. docs/configuration.md describes each key; bot.config_sections holds the schema.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Self
+
+from pydantic import (
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from bot.config_messages import schema_problems
+from bot.config_refs import cross_reference_problems
+from bot.config_sections import (
+    ApiConfig,
+    ChannelsConfig,
+    DatabaseConfig,
+    LoggingConfig,
+    OutboxConfig,
+    PersonConfig,
+    Section,
+    ServiceConfig,
+    TeamConfig,
+    TicketTypeConfig,
+)
+from bot.config_source import apply_overrides, interpolate, read_yaml
+from core.forms import FieldSpec, Option, TicketType
+from core.people import Person, StaticDirectory, Team
+
+# parse_config runs the cross-reference checks on the raw data itself (so they are reported even
+# when the schema fails); this context key tells Config's own validator not to repeat them.
+_REFS_CHECKED = "refs_checked"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; `problems` lists every reason, one line each."""
+
+    def __init__(self, problems: list[str], source: str = "<string>") -> None:
+        self.problems = list(problems)
+        self.source = source
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        n = len(self.problems)
+        lines = [f"{self.source}: {n} problem{'s' if n != 1 else ''}"]
+        lines += [f"  {p}" for p in self.problems]
+        return "\n".join(lines)
+
+
+class Config(Section):
+    model_config = ConfigDict(populate_by_name=True)
+
+    service: ServiceConfig
+    database: DatabaseConfig = DatabaseConfig()
+    logging: LoggingConfig = LoggingConfig()
+    api: ApiConfig = ApiConfig()
+    people: tuple[PersonConfig, ...] = ()
+    teams: tuple[TeamConfig, ...] = ()
+    # stored under another name so that ticket_types() can hand out the core objects
+    ticket_type_configs: tuple[TicketTypeConfig, ...] = Field(alias="ticket_types")
+    channels: ChannelsConfig = ChannelsConfig()
+    outbox: OutboxConfig = OutboxConfig()
+
+    @field_validator("ticket_type_configs")
+    @classmethod
+    def _at_least_one_type(
+        cls, value: tuple[TicketTypeConfig, ...]
+    ) -> tuple[TicketTypeConfig, ...]:
+        if not value:
+            raise ValueError("define at least one ticket type")
+        return value
+
+    @model_validator(mode="after")
+    def _references_resolve(self, info: ValidationInfo) -> Self:
+        if info.context and info.context.get(_REFS_CHECKED):
+            return self
+        problems = cross_reference_problems(self.model_dump(mode="json", by_alias=True))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def directory(self) -> StaticDirectory:
+        """The people and teams, as core objects."""
+        people = [
+            Person(
+                id=p.id,
+                name=p.name.text(),
+                email=p.email,
+                locale=p.locale or self.service.default_locale,
+                roles=frozenset(p.roles),
+                identities={str(ch): ext for ch, ext in p.identities.items()},
+                timezone=p.timezone,
+            )
+            for p in self.people
+        ]
+        teams = [
+            Team(id=t.id, name=t.name.text(), members=t.members, lead=t.lead, manager=t.manager)
+            for t in self.teams
+        ]
+        return StaticDirectory(people, teams)
+
+    def ticket_types(self) -> dict[str, TicketType]:
+        """The ticket types by id, in the order the file lists them."""
+        return {t.id: _ticket_type(t) for t in self.ticket_type_configs}
+
+    def summary(self) -> str:
+        """One line for `gongdan check-config`: what this file sets up."""
+        channels = self.channels.enabled()
+        rooms = len(self.channels.webchat.rooms) if "webchat" in channels else 0
+        return (
+            f"{self.service.name}: {_count(len(self.people), 'person', 'people')}, "
+            f"{_count(len(self.teams), 'team')}, "
+            f"{_count(len(self.ticket_type_configs), 'ticket type')}, "
+            f"channels: {', '.join(channels) or 'none'}"
+            + (f" (webchat: {_count(rooms, 'room')})" if rooms else "")
+            + f", database: {self.database.backend}"
+        )
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
+def _ticket_type(t: TicketTypeConfig) -> TicketType:
+    return TicketType(
+        id=t.id,
+        prefix=t.prefix,
+        name=t.name.text(),
+        fields=tuple(
+            FieldSpec(
+                id=f.id,
+                kind=f.kind,
+                label=f.label.text(),
+                required=f.required,
+                min=f.min,
+                max=f.max,
+                options=tuple(Option(o.value, o.label.text()) for o in f.options or ()),
+                help=f.help.text() if f.help else None,
+            )
+            for f in t.fields
+        ),
+        default_team=t.default_team,
+        default_priority=t.default_priority.value,
+        description=t.description.text() if t.description else None,
+    )
+
+
+def parse_config(
+    text: str, env: Mapping[str, str] | None = None, source: str = "<string>"
+) -> Config:
+    """Validate config text; env defaults to the process environment. Raises ConfigError."""
+    environ = os.environ if env is None else env
+    raw, problems = read_yaml(text, source)
+    if problems:
+        raise ConfigError(problems, source)
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        sections = ", ".join(_SECTIONS)
+        raise ConfigError(
+            [f"{source}: the top level must be a mapping of sections ({sections})"], source
+        )
+    resolved = interpolate(raw, environ)
+    data: dict[str, Any] = resolved.data if isinstance(resolved.data, dict) else {}
+    overrides = apply_overrides(data, environ, _SECTIONS)
+    problems = resolved.problems + overrides.problems
+    config: Config | None = None
+    try:
+        config = Config.model_validate(data, context={_REFS_CHECKED: True})
+    except ValidationError as exc:
+        problems += [
+            p
+            for p in schema_problems(exc, Config, overrides.origins)
+            if not any(_under(p, path) for path in resolved.unresolved)
+        ]
+    problems += cross_reference_problems(data)
+    if problems or config is None:
+        raise ConfigError(list(dict.fromkeys(problems)), source)
+    return config
+
+
+_SECTIONS = [f.alias or name for name, f in Config.model_fields.items()]
+
+
+def _under(problem: str, path: str) -> bool:
+    return problem.startswith((f"{path}:", f"{path}.", f"{path}["))
+
+
+def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
+    """Read and validate a config file. Raises ConfigError."""
+    source = str(path)
+    try:
+        # utf-8-sig: editors on Windows like to start files with a byte-order mark
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise ConfigError([f"{source}: cannot read file: {exc.strerror or exc}"], source) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            [f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start})"], source
+        ) from None
+    return parse_config(text, env, source)

@@ -1,0 +1,315 @@
+"""The sections of the YAML configuration, one pydantic model each; bot.config assembles them.
+
+Every model is frozen and forbids unknown keys. Rules that span sections (references, unique
+ids) live in bot.config_refs.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from core.forms import FieldKind
+from core.i18n import Locale, Text
+from core.people import Role
+from core.ticket import Priority
+
+ChannelName = Literal["slack", "dingtalk", "wecom", "email", "webchat"]
+
+
+def _pattern_check(pattern: str, rule: str) -> AfterValidator:
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(f"{value!r} is not allowed: {rule}")
+        return value
+
+    return AfterValidator(check)
+
+
+_RESERVED_FIELDS = frozenset({"title", "description", "priority"})
+
+
+def _not_reserved(value: str) -> str:
+    if value in _RESERVED_FIELDS:
+        raise ValueError(f"{value!r} is built into every ticket; choose another field id")
+    return value
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)"
+        ) from None
+    return value
+
+
+def _upper(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
+
+
+Slug = Annotated[
+    str,
+    _pattern_check(
+        r"[a-z0-9][a-z0-9._-]*",
+        "use lowercase letters, digits, '.', '_' or '-', starting with a letter or digit",
+    ),
+]
+RoomId = Annotated[
+    str,
+    _pattern_check(
+        r"[a-z0-9][a-z0-9_-]*",
+        "use lowercase letters, digits, '_' or '-', starting with a letter or digit",
+    ),
+]
+TypeId = Annotated[
+    str,
+    _pattern_check(
+        r"[a-z][a-z0-9_-]*", "use lowercase letters, digits, '_' or '-', starting with a letter"
+    ),
+]
+FieldId = Annotated[
+    str,
+    _pattern_check(
+        r"[a-z][a-z0-9_]*", "use lowercase letters, digits or '_', starting with a letter"
+    ),
+    AfterValidator(_not_reserved),
+]
+Prefix = Annotated[
+    str,
+    _pattern_check(
+        r"[A-Z][A-Z0-9]{0,9}", "use 1 to 10 capital letters or digits, starting with a letter"
+    ),
+]
+Timezone = Annotated[str, AfterValidator(_timezone)]
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+class Section(BaseModel):
+    """Base of every config model."""
+
+    # extra="forbid" turns a misspelt key into an "unknown key" problem instead of a silent default;
+    # numbers become text so that `dingtalk: 10086` is a valid external id
+    model_config = ConfigDict(frozen=True, extra="forbid", coerce_numbers_to_str=True)
+
+
+class LocalizedText(Section):
+    """A label in zh-CN and/or en; a plain string means the same text in both."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    zh: str | None = Field(default=None, alias="zh-CN")
+    en: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_string(cls, value: object) -> object:
+        return {"zh-CN": value, "en": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _one_language(self) -> Self:
+        if not (self.zh or self.en):
+            raise ValueError("give the text in zh-CN, en or both")
+        return self
+
+    def text(self) -> Text:
+        return Text(en=self.en or "", zh=self.zh or "")
+
+
+class ServiceConfig(Section):
+    name: NonEmpty
+    host: NonEmpty = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    base_url: str = "http://127.0.0.1:8080"
+    default_locale: Locale = "zh-CN"
+    timezone: Timezone = "Asia/Shanghai"
+    shutdown_timeout_s: float = Field(default=20.0, ge=0)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"https?://[^/\s]+", value):
+            raise ValueError(f"{value!r} must be an http:// or https:// URL")
+        # links are built as base_url + "/path"
+        return value.rstrip("/")
+
+
+_DATABASE_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
+
+
+class DatabaseConfig(Section):
+    url: str = Field(default="sqlite+aiosqlite:///var/gongdan.db", repr=False)
+
+    @field_validator("url")
+    @classmethod
+    def _supported_driver(cls, value: str) -> str:
+        if not value.startswith(_DATABASE_SCHEMES):
+            # the URL may carry a password, so only the scheme is repeated back
+            scheme = value.split("://", 1)[0] if "://" in value else value[:20]
+            raise ValueError(f"must start with {' or '.join(_DATABASE_SCHEMES)} (got {scheme!r})")
+        return value
+
+    @property
+    def backend(self) -> Literal["sqlite", "postgresql"]:
+        return "sqlite" if self.url.startswith("sqlite") else "postgresql"
+
+
+class LoggingConfig(Section):
+    level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR"], BeforeValidator(_upper)] = "INFO"
+    format: Literal["json", "text"] = "text"
+
+
+class ApiToken(Section):
+    name: NonEmpty
+    token: str = Field(min_length=16, repr=False)
+    person: NonEmpty
+
+
+class ApiConfig(Section):
+    # an empty list is allowed: the REST API then answers 401 to everyone
+    tokens: tuple[ApiToken, ...] = ()
+
+
+class PersonConfig(Section):
+    id: Slug
+    name: LocalizedText
+    email: str | None = None
+    locale: Locale | None = None  # None: service.default_locale
+    roles: tuple[Role, ...] = (Role.REQUESTER,)
+    identities: dict[ChannelName, NonEmpty] = Field(default_factory=dict)
+    timezone: Timezone | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _looks_like_email(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+            raise ValueError(f"{value!r} is not an email address")
+        return value
+
+
+class TeamConfig(Section):
+    id: Slug
+    name: LocalizedText
+    members: tuple[NonEmpty, ...] = ()
+    lead: NonEmpty | None = None
+    manager: NonEmpty | None = None
+
+
+class OptionConfig(Section):
+    value: NonEmpty
+    label: LocalizedText
+
+
+_CHOICE_KINDS = (FieldKind.SELECT, FieldKind.MULTI_SELECT)
+
+
+class FieldConfig(Section):
+    id: FieldId
+    kind: FieldKind
+    label: LocalizedText
+    required: bool = False
+    min: float | None = None
+    max: float | None = None
+    # validate_default: a select without options must be reported, not silently accepted
+    options: tuple[OptionConfig, ...] | None = Field(default=None, validate_default=True)
+    help: LocalizedText | None = None
+
+    @field_validator("max")
+    @classmethod
+    def _max_not_below_min(cls, value: float | None, info: ValidationInfo) -> float | None:
+        low = info.data.get("min")
+        if value is not None and low is not None and value < low:
+            raise ValueError(f"must not be less than min ({low:g})")
+        return value
+
+    @field_validator("options")
+    @classmethod
+    def _options_fit_kind(
+        cls, value: tuple[OptionConfig, ...] | None, info: ValidationInfo
+    ) -> tuple[OptionConfig, ...] | None:
+        kind = info.data.get("kind")
+        if kind is None:
+            return value
+        if kind in _CHOICE_KINDS and not value:
+            raise ValueError(f"a {kind.value} field needs at least one option")
+        if kind not in _CHOICE_KINDS and value is not None:
+            raise ValueError(f"only select and multi_select fields take options, not {kind.value}")
+        values = [o.value for o in value or ()]
+        repeated = sorted({v for v in values if values.count(v) > 1})
+        if repeated:
+            raise ValueError(f"duplicate option value {', '.join(map(repr, repeated))}")
+        return value
+
+
+class TicketTypeConfig(Section):
+    id: TypeId
+    prefix: Prefix
+    name: LocalizedText
+    description: LocalizedText | None = None
+    default_team: NonEmpty | None = None
+    default_priority: Priority = Priority.NORMAL
+    fields: tuple[FieldConfig, ...] = ()
+
+
+class RoomConfig(Section):
+    id: RoomId
+    name: LocalizedText
+    help_desk: bool = False  # False: only messages that @mention the bot open tickets
+    ticket_type: NonEmpty
+    locale: Locale | None = None
+
+
+class ChannelConfig(Section):
+    """What every channel section has."""
+
+    enabled: bool = True
+
+
+class WebchatConfig(ChannelConfig):
+    bot_name: LocalizedText = LocalizedText.model_validate({"zh-CN": "工单助手", "en": "Gongdan"})
+    rooms: tuple[RoomConfig, ...] = ()
+
+
+class ChannelsConfig(Section):
+    # a new channel is one more line here (e.g. `slack: SlackConfig | None = None`)
+    webchat: WebchatConfig = WebchatConfig()
+
+    def enabled(self) -> dict[str, ChannelConfig]:
+        """The configured, enabled channels by name."""
+        found = {name: getattr(self, name) for name in type(self).model_fields}
+        return {
+            name: section
+            for name, section in found.items()
+            if isinstance(section, ChannelConfig) and section.enabled
+        }
+
+
+class OutboxConfig(Section):
+    max_attempts: int = Field(default=12, ge=1)
+    base_backoff_s: float = Field(default=1.0, gt=0)
+    max_backoff_s: float = Field(default=300.0, gt=0)
+    # messages per second per channel; a channel not listed is not throttled
+    rate_limits: dict[ChannelName, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
+
+    @field_validator("max_backoff_s")
+    @classmethod
+    def _max_not_below_base(cls, value: float, info: ValidationInfo) -> float:
+        base = info.data.get("base_backoff_s")
+        if base is not None and value < base:
+            raise ValueError(f"must not be less than base_backoff_s ({base:g})")
+        return value

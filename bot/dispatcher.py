@@ -1,0 +1,270 @@
+"""The outbox dispatcher: delivers queued posts and card updates, at least once, politely.
+
+Rows are claimed with a lease, so a crashed replica's work is picked up after the lease ends.
+A card is re-rendered from the ticket's current state at send time, so a replay is harmless.
+A 429 pauses the whole channel until Retry-After; other failures back off exponentially.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from adapters.base import Channel, DeliveryError, MessageRef
+from core.card import Card, build_card
+from core.clock import Clock
+from core.i18n import Locale
+from core.ports import Context
+from core.ticket import ChannelRef, Ticket
+from storage import outbox, queries
+from storage.writer import Writer
+from bot.metrics import Metrics
+
+log = logging.getLogger("gongdan.outbox")
+
+
+@dataclass
+class DispatchPolicy:
+    max_attempts: int = 12
+    base_backoff_s: float = 1.0
+    max_backoff_s: float = 300.0
+    rate_limits: Mapping[str, float] = field(default_factory=dict)  # channel -> sends per second
+    lease: timedelta = timedelta(seconds=60)
+    batch: int = 64
+    concurrency: int = 16
+
+
+class _Pace:
+    """Per-channel pacing: a minimum gap between sends, and a pause after a 429."""
+
+    def __init__(self, per_second: float | None) -> None:
+        self.gap = 1.0 / per_second if per_second else 0.0
+        self.next_at: datetime | None = None
+        self.blocked_until: datetime | None = None
+
+    def ready_at(self, now: datetime) -> datetime:
+        times = [t for t in (self.next_at, self.blocked_until) if t is not None and t > now]
+        return max(times) if times else now
+
+    def sent(self, now: datetime) -> None:
+        if self.gap:
+            self.next_at = now + timedelta(seconds=self.gap)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        writer: Writer,
+        channels: Mapping[str, Channel],
+        ctx: Context,
+        clock: Clock,
+        metrics: Metrics,
+        policy: DispatchPolicy | None = None,
+    ) -> None:
+        self.engine = engine
+        self.writer = writer
+        self.channels = channels
+        self.ctx = ctx
+        self.clock = clock
+        self.metrics = metrics
+        self.policy = policy or DispatchPolicy()
+        self.owner = f"dispatcher-{uuid.uuid4().hex[:8]}"
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._pace: dict[str, _Pace] = {}
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="outbox-dispatcher")
+
+    async def stop(self, drain_timeout: float = 5.0) -> None:
+        """Deliver what is due (bounded by drain_timeout), then stop."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, drain_timeout)
+            except TimeoutError:
+                log.warning("outbox drain timed out; the rest is delivered after restart")
+            self._task = None
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                handled = await self.run_once()
+            except Exception:
+                log.exception("outbox pass failed; retrying shortly")
+                handled = 0
+            if self._stopping and handled == 0:
+                return
+            if handled:
+                continue
+            delay = await self._idle_delay()
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), delay)
+            except TimeoutError:
+                pass
+
+    async def _idle_delay(self) -> float:
+        async with self.engine.connect() as conn:
+            due = await outbox.next_due(conn)
+        if due is None:
+            return 5.0
+        return min(5.0, max(0.0, (due - self.clock.now()).total_seconds()))
+
+    async def run_once(self) -> int:
+        """Claim what is due and deliver it. Returns how many items were handled."""
+        now = self.clock.now()
+        policy = self.policy
+        owner = self.owner
+
+        async def claim(conn: AsyncConnection) -> list[outbox.OutboxItem]:
+            return await outbox.claim(conn, owner, now, policy.batch, policy.lease)
+
+        items = await self.writer.run(claim)
+        if not items:
+            return 0
+        sem = asyncio.Semaphore(policy.concurrency)
+
+        async def one(item: outbox.OutboxItem) -> None:
+            async with sem:
+                await self._deliver(item)
+
+        await asyncio.gather(*(one(i) for i in items))
+        return len(items)
+
+    def _pace_for(self, channel: str) -> _Pace:
+        pace = self._pace.get(channel)
+        if pace is None:
+            pace = self._pace[channel] = _Pace(self.policy.rate_limits.get(channel))
+        return pace
+
+    async def _deliver(self, item: outbox.OutboxItem) -> None:
+        channel = self.channels.get(item.channel)
+        if channel is None:
+            await self.writer.run(lambda c: outbox.mark_failed(c, item.id, f"channel {item.channel} is not enabled"))
+            self.metrics.outbox.inc(channel=item.channel, kind=item.kind, result="no_channel")
+            return
+        pace = self._pace_for(item.channel)
+        now = self.clock.now()
+        ready = pace.ready_at(now)
+        if ready > now:
+            await self.writer.run(lambda c: outbox.retry_later(c, item.id, ready, "paced", count=False))
+            return
+        pace.sent(now)
+        try:
+            await self._send(channel, item)
+        except DeliveryError as exc:
+            await self._failed(item, exc, pace)
+        except Exception as exc:
+            log.exception("outbox delivery crashed", extra={"outbox_id": item.id})
+            await self._failed(item, DeliveryError(f"{type(exc).__name__}: {exc}"), pace)
+        else:
+            self.metrics.outbox.inc(channel=item.channel, kind=item.kind, result="sent")
+
+    async def _send(self, channel: Channel, item: outbox.OutboxItem) -> None:
+        ticket = await self._ticket(item)
+        if item.kind == "card_post":
+            if ticket is None:
+                raise DeliveryError("ticket is gone", permanent=True)
+            where = ChannelRef.from_json(item.target)
+            ref = await channel.post_card(where, self._renderer(ticket))
+            now = self.clock.now()
+            tid = ticket.id
+            assert tid is not None
+
+            async def done(conn: AsyncConnection) -> None:
+                await outbox.record_card_ref(conn, tid, ref.channel, ref.conversation, ref.thread,
+                                             ref.message, None, ticket.version, now)
+                await outbox.mark_sent(conn, item.id, now)
+
+            await self.writer.run(done)
+        elif item.kind == "card_update":
+            if ticket is None:
+                raise DeliveryError("ticket is gone", permanent=True)
+            t = item.target
+            ref = MessageRef(item.channel, str(t["conversation"]), str(t["message"]), t.get("thread"))
+            await channel.update_card(ref, self._renderer(ticket))
+            now = self.clock.now()
+            ref_id = item.card_ref_id or int(t["card_ref"])
+
+            async def updated(conn: AsyncConnection) -> None:
+                await outbox.set_rendered_version(conn, ref_id, ticket.version)
+                await outbox.mark_sent(conn, item.id, now)
+
+            await self.writer.run(updated)
+        else:  # "comment" and "notice": text into a conversation
+            where = ChannelRef.from_json(item.target)
+            text = {loc: self._text(item, ticket, loc) for loc in ("zh-CN", "en")}
+            await channel.post_text(where, text)  # type: ignore[arg-type]
+            now = self.clock.now()
+            await self.writer.run(lambda c: outbox.mark_sent(c, item.id, now))
+
+    def _text(self, item: outbox.OutboxItem, ticket: Ticket | None, locale: Locale) -> str:
+        payload = item.payload
+        if item.kind == "comment":
+            author = self.ctx.directory.person(str(payload.get("author_id", "")))
+            who = author.display(locale) if author else str(payload.get("author_id", "?"))
+            key = ticket.key if ticket else payload.get("ticket", "")
+            return f"[{key}] {who}: {payload.get('body', '')}"
+        text = payload.get("text", {})
+        return str(text.get(locale) or text.get("en") or "") if isinstance(text, dict) else str(text)
+
+    def _renderer(self, ticket: Ticket) -> "_Cards":
+        return _Cards(ticket, self.ctx)
+
+    async def _ticket(self, item: outbox.OutboxItem) -> Ticket | None:
+        if item.ticket_id is None:
+            return None
+        async with self.engine.connect() as conn:
+            return await queries.ticket_by_id(conn, item.ticket_id)
+
+    async def _failed(self, item: outbox.OutboxItem, exc: DeliveryError, pace: _Pace) -> None:
+        now = self.clock.now()
+        attempts = item.attempts + 1
+        error = str(exc)[:500]
+        if exc.permanent or attempts >= self.policy.max_attempts:
+            log.error("outbox item failed for good", extra={"outbox_id": item.id, "error": error})
+            await self.writer.run(lambda c: outbox.mark_failed(c, item.id, error))
+            self.metrics.outbox.inc(channel=item.channel, kind=item.kind, result="failed")
+            return
+        if exc.retry_after is not None:
+            wait = max(exc.retry_after, 0.0)
+            pace.blocked_until = now + timedelta(seconds=wait)
+            result = "rate_limited"
+        else:
+            backoff = min(self.policy.max_backoff_s, self.policy.base_backoff_s * 2 ** (attempts - 1))
+            wait = backoff * (0.5 + random.random() / 2)
+            result = "retry"
+        at = now + timedelta(seconds=wait)
+        log.warning("outbox delivery will be retried",
+                    extra={"outbox_id": item.id, "error": error, "retry_in_s": round(wait, 3)})
+        await self.writer.run(lambda c: outbox.retry_later(c, item.id, at, error))
+        self.metrics.outbox.inc(channel=item.channel, kind=item.kind, result=result)
+
+
+class _Cards:
+    """Renders (and memoises) the ticket's card per locale for one delivery."""
+
+    def __init__(self, ticket: Ticket, ctx: Context) -> None:
+        self.ticket = ticket
+        self.ctx = ctx
+        self._cache: dict[Locale, Card] = {}
+
+    def __call__(self, locale: Locale) -> Card:
+        card = self._cache.get(locale)
+        if card is None:
+            card = self._cache[locale] = build_card(self.ticket, self.ctx, locale)
+        return card

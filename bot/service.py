@@ -1,0 +1,77 @@
+"""TicketService: the Gateway adapters call. Runs core handlers inside the group-commit writer."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.base import InboundKey, Submitted
+from core.card import Card, build_card
+from core.commands import Command, OpenTicket
+from core.errors import DomainError
+from core.forms import TicketType
+from core.handlers import HANDLERS
+from core.i18n import Locale
+from core.people import StaticDirectory
+from core.ports import Context, UnitOfWork
+from core.ticket import Ticket
+from storage import queries
+from storage.writer import Inbound, Writer
+from bot.metrics import Metrics
+
+log = logging.getLogger("gongdan.service")
+
+
+class TicketService:
+    def __init__(self, engine: AsyncEngine, writer: Writer, ctx: Context, metrics: Metrics) -> None:
+        self.engine = engine
+        self.writer = writer
+        self.ctx = ctx
+        self.metrics = metrics
+        assert isinstance(ctx.directory, StaticDirectory)
+        self.directory: StaticDirectory = ctx.directory
+
+    @property
+    def ticket_types(self) -> dict[str, TicketType]:
+        return dict(self.ctx.types)
+
+    async def submit(
+        self,
+        command: Command,
+        *,
+        inbound: InboundKey | None = None,
+        respond: Callable[[Any], Any] | None = None,
+    ) -> Submitted:
+        handler = HANDLERS[type(command)]
+        ctx = self.ctx
+        kind = type(command).__name__
+
+        async def work(uow: UnitOfWork) -> Any:
+            return await handler(command, uow, ctx)
+
+        reserve = None
+        if isinstance(command, OpenTicket):
+            ttype = ctx.types.get(command.type_id)
+            reserve = ttype.prefix if ttype else None
+        key = Inbound(inbound.source, inbound.key, inbound.fingerprint) if inbound else None
+        try:
+            outcome = await self.writer.submit(work, inbound=key, respond=respond, reserve=reserve)
+        except DomainError as exc:
+            self.metrics.commands.inc(kind=kind, result=exc.code)
+            raise
+        if outcome.duplicate:
+            self.metrics.inbound_duplicates.inc(source=inbound.source if inbound else "")
+            return Submitted(None, True, outcome.response)
+        self.metrics.commands.inc(kind=kind, result="ok")
+        return Submitted(outcome.value)
+
+    async def ticket(self, key: str) -> Ticket | None:
+        async with self.engine.connect() as conn:
+            return await queries.get_ticket(conn, key)
+
+    async def card(self, ticket_key: str, locale: Locale) -> Card | None:
+        ticket = await self.ticket(ticket_key)
+        return build_card(ticket, self.ctx, locale) if ticket else None

@@ -1,0 +1,67 @@
+"""Engines for the two supported databases: SQLite (embedded, one replica) and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+_READ_ONLY = "gongdan_read_only"
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """An engine tuned for our workload; nothing connects until first use."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(url)
+    return create_async_engine(url, pool_pre_ping=True)
+
+
+def is_sqlite(engine: AsyncEngine | AsyncConnection) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def reader(engine: AsyncEngine) -> AsyncEngine:
+    """The same pool for read-only work: on SQLite its transactions start DEFERRED, so the REST
+    API reads a WAL snapshot instead of queueing behind the writer's IMMEDIATE lock."""
+    return engine.execution_options(**{_READ_ONLY: True})
+
+
+def _sqlite_engine(url: str) -> AsyncEngine:
+    database = make_url(url).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url)
+    event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
+    event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    # Take BEGIN away from the driver: its legacy mode begins lazily and DEFERRED, so a read
+    # that later writes can hit SQLITE_BUSY despite busy_timeout. We emit BEGIN ourselves.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    # FULL: an acknowledged ticket survives power loss, not only a process crash
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    if conn.get_execution_options().get(_READ_ONLY):
+        conn.exec_driver_sql("BEGIN DEFERRED")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def upsert(conn: AsyncConnection | Connection) -> Any:
+    """The dialect's INSERT construct, which knows ON CONFLICT on both databases."""
+    return sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert

@@ -1,0 +1,238 @@
+"""Writing one batch's buffered changes: one statement per table, not one per submission."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from core.ticket import Comment
+from storage.mapping import ticket_row
+from storage.tables import card_refs, comments, events, inbox, outbox, tickets
+from storage.unit_of_work import BatchState, Tracked, VersionConflict
+
+_TICKET_COLUMNS = [c.name for c in tickets.columns if c.name != "id"]
+
+
+async def flush(batch: BatchState, now: datetime) -> None:
+    conn = batch.conn
+    await batch.numbers.settle()
+    await _insert_tickets(conn, [t for t in batch.tracked.values() if t.db_version is None])
+    await _update_tickets(conn, [t for t in batch.tracked.values() if t.db_version and t.dirty])
+    buffers = batch.buffers
+    ids = await _ticket_ids(batch, _referenced_keys(batch))
+    if buffers.events:
+        await conn.execute(
+            sa.insert(events),
+            [
+                {
+                    "ticket_id": ids[e.ticket_key],
+                    "kind": e.kind.value,
+                    "actor_id": e.actor_id,
+                    "channel": e.channel,
+                    "data": dict(e.data),
+                    "at": e.at,
+                }
+                for e in buffers.events
+            ],
+        )
+    if buffers.comments:
+        await conn.execute(
+            sa.insert(comments),
+            [
+                {
+                    "ticket_id": ids[c.ticket_key],
+                    "author_id": c.author_id,
+                    "body": c.body,
+                    "public": c.public,
+                    "channel": c.channel.to_json(),
+                    "created_at": c.created_at,
+                }
+                for c in buffers.comments
+            ],
+        )
+    rows = [
+        _outbox_row(now, where.channel, "card_post", ids[key], where.to_json(), {"ticket_key": key})
+        for key, where in buffers.posts
+    ]
+    rows += await _card_updates_and_relays(batch, ids, now)
+    if rows:
+        await conn.execute(sa.insert(outbox), rows)
+    if batch.inbox:
+        await conn.execute(sa.insert(inbox), batch.inbox)
+
+
+async def _insert_tickets(conn: AsyncConnection, new: list[Tracked]) -> None:
+    if not new:
+        return
+    stmt = sa.insert(tickets).returning(tickets.c.id, sort_by_parameter_order=True)
+    result = await conn.execute(stmt, [ticket_row(t.ticket) for t in new])
+    for tracked, ticket_id in zip(new, result.scalars(), strict=True):
+        tracked.ticket.id = ticket_id
+
+
+async def _update_tickets(conn: AsyncConnection, dirty: list[Tracked]) -> None:
+    """Compare-and-set on version: a row another replica saved meanwhile matches nothing."""
+    if not dirty:
+        return
+    stmt = (
+        sa.update(tickets)
+        .where(tickets.c.id == sa.bindparam("b_id"))
+        .where(tickets.c.version == sa.bindparam("b_version"))
+        .values({name: sa.bindparam(f"v_{name}") for name in _TICKET_COLUMNS})
+    )
+    params = [
+        {
+            "b_id": t.ticket.id,
+            "b_version": t.db_version,
+            **{f"v_{k}": v for k, v in ticket_row(t.ticket).items()},
+        }
+        for t in dirty
+    ]
+    if conn.dialect.supports_sane_multi_rowcount:
+        matched = (await conn.execute(stmt, params)).rowcount
+    else:
+        matched = 0
+        for one in params:
+            matched += (await conn.execute(stmt, one)).rowcount
+    if matched != len(params):
+        raise VersionConflict(f"{len(params) - matched} ticket(s) changed by someone else")
+    for t in dirty:
+        t.db_version = t.ticket.version
+
+
+def _referenced_keys(batch: BatchState) -> set[str]:
+    b = batch.buffers
+    keys = {e.ticket_key for e in b.events} | {c.ticket_key for c in b.comments}
+    keys |= {key for key, _ in b.posts} | set(b.refresh) | {c.ticket_key for c in b.relays}
+    return keys
+
+
+async def _ticket_ids(batch: BatchState, keys: Iterable[str]) -> dict[str, int]:
+    ids: dict[str, int] = {}
+    missing = []
+    for key in keys:
+        tracked = batch.tracked.get(key)
+        if tracked is not None and tracked.ticket.id is not None:
+            ids[key] = tracked.ticket.id
+        else:
+            missing.append(key)
+    if missing:
+        found = await batch.conn.execute(
+            sa.select(tickets.c.key, tickets.c.id).where(tickets.c.key.in_(missing))
+        )
+        ids.update({row.key: row.id for row in found})
+    return ids
+
+
+async def _card_updates_and_relays(
+    batch: BatchState, ids: dict[str, int], now: datetime
+) -> list[dict[str, Any]]:
+    b = batch.buffers
+    relays = [c for c in b.relays if c.public]  # internal notes never leave the agents' view
+    ticket_ids = {ids[k] for k in b.refresh} | {ids[c.ticket_key] for c in relays}
+    if not ticket_ids:
+        return []
+    refs = (
+        (
+            await batch.conn.execute(
+                sa.select(card_refs)
+                .where(card_refs.c.ticket_id.in_(ticket_ids))
+                .order_by(card_refs.c.id)
+            )
+        )
+        .mappings()
+        .all()
+    )
+    rows = _card_updates(
+        [r for r in refs if r["ticket_id"] in {ids[k] for k in b.refresh}],
+        await _queued_updates(batch.conn, ticket_ids, now),
+        now,
+    )
+    for comment in relays:
+        rows += _relays(
+            comment, [r for r in refs if r["ticket_id"] == ids[comment.ticket_key]], now
+        )
+    return rows
+
+
+async def _queued_updates(conn: AsyncConnection, ticket_ids: set[int], now: datetime) -> set[int]:
+    """Card refs that already have a card_update waiting and not yet picked up.
+
+    One waiting row suffices because the dispatcher renders the ticket as it is when it sends;
+    a row already leased may have rendered before this change, so it does not count.
+    """
+    result = await conn.execute(
+        sa.select(outbox.c.card_ref_id).where(
+            outbox.c.ticket_id.in_(ticket_ids),
+            outbox.c.kind == "card_update",
+            outbox.c.status == "pending",
+            sa.or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now),
+        )
+    )
+    return {ref_id for ref_id in result.scalars() if ref_id is not None}
+
+
+def _card_updates(refs: list[Any], queued: set[int], now: datetime) -> list[dict[str, Any]]:
+    return [
+        _outbox_row(
+            now, r["channel"], "card_update", r["ticket_id"], ref_target(r), {}, card_ref=r["id"]
+        )
+        for r in refs
+        if r["id"] not in queued
+    ]
+
+
+def _relays(comment: Comment, refs: list[Any], now: datetime) -> list[dict[str, Any]]:
+    latest: dict[tuple[str, str], Any] = {}
+    for r in refs:
+        if r["channel"] != comment.channel.channel:
+            latest[(r["channel"], r["conversation"])] = r
+    payload = {
+        "ticket_key": comment.ticket_key,
+        "author_id": comment.author_id,
+        "body": comment.body,
+    }
+    return [
+        _outbox_row(now, r["channel"], "comment", r["ticket_id"], ref_target(r), payload, r["id"])
+        for r in latest.values()
+    ]
+
+
+def ref_target(ref: Any) -> dict[str, Any]:
+    """Outbox target for something aimed at a posted card: the ref id plus where it lives."""
+    target = {"card_ref": ref["id"], "channel": ref["channel"], "conversation": ref["conversation"]}
+    if ref["thread"] is not None:
+        target["thread"] = ref["thread"]
+    target["message"] = ref["message"]
+    return target
+
+
+def _outbox_row(
+    now: datetime,
+    channel: str,
+    kind: str,
+    ticket_id: int | None,
+    target: dict[str, Any],
+    payload: dict[str, Any],
+    card_ref: int | None = None,
+) -> dict[str, Any]:
+    return {
+        "channel": channel,
+        "kind": kind,
+        "ticket_id": ticket_id,
+        "target": target,
+        "payload": payload,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "lease_owner": None,
+        "lease_until": None,
+        "last_error": None,
+        "created_at": now,
+        "sent_at": None,
+        "card_ref_id": card_ref,
+    }

@@ -1,0 +1,244 @@
+"""The outbox as the dispatcher sees it: claim due rows under a lease, then settle each one.
+
+Every write here runs through Writer.run, so on SQLite the writer stays the only writer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.flush import ref_target
+from storage.tables import card_refs, outbox, tickets
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    channel: str
+    kind: str  # "card_post" | "card_update" | "comment"
+    ticket_id: int | None
+    ticket_key: str | None
+    target: dict[str, Any]
+    payload: dict[str, Any]
+    attempts: int
+    card_ref_id: int | None
+
+
+@dataclass(frozen=True)
+class CardRef:
+    """A card we posted: where it lives and which ticket version it last showed."""
+
+    id: int
+    ticket_id: int
+    channel: str
+    conversation: str
+    thread: str | None
+    message: str
+    locale: str | None
+    rendered_version: int
+    created_at: datetime
+
+
+async def claim(
+    conn: AsyncConnection, owner: str, now: datetime, limit: int, lease: timedelta
+) -> list[OutboxItem]:
+    """Lease up to limit due rows to owner, oldest first; a row is never held by two owners."""
+    due = (
+        sa.select(outbox.c.id)
+        .where(
+            outbox.c.status == "pending",
+            outbox.c.next_attempt_at <= now,
+            sa.or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now),
+        )
+        .order_by(outbox.c.next_attempt_at, outbox.c.id)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        # replicas skip each other's rows instead of queueing on them
+        due = due.with_for_update(skip_locked=True)
+    stmt = (
+        sa.update(outbox)
+        .where(outbox.c.id.in_(due.scalar_subquery()))
+        .values(lease_owner=owner, lease_until=now + lease)
+        .returning(
+            outbox.c.id,
+            outbox.c.channel,
+            outbox.c.kind,
+            outbox.c.ticket_id,
+            outbox.c.target,
+            outbox.c.payload,
+            outbox.c.attempts,
+            outbox.c.card_ref_id,
+            outbox.c.next_attempt_at,
+        )
+    )
+    rows = sorted((await conn.execute(stmt)).all(), key=lambda r: (r.next_attempt_at, r.id))
+    keys = await _ticket_keys(conn, {r.ticket_id for r in rows if r.ticket_id is not None})
+    return [
+        OutboxItem(
+            id=r.id,
+            channel=r.channel,
+            kind=r.kind,
+            ticket_id=r.ticket_id,
+            ticket_key=keys.get(r.ticket_id) if r.ticket_id is not None else None,
+            target=dict(r.target),
+            payload=dict(r.payload),
+            attempts=r.attempts,
+            card_ref_id=r.card_ref_id,
+        )
+        for r in rows
+    ]
+
+
+async def next_due(conn: AsyncConnection) -> datetime | None:
+    """When the earliest pending row becomes due, so the dispatcher can sleep until then."""
+    stmt = (
+        sa.select(outbox.c.next_attempt_at)
+        .where(outbox.c.status == "pending")
+        .order_by(outbox.c.next_attempt_at)
+        .limit(1)
+    )
+    due: datetime | None = (await conn.execute(stmt)).scalar_one_or_none()
+    return due
+
+
+async def mark_sent(conn: AsyncConnection, item_id: int, now: datetime) -> None:
+    await conn.execute(
+        sa.update(outbox)
+        .where(outbox.c.id == item_id)
+        .values(status="sent", sent_at=now, lease_owner=None, lease_until=None)
+    )
+
+
+async def retry_later(conn: AsyncConnection, item_id: int, at: datetime, error: str) -> None:
+    await conn.execute(
+        sa.update(outbox)
+        .where(outbox.c.id == item_id)
+        .values(
+            attempts=outbox.c.attempts + 1,
+            next_attempt_at=at,
+            last_error=error[:4000],
+            lease_owner=None,
+            lease_until=None,
+        )
+    )
+
+
+async def mark_failed(conn: AsyncConnection, item_id: int, error: str) -> None:
+    await conn.execute(
+        sa.update(outbox)
+        .where(outbox.c.id == item_id)
+        .values(
+            status="failed",
+            attempts=outbox.c.attempts + 1,
+            last_error=error[:4000],
+            lease_owner=None,
+            lease_until=None,
+        )
+    )
+
+
+async def record_card_ref(
+    conn: AsyncConnection,
+    ticket_id: int,
+    channel: str,
+    conversation: str,
+    thread: str | None,
+    message: str,
+    locale: str | None,
+    rendered_version: int,
+    now: datetime,
+) -> int:
+    """Remember a posted card. If the ticket changed while the post was in flight, queue an
+    update right away: the refresh that change asked for could not know about this card."""
+    existing = (
+        await conn.execute(
+            sa.select(card_refs.c.id).where(
+                card_refs.c.channel == channel,
+                card_refs.c.conversation == conversation,
+                card_refs.c.message == message,
+            )
+        )
+    ).scalar_one_or_none()
+    if existing is not None:  # the dispatcher retried after a crash; the card is known
+        return int(existing)
+    ref = {
+        "ticket_id": ticket_id,
+        "channel": channel,
+        "conversation": conversation,
+        "thread": thread,
+        "message": message,
+        "locale": locale,
+        "rendered_version": rendered_version,
+        "created_at": now,
+    }
+    ref_id = int(
+        (
+            await conn.execute(sa.insert(card_refs).values(ref).returning(card_refs.c.id))
+        ).scalar_one()
+    )
+    version = (
+        await conn.execute(sa.select(tickets.c.version).where(tickets.c.id == ticket_id))
+    ).scalar_one()
+    if version > rendered_version:
+        await conn.execute(
+            sa.insert(outbox).values(
+                channel=channel,
+                kind="card_update",
+                ticket_id=ticket_id,
+                target=ref_target({**ref, "id": ref_id}),
+                payload={},
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+                card_ref_id=ref_id,
+            )
+        )
+    return ref_id
+
+
+async def set_rendered_version(conn: AsyncConnection, card_ref_id: int, version: int) -> None:
+    # never move backwards: an older render finishing late must not hide a newer one
+    await conn.execute(
+        sa.update(card_refs)
+        .where(card_refs.c.id == card_ref_id, card_refs.c.rendered_version < version)
+        .values(rendered_version=version)
+    )
+
+
+async def card_refs_for(conn: AsyncConnection, ticket_id: int) -> list[CardRef]:
+    rows = await conn.execute(
+        sa.select(card_refs).where(card_refs.c.ticket_id == ticket_id).order_by(card_refs.c.id)
+    )
+    return [CardRef(**r) for r in rows.mappings()]
+
+
+async def recent_card_refs(
+    conn: AsyncConnection, channel: str, limit_per_conversation: int
+) -> list[CardRef]:
+    """The newest cards of a channel, at most limit_per_conversation per conversation."""
+    rank = (
+        sa.func.row_number()
+        .over(partition_by=card_refs.c.conversation, order_by=card_refs.c.id.desc())
+        .label("rank")
+    )
+    ranked = sa.select(card_refs, rank).where(card_refs.c.channel == channel).subquery()
+    stmt = (
+        sa.select(*[ranked.c[c.name] for c in card_refs.columns])
+        .where(ranked.c.rank <= limit_per_conversation)
+        .order_by(ranked.c.id.desc())
+    )
+    return [CardRef(**r) for r in (await conn.execute(stmt)).mappings()]
+
+
+async def _ticket_keys(conn: AsyncConnection, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = await conn.execute(sa.select(tickets.c.id, tickets.c.key).where(tickets.c.id.in_(ids)))
+    return {row.id: row.key for row in rows}

@@ -1,0 +1,147 @@
+"""Reads for the REST API and dashboards. Plain connections, never the writer."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from core.ticket import ChannelRef, Status, Ticket
+from storage.mapping import ticket_from_row
+from storage.tables import comments, events, tickets
+
+MAX_PAGE = 200
+_CLOSED = [s.value for s in Status if not s.is_open]
+
+
+class BadCursor(ValueError):
+    """A pagination cursor this service did not hand out (or one from an older format)."""
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    status: list[str] | None = None
+    assignee: str | None = None
+    team: str | None = None
+    type_id: str | None = None
+    requester: str | None = None
+    created_from: datetime | None = None  # inclusive
+    created_to: datetime | None = None  # exclusive
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    id: int
+    kind: str
+    actor_id: str | None
+    channel: str
+    data: dict[str, Any]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class StoredComment:
+    id: int
+    author_id: str
+    body: str
+    public: bool
+    channel: ChannelRef
+    created_at: datetime
+
+
+async def get_ticket(conn: AsyncConnection, key: str) -> Ticket | None:
+    row = (await conn.execute(sa.select(tickets).where(tickets.c.key == key))).mappings().first()
+    return ticket_from_row(row) if row else None
+
+
+async def ticket_by_id(conn: AsyncConnection, ticket_id: int) -> Ticket | None:
+    stmt = sa.select(tickets).where(tickets.c.id == ticket_id)
+    row = (await conn.execute(stmt)).mappings().first()
+    return ticket_from_row(row) if row else None
+
+
+async def list_tickets(
+    conn: AsyncConnection, f: TicketFilter, limit: int, cursor: str | None
+) -> tuple[list[Ticket], str | None]:
+    """Newest first. The cursor is opaque to callers; pass back what the last page returned."""
+    limit = max(1, min(limit, MAX_PAGE))
+    stmt = sa.select(tickets).where(*_conditions(f)).order_by(tickets.c.id.desc()).limit(limit + 1)
+    if cursor is not None:
+        stmt = stmt.where(tickets.c.id < _decode(cursor))
+    rows = (await conn.execute(stmt)).mappings().all()
+    page = [ticket_from_row(r) for r in rows[:limit]]
+    more = len(rows) > limit
+    return page, (_encode(rows[limit - 1]["id"]) if more else None)
+
+
+async def ticket_events(conn: AsyncConnection, key: str) -> list[StoredEvent]:
+    stmt = (
+        sa.select(events)
+        .join(tickets, tickets.c.id == events.c.ticket_id)
+        .where(tickets.c.key == key)
+        .order_by(events.c.id)
+    )
+    return [
+        StoredEvent(r.id, r.kind, r.actor_id, r.channel, dict(r.data), r.at)
+        for r in await conn.execute(stmt)
+    ]
+
+
+async def ticket_comments(conn: AsyncConnection, key: str) -> list[StoredComment]:
+    stmt = (
+        sa.select(comments)
+        .join(tickets, tickets.c.id == comments.c.ticket_id)
+        .where(tickets.c.key == key)
+        .order_by(comments.c.id)
+    )
+    return [
+        StoredComment(
+            r.id, r.author_id, r.body, r.public, ChannelRef.from_json(r.channel), r.created_at
+        )
+        for r in await conn.execute(stmt)
+    ]
+
+
+async def count_open(conn: AsyncConnection) -> int:
+    stmt = sa.select(sa.func.count()).select_from(tickets).where(tickets.c.status.not_in(_CLOSED))
+    return int((await conn.execute(stmt)).scalar_one())
+
+
+def _conditions(f: TicketFilter) -> list[sa.ColumnElement[bool]]:
+    c = tickets.c
+    where: list[sa.ColumnElement[bool]] = []
+    if f.status:
+        where.append(c.status.in_(f.status))
+    if f.assignee is not None:
+        where.append(c.assignee_id == f.assignee)
+    if f.team is not None:
+        where.append(c.team_id == f.team)
+    if f.type_id is not None:
+        where.append(c.type_id == f.type_id)
+    if f.requester is not None:
+        where.append(c.requester_id == f.requester)
+    if f.created_from is not None:
+        where.append(c.created_at >= f.created_from)
+    if f.created_to is not None:
+        where.append(c.created_at < f.created_to)
+    return where
+
+
+def _encode(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"t1:{last_id}".encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        version, _, value = text.partition(":")
+        if version != "t1":
+            raise ValueError(version)
+        return int(value)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise BadCursor("this cursor is not valid; start again without one") from None

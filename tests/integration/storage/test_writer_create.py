@@ -1,0 +1,122 @@
+"""Opening tickets through the group-commit writer."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core.clock import FrozenClock
+from core.errors import FormInvalid
+from core.handlers import open_ticket
+from storage.unit_of_work import StorageUnitOfWork
+from storage.writer import Writer
+from tests.integration.storage.world import context, open_one, opening, rows, scalar
+
+
+async def test_500_concurrent_openings_get_gap_free_keys_from_it_1001(
+    writer: Writer, engine: AsyncEngine, clock: FrozenClock
+) -> None:
+    ctx = context(clock)
+    tickets = await asyncio.gather(*(open_one(writer, ctx, f"printer {i}") for i in range(500)))
+
+    keys = sorted(t.key for t in tickets)
+    assert keys == sorted(f"IT-{n}" for n in range(1001, 1501))
+    assert all(t.id is not None for t in tickets)
+    assert await scalar(engine, "SELECT count(*) FROM tickets") == 500
+    assert await scalar(engine, "SELECT value FROM counters WHERE name = 'ticket:IT'") == 1500
+
+
+async def test_every_opening_is_audited_and_queues_its_card(
+    writer: Writer, engine: AsyncEngine, clock: FrozenClock
+) -> None:
+    ticket = await open_one(writer, context(clock))
+
+    events = await rows(
+        engine, "SELECT kind, actor_id FROM events WHERE ticket_id = :id ORDER BY id", id=ticket.id
+    )
+    assert [tuple(e) for e in events] == [("TicketOpened", "alice")]
+    posts = await rows(engine, "SELECT kind, channel, status FROM outbox WHERE ticket_id = :id", id=ticket.id)
+    assert [tuple(p) for p in posts] == [("card_post", "slack", "pending")]
+
+
+async def test_numbering_continues_after_a_restart(
+    engine: AsyncEngine, clock: FrozenClock
+) -> None:
+    ctx = context(clock)
+    first = Writer(engine, clock=clock)
+    await first.start()
+    await open_one(first, ctx)
+    await first.stop()
+    second = Writer(engine, clock=clock)
+    await second.start()
+    ticket = await open_one(second, ctx)
+    await second.stop()
+
+    assert ticket.key == "IT-1002"
+
+
+async def test_a_failing_submission_does_not_fail_its_batch_neighbours_nor_leave_a_gap(
+    writer: Writer, engine: AsyncEngine, clock: FrozenClock
+) -> None:
+    ctx = context(clock)
+
+    async def numbered_then_broken(uow: StorageUnitOfWork) -> None:
+        await open_ticket(opening("half done"), uow, ctx)
+        raise RuntimeError("renderer exploded")
+
+    async def invalid(uow: StorageUnitOfWork) -> None:
+        await open_ticket(opening("   "), uow, ctx)
+
+    results = await asyncio.gather(
+        open_one(writer, ctx, "one"),
+        writer.submit(numbered_then_broken, reserve="IT"),
+        writer.submit(invalid, reserve="IT"),
+        open_one(writer, ctx, "two"),
+        return_exceptions=True,
+    )
+
+    assert isinstance(results[1], RuntimeError)
+    assert isinstance(results[2], FormInvalid)
+    titles = await rows(engine, "SELECT key, title FROM tickets ORDER BY number")
+    assert [tuple(r) for r in titles] == [("IT-1001", "one"), ("IT-1002", "two")]
+    assert await scalar(engine, "SELECT count(*) FROM events") == 2
+
+
+async def test_unused_reservations_are_handed_back(
+    writer: Writer, engine: AsyncEngine, clock: FrozenClock
+) -> None:
+    ctx = context(clock)
+
+    async def nothing(uow: StorageUnitOfWork) -> None:
+        return None
+
+    await asyncio.gather(
+        open_one(writer, ctx), *(writer.submit(nothing, reserve="IT") for _ in range(5))
+    )
+
+    assert await scalar(engine, "SELECT value FROM counters WHERE name = 'ticket:IT'") == 1001
+    assert (await open_one(writer, ctx)).key == "IT-1002"
+
+
+async def test_on_commit_is_called_after_each_commit(engine: AsyncEngine, clock: FrozenClock) -> None:
+    commits: list[int] = []
+    writer = Writer(engine, clock=clock, on_commit=lambda: commits.append(1))
+    await writer.start()
+    await open_one(writer, context(clock))
+    await writer.stop()
+
+    assert commits == [1]
+
+
+async def test_stop_finishes_what_was_queued(engine: AsyncEngine, clock: FrozenClock) -> None:
+    writer = Writer(engine, clock=clock)
+    await writer.start()
+    pending = [asyncio.ensure_future(open_one(writer, context(clock))) for _ in range(20)]
+    await asyncio.sleep(0)  # let the submissions reach the queue
+    await writer.stop()
+
+    assert len({t.key for t in await asyncio.gather(*pending)}) == 20
+    with pytest.raises(RuntimeError, match="not running"):
+        await open_one(writer, context(clock))

@@ -1,0 +1,235 @@
+"""What a ticket's card shows each audience: fields, colour, buttons, in either language."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from core.card import (
+    STATUS_COLOUR,
+    ActionKind,
+    Card,
+    CardAction,
+    CardField,
+    Colour,
+    Style,
+    build_card,
+)
+from core.i18n import Locale
+from core.ticket import Priority, Status, Ticket
+from core.workflow import Action
+
+from .fakes import make_context
+
+NOW = datetime(2026, 1, 5, 9, tzinfo=UTC)
+CTX = make_context()
+
+
+def ticket(**kwargs: Any) -> Ticket:
+    base: dict[str, Any] = {
+        "key": "IT-1001",
+        "type_id": "it",
+        "number": 1001,
+        "title": "VPN 连不上",
+        "requester_id": "zhangwei",
+        "created_at": NOW,
+        "updated_at": NOW,
+        "team_id": "it",
+        "assignee_id": "lilei",
+        "status": Status.ASSIGNED,
+    }
+    return Ticket(**(base | kwargs))
+
+
+def card(locale: Locale = "zh-CN", **kwargs: Any) -> Card:
+    return build_card(ticket(**kwargs), CTX, locale)
+
+
+def fields(c: Card) -> dict[str, str]:
+    return {f.label: f.value for f in c.fields}
+
+
+def button(c: Card, action: Action) -> CardAction:
+    (found,) = [a for a in c.actions if a.id == action]
+    return found
+
+
+def test_card_shows_type_status_priority_and_people_in_chinese() -> None:
+    c = card()
+
+    assert c.heading == "IT-1001 VPN 连不上"
+    assert c.fields[:5] == (
+        CardField("类型", "IT 请求"),
+        CardField("状态", "已分派"),
+        CardField("优先级", "普通"),
+        CardField("提单人", "张伟"),
+        CardField("处理人", "李雷"),
+    )
+    assert c.status_label == "已分派"
+    assert c.locale == "zh-CN"
+
+
+def test_card_speaks_english_to_english_readers() -> None:
+    c = card("en", priority=Priority.URGENT)
+
+    assert fields(c) == {
+        "Type": "IT request",
+        "Status": "Assigned",
+        "Priority": "Urgent",
+        "Requester": "Zhang Wei",
+        "Assignee": "Li Lei",
+    }
+    assert [a.label for a in c.actions] == [
+        "Accept",
+        "Resolve",
+        "Reassign",
+        "Priority",
+        "Cancel",
+        "Comment",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("status", "colour"),
+    [
+        (Status.NEW, Colour.GREY),
+        (Status.ASSIGNED, Colour.BLUE),
+        (Status.ACCEPTED, Colour.INDIGO),
+        (Status.IN_PROGRESS, Colour.ORANGE),
+        (Status.WAITING, Colour.YELLOW),
+        (Status.RESOLVED, Colour.GREEN),
+        (Status.CLOSED, Colour.GREY),
+        (Status.CANCELLED, Colour.RED),
+    ],
+)
+def test_card_colour_follows_the_status(status: Status, colour: Colour) -> None:
+    assert card(status=status).colour == colour
+    assert set(STATUS_COLOUR) == set(Status)
+
+
+def test_unassigned_queued_ticket_offers_claim_and_shows_the_team_queue() -> None:
+    c = card("en", status=Status.NEW, assignee_id=None)
+
+    assert c.actions[0].id == Action.CLAIM
+    assert c.actions[0].style == Style.PRIMARY
+    assert fields(c)["Assignee"] == "Team queue"
+
+
+def test_ticket_without_team_shows_unassigned_and_offers_nobody_to_reassign_to() -> None:
+    c = card(status=Status.NEW, assignee_id=None, team_id=None)
+
+    assert fields(c)["处理人"] == "未分派"
+    assert button(c, Action.ASSIGN).options == ()
+
+
+@pytest.mark.parametrize(
+    ("status", "buttons"),
+    [
+        (Status.ACCEPTED, ["start", "resolve", "wait", "assign", "set_priority", "comment"]),
+        (Status.IN_PROGRESS, ["resolve", "wait", "assign", "set_priority", "comment"]),
+        (Status.WAITING, ["resume", "resolve", "assign", "comment"]),
+        (Status.RESOLVED, ["close", "reopen", "comment"]),
+        (Status.CLOSED, ["reopen", "comment"]),
+    ],
+)
+def test_buttons_follow_the_status_and_comment_is_always_last(
+    status: Status, buttons: list[str]
+) -> None:
+    assert [a.id.value for a in card(status=status).actions] == buttons
+
+
+def test_accept_and_resolve_stand_out_and_cancel_asks_for_confirmation() -> None:
+    c = card("en")
+
+    assert button(c, Action.ACCEPT).style == Style.PRIMARY
+    assert button(c, Action.RESOLVE).style == Style.PRIMARY
+    cancel = button(c, Action.CANCEL)
+    assert cancel.style == Style.DANGER
+    assert cancel.confirm == "Cancel this ticket?"
+    assert button(c, Action.ACCEPT).confirm is None
+    assert button(card(), Action.CANCEL).confirm == "确定撤销这张工单吗？"
+
+
+def test_reassign_offers_the_team_once_each_with_leaders_last() -> None:
+    reassign = button(card(), Action.ASSIGN)
+
+    assert reassign.kind == ActionKind.PERSON_SELECT
+    assert reassign.options == (
+        ("lilei", "李雷"),
+        ("hanmeimei", "韩梅梅"),
+        ("alice", "爱丽丝"),
+        ("wangfang", "王芳"),
+        ("chenjing", "陈静"),
+    )
+
+
+def test_priority_select_lists_every_priority_in_the_readers_language() -> None:
+    priority = button(card("en"), Action.SET_PRIORITY)
+
+    assert priority.kind == ActionKind.SELECT
+    assert priority.options == (
+        ("urgent", "Urgent"),
+        ("high", "High"),
+        ("normal", "Normal"),
+        ("low", "Low"),
+    )
+
+
+def test_comment_is_a_text_input() -> None:
+    assert button(card(), Action.COMMENT).kind == ActionKind.INPUT
+
+
+def test_form_fields_show_with_their_labels_and_readable_values() -> None:
+    values = {
+        "device": "laptop",
+        "topics": ["vpn", "laptop"],
+        "amount": 0,
+        "backup": "hanmeimei",
+        "needed_by": "2026-03-01",
+        "screenshots": ["a", "b"],
+        "notes": "",
+    }
+
+    zh = fields(card(fields=values))
+    en = fields(card("en", fields=values))
+
+    assert zh["设备"] == "笔记本电脑"
+    assert zh["主题"] == "VPN, 笔记本电脑"
+    assert zh["金额"] == "0"
+    assert zh["备份联系人"] == "韩梅梅"
+    assert zh["需要日期"] == "2026-03-01"
+    assert zh["截图"] == "2 📎"
+    assert "备注" not in zh
+    assert en["Device"] == "Laptop"
+    assert en["Backup"] == "Han Meimei"
+
+
+def test_values_whose_option_was_removed_from_the_form_still_show() -> None:
+    shown = fields(card(fields={"device": "fax", "topics": ["fax", "vpn"]}))
+
+    assert shown["设备"] == "fax"
+    assert shown["主题"] == "fax, VPN"
+
+
+def test_ticket_of_a_removed_type_still_renders_without_type_and_fields() -> None:
+    c = card(type_id="gone", fields={"device": "laptop"})
+
+    assert [f.label for f in c.fields] == ["状态", "优先级", "提单人", "处理人"]
+
+
+def test_description_is_the_body_unless_it_repeats_the_title() -> None:
+    assert card(description="VPN 连不上").body == ""
+    assert card(description="公司 Wi-Fi 下连不上").body == "公司 Wi-Fi 下连不上"
+
+
+def test_long_description_is_cut_to_500_characters() -> None:
+    body = card(description="长" * 600).body
+
+    assert len(body) == 500
+    assert body.endswith("…")
+
+
+def test_card_carries_the_ticket_version_for_stale_clicks() -> None:
+    assert card(version=7).version == 7
