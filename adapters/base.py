@@ -54,7 +54,9 @@ class Submitted:
 class DeliveryError(Exception):
     """An outbound call failed. retry_after: the platform asked us to wait (429)."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False) -> None:
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, permanent: bool = False
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.permanent = permanent
@@ -63,7 +65,8 @@ class DeliveryError(Exception):
 class Gateway(Protocol):
     """What the bot offers adapters: commit commands, and read what cards need."""
 
-    directory: Directory
+    @property
+    def directory(self) -> Directory: ...
 
     @property
     def ticket_types(self) -> dict[str, TicketType]: ...

@@ -15,7 +15,6 @@ import asyncio
 import json
 import os
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,7 +29,9 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "deploy" / "gongdan.example.yaml"
 TOKEN = os.environ.get("GONGDAN_API_TOKEN", "dev-token-change-me-0123456789")
-PG_ADMIN = os.environ.get("GONGDAN_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+PG_ADMIN = os.environ.get(
+    "GONGDAN_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -81,10 +82,15 @@ async def pg_database() -> AsyncIterator[str]:
 @asynccontextmanager
 async def server(db_url: str) -> AsyncIterator[tuple[str, int]]:
     port = free_port()
-    env = {**os.environ, "GONGDAN_DATABASE_URL": db_url, "GONGDAN_PORT": str(port),
-           "GONGDAN_LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--config", str(CONFIG)],
-                            cwd=ROOT, env=env)
+    env = {
+        **os.environ,
+        "GONGDAN_DATABASE_URL": db_url,
+        "GONGDAN_PORT": str(port),
+        "GONGDAN_LOG_LEVEL": "WARNING",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "serve", "--config", str(CONFIG), cwd=ROOT, env=env
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as http:
@@ -101,7 +107,7 @@ async def server(db_url: str) -> AsyncIterator[tuple[str, int]]:
         yield url, proc.pid
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        await asyncio.wait_for(proc.wait(), 30)
 
 
 async def closed_loop(url: str, total: int, concurrency: int) -> dict[str, Any]:
@@ -126,8 +132,14 @@ async def closed_loop(url: str, total: int, concurrency: int) -> dict[str, Any]:
         started = time.perf_counter()
         await asyncio.gather(*(client(http) for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
-    return {"tickets": total, "errors": errors, "seconds": elapsed, "per_s": total / elapsed,
-            "p50_ms": pct(latencies, 0.50) * 1e3, "p99_ms": pct(latencies, 0.99) * 1e3}
+    return {
+        "tickets": total,
+        "errors": errors,
+        "seconds": elapsed,
+        "per_s": total / elapsed,
+        "p50_ms": pct(latencies, 0.50) * 1e3,
+        "p99_ms": pct(latencies, 0.99) * 1e3,
+    }
 
 
 async def open_loop(url: str, rate: float, duration: float) -> dict[str, Any]:
@@ -156,14 +168,19 @@ async def open_loop(url: str, rate: float, duration: float) -> dict[str, Any]:
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(one(http, i)))
         await asyncio.gather(*tasks)
-    return {"rate": rate, "tickets": total, "errors": errors, "p50_ms": pct(latencies, 0.5) * 1e3,
-            "p99_ms": pct(latencies, 0.99) * 1e3, "max_ms": max(latencies) * 1e3}
+    return {
+        "rate": rate,
+        "tickets": total,
+        "errors": errors,
+        "p50_ms": pct(latencies, 0.5) * 1e3,
+        "p99_ms": pct(latencies, 0.99) * 1e3,
+        "max_ms": max(latencies) * 1e3,
+    }
 
 
 async def webchat(url: str, total: int, sockets: int) -> dict[str, Any]:
-    async with aiohttp.ClientSession() as http:
-        async with http.get(url + "/webchat/bootstrap") as r:
-            boot = await r.json()
+    async with aiohttp.ClientSession() as http, http.get(url + "/webchat/bootstrap") as r:
+        boot = await r.json()
     room = next(r["id"] for r in boot["rooms"] if r["help_desk"])
     person = boot["people"][0]["id"]
     latencies: list[float] = []
@@ -177,7 +194,9 @@ async def webchat(url: str, total: int, sockets: int) -> dict[str, Any]:
             for i in range(per_socket):
                 cid = f"b{n}-{i}"
                 sent[cid] = time.perf_counter()
-                await ws.send_json({"type": "say", "room": room, "text": f"bench chat {cid}", "client_id": cid})
+                await ws.send_json(
+                    {"type": "say", "room": room, "text": f"bench chat {cid}", "client_id": cid}
+                )
             async for msg in ws:
                 frame = json.loads(msg.data)
                 if frame.get("type") == "ack" and frame.get("client_id") in sent:
@@ -190,8 +209,13 @@ async def webchat(url: str, total: int, sockets: int) -> dict[str, Any]:
     await asyncio.gather(*(client(n) for n in range(sockets)))
     elapsed = time.perf_counter() - started
     done = per_socket * sockets
-    return {"tickets": done, "seconds": elapsed, "per_s": done / elapsed,
-            "p50_ms": pct(latencies, 0.5) * 1e3, "p99_ms": pct(latencies, 0.99) * 1e3}
+    return {
+        "tickets": done,
+        "seconds": elapsed,
+        "per_s": done / elapsed,
+        "p50_ms": pct(latencies, 0.5) * 1e3,
+        "p99_ms": pct(latencies, 0.99) * 1e3,
+    }
 
 
 async def run(db: str, args: argparse.Namespace) -> None:
@@ -207,13 +231,19 @@ async def run(db: str, args: argparse.Namespace) -> None:
         chat = await webchat(url, args.chat_total, args.chat_sockets)
         rss, peak = rss_mb(pid)
     print(f"\n== {db} ==")
-    print(f"REST closed loop  {closed['tickets']} tickets, {args.concurrency} clients: "
-          f"{closed['per_s']:.0f} tickets/s, p50 {closed['p50_ms']:.1f} ms, p99 {closed['p99_ms']:.1f} ms, "
-          f"errors {closed['errors']}")
-    print(f"REST open loop    {paced['rate']:.0f}/s for {args.duration:.0f} s: p50 {paced['p50_ms']:.1f} ms, "
-          f"p99 {paced['p99_ms']:.1f} ms, max {paced['max_ms']:.1f} ms, errors {paced['errors']}")
-    print(f"web chat          {chat['tickets']} messages on {args.chat_sockets} sockets: {chat['per_s']:.0f} "
-          f"tickets/s, ack p50 {chat['p50_ms']:.1f} ms, p99 {chat['p99_ms']:.1f} ms")
+    print(
+        f"REST closed loop  {closed['tickets']} tickets, {args.concurrency} clients: "
+        f"{closed['per_s']:.0f} tickets/s, p50 {closed['p50_ms']:.1f} ms, p99 {closed['p99_ms']:.1f} ms, "
+        f"errors {closed['errors']}"
+    )
+    print(
+        f"REST open loop    {paced['rate']:.0f}/s for {args.duration:.0f} s: p50 {paced['p50_ms']:.1f} ms, "
+        f"p99 {paced['p99_ms']:.1f} ms, max {paced['max_ms']:.1f} ms, errors {paced['errors']}"
+    )
+    print(
+        f"web chat          {chat['tickets']} messages on {args.chat_sockets} sockets: {chat['per_s']:.0f} "
+        f"tickets/s, ack p50 {chat['p50_ms']:.1f} ms, p99 {chat['p99_ms']:.1f} ms"
+    )
     print(f"server RSS        {rss:.0f} MiB now, {peak:.0f} MiB peak")
     sys.stdout.flush()
 
@@ -224,7 +254,9 @@ async def _const(value: str) -> AsyncIterator[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--db", choices=["sqlite", "pg", "both"], default="both")
     parser.add_argument("--total", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=64)
@@ -234,7 +266,7 @@ def main() -> None:
     parser.add_argument("--chat-sockets", type=int, default=10)
     args = parser.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
-    for db in (["sqlite", "pg"] if args.db == "both" else [args.db]):
+    for db in ["sqlite", "pg"] if args.db == "both" else [args.db]:
         asyncio.run(run(db, args))
 
 

@@ -13,6 +13,9 @@ from typing import Any
 from aiohttp import web
 
 from adapters.base import InboundKey
+from bot.errors import ApiError
+from bot.openapi import openapi_document
+from bot.service import TicketService
 from core.commands import ActOnTicket, AddComment, OpenTicket
 from core.errors import FieldError, FormInvalid
 from core.forms import TicketType
@@ -23,9 +26,6 @@ from core.ticket import ChannelRef, Comment, Status, Ticket
 from core.workflow import Action
 from storage import queries
 from storage.writer import IdempotencyMismatch
-from bot.errors import ApiError
-from bot.openapi import openapi_document
-from bot.service import TicketService
 
 PREFIX = "/api/v1"
 _API = ChannelRef("api")
@@ -77,9 +77,16 @@ def type_json(tt: TicketType) -> dict[str, Any]:
         "default_team": tt.default_team,
         "default_priority": tt.default_priority,
         "fields": [
-            {"id": f.id, "kind": f.kind.value, "label": _text(f.label), "required": f.required,
-             "min": f.min, "max": f.max, "help": _text(f.help),
-             "options": [{"value": o.value, "label": _text(o.label)} for o in f.options]}
+            {
+                "id": f.id,
+                "kind": f.kind.value,
+                "label": _text(f.label),
+                "required": f.required,
+                "min": f.min,
+                "max": f.max,
+                "help": _text(f.help),
+                "options": [{"value": o.value, "label": _text(o.label)} for o in f.options],
+            }
             for f in tt.fields
         ],
     }
@@ -138,7 +145,9 @@ class Api:
         if "requester" in body:
             requester = _str(body, "requester")
             if requester != person.id and not person.is_admin:
-                raise ApiError(403, "forbidden", "only an admin token may open tickets for someone else")
+                raise ApiError(
+                    403, "forbidden", "only an admin token may open tickets for someone else"
+                )
             if self.service.directory.person(requester) is None:
                 raise _invalid("requester", "person", f"unknown person {requester!r}")
         fields = body.get("fields", {})
@@ -148,9 +157,14 @@ class Api:
         if priority is not None and not isinstance(priority, str):
             raise _invalid("priority", "type", "must be a string")
         command = OpenTicket(
-            type_id=_str(body, "type"), title=_str(body, "title"),
-            description=_str(body, "description", required=False), fields=fields,
-            requester_id=requester, origin=_API, priority=priority, post_card=False,
+            type_id=_str(body, "type"),
+            title=_str(body, "title"),
+            description=_str(body, "description", required=False),
+            fields=fields,
+            requester_id=requester,
+            origin=_API,
+            priority=priority,
+            post_card=False,
         )
         inbound = None
         idem = request.headers.get("Idempotency-Key")
@@ -161,8 +175,11 @@ class Api:
         try:
             done = await self.service.submit(command, inbound=inbound, respond=_respond_ticket)
         except IdempotencyMismatch:
-            raise ApiError(422, "idempotency_key_reused",
-                           "this Idempotency-Key was used with a different request body") from None
+            raise ApiError(
+                422,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used with a different request body",
+            ) from None
         payload = done.response if done.duplicate else _respond_ticket(done.value)
         headers = {"Location": f"{PREFIX}/tickets/{payload['key']}"}
         if done.duplicate:
@@ -182,9 +199,13 @@ class Api:
             if s not in {x.value for x in Status}:
                 raise ApiError(400, "bad_request", f"status: unknown status {s!r}")
         f = queries.TicketFilter(
-            status=statuses or None, assignee=q.get("assignee") or None, team=q.get("team") or None,
-            type_id=q.get("type") or None, requester=q.get("requester") or None,
-            created_from=_when(q, "created_from"), created_to=_when(q, "created_to"),
+            status=statuses or None,
+            assignee=q.get("assignee") or None,
+            team=q.get("team") or None,
+            type_id=q.get("type") or None,
+            requester=q.get("requester") or None,
+            created_from=_when(q, "created_from"),
+            created_to=_when(q, "created_to"),
         )
         try:
             limit = int(q.get("limit", "50"))
@@ -210,8 +231,15 @@ class Api:
         done = await self.service.submit(command)
         comment: Comment = done.value
         return web.json_response(
-            {"ticket": key, "author": comment.author_id, "body": comment.body, "public": comment.public,
-             "created_at": _iso(comment.created_at)}, status=201)
+            {
+                "ticket": key,
+                "author": comment.author_id,
+                "body": comment.body,
+                "public": comment.public,
+                "created_at": _iso(comment.created_at),
+            },
+            status=201,
+        )
 
     async def comments(self, request: web.Request) -> web.Response:
         self._caller(request)
@@ -219,9 +247,20 @@ class Api:
         await self._ticket(key)
         async with self.service.engine.connect() as conn:
             rows = await queries.ticket_comments(conn, key)
-        return web.json_response({"items": [
-            {"author": c.author_id, "body": c.body, "public": c.public, "channel": c.channel.to_json(),
-             "created_at": _iso(c.created_at)} for c in rows]})
+        return web.json_response(
+            {
+                "items": [
+                    {
+                        "author": c.author_id,
+                        "body": c.body,
+                        "public": c.public,
+                        "channel": c.channel.to_json(),
+                        "created_at": _iso(c.created_at),
+                    }
+                    for c in rows
+                ]
+            }
+        )
 
     async def act(self, request: web.Request) -> web.Response:
         _, person = self._caller(request)
@@ -242,7 +281,9 @@ class Api:
         done = await self.service.submit(command)
         result: ActResult = done.value
         out = ticket_json(result.ticket)
-        return web.json_response({"ticket": out, "changed": result.changed, "message": result.message})
+        return web.json_response(
+            {"ticket": out, "changed": result.changed, "message": result.message}
+        )
 
     async def events(self, request: web.Request) -> web.Response:
         self._caller(request)
@@ -250,9 +291,21 @@ class Api:
         await self._ticket(key)
         async with self.service.engine.connect() as conn:
             rows = await queries.ticket_events(conn, key)
-        return web.json_response({"items": [
-            {"id": e.id, "kind": e.kind, "actor": e.actor_id, "channel": e.channel, "data": e.data,
-             "at": _iso(e.at)} for e in rows]})
+        return web.json_response(
+            {
+                "items": [
+                    {
+                        "id": e.id,
+                        "kind": e.kind,
+                        "actor": e.actor_id,
+                        "channel": e.channel,
+                        "data": e.data,
+                        "at": _iso(e.at),
+                    }
+                    for e in rows
+                ]
+            }
+        )
 
     async def _ticket(self, key: str) -> Ticket:
         ticket = await self.service.ticket(key)
@@ -301,5 +354,7 @@ def _when(q: Mapping[str, str], key: str) -> datetime | None:
     except ValueError:
         raise ApiError(400, "bad_request", f"{key}: not an ISO 8601 time: {value!r}") from None
     if parsed.tzinfo is None:
-        raise ApiError(400, "bad_request", f"{key}: include a UTC offset, e.g. 2026-01-05T00:00:00+08:00")
+        raise ApiError(
+            400, "bad_request", f"{key}: include a UTC offset, e.g. 2026-01-05T00:00:00+08:00"
+        )
     return parsed

@@ -11,14 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.base import Channel, MessageRef
 from adapters.webchat.channel import Room, WebchatChannel, WebchatSettings
-from core.clock import Clock
-from core.i18n import as_locale
-from core.ports import Context
-from storage import outbox, queries
-from storage.db import create_engine
-from storage.migrate import migrate, needs_migration
-from storage.people import sync_people
-from storage.writer import Writer
 from bot.api import Api, ApiToken
 from bot.app import Health, build_app
 from bot.clock import SystemClock
@@ -26,6 +18,14 @@ from bot.config import Config
 from bot.dispatcher import Dispatcher, DispatchPolicy, _Cards
 from bot.metrics import Gauge, Metrics
 from bot.service import TicketService
+from core.clock import Clock
+from core.i18n import as_locale
+from core.ports import Context
+from storage import outbox, queries
+from storage.db import create_engine, reader
+from storage.migrate import migrate, needs_migration
+from storage.people import sync_people
+from storage.writer import Writer
 
 log = logging.getLogger("gongdan")
 
@@ -67,13 +67,15 @@ class Services:
         chat = self.channels.get("webchat")
         if not isinstance(chat, WebchatChannel):
             return
-        async with self.engine.connect() as conn:
+        async with reader(self.engine).connect() as conn:
             refs = await outbox.recent_card_refs(conn, "webchat", 50)
             for ref in refs:
                 ticket = await queries.ticket_by_id(conn, ref.ticket_id)
                 if ticket is not None:
-                    chat.restore_card(MessageRef("webchat", ref.conversation, ref.message, ref.thread),
-                                      _Cards(ticket, self.service.ctx))
+                    chat.restore_card(
+                        MessageRef("webchat", ref.conversation, ref.message, ref.thread),
+                        _Cards(ticket, self.service.ctx),
+                    )
 
 
 async def prepare_database(url: str, *, auto_migrate: bool = True) -> None:
@@ -83,7 +85,9 @@ async def prepare_database(url: str, *, auto_migrate: bool = True) -> None:
     if auto_migrate:
         await migrate(url)
         return
-    raise StartupError("the database schema is behind this version: run `gongdan migrate --config FILE`")
+    raise StartupError(
+        "the database schema is behind this version: run `gongdan migrate --config FILE`"
+    )
 
 
 async def build(config: Config, *, clock: Clock | None = None, migrate_db: bool = True) -> Services:
@@ -96,37 +100,57 @@ async def build(config: Config, *, clock: Clock | None = None, migrate_db: bool 
         await sync_people(conn, directory.people)
     metrics = Metrics()
     dispatcher_ref: list[Dispatcher] = []
-    writer = Writer(engine, on_commit=lambda: dispatcher_ref[0].wake() if dispatcher_ref else None)
-    service = TicketService(engine, writer, ctx, metrics)
+    writer = Writer(
+        engine, clock=clock, on_commit=lambda: dispatcher_ref[0].wake() if dispatcher_ref else None
+    )
+    service = TicketService(reader(engine), writer, ctx, metrics)
     channels: dict[str, Channel] = {}
     webchat = config.channels.webchat
     if webchat is not None and webchat.enabled:
         settings = WebchatSettings(
             service_name=config.service.name,
             bot_name=webchat.bot_name.text(),
-            rooms=tuple(Room(r.id, r.name.text(), r.help_desk, r.ticket_type,
-                             as_locale(r.locale) if r.locale else None) for r in webchat.rooms),
+            rooms=tuple(
+                Room(
+                    r.id,
+                    r.name.text(),
+                    r.help_desk,
+                    r.ticket_type,
+                    as_locale(r.locale) if r.locale else None,
+                )
+                for r in webchat.rooms
+            ),
             people=tuple(directory.people),
         )
         channels["webchat"] = WebchatChannel(settings, service)
     o = config.outbox
-    policy = DispatchPolicy(max_attempts=o.max_attempts, base_backoff_s=o.base_backoff_s,
-                            max_backoff_s=o.max_backoff_s, rate_limits=dict(o.rate_limits))
-    dispatcher = Dispatcher(engine, writer, channels, ctx, clock, metrics, policy)
+    policy = DispatchPolicy(
+        max_attempts=o.max_attempts,
+        base_backoff_s=o.base_backoff_s,
+        max_backoff_s=o.max_backoff_s,
+        rate_limits={str(k): v for k, v in o.rate_limits.items()},
+    )
+    dispatcher = Dispatcher(reader(engine), writer, channels, ctx, clock, metrics, policy)
     dispatcher_ref.append(dispatcher)
     tokens = [ApiToken(t.name, t.token, t.person) for t in config.api.tokens]
     api = Api(service, tokens)
     health = Health(engine)
-    metrics.gauges.append(Gauge("gongdan_writer_queue", "Commands waiting for the next commit.",
-                                lambda: float(writer.queued)))
+    metrics.gauges.append(
+        Gauge(
+            "gongdan_writer_queue",
+            "Commands waiting for the next commit.",
+            lambda: float(writer.queued),
+        )
+    )
     app = build_app(api, channels.values(), health, metrics)
     return Services(config, engine, writer, service, dispatcher, channels, health, metrics, app)
 
 
 async def listen(services: Services, host: str, port: int) -> tuple[web.AppRunner, str]:
     """Start serving the app; returns the runner (for cleanup) and the base URL actually bound."""
-    runner = web.AppRunner(services.app, shutdown_timeout=services.config.service.shutdown_timeout_s,
-                           access_log=None)
+    runner = web.AppRunner(
+        services.app, shutdown_timeout=services.config.service.shutdown_timeout_s, access_log=None
+    )
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
     await site.start()

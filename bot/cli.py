@@ -17,12 +17,16 @@ EXIT_INVALID = 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="gongdan", description="Gongdan (工单): chat-first tickets.")
+    parser = argparse.ArgumentParser(
+        prog="gongdan", description="Gongdan (工单): chat-first tickets."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the service")
     serve.add_argument("--config", required=True, help="YAML config file")
     serve.add_argument("--host", help="listen address (overrides service.host)")
-    serve.add_argument("--port", type=int, help="listen port (overrides service.port; 0 = any free port)")
+    serve.add_argument(
+        "--port", type=int, help="listen port (overrides service.port; 0 = any free port)"
+    )
     mig = sub.add_parser("migrate", help="bring the database schema up to date")
     mig.add_argument("--config", required=True)
     check = sub.add_parser("check-config", help="validate a config file and list every problem")
@@ -80,10 +84,17 @@ async def _serve(config: Config, host: str | None, port: int | None) -> int:
         log.error(str(exc))
         return 1
     await services.start()
-    runner, url = await listen(services, host or config.service.host,
-                               config.service.port if port is None else port)
-    log.info("gongdan is serving", extra={"url": url, "database": _redact(config.database.url),
-                                          "channels": sorted(services.channels)})
+    runner, url = await listen(
+        services, host or config.service.host, config.service.port if port is None else port
+    )
+    log.info(
+        "gongdan is serving",
+        extra={
+            "url": url,
+            "database": _redact(config.database.url),
+            "channels": sorted(services.channels),
+        },
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -8,6 +8,7 @@ A 429 pauses the whole channel until Retry-After; other failures back off expone
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import uuid
@@ -18,6 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.base import Channel, DeliveryError, MessageRef
+from bot.metrics import Metrics
 from core.card import Card, build_card
 from core.clock import Clock
 from core.i18n import Locale
@@ -25,7 +27,6 @@ from core.ports import Context
 from core.ticket import ChannelRef, Ticket
 from storage import outbox, queries
 from storage.writer import Writer
-from bot.metrics import Metrics
 
 log = logging.getLogger("gongdan.outbox")
 
@@ -112,10 +113,8 @@ class Dispatcher:
                 continue
             delay = await self._idle_delay()
             self._wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
-            except TimeoutError:
-                pass
 
     async def _idle_delay(self) -> float:
         async with self.engine.connect() as conn:
@@ -154,14 +153,18 @@ class Dispatcher:
     async def _deliver(self, item: outbox.OutboxItem) -> None:
         channel = self.channels.get(item.channel)
         if channel is None:
-            await self.writer.run(lambda c: outbox.mark_failed(c, item.id, f"channel {item.channel} is not enabled"))
+            await self.writer.run(
+                lambda c: outbox.mark_failed(c, item.id, f"channel {item.channel} is not enabled")
+            )
             self.metrics.outbox.inc(channel=item.channel, kind=item.kind, result="no_channel")
             return
         pace = self._pace_for(item.channel)
         now = self.clock.now()
         ready = pace.ready_at(now)
         if ready > now:
-            await self.writer.run(lambda c: outbox.retry_later(c, item.id, ready, "paced", count=False))
+            await self.writer.run(
+                lambda c: outbox.retry_later(c, item.id, ready, "paced", count=False)
+            )
             return
         pace.sent(now)
         try:
@@ -186,8 +189,17 @@ class Dispatcher:
             assert tid is not None
 
             async def done(conn: AsyncConnection) -> None:
-                await outbox.record_card_ref(conn, tid, ref.channel, ref.conversation, ref.thread,
-                                             ref.message, None, ticket.version, now)
+                await outbox.record_card_ref(
+                    conn,
+                    tid,
+                    ref.channel,
+                    ref.conversation,
+                    ref.thread,
+                    ref.message,
+                    None,
+                    ticket.version,
+                    now,
+                )
                 await outbox.mark_sent(conn, item.id, now)
 
             await self.writer.run(done)
@@ -195,7 +207,9 @@ class Dispatcher:
             if ticket is None:
                 raise DeliveryError("ticket is gone", permanent=True)
             t = item.target
-            ref = MessageRef(item.channel, str(t["conversation"]), str(t["message"]), t.get("thread"))
+            ref = MessageRef(
+                item.channel, str(t["conversation"]), str(t["message"]), t.get("thread")
+            )
             await channel.update_card(ref, self._renderer(ticket))
             now = self.clock.now()
             ref_id = item.card_ref_id or int(t["card_ref"])
@@ -220,9 +234,11 @@ class Dispatcher:
             key = ticket.key if ticket else payload.get("ticket", "")
             return f"[{key}] {who}: {payload.get('body', '')}"
         text = payload.get("text", {})
-        return str(text.get(locale) or text.get("en") or "") if isinstance(text, dict) else str(text)
+        return (
+            str(text.get(locale) or text.get("en") or "") if isinstance(text, dict) else str(text)
+        )
 
-    def _renderer(self, ticket: Ticket) -> "_Cards":
+    def _renderer(self, ticket: Ticket) -> _Cards:
         return _Cards(ticket, self.ctx)
 
     async def _ticket(self, item: outbox.OutboxItem) -> Ticket | None:
@@ -245,12 +261,16 @@ class Dispatcher:
             pace.blocked_until = now + timedelta(seconds=wait)
             result = "rate_limited"
         else:
-            backoff = min(self.policy.max_backoff_s, self.policy.base_backoff_s * 2 ** (attempts - 1))
+            backoff = min(
+                self.policy.max_backoff_s, self.policy.base_backoff_s * 2 ** (attempts - 1)
+            )
             wait = backoff * (0.5 + random.random() / 2)
             result = "retry"
         at = now + timedelta(seconds=wait)
-        log.warning("outbox delivery will be retried",
-                    extra={"outbox_id": item.id, "error": error, "retry_in_s": round(wait, 3)})
+        log.warning(
+            "outbox delivery will be retried",
+            extra={"outbox_id": item.id, "error": error, "retry_in_s": round(wait, 3)},
+        )
         await self.writer.run(lambda c: outbox.retry_later(c, item.id, at, error))
         self.metrics.outbox.inc(channel=item.channel, kind=item.kind, result=result)
 

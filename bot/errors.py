@@ -8,9 +8,17 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
-from core.errors import ConcurrencyError, Conflict, DomainError, FormInvalid, NotFound, PermissionDenied
 from bot.metrics import Metrics
+from core.errors import (
+    ConcurrencyError,
+    Conflict,
+    DomainError,
+    FormInvalid,
+    NotFound,
+    PermissionDenied,
+)
 
 log = logging.getLogger("gongdan.http")
 
@@ -31,18 +39,26 @@ def domain_response(exc: DomainError) -> web.Response:
     if isinstance(exc, FormInvalid):
         fields = [{"field": e.field, "rule": e.rule, "message": e.message} for e in exc.errors]
         return error_response(422, "invalid", exc.message, fields=fields)
-    status = {NotFound: 404, PermissionDenied: 403, Conflict: 409, ConcurrencyError: 409}.get(type(exc), 400)
+    status = {NotFound: 404, PermissionDenied: 403, Conflict: 409, ConcurrencyError: 409}.get(
+        type(exc), 400
+    )
     return error_response(status, exc.code, exc.message)
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def error_middleware(metrics: Metrics) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def error_middleware(
+    metrics: Metrics,
+) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
-        route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
+        route = (
+            request.match_info.route.resource.canonical
+            if request.match_info.route.resource
+            else "unmatched"
+        )
         try:
             response = await handler(request)
         except ApiError as exc:
@@ -56,7 +72,9 @@ def error_middleware(metrics: Metrics) -> Callable[[web.Request, Handler], Await
         except Exception:
             incident = uuid.uuid4().hex[:12]
             log.exception("unhandled error", extra={"incident": incident, "path": request.path})
-            response = error_response(500, "internal", f"something went wrong on our side (incident {incident})")
+            response = error_response(
+                500, "internal", f"something went wrong on our side (incident {incident})"
+            )
         metrics.http_requests.inc(route=route, method=request.method, status=str(response.status))
         metrics.http_latency.observe(time.perf_counter() - started, route=route)
         return response
@@ -65,4 +83,6 @@ def error_middleware(metrics: Metrics) -> Callable[[web.Request, Handler], Await
 
 
 def _reason(status: int) -> str:
-    return {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(status, "bad_request")
+    return {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
+        status, "bad_request"
+    )

@@ -51,8 +51,11 @@ class Gauge:
     read: Callable[[], float]
 
     def render(self) -> list[str]:
-        return [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} gauge",
-                f"{self.name} {_num(self.read())}"]
+        return [
+            f"# HELP {self.name} {self.help}",
+            f"# TYPE {self.name} gauge",
+            f"{self.name} {_num(self.read())}",
+        ]
 
 
 @dataclass
@@ -77,7 +80,9 @@ class Histogram:
         lines = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} histogram"]
         for key, row in sorted(self.series.items()):
             for i, bound in enumerate(self.buckets):
-                lines.append(f"{self.name}_bucket{_labels((*key, ('le', _num(bound))))} {_num(row[i])}")
+                lines.append(
+                    f"{self.name}_bucket{_labels((*key, ('le', _num(bound))))} {_num(row[i])}"
+                )
             lines.append(f"{self.name}_bucket{_labels((*key, ('le', '+Inf')))} {_num(row[-1])}")
             lines.append(f"{self.name}_sum{_labels(key)} {row[-2]!r}")
             lines.append(f"{self.name}_count{_labels(key)} {_num(row[-1])}")
@@ -88,21 +93,34 @@ class Metrics:
     """Every metric the service exports; one instance per running service (no globals)."""
 
     def __init__(self) -> None:
-        self.http_requests = Counter("gongdan_http_requests_total", "HTTP requests by route and status.")
+        self.http_requests = Counter(
+            "gongdan_http_requests_total", "HTTP requests by route and status."
+        )
         self.http_latency = Histogram("gongdan_http_request_seconds", "HTTP request latency.")
         self.commands = Counter("gongdan_commands_total", "Commands handled, by kind and result.")
         self.batch_size = Histogram(
-            "gongdan_commit_batch_size", "Commands per group commit.",
+            "gongdan_commit_batch_size",
+            "Commands per group commit.",
             buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
         )
-        self.outbox = Counter("gongdan_outbox_deliveries_total", "Outbox deliveries by channel, kind, result.")
-        self.inbound_duplicates = Counter("gongdan_inbound_duplicates_total", "Inbound deliveries dropped as duplicates.")
+        self.outbox = Counter(
+            "gongdan_outbox_deliveries_total", "Outbox deliveries by channel, kind, result."
+        )
+        self.inbound_duplicates = Counter(
+            "gongdan_inbound_duplicates_total", "Inbound deliveries dropped as duplicates."
+        )
         self.gauges: list[Gauge] = []
 
     def render(self) -> str:
         lines: list[str] = []
-        for metric in (self.http_requests, self.http_latency, self.commands, self.batch_size,
-                       self.outbox, self.inbound_duplicates):
+        for metric in (
+            self.http_requests,
+            self.http_latency,
+            self.commands,
+            self.batch_size,
+            self.outbox,
+            self.inbound_duplicates,
+        ):
             lines += metric.render()
         for gauge in self.gauges:
             lines += gauge.render()

@@ -12,90 +12,204 @@ _TIME = {"type": ["string", "null"], "format": "date-time"}
 
 
 def _error(description: str) -> dict[str, Any]:
-    return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
 
 
 def _ok(description: str, ref: str, status: str = "200") -> dict[str, Any]:
-    return {status: {"description": description,
-                     "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}}
+    return {
+        status: {
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}},
+        }
+    }
 
 
 _COMMON_ERRORS = {"401": _error("Missing or unknown bearer token")}
-_KEY = {"name": "key", "in": "path", "required": True, "schema": {"type": "string"},
-        "example": "IT-1042"}
+_KEY = {
+    "name": "key",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "example": "IT-1042",
+}
 
 
 def openapi_document() -> dict[str, Any]:
     ticket_errors = {**_COMMON_ERRORS, "404": _error("No such ticket")}
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Gongdan API", "version": "1",
-                 "description": "Tickets, their actions and audit trail. Errors are JSON "
-                                "{\"error\": code, \"detail\": message}."},
+        "info": {
+            "title": "Gongdan API",
+            "version": "1",
+            "description": "Tickets, their actions and audit trail. Errors are JSON "
+            '{"error": code, "detail": message}.',
+        },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
         "paths": {
-            "/ticket-types": {"get": {
-                "summary": "List ticket types and their form fields",
-                "responses": {**_ok("Ticket types", "TicketTypeList"), **_COMMON_ERRORS}}},
+            "/ticket-types": {
+                "get": {
+                    "summary": "List ticket types and their form fields",
+                    "responses": {**_ok("Ticket types", "TicketTypeList"), **_COMMON_ERRORS},
+                }
+            },
             "/tickets": {
                 "post": {
                     "summary": "Open a ticket",
-                    "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
-                                    "schema": {"type": "string", "maxLength": 255},
-                                    "description": "Repeat a create safely: the same key and body return "
-                                                   "the first response; another body gives 422."}],
-                    "requestBody": {"required": True, "content": {"application/json": {
-                        "schema": {"$ref": "#/components/schemas/NewTicket"}}}},
-                    "responses": {**_ok("Created", "Ticket", "201"),
-                                  "400": _error("Malformed JSON"),
-                                  "403": _error("Opening for someone else needs an admin token"),
-                                  "422": _error("A field is invalid; `fields` names each problem"),
-                                  **_COMMON_ERRORS}},
+                    "parameters": [
+                        {
+                            "name": "Idempotency-Key",
+                            "in": "header",
+                            "required": False,
+                            "schema": {"type": "string", "maxLength": 255},
+                            "description": "Repeat a create safely: the same key and body return "
+                            "the first response; another body gives 422.",
+                        }
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/NewTicket"}
+                            }
+                        },
+                    },
+                    "responses": {
+                        **_ok("Created", "Ticket", "201"),
+                        "400": _error("Malformed JSON"),
+                        "403": _error("Opening for someone else needs an admin token"),
+                        "422": _error("A field is invalid; `fields` names each problem"),
+                        **_COMMON_ERRORS,
+                    },
+                },
                 "get": {
                     "summary": "List tickets, newest first",
                     "parameters": [
-                        {"name": "status", "in": "query", "schema": {"type": "string"},
-                         "description": "Comma-separated statuses"},
-                        *({"name": n, "in": "query", "schema": {"type": "string"}}
-                          for n in ("assignee", "team", "type", "requester", "cursor")),
-                        {"name": "created_from", "in": "query", "schema": {"type": "string", "format": "date-time"}},
-                        {"name": "created_to", "in": "query", "schema": {"type": "string", "format": "date-time"}},
-                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+                        {
+                            "name": "status",
+                            "in": "query",
+                            "schema": {"type": "string"},
+                            "description": "Comma-separated statuses",
+                        },
+                        *(
+                            {"name": n, "in": "query", "schema": {"type": "string"}}
+                            for n in ("assignee", "team", "type", "requester", "cursor")
+                        ),
+                        {
+                            "name": "created_from",
+                            "in": "query",
+                            "schema": {"type": "string", "format": "date-time"},
+                        },
+                        {
+                            "name": "created_to",
+                            "in": "query",
+                            "schema": {"type": "string", "format": "date-time"},
+                        },
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 200},
+                        },
                     ],
-                    "responses": {**_ok("A page of tickets", "TicketPage"), "400": _error("Bad filter"),
-                                  **_COMMON_ERRORS}}},
-            "/tickets/{key}": {"get": {
-                "summary": "Get a ticket by key", "parameters": [_KEY],
-                "responses": {**_ok("The ticket", "Ticket"), **ticket_errors}}},
+                    "responses": {
+                        **_ok("A page of tickets", "TicketPage"),
+                        "400": _error("Bad filter"),
+                        **_COMMON_ERRORS,
+                    },
+                },
+            },
+            "/tickets/{key}": {
+                "get": {
+                    "summary": "Get a ticket by key",
+                    "parameters": [_KEY],
+                    "responses": {**_ok("The ticket", "Ticket"), **ticket_errors},
+                }
+            },
             "/tickets/{key}/comments": {
                 "post": {
-                    "summary": "Comment on a ticket", "parameters": [_KEY],
-                    "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                        "type": "object", "required": ["body"],
-                        "properties": {"body": {"type": "string"}, "public": {"type": "boolean"}}}}}},
-                    "responses": {**_ok("Comment added", "Comment", "201"), "403": _error("Not allowed"),
-                                  "422": _error("Empty comment"), **ticket_errors}},
-                "get": {"summary": "A ticket's comments", "parameters": [_KEY],
-                        "responses": {**_ok("Comments", "CommentList"), **ticket_errors}}},
-            "/tickets/{key}/actions/{action}": {"post": {
-                "summary": "Act on a ticket (accept, resolve, assign, ...)",
-                "parameters": [_KEY, {"name": "action", "in": "path", "required": True,
-                                      "schema": {"type": "string", "enum": [a.value for a in Action]}}],
-                "requestBody": {"required": False, "content": {"application/json": {"schema": {
-                    "type": "object", "properties": {
-                        "assignee": {"type": "string", "description": "for assign"},
-                        "priority": {"type": "string", "enum": [p.value for p in Priority]},
-                        "body": {"type": "string", "description": "for comment"},
-                        "version": {"type": "integer", "description": "the version you saw"}}}}}},
-                "responses": {**_ok("Done (or already done: changed=false)", "ActResult"),
-                              "403": _error("Not allowed for this person"),
-                              "409": _error("The ticket moved on, e.g. already accepted by someone else"),
-                              "422": _error("Bad parameter"), **ticket_errors}}},
-            "/tickets/{key}/events": {"get": {
-                "summary": "The ticket's audit trail", "parameters": [_KEY],
-                "responses": {**_ok("Events, oldest first", "EventList"), **ticket_errors}}},
+                    "summary": "Comment on a ticket",
+                    "parameters": [_KEY],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["body"],
+                                    "properties": {
+                                        "body": {"type": "string"},
+                                        "public": {"type": "boolean"},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        **_ok("Comment added", "Comment", "201"),
+                        "403": _error("Not allowed"),
+                        "422": _error("Empty comment"),
+                        **ticket_errors,
+                    },
+                },
+                "get": {
+                    "summary": "A ticket's comments",
+                    "parameters": [_KEY],
+                    "responses": {**_ok("Comments", "CommentList"), **ticket_errors},
+                },
+            },
+            "/tickets/{key}/actions/{action}": {
+                "post": {
+                    "summary": "Act on a ticket (accept, resolve, assign, ...)",
+                    "parameters": [
+                        _KEY,
+                        {
+                            "name": "action",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "enum": [a.value for a in Action]},
+                        },
+                    ],
+                    "requestBody": {
+                        "required": False,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "assignee": {"type": "string", "description": "for assign"},
+                                        "priority": {
+                                            "type": "string",
+                                            "enum": [p.value for p in Priority],
+                                        },
+                                        "body": {"type": "string", "description": "for comment"},
+                                        "version": {
+                                            "type": "integer",
+                                            "description": "the version you saw",
+                                        },
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        **_ok("Done (or already done: changed=false)", "ActResult"),
+                        "403": _error("Not allowed for this person"),
+                        "409": _error("The ticket moved on, e.g. already accepted by someone else"),
+                        "422": _error("Bad parameter"),
+                        **ticket_errors,
+                    },
+                }
+            },
+            "/tickets/{key}/events": {
+                "get": {
+                    "summary": "The ticket's audit trail",
+                    "parameters": [_KEY],
+                    "responses": {**_ok("Events, oldest first", "EventList"), **ticket_errors},
+                }
+            },
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -106,45 +220,134 @@ def openapi_document() -> dict[str, Any]:
 
 def _schemas() -> dict[str, Any]:
     return {
-        "Error": {"type": "object", "required": ["error", "detail"], "properties": {
-            "error": {"type": "string"}, "detail": {"type": "string"},
-            "fields": {"type": "array", "items": {"type": "object", "properties": {
-                "field": {"type": "string"}, "rule": {"type": "string"}, "message": {"type": "string"}}}}}},
-        "NewTicket": {"type": "object", "required": ["type", "title"], "properties": {
-            "type": {"type": "string", "example": "it"}, "title": {"type": "string", "maxLength": 200},
-            "description": {"type": "string"}, "fields": {"type": "object"},
-            "priority": {"type": "string", "enum": [p.value for p in Priority]},
-            "requester": {"type": "string", "description": "person id (admin tokens only)"}}},
-        "Ticket": {"type": "object", "properties": {
-            "key": {"type": "string"}, "type": {"type": "string"}, "title": {"type": "string"},
-            "description": {"type": "string"}, "fields": {"type": "object"},
-            "priority": {"type": "string", "enum": [p.value for p in Priority]},
-            "status": {"type": "string", "enum": [s.value for s in Status]},
-            "requester": {"type": "string"}, "assignee": {"type": ["string", "null"]},
-            "team": {"type": ["string", "null"]}, "origin": {"type": ["object", "null"]},
-            "version": {"type": "integer"}, "created_at": _TIME, "updated_at": _TIME,
-            "first_response_at": _TIME, "resolved_at": _TIME, "closed_at": _TIME}},
-        "TicketPage": {"type": "object", "properties": {
-            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Ticket"}},
-            "next_cursor": {"type": ["string", "null"]}}},
-        "ActResult": {"type": "object", "properties": {
-            "ticket": {"$ref": "#/components/schemas/Ticket"}, "changed": {"type": "boolean"},
-            "message": {"type": "string"}}},
-        "Comment": {"type": "object", "properties": {
-            "ticket": {"type": "string"}, "author": {"type": "string"}, "body": {"type": "string"},
-            "public": {"type": "boolean"}, "created_at": _TIME}},
-        "CommentList": {"type": "object", "properties": {
-            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Comment"}}}},
-        "Event": {"type": "object", "properties": {
-            "id": {"type": "integer"}, "kind": {"type": "string", "example": "TicketAccepted"},
-            "actor": {"type": ["string", "null"]}, "channel": {"type": "string"},
-            "data": {"type": "object"}, "at": _TIME}},
-        "EventList": {"type": "object", "properties": {
-            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}}},
-        "TicketTypeList": {"type": "object", "properties": {"items": {"type": "array", "items": {
-            "type": "object", "properties": {
-                "id": {"type": "string"}, "prefix": {"type": "string"}, "name": _LABELS,
-                "fields": {"type": "array", "items": {"type": "object", "properties": {
-                    "id": {"type": "string"}, "kind": {"type": "string"}, "label": _LABELS,
-                    "required": {"type": "boolean"}, "options": {"type": "array"}}}}}}}}},
+        "Error": {
+            "type": "object",
+            "required": ["error", "detail"],
+            "properties": {
+                "error": {"type": "string"},
+                "detail": {"type": "string"},
+                "fields": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "field": {"type": "string"},
+                            "rule": {"type": "string"},
+                            "message": {"type": "string"},
+                        },
+                    },
+                },
+            },
+        },
+        "NewTicket": {
+            "type": "object",
+            "required": ["type", "title"],
+            "properties": {
+                "type": {"type": "string", "example": "it"},
+                "title": {"type": "string", "maxLength": 200},
+                "description": {"type": "string"},
+                "fields": {"type": "object"},
+                "priority": {"type": "string", "enum": [p.value for p in Priority]},
+                "requester": {"type": "string", "description": "person id (admin tokens only)"},
+            },
+        },
+        "Ticket": {
+            "type": "object",
+            "properties": {
+                "key": {"type": "string"},
+                "type": {"type": "string"},
+                "title": {"type": "string"},
+                "description": {"type": "string"},
+                "fields": {"type": "object"},
+                "priority": {"type": "string", "enum": [p.value for p in Priority]},
+                "status": {"type": "string", "enum": [s.value for s in Status]},
+                "requester": {"type": "string"},
+                "assignee": {"type": ["string", "null"]},
+                "team": {"type": ["string", "null"]},
+                "origin": {"type": ["object", "null"]},
+                "version": {"type": "integer"},
+                "created_at": _TIME,
+                "updated_at": _TIME,
+                "first_response_at": _TIME,
+                "resolved_at": _TIME,
+                "closed_at": _TIME,
+            },
+        },
+        "TicketPage": {
+            "type": "object",
+            "properties": {
+                "items": {"type": "array", "items": {"$ref": "#/components/schemas/Ticket"}},
+                "next_cursor": {"type": ["string", "null"]},
+            },
+        },
+        "ActResult": {
+            "type": "object",
+            "properties": {
+                "ticket": {"$ref": "#/components/schemas/Ticket"},
+                "changed": {"type": "boolean"},
+                "message": {"type": "string"},
+            },
+        },
+        "Comment": {
+            "type": "object",
+            "properties": {
+                "ticket": {"type": "string"},
+                "author": {"type": "string"},
+                "body": {"type": "string"},
+                "public": {"type": "boolean"},
+                "created_at": _TIME,
+            },
+        },
+        "CommentList": {
+            "type": "object",
+            "properties": {
+                "items": {"type": "array", "items": {"$ref": "#/components/schemas/Comment"}}
+            },
+        },
+        "Event": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "kind": {"type": "string", "example": "TicketAccepted"},
+                "actor": {"type": ["string", "null"]},
+                "channel": {"type": "string"},
+                "data": {"type": "object"},
+                "at": _TIME,
+            },
+        },
+        "EventList": {
+            "type": "object",
+            "properties": {
+                "items": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}
+            },
+        },
+        "TicketTypeList": {
+            "type": "object",
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "id": {"type": "string"},
+                            "prefix": {"type": "string"},
+                            "name": _LABELS,
+                            "fields": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "properties": {
+                                        "id": {"type": "string"},
+                                        "kind": {"type": "string"},
+                                        "label": _LABELS,
+                                        "required": {"type": "boolean"},
+                                        "options": {"type": "array"},
+                                    },
+                                },
+                            },
+                        },
+                    },
+                }
+            },
+        },
     }

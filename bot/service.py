@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.base import InboundKey, Submitted
+from bot.metrics import Metrics
 from core.card import Card, build_card
 from core.commands import Command, OpenTicket
 from core.errors import DomainError
@@ -20,7 +21,6 @@ from core.ports import Context, UnitOfWork
 from core.ticket import Ticket
 from storage import queries
 from storage.writer import Inbound, Writer
-from bot.metrics import Metrics
 
 log = logging.getLogger("gongdan.service")
 

@@ -21,7 +21,9 @@ async def flush(batch: BatchState, now: datetime) -> None:
     conn = batch.conn
     await batch.numbers.settle()
     await _insert_tickets(conn, [t for t in batch.tracked.values() if t.db_version is None])
-    await _update_tickets(conn, [t for t in batch.tracked.values() if t.db_version and t.dirty])
+    await _update_tickets(
+        conn, [t for t in batch.tracked.values() if t.db_version is not None and t.dirty]
+    )
     buffers = batch.buffers
     ids = await _ticket_ids(batch, _referenced_keys(batch))
     if buffers.events:

@@ -115,12 +115,15 @@ async def mark_sent(conn: AsyncConnection, item_id: int, now: datetime) -> None:
     )
 
 
-async def retry_later(conn: AsyncConnection, item_id: int, at: datetime, error: str) -> None:
+async def retry_later(
+    conn: AsyncConnection, item_id: int, at: datetime, error: str, *, count: bool = True
+) -> None:
+    """Release the row until `at`. count=False when we deferred it ourselves (pacing), not a failure."""
     await conn.execute(
         sa.update(outbox)
         .where(outbox.c.id == item_id)
         .values(
-            attempts=outbox.c.attempts + 1,
+            attempts=outbox.c.attempts + (1 if count else 0),
             next_attempt_at=at,
             last_error=error[:4000],
             lease_owner=None,

@@ -127,6 +127,11 @@ class Writer:
         task, self._task = self._task, None
         await task
 
+    @property
+    def queued(self) -> int:
+        """Submissions waiting for the next batch (exported as a gauge)."""
+        return self._queue.qsize() + len(self._carry)
+
     async def submit(
         self,
         work: Callable[[StorageUnitOfWork], Awaitable[T]],
@@ -135,7 +140,11 @@ class Writer:
         respond: Callable[[T], Any] | None = None,
         reserve: str | None = None,
     ) -> Outcome[T]:
-        """Run work in the next batch; returns once its writes are committed."""
+        """Run work in the next batch; returns once its writes are committed.
+
+        work may run more than once (a batch that cannot commit is replayed item by item, a
+        version conflict is retried), so it must act only through the unit of work.
+        """
         sub = _Submission(self._future(), work=work, inbound=inbound, reserve=reserve)
         sub.respond = cast(Callable[[Any], Any] | None, respond)
         self._queue.put_nowait(sub)

@@ -76,7 +76,7 @@ def _now() -> str:
 
 
 def _both(text: str) -> dict[str, str]:
-    return {loc: text for loc in LOCALES}
+    return dict.fromkeys(LOCALES, text)
 
 
 class WebchatChannel:
@@ -112,14 +112,28 @@ class WebchatChannel:
 
     async def _bootstrap(self, request: web.Request) -> web.Response:
         s = self.settings
-        return web.json_response({
-            "service": {"name": s.service_name},
-            "bot": {"name": _text(s.bot_name)},
-            "people": [{"id": p.id, "name": _text(p.name), "locale": p.locale} for p in s.people],
-            "rooms": [{"id": r.id, "name": _text(r.name), "help_desk": r.help_desk,
-                       "ticket_type": r.ticket_type} for r in s.rooms],
-            "types": [{"id": tt.id, "name": _text(tt.name)} for tt in self.gateway.ticket_types.values()],
-        })
+        return web.json_response(
+            {
+                "service": {"name": s.service_name},
+                "bot": {"name": _text(s.bot_name)},
+                "people": [
+                    {"id": p.id, "name": _text(p.name), "locale": p.locale} for p in s.people
+                ],
+                "rooms": [
+                    {
+                        "id": r.id,
+                        "name": _text(r.name),
+                        "help_desk": r.help_desk,
+                        "ticket_type": r.ticket_type,
+                    }
+                    for r in s.rooms
+                ],
+                "types": [
+                    {"id": tt.id, "name": _text(tt.name)}
+                    for tt in self.gateway.ticket_types.values()
+                ],
+            }
+        )
 
     # ---- websocket ----------------------------------------------------------------------
     async def _ws(self, request: web.Request) -> web.WebSocketResponse:
@@ -152,7 +166,9 @@ class WebchatChannel:
             if kind == "hello":
                 await self._hello(cid, client, frame)
             elif client.person is None or client.room is None:
-                await self._notice(client, "say hello first: choose who you are and a room", "error")
+                await self._notice(
+                    client, "say hello first: choose who you are and a room", "error"
+                )
             elif kind == "say":
                 await self._say(client, frame)
             elif kind == "action":
@@ -164,7 +180,9 @@ class WebchatChannel:
         except DomainError as exc:
             await self._notice(client, exc.message, "error", frame.get("client_id"))
         except (KeyError, TypeError, ValueError) as exc:
-            await self._notice(client, f"malformed {kind} frame: {exc}", "error", frame.get("client_id"))
+            await self._notice(
+                client, f"malformed {kind} frame: {exc}", "error", frame.get("client_id")
+            )
 
     async def _hello(self, cid: int, client: _Client, frame: dict[str, Any]) -> None:
         person = self.gateway.directory.person(str(frame.get("person", "")))
@@ -176,8 +194,9 @@ class WebchatChannel:
             self._state[client.room].clients.discard(cid)
         client.person, client.room = person, room.id
         self._state[room.id].clients.add(cid)
-        await client.ws.send_json({"type": "history", "room": room.id,
-                                   "messages": list(self._state[room.id].history)})
+        await client.ws.send_json(
+            {"type": "history", "room": room.id, "messages": list(self._state[room.id].history)}
+        )
 
     async def _say(self, client: _Client, frame: dict[str, Any]) -> None:
         assert client.person is not None and client.room is not None
@@ -186,15 +205,27 @@ class WebchatChannel:
         if not text:
             return
         if len(text) > 10_000:
-            await self._notice(client, "message too long (max 10000 characters)", "error", client_id)
+            await self._notice(
+                client, "message too long (max 10000 characters)", "error", client_id
+            )
             return
         room = self.rooms[client.room]
         person = client.person
         msg_id = f"m-{client_id}"
         if not any(m.get("id") == msg_id for m in self._state[room.id].history):
-            await self._broadcast(room.id, {"type": "message", "room": room.id, "id": msg_id,
-                                            "author": {"id": person.id, "name": _text(person.name)},
-                                            "text": text, "at": _now(), "bot": False}, keep=True)
+            await self._broadcast(
+                room.id,
+                {
+                    "type": "message",
+                    "room": room.id,
+                    "id": msg_id,
+                    "author": {"id": person.id, "name": _text(person.name)},
+                    "text": text,
+                    "at": _now(),
+                    "bot": False,
+                },
+                keep=True,
+            )
         new = _NEW_RE.match(text)
         if new:
             await self._open_form(client, new.group(1), client_id, {})
@@ -204,14 +235,21 @@ class WebchatChannel:
             await client.ws.send_json({"type": "ack", "client_id": client_id})
             return
         title = body.splitlines()[0][:200] if body else text[:200]
-        command = OpenTicket(type_id=room.ticket_type, title=title, description=body,
-                             requester_id=person.id,
-                             origin=ChannelRef(CHANNEL, room.id, message=msg_id))
+        command = OpenTicket(
+            type_id=room.ticket_type,
+            title=title,
+            description=body,
+            requester_id=person.id,
+            origin=ChannelRef(CHANNEL, room.id, message=msg_id),
+        )
         try:
-            done = await self.gateway.submit(command, inbound=InboundKey(CHANNEL, f"say:{client_id}"),
-                                             respond=_ticket_key)
+            done = await self.gateway.submit(
+                command, inbound=InboundKey(CHANNEL, f"say:{client_id}"), respond=_ticket_key
+            )
         except FormInvalid:
-            await self._open_form(client, room.ticket_type, client_id, {"title": title, "description": body})
+            await self._open_form(
+                client, room.ticket_type, client_id, {"title": title, "description": body}
+            )
             return
         key = done.response if done.duplicate else _ticket_key(done.value)
         await client.ws.send_json({"type": "ack", "client_id": client_id, "ticket": key})
@@ -224,21 +262,40 @@ class WebchatChannel:
         stripped, count = re.subn(rf"@(?:{pattern})\s*", "", text, flags=re.IGNORECASE)
         return count > 0, stripped.strip()
 
-    async def _open_form(self, client: _Client, type_id: str | None, client_id: str,
-                         prefill: dict[str, str], errors: dict[str, str] | None = None) -> None:
+    async def _open_form(
+        self,
+        client: _Client,
+        type_id: str | None,
+        client_id: str,
+        prefill: dict[str, str],
+        errors: dict[str, str] | None = None,
+    ) -> None:
         types = self.gateway.ticket_types
         ttype = types.get(type_id or "")
         if ttype is None:
-            listing = ", ".join(f"{tt.id} ({tt.name.get('en')} / {tt.name.get('zh-CN')})" for tt in types.values())
+            listing = ", ".join(
+                f"{tt.id} ({tt.name.get('en')} / {tt.name.get('zh-CN')})" for tt in types.values()
+            )
             await self._notice(client, f"/new <type> — types: {listing}", "info", client_id)
             return
-        await client.ws.send_json({"type": "form", "room": client.room, "client_id": client_id,
-                                   "ticket_type": ttype.id, "html": self._forms(ttype, prefill, errors or {})})
+        await client.ws.send_json(
+            {
+                "type": "form",
+                "room": client.room,
+                "client_id": client_id,
+                "ticket_type": ttype.id,
+                "html": self._forms(ttype, prefill, errors or {}),
+            }
+        )
 
-    def _forms(self, ttype: TicketType, prefill: dict[str, str], errors: dict[str, str]) -> dict[str, str]:
+    def _forms(
+        self, ttype: TicketType, prefill: dict[str, str], errors: dict[str, str]
+    ) -> dict[str, str]:
         people = self.settings.people
-        return {loc: render_form(ttype, loc, prefill, errors, [(p.id, p.display(loc)) for p in people])
-                for loc in LOCALES}
+        return {
+            loc: render_form(ttype, loc, prefill, errors, [(p.id, p.display(loc)) for p in people])
+            for loc in LOCALES
+        }
 
     async def _submit_form(self, client: _Client, frame: dict[str, Any]) -> None:
         assert client.person is not None and client.room is not None
@@ -252,18 +309,32 @@ class WebchatChannel:
             raise ValueError("fields must be an object")
         title = str(frame.get("title", ""))
         description = str(frame.get("description", ""))
-        command = OpenTicket(type_id=ttype.id, title=title, description=description,
-                             requester_id=client.person.id, fields=fields,
-                             origin=ChannelRef(CHANNEL, client.room, message=f"f-{client_id}"))
+        command = OpenTicket(
+            type_id=ttype.id,
+            title=title,
+            description=description,
+            requester_id=client.person.id,
+            fields=fields,
+            origin=ChannelRef(CHANNEL, client.room, message=f"f-{client_id}"),
+        )
         try:
-            done = await self.gateway.submit(command, inbound=InboundKey(CHANNEL, f"form:{client_id}"),
-                                             respond=_ticket_key)
+            done = await self.gateway.submit(
+                command, inbound=InboundKey(CHANNEL, f"form:{client_id}"), respond=_ticket_key
+            )
         except FormInvalid as exc:
             errors = {e.field: e.message for e in exc.errors}
-            prefill = {"title": title, "description": description,
-                       **{k: v for k, v in fields.items() if isinstance(v, str)}}
-            await client.ws.send_json({"type": "form_errors", "client_id": client_id,
-                                       "html": self._forms(ttype, prefill, errors)})
+            prefill = {
+                "title": title,
+                "description": description,
+                **{k: v for k, v in fields.items() if isinstance(v, str)},
+            }
+            await client.ws.send_json(
+                {
+                    "type": "form_errors",
+                    "client_id": client_id,
+                    "html": self._forms(ttype, prefill, errors),
+                }
+            )
             return
         key = done.response if done.duplicate else _ticket_key(done.value)
         await client.ws.send_json({"type": "ack", "client_id": client_id, "ticket": key})
@@ -281,9 +352,14 @@ class WebchatChannel:
         elif action == Action.COMMENT:
             params["body"] = value
         version = frame.get("version")
-        command = ActOnTicket(key=str(frame["ticket"]), action=action, actor_id=client.person.id,
-                              origin=ChannelRef(CHANNEL, client.room), params=params,
-                              seen_version=int(version) if version is not None else None)
+        command = ActOnTicket(
+            key=str(frame["ticket"]),
+            action=action,
+            actor_id=client.person.id,
+            origin=ChannelRef(CHANNEL, client.room),
+            params=params,
+            seen_version=int(version) if version is not None else None,
+        )
         done = await self.gateway.submit(command, inbound=InboundKey(CHANNEL, f"act:{client_id}"))
         result = done.value
         if isinstance(result, ActResult) and not result.changed and result.message:
@@ -310,10 +386,20 @@ class WebchatChannel:
         room = self._room_of(where)
         msg_id = f"b-{uuid.uuid4().hex[:12]}"
         bot = self.settings.bot_name
-        await self._broadcast(room, {"type": "message", "room": room, "id": msg_id,
-                                     "author": {"id": "bot", "name": _text(bot)},
-                                     "text": text.get(self.rooms[room].locale or "zh-CN") or text.get("en", ""),
-                                     "texts": dict(text), "at": _now(), "bot": True}, keep=True)
+        await self._broadcast(
+            room,
+            {
+                "type": "message",
+                "room": room,
+                "id": msg_id,
+                "author": {"id": "bot", "name": _text(bot)},
+                "text": text.get(self.rooms[room].locale or "zh-CN") or text.get("en", ""),
+                "texts": dict(text),
+                "at": _now(),
+                "bot": True,
+            },
+            keep=True,
+        )
         return MessageRef(CHANNEL, room, msg_id)
 
     def restore_card(self, ref: MessageRef, cards: CardRenderer) -> None:
@@ -325,9 +411,15 @@ class WebchatChannel:
     def _card_frame(self, kind: str, room: str, msg_id: str, cards: CardRenderer) -> dict[str, Any]:
         rendered = {loc: cards(loc) for loc in LOCALES}
         first = rendered["en"]
-        return {"type": kind, "room": room, "id": msg_id, "ticket": first.ticket_key,
-                "version": first.version, "at": _now(),
-                "html": {loc: render_card(card) for loc, card in rendered.items()}}
+        return {
+            "type": kind,
+            "room": room,
+            "id": msg_id,
+            "ticket": first.ticket_key,
+            "version": first.version,
+            "at": _now(),
+            "html": {loc: render_card(card) for loc, card in rendered.items()},
+        }
 
     def _room_of(self, where: ChannelRef) -> str:
         room = where.conversation or ""
@@ -340,11 +432,15 @@ class WebchatChannel:
         if keep:
             state.history.append(frame)
         data = json.dumps(frame, ensure_ascii=False)
-        sends = [self._clients[c].ws.send_str(data) for c in list(state.clients) if c in self._clients]
+        sends = [
+            self._clients[c].ws.send_str(data) for c in list(state.clients) if c in self._clients
+        ]
         if sends:
             await asyncio.gather(*sends, return_exceptions=True)
 
-    async def _notice(self, client: _Client, text: str, level: str, client_id: object = None) -> None:
+    async def _notice(
+        self, client: _Client, text: str, level: str, client_id: object = None
+    ) -> None:
         frame: dict[str, Any] = {"type": "notice", "text": _both(text), "level": level}
         if client_id is not None:
             frame["client_id"] = client_id
@@ -358,4 +454,3 @@ def _text(value: Text) -> dict[str, str]:
 
 def _ticket_key(value: Any) -> Any:
     return value.key if isinstance(value, Ticket) else value
-

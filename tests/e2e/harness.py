@@ -26,7 +26,9 @@ TOKENS = {
 }
 
 
-def service_config(db_url: str, path: Path = TEST_CONFIG, env: Mapping[str, str] | None = None) -> Config:
+def service_config(
+    db_url: str, path: Path = TEST_CONFIG, env: Mapping[str, str] | None = None
+) -> Config:
     environ = {**os.environ, **(env or {}), "GONGDAN_DATABASE_URL": db_url}
     return load_config(path, environ)
 

@@ -10,8 +10,16 @@ import pytest
 from tests.e2e.harness import running, service_config
 
 CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 pytestmark = pytest.mark.browser
 
@@ -23,7 +31,9 @@ def _need_chromium() -> None:
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
 
 
-async def test_person_types_message_sees_card_and_accept_updates_it_in_place(sqlite_url: str) -> None:
+async def test_person_types_message_sees_card_and_accept_updates_it_in_place(
+    sqlite_url: str,
+) -> None:
     _need_chromium()
     from playwright.async_api import async_playwright
 
@@ -47,7 +57,8 @@ async def test_person_types_message_sees_card_and_accept_updates_it_in_place(sql
             await card.locator('button[data-action="accept"]').click()
             await page.wait_for_function(
                 "v => Number(document.querySelector('.card[data-ticket=\"IT-1001\"]').dataset.version) > v",
-                arg=first_version, timeout=10_000,
+                arg=first_version,
+                timeout=10_000,
             )
             assert await card.locator(".card__status").inner_text() in ("已受理", "Accepted")
             assert await card.locator('button[data-action="accept"]').count() == 0

@@ -11,38 +11,55 @@ API = "/api/v1"
 
 
 async def _create(svc: Running, body: dict[str, Any], who: str = "zhao.li", **headers: str) -> Any:
-    async with svc.http.post(svc.url + API + "/tickets", json=body,
-                             headers={**svc.auth(who), **headers}) as r:
+    async with svc.http.post(
+        svc.url + API + "/tickets", json=body, headers={**svc.auth(who), **headers}
+    ) as r:
         return r.status, await r.json(), r.headers
 
 
 async def test_ticket_lifecycle_over_rest(db_url: str) -> None:
     async with running(service_config(db_url)) as svc:
-        status, ticket, headers = await _create(svc, {"type": "it", "title": "3楼打印机坏了",
-                                                      "fields": {"category": "hardware"}})
+        status, ticket, headers = await _create(
+            svc, {"type": "it", "title": "3楼打印机坏了", "fields": {"category": "hardware"}}
+        )
         assert status == 201
         assert ticket["key"] == "IT-1001"
         assert ticket["status"] == "assigned" and ticket["assignee"] == "li.lei"
         assert headers["Location"] == f"{API}/tickets/IT-1001"
 
-        async with svc.http.post(svc.url + API + "/tickets/IT-1001/actions/accept",
-                                 headers=svc.auth("li.lei")) as r:
+        async with svc.http.post(
+            svc.url + API + "/tickets/IT-1001/actions/accept", headers=svc.auth("li.lei")
+        ) as r:
             assert r.status == 200
             accepted = await r.json()
         assert accepted["ticket"]["status"] == "accepted"
         assert accepted["ticket"]["version"] > ticket["version"]
 
-        async with svc.http.post(svc.url + API + "/tickets/IT-1001/comments", json={"body": "换了硒鼓"},
-                                 headers=svc.auth("li.lei")) as r:
+        async with svc.http.post(
+            svc.url + API + "/tickets/IT-1001/comments",
+            json={"body": "换了硒鼓"},
+            headers=svc.auth("li.lei"),
+        ) as r:
             assert r.status == 201
-        async with svc.http.post(svc.url + API + "/tickets/IT-1001/actions/resolve",
-                                 headers=svc.auth("li.lei")) as r:
+        async with svc.http.post(
+            svc.url + API + "/tickets/IT-1001/actions/resolve", headers=svc.auth("li.lei")
+        ) as r:
             assert (await r.json())["ticket"]["status"] == "resolved"
 
-        async with svc.http.get(svc.url + API + "/tickets/IT-1001/events", headers=svc.auth("admin")) as r:
+        async with svc.http.get(
+            svc.url + API + "/tickets/IT-1001/events", headers=svc.auth("admin")
+        ) as r:
             kinds = [e["kind"] for e in (await r.json())["items"]]
-        assert kinds == ["TicketOpened", "TicketAssigned", "TicketAccepted", "CommentAdded", "TicketResolved"]
-        async with svc.http.get(svc.url + API + "/tickets/IT-1001/comments", headers=svc.auth("admin")) as r:
+        assert kinds == [
+            "TicketOpened",
+            "TicketAssigned",
+            "TicketAccepted",
+            "CommentAdded",
+            "TicketResolved",
+        ]
+        async with svc.http.get(
+            svc.url + API + "/tickets/IT-1001/comments", headers=svc.auth("admin")
+        ) as r:
             assert [c["body"] for c in (await r.json())["items"]] == ["换了硒鼓"]
 
 
@@ -63,7 +80,9 @@ async def test_second_agent_accepting_is_told_who_already_accepted(db_url: str) 
         names = {"han.meimei": ("Han Meimei", "韩梅梅"), "bob.smith": ("Bob Smith", "鲍勃")}[winner]
         assert loser["error"] == "conflict"
         assert any(n in loser["detail"] for n in names)
-        async with svc.http.get(svc.url + API + "/tickets/IT-1001/events", headers=svc.auth("admin")) as r:
+        async with svc.http.get(
+            svc.url + API + "/tickets/IT-1001/events", headers=svc.auth("admin")
+        ) as r:
             kinds = [e["kind"] for e in (await r.json())["items"]]
         assert kinds.count("TicketAccepted") == 1
 
@@ -72,10 +91,14 @@ async def test_idempotency_key_replays_the_first_response(db_url: str) -> None:
     async with running(service_config(db_url)) as svc:
         body = {"type": "it", "title": "Monitor flickers"}
         first = await _create(svc, body, **{"Idempotency-Key": "k-1"})
-        again = await asyncio.gather(*(_create(svc, body, **{"Idempotency-Key": "k-1"}) for _ in range(3)))
+        again = await asyncio.gather(
+            *(_create(svc, body, **{"Idempotency-Key": "k-1"}) for _ in range(3))
+        )
         assert first[0] == 201
         assert all(status == 201 and data == first[1] for status, data, _ in again)
-        status, data, _ = await _create(svc, {"type": "it", "title": "Other"}, **{"Idempotency-Key": "k-1"})
+        status, data, _ = await _create(
+            svc, {"type": "it", "title": "Other"}, **{"Idempotency-Key": "k-1"}
+        )
         assert status == 422 and data["error"] == "idempotency_key_reused"
         async with svc.http.get(svc.url + API + "/tickets", headers=svc.auth("admin")) as r:
             assert [t["key"] for t in (await r.json())["items"]] == ["IT-1001"]
@@ -85,19 +108,25 @@ async def test_list_filters_and_paginates(sqlite_url: str) -> None:
     async with running(service_config(sqlite_url)) as svc:
         for i in range(5):
             await _create(svc, {"type": "it", "title": f"issue {i}"})
-        await _create(svc, {"type": "purchase", "title": "Chairs", "fields": {"item": "chair", "amount": 900}})
-        async with svc.http.post(svc.url + API + "/tickets/IT-1002/actions/accept",
-                                 headers=svc.auth("han.meimei")) as r:
+        await _create(
+            svc, {"type": "purchase", "title": "Chairs", "fields": {"item": "chair", "amount": 900}}
+        )
+        async with svc.http.post(
+            svc.url + API + "/tickets/IT-1002/actions/accept", headers=svc.auth("han.meimei")
+        ) as r:
             assert r.status == 200
         h = svc.auth("admin")
         async with svc.http.get(svc.url + API + "/tickets?type=it&limit=2", headers=h) as r:
             page1 = await r.json()
         assert [t["key"] for t in page1["items"]] == ["IT-1005", "IT-1004"]
-        async with svc.http.get(svc.url + API + f"/tickets?type=it&limit=2&cursor={page1['next_cursor']}",
-                                headers=h) as r:
+        async with svc.http.get(
+            svc.url + API + f"/tickets?type=it&limit=2&cursor={page1['next_cursor']}", headers=h
+        ) as r:
             page2 = await r.json()
         assert [t["key"] for t in page2["items"]] == ["IT-1003", "IT-1002"]
-        async with svc.http.get(svc.url + API + "/tickets?status=accepted&assignee=han.meimei", headers=h) as r:
+        async with svc.http.get(
+            svc.url + API + "/tickets?status=accepted&assignee=han.meimei", headers=h
+        ) as r:
             assert [t["key"] for t in (await r.json())["items"]] == ["IT-1002"]
         async with svc.http.get(svc.url + API + "/tickets?type=purchase", headers=h) as r:
             assert [t["key"] for t in (await r.json())["items"]] == ["PR-1001"]
@@ -106,25 +135,40 @@ async def test_list_filters_and_paginates(sqlite_url: str) -> None:
 async def test_bad_input_gets_clear_4xx_answers(sqlite_url: str) -> None:
     async with running(service_config(sqlite_url)) as svc:
         base = svc.url + API
-        async with svc.http.post(base + "/tickets", data=b"{not json", headers=svc.auth("admin")) as r:
+        async with svc.http.post(
+            base + "/tickets", data=b"{not json", headers=svc.auth("admin")
+        ) as r:
             body = await r.json()
-            assert r.status == 400 and body["error"] == "malformed_json" and "not valid JSON" in body["detail"]
+            assert (
+                r.status == 400
+                and body["error"] == "malformed_json"
+                and "not valid JSON" in body["detail"]
+            )
         async with svc.http.get(base + "/tickets/IT-9999", headers=svc.auth("admin")) as r:
             assert r.status == 404 and (await r.json())["error"] == "not_found"
-        status, body, _ = await _create(svc, {"type": "purchase", "title": "Laptop",
-                                              "fields": {"item": "laptop", "amount": -5}})
+        status, body, _ = await _create(
+            svc, {"type": "purchase", "title": "Laptop", "fields": {"item": "laptop", "amount": -5}}
+        )
         assert status == 422
-        assert body["fields"] == [{"field": "amount", "rule": "min", "message": "must be at least 0"}]
-        status, body, _ = await _create(svc, {"type": "it", "title": "x", "fields": {"category": "food"}})
+        assert body["fields"] == [
+            {"field": "amount", "rule": "min", "message": "must be at least 0"}
+        ]
+        status, body, _ = await _create(
+            svc, {"type": "it", "title": "x", "fields": {"category": "food"}}
+        )
         assert status == 422 and body["fields"][0]["field"] == "category"
         async with svc.http.get(base + "/tickets") as r:
             assert r.status == 401 and (await r.json())["error"] == "unauthorized"
         async with svc.http.get(base + "/tickets", headers={"Authorization": "Bearer wrong"}) as r:
             assert r.status == 401
         await _create(svc, {"type": "it", "title": "Keyboard"})
-        async with svc.http.post(base + "/tickets/IT-1001/actions/resolve", headers=svc.auth("zhao.li")) as r:
+        async with svc.http.post(
+            base + "/tickets/IT-1001/actions/resolve", headers=svc.auth("zhao.li")
+        ) as r:
             assert r.status == 403 and (await r.json())["error"] == "forbidden"
-        async with svc.http.post(base + "/tickets/IT-1001/actions/teleport", headers=svc.auth("admin")) as r:
+        async with svc.http.post(
+            base + "/tickets/IT-1001/actions/teleport", headers=svc.auth("admin")
+        ) as r:
             assert r.status == 404 and "teleport" in (await r.json())["detail"]
         async with svc.http.get(base + "/tickets?status=bogus", headers=svc.auth("admin")) as r:
             assert r.status == 400

@@ -11,22 +11,31 @@ from tests.e2e.harness import Running, running, service_config
 
 
 class Chat:
+    """One browser's socket. expect() returns the first unconsumed frame that matches, in order."""
+
     def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         self.ws = ws
-        self.seen: list[dict[str, Any]] = []
+        self.backlog: list[dict[str, Any]] = []
 
     async def send(self, **frame: Any) -> None:
         await self.ws.send_json(frame)
 
-    async def expect(self, kind: str, timeout: float = 5.0, **match: Any) -> dict[str, Any]:
+    async def expect(self, kind: str, within: float = 5.0, **match: Any) -> dict[str, Any]:
+        def matches(frame: dict[str, Any]) -> bool:
+            return frame.get("type") == kind and all(frame.get(k) == v for k, v in match.items())
+
+        for i, frame in enumerate(self.backlog):
+            if matches(frame):
+                return self.backlog.pop(i)
+
         async def next_match() -> dict[str, Any]:
             while True:
                 frame = await self.ws.receive_json()
-                self.seen.append(frame)
-                if frame.get("type") == kind and all(frame.get(k) == v for k, v in match.items()):
+                if matches(frame):
                     return frame
+                self.backlog.append(frame)
 
-        return await asyncio.wait_for(next_match(), timeout)
+        return await asyncio.wait_for(next_match(), within)
 
 
 async def _join(svc: Running, person: str, room: str = "helpdesk") -> Chat:
@@ -41,8 +50,12 @@ async def test_message_in_help_desk_opens_ticket_and_accept_updates_every_copy(d
     async with running(service_config(db_url)) as svc:
         requester = await _join(svc, "zhao.li")
         agent = await _join(svc, "li.lei")
-        await requester.send(type="say", room="helpdesk", text="3楼打印机坏了 / the printer on 3F is broken",
-                             client_id="c1")
+        await requester.send(
+            type="say",
+            room="helpdesk",
+            text="3楼打印机坏了 / the printer on 3F is broken",
+            client_id="c1",
+        )
         ack = await requester.expect("ack", client_id="c1")
         assert ack["ticket"] == "IT-1001"
         card_r = await requester.expect("card", ticket="IT-1001")
@@ -52,8 +65,14 @@ async def test_message_in_help_desk_opens_ticket_and_accept_updates_every_copy(d
         assert "Assigned" in card_r["html"]["en"]
         assert 'data-action="accept"' in card_a["html"]["en"]
 
-        await agent.send(type="action", room="helpdesk", ticket="IT-1001", action="accept",
-                         version=card_a["version"], client_id="a1")
+        await agent.send(
+            type="action",
+            room="helpdesk",
+            ticket="IT-1001",
+            action="accept",
+            version=card_a["version"],
+            client_id="a1",
+        )
         update_a = await agent.expect("card_update", ticket="IT-1001")
         update_r = await requester.expect("card_update", ticket="IT-1001")
         assert update_a["version"] == update_r["version"] > card_a["version"]
@@ -69,8 +88,14 @@ async def test_racing_accept_tells_the_loser_who_won(sqlite_url: str) -> None:
         card = await han.expect("card", ticket="IT-1001")
         await bob.expect("card", ticket="IT-1001")
         for chat, cid in ((han, "h"), (bob, "b")):
-            await chat.send(type="action", room="helpdesk", ticket="IT-1001", action="accept",
-                            version=card["version"], client_id=cid)
+            await chat.send(
+                type="action",
+                room="helpdesk",
+                ticket="IT-1001",
+                action="accept",
+                version=card["version"],
+                client_id=cid,
+            )
         await han.expect("ack", client_id="h")
         notice = await bob.expect("notice", client_id="b")
         assert notice["level"] == "error"
@@ -83,32 +108,50 @@ async def test_plain_chat_in_general_room_opens_nothing_but_a_mention_does(sqlit
         await chat.send(type="say", room="general", text="lunch anyone?", client_id="x1")
         ack = await chat.expect("ack", client_id="x1")
         assert "ticket" not in ack
-        await chat.send(type="say", room="general", text="@工单助手 会议室投影仪不亮", client_id="x2")
+        await chat.send(
+            type="say", room="general", text="@工单助手 会议室投影仪不亮", client_id="x2"
+        )
         ack = await chat.expect("ack", client_id="x2")
         assert ack["ticket"] == "IT-1001"
         card = await chat.expect("card", ticket="IT-1001")
-        assert "会议室投影仪不亮" in card["html"]["zh-CN"] and "@工单助手" not in card["html"]["zh-CN"]
+        assert (
+            "会议室投影仪不亮" in card["html"]["zh-CN"] and "@工单助手" not in card["html"]["zh-CN"]
+        )
 
 
-async def test_new_command_opens_form_and_validation_errors_come_back_inline(sqlite_url: str) -> None:
+async def test_new_command_opens_form_and_validation_errors_come_back_inline(
+    sqlite_url: str,
+) -> None:
     async with running(service_config(sqlite_url)) as svc:
         chat = await _join(svc, "zhao.li")
         await chat.send(type="say", room="helpdesk", text="/new purchase", client_id="n1")
         form = await chat.expect("form", client_id="n1")
         assert form["ticket_type"] == "purchase" and 'name="amount"' in form["html"]["en"]
-        await chat.send(type="submit_form", room="helpdesk", ticket_type="purchase", client_id="f1",
-                        title="Standing desk", fields={"item": "desk", "amount": "-1"})
+        await chat.send(
+            type="submit_form",
+            room="helpdesk",
+            ticket_type="purchase",
+            client_id="f1",
+            title="Standing desk",
+            fields={"item": "desk", "amount": "-1"},
+        )
         errors = await chat.expect("form_errors", client_id="f1")
         assert "must be at least 0" in errors["html"]["en"]
-        await chat.send(type="submit_form", room="helpdesk", ticket_type="purchase", client_id="f2",
-                        title="Standing desk", fields={"item": "desk", "amount": "1200"})
+        await chat.send(
+            type="submit_form",
+            room="helpdesk",
+            ticket_type="purchase",
+            client_id="f2",
+            title="Standing desk",
+            fields={"item": "desk", "amount": "1200"},
+        )
         assert (await chat.expect("ack", client_id="f2"))["ticket"] == "PR-1001"
 
 
 async def test_user_text_is_escaped_and_resent_frames_do_not_duplicate(sqlite_url: str) -> None:
     async with running(service_config(sqlite_url)) as svc:
         chat = await _join(svc, "zhao.li")
-        hostile = '<script>alert(1)</script> <img src=x onerror=alert(2)> <!channel>'
+        hostile = "<script>alert(1)</script> <img src=x onerror=alert(2)> <!channel>"
         for _ in range(3):  # a flaky connection resends the same frame
             await chat.send(type="say", room="helpdesk", text=hostile, client_id="dup")
         card = await chat.expect("card", ticket="IT-1001")

@@ -67,7 +67,7 @@ class _Fault:
     delay: float = 0.0
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class FakeSlack:
     """The Slack Web API and Socket Mode, in process. Every call is kept in `calls`."""
 
@@ -266,8 +266,8 @@ class FakeSlack:
     def _post_ephemeral(self, body: JSON) -> JSON:
         if not body.get("channel"):
             return {"ok": False, "error": "channel_not_found"}
-        if body.get("user") not in self.users and self.users:
-            return {"ok": False, "error": "user_not_in_channel"}
+        if not body.get("user"):
+            return {"ok": False, "error": "user_not_found"}
         if (error := _content_error(body)) is not None:
             return {"ok": False, "error": error}
         ts = self._next_ts(body["channel"])
@@ -387,7 +387,9 @@ async def _read_body(request: web.Request) -> JSON:
 
 def _bearer(request: web.Request) -> str | None:
     auth = request.headers.get("Authorization", "")
-    return auth.removeprefix("Bearer ").strip() or None if auth.startswith("Bearer ") else None
+    if not auth.startswith("Bearer "):
+        return None
+    return auth.removeprefix("Bearer ").strip() or None
 
 
 def _content_error(body: Mapping[str, Any]) -> str | None:

@@ -33,7 +33,8 @@ async def test_second_accept_is_told_already_accepted_by_the_first(
     )
 
     assert not isinstance(bob, BaseException)
-    assert bob.value is not None and bob.value.ticket.assignee_id == "bob"
+    assert bob.value is not None
+    assert bob.value.ticket.assignee_id == "bob"
     assert isinstance(carol, Conflict)
     assert carol.message == "Already accepted by Bob."
     claimed = await rows(engine, "SELECT actor_id FROM events WHERE kind = 'TicketClaimed'")
@@ -49,7 +50,8 @@ async def test_the_result_carries_the_new_version_for_cards(
 
     outcome = await press(writer, ctx, ticket.key, Action.CLAIM, "bob")
 
-    assert outcome.value is not None and outcome.value.ticket.version == 2
+    assert outcome.value is not None
+    assert outcome.value.ticket.version == 2
 
 
 @pytest.fixture

@@ -85,7 +85,8 @@ async def test_a_failed_attempt_does_not_burn_its_key(
         return await open_ticket(opening(), uow, ctx)
 
     outcomes = await asyncio.gather(
-        writer.submit(flaky, inbound=event), writer.submit(flaky, inbound=event),
+        writer.submit(flaky, inbound=event),
+        writer.submit(flaky, inbound=event),
         return_exceptions=True,
     )
 

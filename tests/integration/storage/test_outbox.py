@@ -35,7 +35,15 @@ async def _card_posted(writer: Writer, clock: FrozenClock, ticket: Ticket, versi
 
     async def record(conn: AsyncConnection) -> int:
         return await outbox.record_card_ref(
-            conn, ticket_id, "slack", "C-HELP", None, "1700000001.000200", "en", version, clock.now()
+            conn,
+            ticket_id,
+            "slack",
+            "C-HELP",
+            None,
+            "1700000001.000200",
+            "en",
+            version,
+            clock.now(),
         )
 
     return await writer.run(record)
@@ -116,7 +124,9 @@ async def test_a_comment_is_relayed_to_the_other_channels_cards_only(
     await comment(writer, ctx, ticket.key, "alice", "still broken", WEBCHAT)
     await comment(writer, ctx, ticket.key, "alice", "and now?", SLACK)
 
-    relays = await rows(engine, "SELECT channel, card_ref_id, payload FROM outbox WHERE kind = 'comment'")
+    relays = await rows(
+        engine, "SELECT channel, card_ref_id, payload FROM outbox WHERE kind = 'comment'"
+    )
     assert [(r.channel, r.card_ref_id) for r in relays] == [("slack", slack_ref)]
 
 
@@ -157,9 +167,7 @@ async def test_claimed_rows_are_settled_sent_retried_or_failed(
     ]
 
 
-async def test_an_expired_lease_is_claimed_again(
-    writer: Writer, clock: FrozenClock
-) -> None:
+async def test_an_expired_lease_is_claimed_again(writer: Writer, clock: FrozenClock) -> None:
     await open_one(writer, context(clock))
 
     async def claim(owner: str) -> list[outbox.OutboxItem]:
@@ -199,7 +207,7 @@ async def test_two_dispatchers_on_postgresql_never_get_the_same_row(
 
 
 async def test_recent_card_refs_keeps_the_newest_per_conversation(
-    writer: Writer, clock: FrozenClock
+    writer: Writer, engine: AsyncEngine, clock: FrozenClock
 ) -> None:
     ticket = await open_one(writer, context(clock))
     assert ticket.id is not None
@@ -213,16 +221,12 @@ async def test_recent_card_refs_keeps_the_newest_per_conversation(
 
     await writer.run(post)
 
-    async with engine_of(writer).connect() as conn:
+    async with engine.connect() as conn:
         recent = await outbox.recent_card_refs(conn, "slack", 2)
         every = await outbox.card_refs_for(conn, ticket_id)
     assert [(r.conversation, r.message) for r in recent] == [("C2", "4"), ("C1", "3"), ("C1", "2")]
     assert len(every) == 4
     assert every[0].created_at == clock.now()
-
-
-def engine_of(writer: Writer) -> AsyncEngine:
-    return writer.engine
 
 
 async def test_a_failing_raw_write_leaves_the_rest_of_its_batch_alone(

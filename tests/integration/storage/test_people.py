@@ -30,7 +30,9 @@ async def test_config_people_are_stored_with_their_identities(engine: AsyncEngin
 async def test_syncing_again_follows_renames_and_moved_identities(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
         await sync_people(conn, [WANG, LI])
-    renamed = Person("li", Text("Li Lei (IT)", "李雷"), locale="en", identities={"wecom": "WangFang"})
+    renamed = Person(
+        "li", Text("Li Lei (IT)", "李雷"), locale="en", identities={"wecom": "WangFang"}
+    )
     async with engine.begin() as conn:
         await sync_people(conn, [renamed])
     async with engine.connect() as conn:

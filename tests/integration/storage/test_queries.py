@@ -58,7 +58,8 @@ async def test_a_stored_ticket_reads_back_as_it_was_saved(
 
     assert stored == result.value.ticket
     assert same == stored
-    assert stored is not None and stored.first_response_at == clock.now()
+    assert stored is not None
+    assert stored.first_response_at == clock.now()
     assert stored.origin == ChannelRef("slack", "C-HELP", None, "1700000000.000100")
 
 
@@ -116,7 +117,12 @@ async def test_instants_come_back_in_utc_whatever_zone_they_were_given_in(
     async with engine.begin() as conn:
         await conn.execute(
             people.insert().values(
-                id="p", name_en="P", name_zh="P", locale="en", roles=[], created_at=five_pm_in_shanghai
+                id="p",
+                name_en="P",
+                name_zh="P",
+                locale="en",
+                roles=[],
+                created_at=five_pm_in_shanghai,
             )
         )
         stored = (await conn.execute(people.select())).one().created_at
@@ -130,6 +136,11 @@ async def test_a_naive_instant_is_refused(engine: AsyncEngine) -> None:
         with pytest.raises(StatementError, match="timezone-aware"):
             await conn.execute(
                 people.insert().values(
-                    id="p", name_en="P", name_zh="P", locale="en", roles=[], created_at=datetime(2026, 1, 5)
+                    id="p",
+                    name_en="P",
+                    name_zh="P",
+                    locale="en",
+                    roles=[],
+                    created_at=datetime(2026, 1, 5),
                 )
             )

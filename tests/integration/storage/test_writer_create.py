@@ -37,13 +37,13 @@ async def test_every_opening_is_audited_and_queues_its_card(
         engine, "SELECT kind, actor_id FROM events WHERE ticket_id = :id ORDER BY id", id=ticket.id
     )
     assert [tuple(e) for e in events] == [("TicketOpened", "alice")]
-    posts = await rows(engine, "SELECT kind, channel, status FROM outbox WHERE ticket_id = :id", id=ticket.id)
+    posts = await rows(
+        engine, "SELECT kind, channel, status FROM outbox WHERE ticket_id = :id", id=ticket.id
+    )
     assert [tuple(p) for p in posts] == [("card_post", "slack", "pending")]
 
 
-async def test_numbering_continues_after_a_restart(
-    engine: AsyncEngine, clock: FrozenClock
-) -> None:
+async def test_numbering_continues_after_a_restart(engine: AsyncEngine, clock: FrozenClock) -> None:
     ctx = context(clock)
     first = Writer(engine, clock=clock)
     await first.start()
@@ -100,7 +100,9 @@ async def test_unused_reservations_are_handed_back(
     assert (await open_one(writer, ctx)).key == "IT-1002"
 
 
-async def test_on_commit_is_called_after_each_commit(engine: AsyncEngine, clock: FrozenClock) -> None:
+async def test_on_commit_is_called_after_each_commit(
+    engine: AsyncEngine, clock: FrozenClock
+) -> None:
     commits: list[int] = []
     writer = Writer(engine, clock=clock, on_commit=lambda: commits.append(1))
     await writer.start()
