@@ -9,7 +9,7 @@ A channel adapter:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -19,7 +19,7 @@ from core.card import Card
 from core.commands import Command
 from core.forms import TicketType
 from core.i18n import Locale
-from core.people import Directory
+from core.people import Directory, Person
 from core.ticket import ChannelRef
 
 
@@ -83,6 +83,20 @@ class Gateway(Protocol):
 
     async def card(self, ticket_key: str, locale: Locale) -> Card | None: ...
 
+    async def register_person(self, person: Person) -> None:
+        """Remember a person first met on a channel (persisted; later lookups find them)."""
+        ...
+
+    async def ticket_for_message(self, channel: str, conversation: str, message: str) -> str | None:
+        """The ticket whose card is that message, so replies in its thread become comments."""
+        ...
+
+    async def notify(
+        self, where: ChannelRef, text: Mapping[Locale, str], *, ephemeral_to: str | None = None
+    ) -> None:
+        """Queue a notice through the outbox (ephemeral_to: only that platform user sees it)."""
+        ...
+
 
 CardRenderer = Callable[[Locale], Card]
 
@@ -104,4 +118,8 @@ class Channel(Protocol):
 
     async def update_card(self, ref: MessageRef, cards: CardRenderer) -> None: ...
 
-    async def post_text(self, where: ChannelRef, text: dict[Locale, str]) -> MessageRef | None: ...
+    async def post_text(
+        self, where: ChannelRef, text: dict[Locale, str], *, ephemeral_to: str | None = None
+    ) -> MessageRef | None:
+        """Post plain text (comments relayed from other channels, notices)."""
+        ...

@@ -24,7 +24,7 @@ from core.ports import Context
 from storage import outbox, queries
 from storage.db import create_engine, reader
 from storage.migrate import migrate, needs_migration
-from storage.people import sync_people
+from storage.people import load_people, sync_people
 from storage.writer import Writer
 
 log = logging.getLogger("gongdan")
@@ -69,7 +69,7 @@ class Services:
             return
         async with reader(self.engine).connect() as conn:
             refs = await outbox.recent_card_refs(conn, "webchat", 50)
-            for ref in refs:
+            for ref in reversed(refs):  # oldest first, as the room saw them
                 ticket = await queries.ticket_by_id(conn, ref.ticket_id)
                 if ticket is not None:
                     chat.restore_card(
@@ -98,6 +98,9 @@ async def build(config: Config, *, clock: Clock | None = None, migrate_db: bool 
     ctx = Context(types=config.ticket_types(), directory=directory, clock=clock)
     async with engine.begin() as conn:
         await sync_people(conn, directory.people)
+        for learned in await load_people(conn):  # people first met on a channel
+            if directory.person(learned.id) is None:
+                directory.add(learned)
     metrics = Metrics()
     dispatcher_ref: list[Dispatcher] = []
     writer = Writer(

@@ -7,7 +7,8 @@ file in one pass. docs/configuration.md describes each key; bot.config_sections 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any, Self
 
@@ -22,6 +23,14 @@ from pydantic import (
 
 from bot.config_messages import schema_problems
 from bot.config_refs import cross_reference_problems
+from bot.config_schedule import (
+    CalendarConfig,
+    EscalationChainConfig,
+    RotationConfig,
+    SlaPolicyConfig,
+    build_calendars,
+    policy_for,
+)
 from bot.config_sections import (
     ApiConfig,
     ChannelsConfig,
@@ -35,8 +44,14 @@ from bot.config_sections import (
     TicketTypeConfig,
 )
 from bot.config_source import apply_overrides, interpolate, read_yaml
+from core.assignment import AssignmentPolicy, Availability, Leave, SkillRule
+from core.calendar import BusinessCalendar
+from core.escalation import EscalationChain
 from core.forms import FieldSpec, Option, TicketType
+from core.oncall import Rotation
 from core.people import Person, StaticDirectory, Team
+from core.sla import SlaPolicy
+from core.ticket import Priority
 
 # parse_config runs the cross-reference checks on the raw data itself (so they are reported even
 # when the schema fails); this context key tells Config's own validator not to repeat them.
@@ -71,6 +86,10 @@ class Config(Section):
     ticket_type_configs: tuple[TicketTypeConfig, ...] = Field(alias="ticket_types")
     channels: ChannelsConfig = ChannelsConfig()
     outbox: OutboxConfig = OutboxConfig()
+    calendar_configs: tuple[CalendarConfig, ...] = Field(default=(), alias="calendars")
+    sla_policy_configs: tuple[SlaPolicyConfig, ...] = Field(default=(), alias="sla_policies")
+    escalation_chains: tuple[EscalationChainConfig, ...] = ()
+    rotation_configs: tuple[RotationConfig, ...] = Field(default=(), alias="rotations")
 
     @field_validator("ticket_type_configs")
     @classmethod
@@ -113,6 +132,68 @@ class Config(Section):
     def ticket_types(self) -> dict[str, TicketType]:
         """The ticket types by id, in the order the file lists them."""
         return {t.id: _ticket_type(t) for t in self.ticket_type_configs}
+
+    def calendars(self, years: Iterable[int] | None = None) -> dict[str, BusinessCalendar]:
+        """The business calendars by id; china calendars know the holidays of `years`.
+
+        `years` defaults to last, this and next year: every year an SLA started now may reach.
+        """
+        if years is None:
+            this_year = date.today().year
+            years = range(this_year - 1, this_year + 2)
+        return build_calendars(self.calendar_configs, years, self.service.timezone)
+
+    def sla_policies(self) -> dict[str, SlaPolicy]:
+        return {p.id: p.policy() for p in self.sla_policy_configs}
+
+    def sla_policy_for(self, type_id: str, priority: Priority) -> SlaPolicyConfig | None:
+        """The policy for a ticket type and priority, with its first-response rule and chain id."""
+        return policy_for(self.sla_policy_configs, type_id, priority)
+
+    def chains(self) -> dict[str, EscalationChain]:
+        return {c.id: c.chain() for c in self.escalation_chains}
+
+    def rotations(self) -> dict[str, Rotation]:
+        return {r.id: r.rotation(self.service.timezone) for r in self.rotation_configs}
+
+    def assignment_policies(
+        self, calendars: Mapping[str, BusinessCalendar] | None = None
+    ) -> dict[str, AssignmentPolicy]:
+        """Policies of the teams that configure one; other teams keep lead-or-queue."""
+        known = self.calendars() if calendars is None else calendars
+        rotations = self.rotations()
+        policies: dict[str, AssignmentPolicy] = {}
+        for team in self.teams:
+            a = team.assignment
+            if a is None:
+                continue
+            policies[team.id] = AssignmentPolicy(
+                strategies=a.strategy,
+                skills={p: frozenset(s) for p, s in a.skills.items()},
+                skill_rules=tuple(
+                    SkillRule(frozenset(r.skills), r.type, r.field, r.value, r.tag)
+                    for r in a.skill_rules
+                ),
+                region_field=a.region_field,
+                regions=dict(a.regions),
+                rotation=rotations[a.rotation] if a.rotation else None,
+                calendar=known[a.calendar] if a.calendar else None,
+            )
+        return policies
+
+    def availability(
+        self, calendars: Mapping[str, BusinessCalendar] | None = None
+    ) -> dict[str, Availability]:
+        """Each person's working hours (if set) and leave, for assignment."""
+        known = self.calendars() if calendars is None else calendars
+        return {
+            p.id: Availability(
+                hours=known[p.calendar] if p.calendar else None,
+                leave=tuple(Leave(leave.first, leave.last) for leave in p.leave),
+                timezone=p.timezone or self.service.timezone,
+            )
+            for p in self.people
+        }
 
     def summary(self) -> str:
         """One line for `gongdan check-config`: what this file sets up."""

@@ -7,6 +7,7 @@ ids) live in bot.config_refs.
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Annotated, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from core.assignment import Strategy
 from core.forms import FieldKind
 from core.i18n import Locale, Text
 from core.people import Role
@@ -185,6 +187,21 @@ class ApiConfig(Section):
     tokens: tuple[ApiToken, ...] = ()
 
 
+class LeaveConfig(Section):
+    """Days off, both ends included."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    first: date = Field(alias="from")
+    last: date = Field(alias="to")
+
+    @model_validator(mode="after")
+    def _in_order(self) -> Self:
+        if self.last < self.first:
+            raise ValueError(f"'to' ({self.last}) is before 'from' ({self.first})")
+        return self
+
+
 class PersonConfig(Section):
     id: Slug
     name: LocalizedText
@@ -193,6 +210,8 @@ class PersonConfig(Section):
     roles: tuple[Role, ...] = (Role.REQUESTER,)
     identities: dict[ChannelName, NonEmpty] = Field(default_factory=dict)
     timezone: Timezone | None = None
+    calendar: NonEmpty | None = None  # their working hours; None: their team's
+    leave: tuple[LeaveConfig, ...] = ()
 
     @field_validator("email")
     @classmethod
@@ -202,12 +221,66 @@ class PersonConfig(Section):
         return value
 
 
+class SkillRuleConfig(Section):
+    """Tickets matching every condition given here need `skills` (see docs/assignment-and-escalation.md)."""
+
+    type: NonEmpty | None = None
+    field: NonEmpty | None = None
+    value: NonEmpty | None = None
+    tag: NonEmpty | None = None
+    skills: tuple[NonEmpty, ...] = ()
+
+    @model_validator(mode="after")
+    def _says_which_skill(self) -> Self:
+        if self.value is not None and self.field is None:
+            raise ValueError("'value' needs the 'field' it is a value of")
+        if not self.skills and (self.field is None or self.value is not None):
+            raise ValueError(
+                "give 'skills', or a 'field' without 'value' whose value names the skill"
+            )
+        return self
+
+
+def _one_or_many(value: object) -> object:
+    return [value] if isinstance(value, str) else value
+
+
+_NEEDS = {
+    Strategy.ON_CALL: ("rotation", "the on_call strategy needs 'rotation'"),
+    Strategy.SKILLS: ("skill_rules", "the skills strategy needs 'skill_rules'"),
+    Strategy.REGION: ("regions", "the region strategy needs 'region_field' and 'regions'"),
+}
+
+
+class AssignmentConfig(Section):
+    # one strategy or a chain: [skills, least_loaded]
+    strategy: Annotated[tuple[Strategy, ...], BeforeValidator(_one_or_many), Field(min_length=1)]
+    rotation: NonEmpty | None = None
+    calendar: NonEmpty | None = None  # working hours of members without their own
+    skills: dict[NonEmpty, tuple[NonEmpty, ...]] = Field(default_factory=dict)
+    skill_rules: tuple[SkillRuleConfig, ...] = ()
+    region_field: FieldId | None = None
+    regions: dict[NonEmpty, tuple[NonEmpty, ...]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _strategies_have_what_they_need(self) -> Self:
+        for strategy in self.strategy:
+            key, message = _NEEDS.get(strategy, ("", ""))
+            if key and not getattr(self, key):
+                raise ValueError(message)
+            if strategy is Strategy.REGION and self.region_field is None:
+                raise ValueError(message)
+        return self
+
+
 class TeamConfig(Section):
     id: Slug
     name: LocalizedText
     members: tuple[NonEmpty, ...] = ()
     lead: NonEmpty | None = None
     manager: NonEmpty | None = None
+    # None: new tickets go to the lead, else to the queue
+    assignment: AssignmentConfig | None = None
 
 
 class OptionConfig(Section):

@@ -22,7 +22,7 @@ from adapters.base import Channel, DeliveryError, MessageRef
 from bot.metrics import Metrics
 from core.card import Card, build_card
 from core.clock import Clock
-from core.i18n import Locale
+from core.i18n import LOCALES, Locale
 from core.ports import Context
 from core.ticket import ChannelRef, Ticket
 from storage import outbox, queries
@@ -221,8 +221,9 @@ class Dispatcher:
             await self.writer.run(updated)
         else:  # "comment" and "notice": text into a conversation
             where = ChannelRef.from_json(item.target)
-            text = {loc: self._text(item, ticket, loc) for loc in ("zh-CN", "en")}
-            await channel.post_text(where, text)  # type: ignore[arg-type]
+            text: dict[Locale, str] = {loc: self._text(item, ticket, loc) for loc in LOCALES}
+            ephemeral = item.payload.get("ephemeral_to")
+            await channel.post_text(where, text, ephemeral_to=str(ephemeral) if ephemeral else None)
             now = self.clock.now()
             await self.writer.run(lambda c: outbox.mark_sent(c, item.id, now))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -16,10 +16,11 @@ from core.errors import DomainError
 from core.forms import TicketType
 from core.handlers import HANDLERS
 from core.i18n import Locale
-from core.people import StaticDirectory
+from core.people import Person, StaticDirectory
 from core.ports import Context, UnitOfWork
-from core.ticket import Ticket
-from storage import queries
+from core.ticket import ChannelRef, Ticket
+from storage import outbox, queries
+from storage.people import sync_people
 from storage.writer import Inbound, Writer
 
 log = logging.getLogger("gongdan.service")
@@ -67,6 +68,31 @@ class TicketService:
             return Submitted(None, True, outcome.response)
         self.metrics.commands.inc(kind=kind, result="ok")
         return Submitted(outcome.value)
+
+    async def register_person(self, person: Person) -> None:
+        """Remember someone met on a channel (an unknown Slack user, a new mail sender)."""
+        if self.directory.person(person.id) == person:
+            return
+        await self.writer.run(lambda conn: sync_people(conn, [person], self.ctx.clock.now()))
+        self.directory.add(person)
+
+    async def ticket_for_message(self, channel: str, conversation: str, message: str) -> str | None:
+        async with self.engine.connect() as conn:
+            return await outbox.ticket_for_message(conn, channel, conversation, message)
+
+    async def notify(
+        self, where: ChannelRef, text: Mapping[Locale, str], *, ephemeral_to: str | None = None
+    ) -> None:
+        """Queue a notice (through the outbox like every send), e.g. why a click changed nothing."""
+        payload: dict[str, Any] = {"text": dict(text)}
+        if ephemeral_to:
+            payload["ephemeral_to"] = ephemeral_to
+        now = self.ctx.clock.now()
+        await self.writer.run(
+            lambda conn: outbox.enqueue(
+                conn, now, where.channel, "notice", where.to_json(), payload
+            )
+        )
 
     async def ticket(self, key: str) -> Ticket | None:
         async with self.engine.connect() as conn:

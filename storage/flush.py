@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.ticket import Comment
 from storage.mapping import ticket_row
+from storage.outbox import outbox_row
 from storage.tables import card_refs, comments, events, inbox, outbox, tickets
 from storage.unit_of_work import BatchState, Tracked, VersionConflict
 
@@ -57,7 +58,7 @@ async def flush(batch: BatchState, now: datetime) -> None:
             ],
         )
     rows = [
-        _outbox_row(now, where.channel, "card_post", ids[key], where.to_json(), {"ticket_key": key})
+        outbox_row(now, where.channel, "card_post", ids[key], where.to_json(), {"ticket_key": key})
         for key, where in buffers.posts
     ]
     rows += await _card_updates_and_relays(batch, ids, now)
@@ -180,7 +181,7 @@ async def _queued_updates(conn: AsyncConnection, ticket_ids: set[int], now: date
 
 def _card_updates(refs: list[Any], queued: set[int], now: datetime) -> list[dict[str, Any]]:
     return [
-        _outbox_row(
+        outbox_row(
             now, r["channel"], "card_update", r["ticket_id"], ref_target(r), {}, card_ref=r["id"]
         )
         for r in refs
@@ -199,7 +200,7 @@ def _relays(comment: Comment, refs: list[Any], now: datetime) -> list[dict[str, 
         "body": comment.body,
     }
     return [
-        _outbox_row(now, r["channel"], "comment", r["ticket_id"], ref_target(r), payload, r["id"])
+        outbox_row(now, r["channel"], "comment", r["ticket_id"], ref_target(r), payload, r["id"])
         for r in latest.values()
     ]
 
@@ -211,30 +212,3 @@ def ref_target(ref: Any) -> dict[str, Any]:
         target["thread"] = ref["thread"]
     target["message"] = ref["message"]
     return target
-
-
-def _outbox_row(
-    now: datetime,
-    channel: str,
-    kind: str,
-    ticket_id: int | None,
-    target: dict[str, Any],
-    payload: dict[str, Any],
-    card_ref: int | None = None,
-) -> dict[str, Any]:
-    return {
-        "channel": channel,
-        "kind": kind,
-        "ticket_id": ticket_id,
-        "target": target,
-        "payload": payload,
-        "status": "pending",
-        "attempts": 0,
-        "next_attempt_at": now,
-        "lease_owner": None,
-        "lease_until": None,
-        "last_error": None,
-        "created_at": now,
-        "sent_at": None,
-        "card_ref_id": card_ref,
-    }

@@ -245,3 +245,62 @@ async def _ticket_keys(conn: AsyncConnection, ids: set[int]) -> dict[int, str]:
         return {}
     rows = await conn.execute(sa.select(tickets.c.id, tickets.c.key).where(tickets.c.id.in_(ids)))
     return {row.id: row.key for row in rows}
+
+
+def outbox_row(
+    now: datetime,
+    channel: str,
+    kind: str,
+    ticket_id: int | None,
+    target: dict[str, Any],
+    payload: dict[str, Any],
+    card_ref: int | None = None,
+) -> dict[str, Any]:
+    """A fresh pending outbox row, due now."""
+    return {
+        "channel": channel,
+        "kind": kind,
+        "ticket_id": ticket_id,
+        "target": target,
+        "payload": payload,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "lease_owner": None,
+        "lease_until": None,
+        "last_error": None,
+        "created_at": now,
+        "sent_at": None,
+        "card_ref_id": card_ref,
+    }
+
+
+async def enqueue(
+    conn: AsyncConnection,
+    now: datetime,
+    channel: str,
+    kind: str,
+    target: dict[str, Any],
+    payload: dict[str, Any],
+    ticket_id: int | None = None,
+) -> None:
+    """Queue one outbound message outside a ticket change (a notice answering a click)."""
+    await conn.execute(
+        sa.insert(outbox), [outbox_row(now, channel, kind, ticket_id, target, payload)]
+    )
+
+
+async def ticket_for_message(
+    conn: AsyncConnection, channel: str, conversation: str, message: str
+) -> str | None:
+    """The ticket whose card is that message (a reply in its thread is a comment on it)."""
+    stmt = (
+        sa.select(tickets.c.key)
+        .join(card_refs, card_refs.c.ticket_id == tickets.c.id)
+        .where(
+            card_refs.c.channel == channel,
+            card_refs.c.conversation == conversation,
+            card_refs.c.message == message,
+        )
+    )
+    return (await conn.execute(stmt)).scalar_one_or_none()

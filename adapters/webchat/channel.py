@@ -38,6 +38,7 @@ log = logging.getLogger("gongdan.webchat")
 CHANNEL = "webchat"
 _HISTORY = 200
 _MAX_FRAME = 64 * 1024
+_IN_FLIGHT = 32  # frames one browser may have in progress at once
 _NEW_RE = re.compile(r"^/new(?:\s+(\S+))?\s*$", re.IGNORECASE)
 
 
@@ -142,6 +143,15 @@ class WebchatChannel:
         client = _Client(ws)
         cid = id(client)
         self._clients[cid] = client
+        # Frames after hello run concurrently (bounded), so one slow commit does not hold up the
+        # next message: group commit then batches them together.
+        slots = asyncio.Semaphore(_IN_FLIGHT)
+        running: set[asyncio.Task[None]] = set()
+
+        async def bounded(frame: dict[str, Any]) -> None:
+            async with slots:
+                await self._dispatch(cid, client, frame)
+
         try:
             async for msg in ws:
                 if msg.type != WSMsgType.TEXT:
@@ -153,7 +163,14 @@ class WebchatChannel:
                 except ValueError as exc:
                     await self._notice(client, f"malformed frame: {exc}", "error")
                     continue
-                await self._dispatch(cid, client, frame)
+                if frame.get("type") == "hello":
+                    await self._dispatch(cid, client, frame)
+                    continue
+                task = asyncio.create_task(bounded(frame))
+                running.add(task)
+                task.add_done_callback(running.discard)
+            if running:
+                await asyncio.gather(*running, return_exceptions=True)
         finally:
             self._clients.pop(cid, None)
             if client.room in self._state:
@@ -382,7 +399,12 @@ class WebchatChannel:
                 state.history[i] = {**entry, "version": frame["version"], "html": frame["html"]}
         await self._broadcast(room, frame, keep=False)
 
-    async def post_text(self, where: ChannelRef, text: dict[Locale, str]) -> MessageRef | None:
+    async def post_text(
+        self, where: ChannelRef, text: dict[Locale, str], *, ephemeral_to: str | None = None
+    ) -> MessageRef | None:
+        if ephemeral_to is not None:
+            await self._to_person(ephemeral_to, text)
+            return None
         room = self._room_of(where)
         msg_id = f"b-{uuid.uuid4().hex[:12]}"
         bot = self.settings.bot_name
@@ -401,6 +423,13 @@ class WebchatChannel:
             keep=True,
         )
         return MessageRef(CHANNEL, room, msg_id)
+
+    async def _to_person(self, person_id: str, text: dict[Locale, str]) -> None:
+        frame = {"type": "notice", "text": dict(text), "level": "info"}
+        for client in list(self._clients.values()):
+            if client.person is not None and client.person.id == person_id:
+                with contextlib.suppress(ConnectionResetError, RuntimeError):
+                    await client.ws.send_json(frame)
 
     def restore_card(self, ref: MessageRef, cards: CardRenderer) -> None:
         """Put a stored card back into its room's history after a restart."""
