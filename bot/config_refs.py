@@ -7,6 +7,7 @@ another part of the file is invalid.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 _SHOW_KNOWN = 5
@@ -45,6 +46,8 @@ def cross_reference_problems(data: Mapping[str, Any]) -> list[str]:
             _unique(rooms, "id", "room id", problems)
             for path, room in rooms:
                 _check_type(f"{path}.ticket_type", room.get("ticket_type"), type_ids, problems)
+    known = _Known(person_ids, team_ids, type_ids, {})
+    _check_schedule(data, people, teams, known, problems)
     api = data.get("api")
     if isinstance(api, Mapping):
         tokens = _entries(api.get("tokens"), "api.tokens")
@@ -148,3 +151,110 @@ def _check_type(
     ref = _as_key(value)
     if ref is not None and known is not None and ref not in known:
         problems.append(f"{path}: unknown ticket type {ref!r}")
+
+
+@dataclass
+class _Known:
+    people: Mapping[str, str] | None
+    teams: Mapping[str, str] | None
+    types: Mapping[str, str] | None
+    sections: dict[str, Mapping[str, str] | None]
+
+
+# notify: these name a role, anything else a person
+_ROLES = frozenset({"assignee", "team_lead", "manager", "team_channel"})
+
+
+def _check_schedule(
+    data: Mapping[str, Any], people: Entries, teams: Entries, known: _Known, problems: list[str]
+) -> None:
+    """Calendars, SLA policies, escalation chains, rotations and what refers to them."""
+    sections = {
+        "calendars": "calendar",
+        "sla_policies": "SLA policy",
+        "escalation_chains": "escalation chain",
+        "rotations": "rotation",
+    }
+    entries = {name: _entries(data.get(name), name) for name in sections}
+    for name, what in sections.items():
+        ids = _unique(entries[name], "id", f"{what} id", problems)
+        known.sections[name] = _known(data, name, ids)
+    calendar, chain = known.sections["calendars"], known.sections["escalation_chains"]
+    for path, person in people:
+        _check_ref(f"{path}.calendar", person.get("calendar"), calendar, "calendar", problems)
+    for path, policy in entries["sla_policies"]:
+        _check_ref(f"{path}.calendar", policy.get("calendar"), calendar, "calendar", problems)
+        _check_ref(
+            f"{path}.escalation", policy.get("escalation"), chain, "escalation chain", problems
+        )
+        applies = policy.get("applies_to")
+        if isinstance(applies, Mapping):
+            for i, type_id in enumerate(_list(applies.get("types"))):
+                _check_type(f"{path}.applies_to.types[{i}]", type_id, known.types, problems)
+    _check_overlaps(entries["sla_policies"], problems)
+    for path, ch in entries["escalation_chains"]:
+        for step_path, step in _entries(ch.get("steps"), f"{path}.steps"):
+            target = _as_key(step.get("notify"))
+            if target not in _ROLES:
+                _check_ref(f"{step_path}.notify", target, known.people, "person", problems)
+    for path, rot in entries["rotations"]:
+        for i, person_id in enumerate(_list(rot.get("participants"))):
+            _check_ref(f"{path}.participants[{i}]", person_id, known.people, "person", problems)
+        for o_path, override in _entries(rot.get("overrides"), f"{path}.overrides"):
+            _check_ref(f"{o_path}.person", override.get("person"), known.people, "person", problems)
+    for path, team in teams:
+        _check_assignment(f"{path}.assignment", team.get("assignment"), known, problems)
+
+
+def _check_assignment(path: str, value: object, known: _Known, problems: list[str]) -> None:
+    if not isinstance(value, Mapping):
+        return
+    sections = known.sections
+    _check_ref(
+        f"{path}.rotation", value.get("rotation"), sections["rotations"], "rotation", problems
+    )
+    _check_ref(
+        f"{path}.calendar", value.get("calendar"), sections["calendars"], "calendar", problems
+    )
+    skills = value.get("skills")
+    for person_id in skills if isinstance(skills, Mapping) else ():
+        _check_ref(f"{path}.skills.{person_id}", person_id, known.people, "person", problems)
+    regions = value.get("regions")
+    for region, members in regions.items() if isinstance(regions, Mapping) else ():
+        for i, person_id in enumerate(_list(members)):
+            _check_ref(f"{path}.regions.{region}[{i}]", person_id, known.people, "person", problems)
+    for rule_path, rule in _entries(value.get("skill_rules"), f"{path}.skill_rules"):
+        _check_type(f"{rule_path}.type", rule.get("type"), known.types, problems)
+
+
+def _check_overlaps(policies: Entries, problems: list[str]) -> None:
+    """One policy per type x priority: otherwise which one applies would depend on file order."""
+    scopes = [(path, p.get("id"), _scope(p.get("applies_to"))) for path, p in policies]
+    for j, (path, _, (types, priorities)) in enumerate(scopes):
+        for other_path, other_id, (other_types, other_priorities) in scopes[:j]:
+            both_types = _overlap(types, other_types)
+            both_priorities = _overlap(priorities, other_priorities)
+            if both_types and both_priorities:
+                problems.append(
+                    f"{path}.applies_to: overlaps {other_path} ({other_id}) for type "
+                    f"{both_types}, priority {both_priorities}; a ticket type and priority may "
+                    "have one SLA policy only"
+                )
+                break
+
+
+def _scope(value: object) -> tuple[frozenset[str] | None, frozenset[str] | None]:
+    """(types, priorities); None means every one."""
+    if not isinstance(value, Mapping):
+        return None, None
+    types = [k for t in _list(value.get("types")) if (k := _as_key(t)) is not None]
+    priorities = [k for p in _list(value.get("priorities")) if (k := _as_key(p)) is not None]
+    return frozenset(types) or None, frozenset(priorities) or None
+
+
+def _overlap(a: frozenset[str] | None, b: frozenset[str] | None) -> str:
+    """The shared values as text, 'any' when both cover everything; '' when disjoint."""
+    if a is None and b is None:
+        return "any"
+    shared = (a or b or frozenset()) if a is None or b is None else a & b
+    return ", ".join(sorted(shared))

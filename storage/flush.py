@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.ticket import Comment
 from storage.mapping import ticket_row
-from storage.outbox import outbox_row
 from storage.tables import card_refs, comments, events, inbox, outbox, tickets
 from storage.unit_of_work import BatchState, Tracked, VersionConflict
 
@@ -212,3 +211,31 @@ def ref_target(ref: Any) -> dict[str, Any]:
         target["thread"] = ref["thread"]
     target["message"] = ref["message"]
     return target
+
+
+def outbox_row(
+    now: datetime,
+    channel: str,
+    kind: str,
+    ticket_id: int | None,
+    target: dict[str, Any],
+    payload: dict[str, Any],
+    card_ref: int | None = None,
+) -> dict[str, Any]:
+    """A fresh pending outbox row, due now."""
+    return {
+        "channel": channel,
+        "kind": kind,
+        "ticket_id": ticket_id,
+        "target": target,
+        "payload": payload,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "lease_owner": None,
+        "lease_until": None,
+        "last_error": None,
+        "created_at": now,
+        "sent_at": None,
+        "card_ref_id": card_ref,
+    }

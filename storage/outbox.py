@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.flush import ref_target
+from storage.flush import outbox_row, ref_target
 from storage.tables import card_refs, outbox, tickets
 
 
@@ -245,34 +245,6 @@ async def _ticket_keys(conn: AsyncConnection, ids: set[int]) -> dict[int, str]:
         return {}
     rows = await conn.execute(sa.select(tickets.c.id, tickets.c.key).where(tickets.c.id.in_(ids)))
     return {row.id: row.key for row in rows}
-
-
-def outbox_row(
-    now: datetime,
-    channel: str,
-    kind: str,
-    ticket_id: int | None,
-    target: dict[str, Any],
-    payload: dict[str, Any],
-    card_ref: int | None = None,
-) -> dict[str, Any]:
-    """A fresh pending outbox row, due now."""
-    return {
-        "channel": channel,
-        "kind": kind,
-        "ticket_id": ticket_id,
-        "target": target,
-        "payload": payload,
-        "status": "pending",
-        "attempts": 0,
-        "next_attempt_at": now,
-        "lease_owner": None,
-        "lease_until": None,
-        "last_error": None,
-        "created_at": now,
-        "sent_at": None,
-        "card_ref_id": card_ref,
-    }
 
 
 async def enqueue(
