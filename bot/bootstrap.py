@@ -84,6 +84,7 @@ async def prepare_database(url: str, *, auto_migrate: bool = True) -> None:
         return
     if auto_migrate:
         await migrate(url)
+        log.info("database schema created")
         return
     raise StartupError(
         "the database schema is behind this version: run `gongdan migrate --config FILE`"

@@ -12,9 +12,9 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated, Literal, Self
 from zoneinfo import ZoneInfo
 
-from pydantic import BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, model_validator
 
-from bot.config_sections import NonEmpty, Section, Slug, Timezone
+from bot.config_sections import NonEmpty, Section, Slug, Timezone, at_least_one
 from core.calendar import BusinessCalendar, CalendarError, Range, china_calendar
 from core.escalation import (
     Anchor,
@@ -153,7 +153,7 @@ class SlaPolicyConfig(Section):
     first_response: SlaTargetConfig | None = None
     next_update: SlaTargetConfig | None = None
     resolution: SlaTargetConfig | None = None
-    first_response_counts: Annotated[tuple[FirstResponse, ...], Field(min_length=1)] = (
+    first_response_counts: Annotated[tuple[FirstResponse, ...], AfterValidator(at_least_one)] = (
         "accept",
         "public_reply",
     )
@@ -217,7 +217,7 @@ class EscalationStepConfig(Section):
 
 class EscalationChainConfig(Section):
     id: Slug
-    steps: Annotated[tuple[EscalationStepConfig, ...], Field(min_length=1)]
+    steps: Annotated[tuple[EscalationStepConfig, ...], AfterValidator(at_least_one)]
     # these priorities reach people outside their working hours, by the urgent route
     urgent_priorities: tuple[Priority, ...] = ()
 
@@ -245,7 +245,7 @@ class OverrideConfig(Section):
 class RotationConfig(Section):
     id: Slug
     kind: RotationKind
-    participants: Annotated[tuple[NonEmpty, ...], Field(min_length=1)]
+    participants: Annotated[tuple[NonEmpty, ...], AfterValidator(at_least_one)]
     handover: TimeOfDay = time(9)
     timezone: Timezone | None = None  # None: service.timezone
     start: date

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal, Self, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -28,6 +28,7 @@ from core.i18n import Locale, Text
 from core.people import Role
 from core.ticket import Priority
 
+_T = TypeVar("_T")
 ChannelName = Literal["slack", "dingtalk", "wecom", "email", "webchat"]
 
 
@@ -241,6 +242,13 @@ class SkillRuleConfig(Section):
         return self
 
 
+def at_least_one(items: tuple[_T, ...]) -> tuple[_T, ...]:
+    # an AfterValidator, not min_length: pydantic adds "too short" when any item is invalid
+    if not items:
+        raise ValueError("needs at least 1 item")
+    return items
+
+
 def _one_or_many(value: object) -> object:
     return [value] if isinstance(value, str) else value
 
@@ -254,7 +262,9 @@ _NEEDS = {
 
 class AssignmentConfig(Section):
     # one strategy or a chain: [skills, least_loaded]
-    strategy: Annotated[tuple[Strategy, ...], BeforeValidator(_one_or_many), Field(min_length=1)]
+    strategy: Annotated[
+        tuple[Strategy, ...], BeforeValidator(_one_or_many), AfterValidator(at_least_one)
+    ]
     rotation: NonEmpty | None = None
     calendar: NonEmpty | None = None  # working hours of members without their own
     skills: dict[NonEmpty, tuple[NonEmpty, ...]] = Field(default_factory=dict)

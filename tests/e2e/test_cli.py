@@ -1,0 +1,115 @@
+"""The `gongdan` command as an operator uses it: check-config, migrate, serve and SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import aiohttp
+
+from tests.e2e.harness import EXAMPLE_CONFIG
+
+GONGDAN = [sys.executable, "-m", "bot.cli"]
+TOKEN = "dev-token-change-me-0123456789"
+
+
+async def _run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        *GONGDAN,
+        *args,
+        env={**os.environ, **(env or {})},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_check_config_accepts_the_example() -> None:
+    code, out, _ = await _run("check-config", str(EXAMPLE_CONFIG))
+    assert code == 0
+    assert "3 ticket types" in out
+
+
+async def test_check_config_lists_every_problem_with_its_key_path(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "service: {name: x, port: eighty}\n"
+        "database: {url: '${GONGDAN_NOT_SET_ANYWHERE}'}\n"
+        "ticket_types: [{id: it, prefix: it, name: IT}]\n",
+        encoding="utf-8",
+    )
+    code, _out, err = await _run("check-config", str(bad))
+    assert code == 2
+    assert "Traceback" not in err
+    assert "service.port:" in err
+    assert "database.url: environment variable GONGDAN_NOT_SET_ANYWHERE is not set" in err
+    assert "ticket_types[0].prefix:" in err
+
+
+async def test_check_config_on_a_missing_file_says_so(tmp_path: Path) -> None:
+    code, _, err = await _run("check-config", str(tmp_path / "nope.yaml"))
+    assert code == 2
+    assert "nope.yaml" in err and "Traceback" not in err
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_serve_survives_sigterm_with_nothing_lost(tmp_path: Path) -> None:
+    env = {
+        "GONGDAN_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/g.db",
+        "GONGDAN_LOG_LEVEL": "INFO",
+        "GONGDAN_LOGGING__FORMAT": "json",
+    }
+    code, out, _ = await _run("migrate", "--config", str(EXAMPLE_CONFIG), env=env)
+    assert code == 0 and "up to date" in out
+
+    async def serve_and_create(title: str) -> list[str]:
+        port = _free_port()
+        proc = await asyncio.create_subprocess_exec(
+            *GONGDAN,
+            "serve",
+            "--config",
+            str(EXAMPLE_CONFIG),
+            "--port",
+            str(port),
+            env={**os.environ, **env},
+            stderr=asyncio.subprocess.PIPE,
+        )
+        url = f"http://127.0.0.1:{port}"
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        async with aiohttp.ClientSession() as http:
+            for _ in range(100):
+                try:
+                    async with http.get(url + "/readyz") as r:
+                        if r.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    await asyncio.sleep(0.1)
+            async with http.post(
+                url + "/api/v1/tickets", json={"type": "it", "title": title}, headers=headers
+            ) as r:
+                assert r.status == 201
+            async with http.get(url + "/api/v1/tickets", headers=headers) as r:
+                keys = [t["key"] for t in (await r.json())["items"]]
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 30) == 0
+        assert proc.stderr is not None
+        logs = [
+            json.loads(line) for line in (await proc.stderr.read()).decode().splitlines() if line
+        ]
+        assert any(entry["msg"] == "stopped" for entry in logs)
+        return keys
+
+    assert await serve_and_create("first") == ["IT-1001"]
+    assert await serve_and_create("after restart") == ["IT-1002", "IT-1001"]
