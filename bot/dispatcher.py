@@ -102,6 +102,8 @@ class Dispatcher:
 
     async def _loop(self) -> None:
         while True:
+            # Clear before looking, so a commit that lands while we look still wakes us.
+            self._wake.clear()
             try:
                 handled = await self.run_once()
             except Exception:
@@ -112,13 +114,16 @@ class Dispatcher:
             if handled:
                 continue
             delay = await self._idle_delay()
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
 
     async def _idle_delay(self) -> float:
-        async with self.engine.connect() as conn:
-            due = await outbox.next_due(conn)
+        try:
+            async with self.engine.connect() as conn:
+                due = await outbox.next_due(conn)
+        except Exception:
+            log.exception("cannot read the outbox; retrying in a second")
+            return 1.0
         if due is None:
             return 5.0
         return min(5.0, max(0.0, (due - self.clock.now()).total_seconds()))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class DomainError(Exception):
@@ -37,9 +37,15 @@ class ConcurrencyError(DomainError):
 
 @dataclass(frozen=True)
 class FieldError:
+    """One broken form rule. message is English; zh the same in Chinese (falls back to English)."""
+
     field: str
     rule: str
     message: str
+    zh: str = field(default="", compare=False)
+
+    def text(self, locale: str) -> str:
+        return self.zh if locale == "zh-CN" and self.zh else self.message
 
 
 class FormInvalid(DomainError):

@@ -79,11 +79,18 @@ _TITLE_MAX = 200
 
 def validate_title(title: object) -> str:
     if not isinstance(title, str) or not title.strip():
-        raise FormInvalid([FieldError("title", "required", "a title is required")])
+        raise FormInvalid([FieldError("title", "required", "a title is required", "请填写标题")])
     clean = title.strip()
     if len(clean) > _TITLE_MAX:
         raise FormInvalid(
-            [FieldError("title", "max", f"at most {_TITLE_MAX} characters (got {len(clean)})")]
+            [
+                FieldError(
+                    "title",
+                    "max",
+                    f"at most {_TITLE_MAX} characters (got {len(clean)})",
+                    f"最多 {_TITLE_MAX} 个字符（当前 {len(clean)} 个）",
+                )
+            ]
         )
     return clean
 
@@ -96,27 +103,35 @@ def validate_fields(
     clean: dict[str, JSON] = {}
     for key in values:
         if ttype.field(key) is None:
-            errors.append(FieldError(key, "unknown", f"{ttype.id} has no field {key!r}"))
+            errors.append(
+                FieldError(
+                    key,
+                    "unknown",
+                    f"{ttype.id} has no field {key!r}",
+                    f"{ttype.id} 没有字段 {key!r}",
+                )
+            )
     for spec in ttype.fields:
         raw = values.get(spec.id)
         if _is_empty(raw):
             if spec.required:
-                errors.append(FieldError(spec.id, "required", "this field is required"))
+                errors.append(FieldError(spec.id, "required", "this field is required", "此项必填"))
             continue
         try:
             clean[spec.id] = _clean(spec, raw, directory)
         except _Invalid as exc:
-            errors.append(FieldError(spec.id, exc.rule, exc.message))
+            errors.append(FieldError(spec.id, exc.rule, exc.message, exc.zh))
     if errors:
         raise FormInvalid(errors)
     return clean
 
 
 class _Invalid(Exception):
-    def __init__(self, rule: str, message: str) -> None:
+    def __init__(self, rule: str, message: str, zh: str) -> None:
         super().__init__(message)
         self.rule = rule
         self.message = message
+        self.zh = zh
 
 
 def _is_empty(raw: object) -> bool:
@@ -134,7 +149,7 @@ def _clean(spec: FieldSpec, raw: object, directory: Directory) -> JSON:
     kind = spec.kind
     if kind in (FieldKind.TEXT, FieldKind.LONG_TEXT):
         if not isinstance(raw, str):
-            raise _Invalid("type", "must be text")
+            raise _Invalid("type", "must be text", "必须是文本")
         text = raw.strip()
         limit = (
             spec.max
@@ -142,42 +157,51 @@ def _clean(spec: FieldSpec, raw: object, directory: Directory) -> JSON:
             else (_TEXT_MAX if kind == FieldKind.LONG_TEXT else 500)
         )
         if spec.min is not None and len(text) < spec.min:
-            raise _Invalid("min", f"at least {_fmt(spec.min)} characters")
+            raise _Invalid(
+                "min", f"at least {_fmt(spec.min)} characters", f"至少 {_fmt(spec.min)} 个字符"
+            )
         if len(text) > limit:
-            raise _Invalid("max", f"at most {_fmt(limit)} characters")
+            raise _Invalid("max", f"at most {_fmt(limit)} characters", f"最多 {_fmt(limit)} 个字符")
         return text
     if kind == FieldKind.NUMBER:
         number = _number(raw)
         if spec.min is not None and number < spec.min:
-            raise _Invalid("min", f"must be at least {_fmt(spec.min)}")
+            raise _Invalid(
+                "min", f"must be at least {_fmt(spec.min)}", f"不能小于 {_fmt(spec.min)}"
+            )
         if spec.max is not None and number > spec.max:
-            raise _Invalid("max", f"must be at most {_fmt(spec.max)}")
+            raise _Invalid("max", f"must be at most {_fmt(spec.max)}", f"不能大于 {_fmt(spec.max)}")
         return int(number) if number.is_integer() else number
     if kind == FieldKind.SELECT:
         value = raw if isinstance(raw, str) else None
         if value is None or spec.option_label(value) is None:
-            raise _Invalid("options", f"must be one of {', '.join(o.value for o in spec.options)}")
+            choices = ", ".join(o.value for o in spec.options)
+            raise _Invalid("options", f"must be one of {choices}", f"必须是以下之一：{choices}")
         return value
     if kind == FieldKind.MULTI_SELECT:
         items = [raw] if isinstance(raw, str) else raw
         if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
-            raise _Invalid("type", "must be a list of options")
+            raise _Invalid("type", "must be a list of options", "必须是选项列表")
         bad = [i for i in items if spec.option_label(i) is None]
         if bad:
-            raise _Invalid("options", f"unknown option(s) {', '.join(bad)}")
+            raise _Invalid(
+                "options", f"unknown option(s) {', '.join(bad)}", f"未知选项 {'、'.join(bad)}"
+            )
         chosen = list(dict.fromkeys(items))
         _check_count(spec, len(chosen))
         return chosen
     if kind == FieldKind.DATE:
         if not isinstance(raw, str):
-            raise _Invalid("type", "must be a date like 2026-03-01")
+            raise _Invalid("type", "must be a date like 2026-03-01", "日期格式应为 2026-03-01")
         try:
             return date.fromisoformat(raw.strip()).isoformat()
         except ValueError:
-            raise _Invalid("type", "must be a date like 2026-03-01") from None
+            raise _Invalid(
+                "type", "must be a date like 2026-03-01", "日期格式应为 2026-03-01"
+            ) from None
     if kind == FieldKind.PERSON:
         if not isinstance(raw, str) or directory.person(raw) is None:
-            raise _Invalid("person", f"unknown person {raw!r}")
+            raise _Invalid("person", f"unknown person {raw!r}", f"未知人员 {raw!r}")
         return raw
     return _attachments(spec, raw)
 
@@ -193,21 +217,21 @@ def _number(raw: object) -> float:
         number = None
     # "nan" and "inf" parse as floats but compare with nothing and are not valid JSON
     if number is None or not math.isfinite(number):
-        raise _Invalid("type", "must be a number")
+        raise _Invalid("type", "must be a number", "必须是数字")
     return number
 
 
 def _check_count(spec: FieldSpec, count: int) -> None:
     if spec.min is not None and count < spec.min:
-        raise _Invalid("min", f"choose at least {_fmt(spec.min)}")
+        raise _Invalid("min", f"choose at least {_fmt(spec.min)}", f"至少选择 {_fmt(spec.min)} 项")
     if spec.max is not None and count > spec.max:
-        raise _Invalid("max", f"choose at most {_fmt(spec.max)}")
+        raise _Invalid("max", f"choose at most {_fmt(spec.max)}", f"最多选择 {_fmt(spec.max)} 项")
 
 
 def _attachments(spec: FieldSpec, raw: object) -> JSON:
     """Attachments arrive as ids of stored attachment metadata (strings)."""
     items = [raw] if isinstance(raw, str) else raw
     if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
-        raise _Invalid("type", "must be a list of attachment ids")
+        raise _Invalid("type", "must be a list of attachment ids", "必须是附件编号列表")
     _check_count(spec, len(items))
     return list(items)

@@ -14,6 +14,7 @@ import logging
 import re
 import uuid
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
@@ -25,7 +26,7 @@ from aiohttp import WSMsgType, web
 from adapters.base import CardRenderer, DeliveryError, Gateway, InboundKey, MessageRef
 from adapters.webchat.render import render_card, render_form
 from core.commands import ActOnTicket, OpenTicket
-from core.errors import DomainError, FormInvalid
+from core.errors import DomainError, FieldError, FormInvalid
 from core.forms import TicketType
 from core.handlers import ActResult
 from core.i18n import LOCALES, Locale, Text
@@ -285,7 +286,6 @@ class WebchatChannel:
         type_id: str | None,
         client_id: str,
         prefill: dict[str, str],
-        errors: dict[str, str] | None = None,
     ) -> None:
         types = self.gateway.ticket_types
         ttype = types.get(type_id or "")
@@ -301,16 +301,22 @@ class WebchatChannel:
                 "room": client.room,
                 "client_id": client_id,
                 "ticket_type": ttype.id,
-                "html": self._forms(ttype, prefill, errors or {}),
+                "html": self._forms(ttype, prefill),
             }
         )
 
     def _forms(
-        self, ttype: TicketType, prefill: dict[str, str], errors: dict[str, str]
+        self, ttype: TicketType, prefill: dict[str, str], errors: Sequence[FieldError] = ()
     ) -> dict[str, str]:
         people = self.settings.people
         return {
-            loc: render_form(ttype, loc, prefill, errors, [(p.id, p.display(loc)) for p in people])
+            loc: render_form(
+                ttype,
+                loc,
+                prefill,
+                {e.field: e.text(loc) for e in errors},
+                [(p.id, p.display(loc)) for p in people],
+            )
             for loc in LOCALES
         }
 
@@ -339,7 +345,7 @@ class WebchatChannel:
                 command, inbound=InboundKey(CHANNEL, f"form:{client_id}"), respond=_ticket_key
             )
         except FormInvalid as exc:
-            errors = {e.field: e.message for e in exc.errors}
+            errors = exc.errors
             prefill = {
                 "title": title,
                 "description": description,
