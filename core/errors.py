@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 
 
 class DomainError(Exception):
@@ -42,7 +43,7 @@ class FieldError:
     field: str
     rule: str
     message: str
-    zh: str = field(default="", compare=False)
+    zh: str = dataclasses.field(default="", compare=False)
 
     def text(self, locale: str) -> str:
         return self.zh if locale == "zh-CN" and self.zh else self.message
