@@ -32,7 +32,16 @@ async def open_ticket(cmd: OpenTicket, uow: UnitOfWork, ctx: Context) -> Ticket:
     ttype = ctx.types.get(cmd.type_id)
     if ttype is None:
         known = ", ".join(sorted(ctx.types))
-        raise FormInvalid([FieldError("type", "unknown", f"unknown ticket type; known: {known}")])
+        raise FormInvalid(
+            [
+                FieldError(
+                    "type",
+                    "unknown",
+                    f"unknown ticket type; known: {known}",
+                    f"未知工单类型；可用：{known}",
+                )
+            ]
+        )
     title = validate_title(cmd.title)
     fields = validate_fields(ttype, cmd.fields, ctx.directory)
     priority = _priority(cmd.priority or ttype.default_priority)
@@ -141,9 +150,13 @@ async def add_comment(cmd: AddComment, uow: UnitOfWork, ctx: Context) -> Comment
         )
     body = cmd.body.strip()
     if not body:
-        raise FormInvalid([FieldError("body", "required", "a comment needs some text")])
+        raise FormInvalid(
+            [FieldError("body", "required", "a comment needs some text", "评论不能为空")]
+        )
     if len(body) > 10_000:
-        raise FormInvalid([FieldError("body", "max", "at most 10000 characters")])
+        raise FormInvalid(
+            [FieldError("body", "max", "at most 10000 characters", "最多 10000 个字符")]
+        )
     now = ctx.clock.now()
     comment = Comment(ticket.key, author.id, body, now, cmd.origin, cmd.public)
     uow.add_comment(comment)
@@ -227,7 +240,16 @@ def _apply(cmd: ActOnTicket, ticket: Ticket, actor: Person, ctx: Context) -> dic
     elif action == Action.ASSIGN:
         assignee = str(cmd.params.get("assignee", ""))
         if ctx.directory.person(assignee) is None:
-            raise FormInvalid([FieldError("assignee", "person", f"unknown person {assignee!r}")])
+            raise FormInvalid(
+                [
+                    FieldError(
+                        "assignee",
+                        "person",
+                        f"unknown person {assignee!r}",
+                        f"未知人员 {assignee!r}",
+                    )
+                ]
+            )
         data["previous"] = ticket.assignee_id
         data["assignee"] = assignee
         data["reason"] = f"reassigned by {actor.id}"
@@ -260,7 +282,11 @@ def _priority(value: object) -> Priority:
     except ValueError:
         options = ", ".join(p.value for p in Priority)
         raise FormInvalid(
-            [FieldError("priority", "options", f"must be one of {options}")]
+            [
+                FieldError(
+                    "priority", "options", f"must be one of {options}", f"必须是以下之一：{options}"
+                )
+            ]
         ) from None
 
 
