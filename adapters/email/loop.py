@@ -236,6 +236,10 @@ class AckLimiter:
             self._forget_before(day_ago)
         return True
 
+    @property
+    def senders_tracked(self) -> int:
+        return len(self._sent)
+
     def _forget_before(self, cutoff: datetime) -> None:
         for key in [k for k, v in self._sent.items() if not v or v[-1] <= cutoff]:
             del self._sent[key]

@@ -15,17 +15,15 @@ from datetime import UTC, datetime
 from email import policy
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime, unquote
-from html.parser import HTMLParser
 from types import MappingProxyType
 
+from adapters.email.bodytext import CONTROL_CHARS, clean_text, html_to_text, strip_quoted
 from adapters.email.charsets import decode_bytes, decode_header_text, raw_8bit_to_str
 from adapters.email.loop import DEFAULT_LOOP_HEADER, AutoKind, auto_kind
 from adapters.email.threads import message_ids, normalize_message_id
 
-MAX_TEXT_CHARS = 100_000
-MAX_HTML_CHARS = 2_000_000
+__all__ = ["Attachment", "ParsedMail", "parse_mail", "strip_quoted"]
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _EXT = {"message/rfc822": ".eml", "text/calendar": ".ics", "text/html": ".html"}
 
 
@@ -110,7 +108,7 @@ def _headers(msg: Message) -> dict[str, str]:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(_CONTROL.sub("", text).split())
+    return " ".join(CONTROL_CHARS.sub("", text).split())
 
 
 def _raw_header(msg: Message, name: str) -> list[str]:
@@ -202,7 +200,7 @@ def _filename(part: Message) -> str | None:
             text = decode_bytes(value[2].encode("latin-1", "surrogateescape"), value[0] or None)
         else:
             text = decode_header_text(unquote(value))
-        clean = _CONTROL.sub("", text).replace("/", "_").replace("\\", "_").strip()
+        clean = CONTROL_CHARS.sub("", text).replace("/", "_").replace("\\", "_").strip()
         if clean:
             return clean
     return None
@@ -225,8 +223,7 @@ def _param(
 def _attachment(part: Message, index: int, limit: int) -> Attachment:
     ctype = part.get_content_type()
     if part.is_multipart():  # an attached message/rfc822: keep its source
-        inner = part.get_payload(0)
-        data = inner.as_bytes(policy=policy.compat32) if isinstance(inner, Message) else b""
+        data = _message_source(part.get_payload(0))
     else:
         payload = part.get_payload(decode=True)
         data = payload if isinstance(payload, bytes) else b""
@@ -235,7 +232,13 @@ def _attachment(part: Message, index: int, limit: int) -> Attachment:
     return Attachment(name, ctype, size, data if size <= limit else b"")
 
 
-# --- text ------------------------------------------------------------------------------
+def _message_source(inner: object) -> bytes:
+    if not isinstance(inner, Message):
+        return b""
+    try:
+        return inner.as_bytes(policy=policy.compat32)
+    except (ValueError, LookupError, UnicodeError):  # a mangled inner header must not sink the mail
+        return b""
 
 
 def _body_text(bodies: list[Message]) -> str:
@@ -249,156 +252,3 @@ def _body_text(bodies: list[Message]) -> str:
             text = html_to_text(text)
         texts.append(text)
     return clean_text("\n\n".join(texts))
-
-
-def clean_text(text: str, limit: int = MAX_TEXT_CHARS) -> str:
-    """Unix newlines, no control characters, no trailing blanks, at most one empty line in a row."""
-    text = _CONTROL.sub("", text[: limit * 2].replace("\r\n", "\n").replace("\r", "\n"))
-    lines: list[str] = []
-    for line in text.split("\n"):
-        line = line.rstrip()
-        if line or (lines and lines[-1]):
-            lines.append(line)
-    out = "\n".join(lines).strip("\n")
-    return out if len(out) <= limit else out[:limit].rstrip() + "\n[…]"
-
-
-class _Enough(Exception):
-    """Raised from inside the parser once the output limit is reached."""
-
-
-class _HtmlText(HTMLParser):
-    _SKIP = frozenset({"script", "style", "title", "template", "noscript"})
-    _BLOCK = frozenset(
-        [
-            "p",
-            "div",
-            "li",
-            "tr",
-            "table",
-            "ul",
-            "ol",
-            "h1",
-            "h2",
-            "h3",
-            "h4",
-            "h5",
-            "h6",
-            "blockquote",
-            "pre",
-            "section",
-            "article",
-            "header",
-            "footer",
-            "hr",
-            "dt",
-            "dd",
-            "form",
-            "fieldset",
-            "address",
-            "center",
-        ]
-    )
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(convert_charrefs=True)
-        self.out: list[str] = []
-        self.size = 0
-        self.limit = limit
-        self.skip = 0
-        self.link: tuple[str, int] | None = None
-
-    def emit(self, text: str) -> None:
-        self.out.append(text)
-        self.size += len(text)
-        if self.size > self.limit:
-            raise _Enough
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._SKIP:
-            self.skip += 1
-        elif tag == "br":
-            self.emit("\n")
-        elif tag in self._BLOCK:
-            self.emit("\n- " if tag == "li" else "\n")
-        elif tag == "a":
-            href = dict(attrs).get("href") or ""
-            if href.lower().startswith(("http://", "https://", "mailto:")):
-                self.link = (href, len(self.out))
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIP:
-            self.skip = max(0, self.skip - 1)
-        elif tag in self._BLOCK and tag != "li":
-            self.emit("\n")
-        elif tag == "a" and self.link:
-            href, start = self.link
-            self.link = None
-            shown = "".join(self.out[start:]).strip()
-            if href.removeprefix("mailto:") not in shown:
-                self.emit(f" <{href}>")
-
-    def handle_data(self, data: str) -> None:
-        if not self.skip:
-            self.emit(re.sub(r"\s+", " ", data))
-
-
-def html_to_text(html: str, limit: int = MAX_TEXT_CHARS) -> str:
-    """Visible text of an HTML body: no scripts or styles, line breaks kept, entities decoded."""
-    parser = _HtmlText(limit)
-    try:
-        parser.feed(html[:MAX_HTML_CHARS])
-        parser.close()
-    except _Enough:
-        pass
-    except Exception:  # a hostile mail must degrade to less text, never to a failed parse
-        return clean_text(re.sub(r"<[^>]{0,2000}>", " ", html[:limit]), limit)
-    lines = (" ".join(line.split()) for line in "".join(parser.out).split("\n"))
-    return clean_text("\n".join(lines), limit)
-
-
-# --- reply text ------------------------------------------------------------------------
-
-_RULE = re.compile(
-    r"^-{2,}\s*(?:original message|原始邮件|原始郵件|ursprüngliche nachricht|message d'origine)\s*-{2,}$",
-    re.IGNORECASE,
-)
-_ATTRIBUTION = re.compile(
-    r"^(?:on\b.{0,400}\bwrote|.{0,400}<[^<>@\s]+@[^<>\s]+>.{0,40}wrote)\s*:$", re.I
-)
-_ATTRIBUTION_ZH = re.compile(r"^(?:在|.{0,400}[于於@]).{0,400}[写寫]道\s*[:：]?$")
-_FROM = re.compile(r"^(?:from|发件人|寄件者|寄件人)\s*[:：]", re.IGNORECASE)
-_OUTLOOK_FIELD = re.compile(
-    r"^(?:sent|date|to|subject|cc|发送时间|時間|日期|收件人|主题|主旨|抄送|副本)\s*[:：]",
-    re.IGNORECASE,
-)
-
-
-def strip_quoted(text: str) -> str:
-    """The new part of a reply: quoted history, attribution lines and `>` lines removed.
-
-    A mail that is nothing but quotation (a bare forward) is returned whole rather than empty.
-    """
-    lines = text.replace("\r\n", "\n").split("\n")
-    cut = next((i for i in range(len(lines)) if _starts_history(lines, i)), len(lines))
-    kept = [line for line in lines[:cut] if not line.lstrip().startswith(">")]
-    return clean_text("\n".join(kept)) or clean_text(text)
-
-
-def _starts_history(lines: list[str], i: int) -> bool:
-    line = lines[i].strip()
-    if not line:
-        return False
-    if _RULE.match(line):
-        return True
-    if set(line) == {"_"} and len(line) >= 10:
-        return any(_FROM.match(s.strip()) for s in lines[i + 1 : i + 3])
-    if _FROM.match(line):
-        return any(_OUTLOOK_FIELD.match(s.strip()) for s in lines[i + 1 : i + 7])
-    candidates = [line]
-    # Gmail wraps long attributions; only an unfinished one may borrow the next line.
-    if i + 1 < len(lines) and (
-        line.startswith(("On ", "在", "於")) or line.count("<") > line.count(">")
-    ):
-        candidates.append(f"{line} {lines[i + 1].strip()}")
-    return any(p.match(c) for p in (_ATTRIBUTION, _ATTRIBUTION_ZH) for c in candidates)
