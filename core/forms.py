@@ -77,10 +77,15 @@ _TEXT_MAX = 10_000
 _TITLE_MAX = 200
 
 
+def clean_text(text: str) -> str:
+    """User text as stored: trimmed, without NUL characters (which no database keeps)."""
+    return text.replace("\x00", "").strip()
+
+
 def validate_title(title: object) -> str:
-    if not isinstance(title, str) or not title.strip():
+    clean = clean_text(title) if isinstance(title, str) else ""
+    if not clean:
         raise FormInvalid([FieldError("title", "required", "a title is required", "请填写标题")])
-    clean = title.strip()
     if len(clean) > _TITLE_MAX:
         raise FormInvalid(
             [
@@ -150,7 +155,7 @@ def _clean(spec: FieldSpec, raw: object, directory: Directory) -> JSON:
     if kind in (FieldKind.TEXT, FieldKind.LONG_TEXT):
         if not isinstance(raw, str):
             raise _Invalid("type", "must be text", "必须是文本")
-        text = raw.strip()
+        text = clean_text(raw)
         limit = (
             spec.max
             if spec.max is not None

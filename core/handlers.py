@@ -6,16 +6,19 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from core.assignment import choose_assignee
+from core import timekeeping
+from core.assignment import Decision, TicketFacts, Workload, assign, choose_assignee
 from core.commands import ActOnTicket, AddComment, OpenTicket
 from core.errors import Conflict, FieldError, FormInvalid, NotFound, PermissionDenied
+from core.escalation import NotifyKind
 from core.events import EVENT_FOR_ACTION, Event, EventKind
-from core.forms import validate_fields, validate_title
+from core.forms import clean_text, validate_fields, validate_title
 from core.i18n import Locale, as_locale, t
 from core.people import Person, display_name
 from core.permissions import may
 from core.ports import Context, UnitOfWork
 from core.ticket import Comment, Priority, Status, Ticket, ticket_key
+from core.timekeeping import Notice
 from core.workflow import TRANSITIONS, Action, allowed
 
 _NOT_IDEMPOTENT = frozenset({Action.ASSIGN, Action.REOPEN})
@@ -53,7 +56,7 @@ async def open_ticket(cmd: OpenTicket, uow: UnitOfWork, ctx: Context) -> Ticket:
         type_id=ttype.id,
         number=number,
         title=title,
-        description=cmd.description.strip() or title,
+        description=clean_text(cmd.description) or title,
         fields=fields,
         priority=priority,
         requester_id=cmd.requester_id,
@@ -80,7 +83,7 @@ async def open_ticket(cmd: OpenTicket, uow: UnitOfWork, ctx: Context) -> Ticket:
             },
         )
     )
-    decision = choose_assignee(ticket.team_id, ctx.directory)
+    decision = await _decide(ticket, ctx)
     if decision.assignee_id:
         ticket.assignee_id = decision.assignee_id
         ticket.status = Status.ASSIGNED
@@ -94,9 +97,74 @@ async def open_ticket(cmd: OpenTicket, uow: UnitOfWork, ctx: Context) -> Ticket:
                 {"assignee": decision.assignee_id, "reason": decision.reason},
             )
         )
+    elif ticket.team_id in ctx.schedule.assignment:
+        # the reason matters most when nobody qualified: the log says who was skipped and why
+        uow.record(
+            Event(
+                EventKind.TICKET_ASSIGNED,
+                ticket.key,
+                now,
+                None,
+                channel,
+                {"assignee": None, "reason": decision.reason},
+            )
+        )
+    timekeeping.start(ticket, ctx, now)
     if cmd.post_card and cmd.origin.conversation:
         uow.post_card(ticket, cmd.origin)
     return ticket
+
+
+async def _decide(ticket: Ticket, ctx: Context) -> Decision:
+    """The team's assignment policy when it has one, else the lead-or-queue rule."""
+    schedule = ctx.schedule
+    policy = schedule.assignment.get(ticket.team_id) if ticket.team_id else None
+    team = ctx.directory.team(ticket.team_id) if ticket.team_id else None
+    if policy is None or team is None:
+        return choose_assignee(ticket.team_id, ctx.directory)
+    loads = schedule.loads
+    load = await loads.load(team.id) if loads is not None else None
+    decision = assign(
+        team,
+        policy,
+        TicketFacts.of(ticket),
+        now=ticket.created_at,
+        workload=load.workload if load is not None else Workload(),
+        last_assignee=load.last_assignee if load is not None else None,
+        availability=schedule.availability,
+    )
+    if loads is not None and decision.assignee_id is not None:
+        loads.assigned(team.id, decision.assignee_id, ticket.priority)
+    return decision
+
+
+async def fire_timer(key: str, generation: int, uow: UnitOfWork, ctx: Context) -> list[Notice]:
+    """A ticket's timer went off: what to send now. A stale generation sends nothing."""
+    ticket = await uow.tickets.get(key)
+    if ticket is None or generation != ticket.timer_generation:
+        return []
+    now = ctx.clock.now()
+    notices = timekeeping.due_notices(ticket, ctx, now, generation)
+    uow.tickets.update(ticket)
+    for notice in notices:
+        reminder = notice.kind is NotifyKind.REMINDER
+        kind = EventKind.REMINDER_SENT if reminder else EventKind.TICKET_ESCALATED
+        uow.record(
+            Event(
+                kind,
+                ticket.key,
+                now,
+                None,
+                "timer",
+                {
+                    "to": notice.person_id or "team_channel",
+                    "step": notice.key,
+                    "route": notice.route.value,
+                    "deliver_at": notice.deliver_at.isoformat(),
+                },
+            )
+        )
+    return notices
 
 
 async def act(cmd: ActOnTicket, uow: UnitOfWork, ctx: Context) -> ActResult:
@@ -123,6 +191,7 @@ async def act(cmd: ActOnTicket, uow: UnitOfWork, ctx: Context) -> ActResult:
         raise Conflict(t("err.not_allowed_in_state", locale, action=action_label, status=status))
     data = _apply(cmd, ticket, actor, ctx)
     now = ctx.clock.now()
+    timekeeping.on_action(ticket, cmd.action, ctx, now)
     ticket.updated_at = now
     uow.tickets.update(ticket)
     uow.record(
@@ -148,7 +217,7 @@ async def add_comment(cmd: AddComment, uow: UnitOfWork, ctx: Context) -> Comment
                 reason=t(verdict.reason_key, locale),
             )
         )
-    body = cmd.body.strip()
+    body = clean_text(cmd.body)
     if not body:
         raise FormInvalid(
             [FieldError("body", "required", "a comment needs some text", "评论不能为空")]
@@ -160,8 +229,9 @@ async def add_comment(cmd: AddComment, uow: UnitOfWork, ctx: Context) -> Comment
     now = ctx.clock.now()
     comment = Comment(ticket.key, author.id, body, now, cmd.origin, cmd.public)
     uow.add_comment(comment)
-    if cmd.public and ticket.first_response_at is None and _is_responder(author, ticket, ctx):
-        ticket.first_response_at = now
+    if cmd.public and _is_responder(author, ticket, ctx):
+        ticket.first_response_at = ticket.first_response_at or now
+        timekeeping.on_public_reply(ticket, ctx, now)
     ticket.updated_at = now
     uow.tickets.update(ticket)
     uow.record(

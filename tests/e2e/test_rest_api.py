@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from typing import Any
 
 from tests.e2e.harness import Running, running, service_config
@@ -193,3 +194,29 @@ async def test_types_openapi_health_and_metrics(sqlite_url: str) -> None:
         async with svc.http.get(svc.url + "/metrics") as r:
             text = await r.text()
         assert 'gongdan_commands_total{kind="OpenTicket",result="ok"} 1' in text
+
+
+async def test_control_characters_and_odd_types_never_cause_a_server_error(db_url: str) -> None:
+    async with running(service_config(db_url)) as svc:
+        status, body, _ = await _create(
+            svc, {"type": "it", "title": "nul\u0000byte", "description": "a\u0000"}
+        )
+        assert status == 201 and body["title"] == "nulbyte"
+        for bad in (
+            {"type": "it", "title": ["list"]},
+            {"type": "it", "title": "x", "fields": {"location": {"nested": 1}}},
+            {"type": "it", "title": "x", "fields": []},
+            {"type": "it", "title": "x", "priority": 3},
+            {"type": 7, "title": "x"},
+            {"type": "it", "title": "x" * 201},
+        ):
+            status, body, _ = await _create(svc, bad)
+            assert status == 422, (bad, body)
+        async with svc.http.post(
+            svc.url + API + "/tickets",
+            data=io.BytesIO(b"x" * (2 * 1024 * 1024)),
+            headers=svc.auth("admin"),
+        ) as r:
+            assert r.status == 413 and (await r.json())["error"] == "too_large"
+        async with svc.http.get(svc.url + "/nowhere") as r:
+            assert r.status == 404 and (await r.json())["error"] == "not_found"
