@@ -26,6 +26,7 @@ from core.i18n import LOCALES, Locale
 from core.ports import Context
 from core.ticket import ChannelRef, Ticket
 from storage import outbox, queries
+from storage.settle import PostedCard, Retry, Settlement, settle
 from storage.writer import Writer
 
 log = logging.getLogger("gongdan.outbox")
@@ -129,7 +130,7 @@ class Dispatcher:
         return min(5.0, max(0.0, (due - self.clock.now()).total_seconds()))
 
     async def run_once(self) -> int:
-        """Claim what is due and deliver it. Returns how many items were handled."""
+        """Claim what is due, deliver it, settle the results in one write. Returns items handled."""
         now = self.clock.now()
         policy = self.policy
         owner = self.owner
@@ -141,96 +142,87 @@ class Dispatcher:
         if not items:
             return 0
         sem = asyncio.Semaphore(policy.concurrency)
+        done = Settlement()
 
         async def one(item: outbox.OutboxItem) -> None:
             async with sem:
-                await self._deliver(item)
+                await self._deliver(item, done)
 
         await asyncio.gather(*(one(i) for i in items))
+        settled_at = self.clock.now()
+        await self.writer.run(lambda conn: settle(conn, settled_at, done))
         return len(items)
 
-    def _pace_for(self, channel: str) -> _Pace:
-        pace = self._pace.get(channel)
+    def _pace_for(self, key: str, per_second: float | None) -> _Pace:
+        pace = self._pace.get(key)
         if pace is None:
-            pace = self._pace[channel] = _Pace(self.policy.rate_limits.get(channel))
+            pace = self._pace[key] = _Pace(per_second)
         return pace
 
-    async def _deliver(self, item: outbox.OutboxItem) -> None:
+    async def _deliver(self, item: outbox.OutboxItem, done: Settlement) -> None:
         channel = self.channels.get(item.channel)
         if channel is None:
-            await self.writer.run(
-                lambda c: outbox.mark_failed(c, item.id, f"channel {item.channel} is not enabled")
-            )
+            done.failed.append((item.id, f"channel {item.channel} is not enabled"))
             self.metrics.outbox.inc(channel=item.channel, kind=item.kind, result="no_channel")
             return
-        pace = self._pace_for(item.channel)
+        # A 429 pauses the whole channel; the configured rate applies per conversation
+        # (Slack allows about one message a second in each channel).
+        blocked = self._pace_for(item.channel, None)
+        conversation = str(item.target.get("conversation", ""))
+        pace = self._pace_for(
+            f"{item.channel}\x00{conversation}", self.policy.rate_limits.get(item.channel)
+        )
         now = self.clock.now()
-        ready = pace.ready_at(now)
+        ready = max(blocked.ready_at(now), pace.ready_at(now))
         if ready > now:
-            await self.writer.run(
-                lambda c: outbox.retry_later(c, item.id, ready, "paced", count=False)
+            done.retries.append(
+                Retry(item.id, ready, "waiting for the channel's rate limit", count=False)
             )
             return
         pace.sent(now)
         try:
-            await self._send(channel, item)
+            await self._send(channel, item, done)
         except DeliveryError as exc:
-            await self._failed(item, exc, pace)
+            self._failed(item, exc, blocked, done)
         except Exception as exc:
             log.exception("outbox delivery crashed", extra={"outbox_id": item.id})
-            await self._failed(item, DeliveryError(f"{type(exc).__name__}: {exc}"), pace)
+            self._failed(item, DeliveryError(f"{type(exc).__name__}: {exc}"), blocked, done)
         else:
             self.metrics.outbox.inc(channel=item.channel, kind=item.kind, result="sent")
 
-    async def _send(self, channel: Channel, item: outbox.OutboxItem) -> None:
+    async def _send(self, channel: Channel, item: outbox.OutboxItem, done: Settlement) -> None:
         ticket = await self._ticket(item)
+        if item.kind in ("card_post", "card_update") and (ticket is None or ticket.id is None):
+            raise DeliveryError("ticket is gone", permanent=True)
         if item.kind == "card_post":
-            if ticket is None:
-                raise DeliveryError("ticket is gone", permanent=True)
+            assert ticket is not None and ticket.id is not None
             where = ChannelRef.from_json(item.target)
-            ref = await channel.post_card(where, self._renderer(ticket))
-            now = self.clock.now()
-            tid = ticket.id
-            assert tid is not None
-
-            async def done(conn: AsyncConnection) -> None:
-                await outbox.record_card_ref(
-                    conn,
-                    tid,
+            ref = await channel.post_card(where, _Cards(ticket, self.ctx))
+            done.posted.append(
+                PostedCard(
+                    item.id,
+                    ticket.id,
                     ref.channel,
                     ref.conversation,
                     ref.thread,
                     ref.message,
-                    None,
                     ticket.version,
-                    now,
                 )
-                await outbox.mark_sent(conn, item.id, now)
-
-            await self.writer.run(done)
+            )
         elif item.kind == "card_update":
-            if ticket is None:
-                raise DeliveryError("ticket is gone", permanent=True)
+            assert ticket is not None
             t = item.target
             ref = MessageRef(
                 item.channel, str(t["conversation"]), str(t["message"]), t.get("thread")
             )
-            await channel.update_card(ref, self._renderer(ticket))
-            now = self.clock.now()
-            ref_id = item.card_ref_id or int(t["card_ref"])
-
-            async def updated(conn: AsyncConnection) -> None:
-                await outbox.set_rendered_version(conn, ref_id, ticket.version)
-                await outbox.mark_sent(conn, item.id, now)
-
-            await self.writer.run(updated)
+            await channel.update_card(ref, _Cards(ticket, self.ctx))
+            done.updated.append((item.id, item.card_ref_id or int(t["card_ref"]), ticket.version))
         else:  # "comment" and "notice": text into a conversation
             where = ChannelRef.from_json(item.target)
             text: dict[Locale, str] = {loc: self._text(item, ticket, loc) for loc in LOCALES}
             ephemeral = item.payload.get("ephemeral_to")
             await channel.post_text(where, text, ephemeral_to=str(ephemeral) if ephemeral else None)
-            now = self.clock.now()
-            await self.writer.run(lambda c: outbox.mark_sent(c, item.id, now))
+            done.sent.append(item.id)
 
     def _text(self, item: outbox.OutboxItem, ticket: Ticket | None, locale: Locale) -> str:
         payload = item.payload
@@ -244,27 +236,28 @@ class Dispatcher:
             str(text.get(locale) or text.get("en") or "") if isinstance(text, dict) else str(text)
         )
 
-    def _renderer(self, ticket: Ticket) -> _Cards:
-        return _Cards(ticket, self.ctx)
-
     async def _ticket(self, item: outbox.OutboxItem) -> Ticket | None:
         if item.ticket_id is None:
             return None
         async with self.engine.connect() as conn:
             return await queries.ticket_by_id(conn, item.ticket_id)
 
-    async def _failed(self, item: outbox.OutboxItem, exc: DeliveryError, pace: _Pace) -> None:
+    def _failed(
+        self, item: outbox.OutboxItem, exc: DeliveryError, blocked: _Pace, done: Settlement
+    ) -> None:
         now = self.clock.now()
         attempts = item.attempts + 1
         error = str(exc)[:500]
         if exc.permanent or attempts >= self.policy.max_attempts:
             log.error("outbox item failed for good", extra={"outbox_id": item.id, "error": error})
-            await self.writer.run(lambda c: outbox.mark_failed(c, item.id, error))
+            done.failed.append((item.id, error))
             self.metrics.outbox.inc(channel=item.channel, kind=item.kind, result="failed")
             return
         if exc.retry_after is not None:
             wait = max(exc.retry_after, 0.0)
-            pace.blocked_until = now + timedelta(seconds=wait)
+            until = now + timedelta(seconds=wait)
+            if blocked.blocked_until is None or until > blocked.blocked_until:
+                blocked.blocked_until = until
             result = "rate_limited"
         else:
             backoff = min(
@@ -272,12 +265,11 @@ class Dispatcher:
             )
             wait = backoff * (0.5 + random.random() / 2)
             result = "retry"
-        at = now + timedelta(seconds=wait)
         log.warning(
             "outbox delivery will be retried",
             extra={"outbox_id": item.id, "error": error, "retry_in_s": round(wait, 3)},
         )
-        await self.writer.run(lambda c: outbox.retry_later(c, item.id, at, error))
+        done.retries.append(Retry(item.id, now + timedelta(seconds=wait), error))
         self.metrics.outbox.inc(channel=item.channel, kind=item.kind, result=result)
 
 
