@@ -265,14 +265,17 @@ async def enqueue(
 async def ticket_for_message(
     conn: AsyncConnection, channel: str, conversation: str, message: str
 ) -> str | None:
-    """The ticket whose card is that message (a reply in its thread is a comment on it)."""
+    """The ticket whose card is that message, or whose card was posted in that message's thread
+    (a reply there is a comment on it; with several cards in one thread, the newest wins)."""
     stmt = (
         sa.select(tickets.c.key)
         .join(card_refs, card_refs.c.ticket_id == tickets.c.id)
         .where(
             card_refs.c.channel == channel,
             card_refs.c.conversation == conversation,
-            card_refs.c.message == message,
+            sa.or_(card_refs.c.message == message, card_refs.c.thread == message),
         )
+        .order_by(card_refs.c.id.desc())
+        .limit(1)
     )
     return (await conn.execute(stmt)).scalar_one_or_none()
