@@ -83,6 +83,7 @@ class Dispatcher:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._pace: dict[str, _Pace] = {}
+        self._tickets: dict[int, Ticket] = {}
 
     def wake(self) -> None:
         self._wake.set()
@@ -141,6 +142,10 @@ class Dispatcher:
         items = await self.writer.run(claim)
         if not items:
             return 0
+        async with self.engine.connect() as conn:
+            self._tickets = await queries.tickets_by_ids(
+                conn, (i.ticket_id for i in items if i.ticket_id is not None)
+            )
         sem = asyncio.Semaphore(policy.concurrency)
         done = Settlement()
 
@@ -239,6 +244,8 @@ class Dispatcher:
     async def _ticket(self, item: outbox.OutboxItem) -> Ticket | None:
         if item.ticket_id is None:
             return None
+        if item.ticket_id in self._tickets:  # loaded for this pass
+            return self._tickets[item.ticket_id]
         async with self.engine.connect() as conn:
             return await queries.ticket_by_id(conn, item.ticket_id)
 

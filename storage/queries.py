@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -63,6 +64,16 @@ async def ticket_by_id(conn: AsyncConnection, ticket_id: int) -> Ticket | None:
     stmt = sa.select(tickets).where(tickets.c.id == ticket_id)
     row = (await conn.execute(stmt)).mappings().first()
     return ticket_from_row(row) if row else None
+
+
+async def tickets_by_ids(conn: AsyncConnection, ids: Iterable[int]) -> dict[int, Ticket]:
+    """Several tickets in one query (the dispatcher renders a whole pass at once)."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    rows = (await conn.execute(sa.select(tickets).where(tickets.c.id.in_(wanted)))).mappings()
+    found = [ticket_from_row(r) for r in rows]
+    return {t.id: t for t in found if t.id is not None}
 
 
 async def list_tickets(
