@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.base import Channel, MessageRef
+from adapters.base import Channel, Gateway, MessageRef
+from adapters.email.channel import EmailChannel
+from adapters.email.settings import (
+    AckPolicy,
+    EmailSettings,
+    ImapSettings,
+    ListenSettings,
+    RelaySettings,
+)
+from adapters.slack.channel import SlackChannel, SlackSettings
 from adapters.webchat.channel import Room, WebchatChannel, WebchatSettings
 from bot.api import Api, ApiToken
 from bot.app import Health, build_app
@@ -17,14 +27,19 @@ from bot.clock import SystemClock
 from bot.config import Config
 from bot.dispatcher import Dispatcher, DispatchPolicy, _Cards
 from bot.metrics import Gauge, Metrics
+from bot.notices import NoticeDispatcher, NoticeRouter
+from bot.scheduler import Scheduler, SchedulerPolicy, schedule_from, scheduler_lock, team_rooms
 from bot.service import TicketService
 from core.clock import Clock
 from core.i18n import as_locale
+from core.people import Person
 from core.ports import Context
 from storage import outbox, queries
 from storage.db import create_engine, reader
 from storage.migrate import migrate, needs_migration
 from storage.people import load_people, sync_people
+from storage.timers import SchedulerLocked
+from storage.workload import CachedTeamLoads
 from storage.writer import Writer
 
 log = logging.getLogger("gongdan")
@@ -46,6 +61,7 @@ class Services:
     metrics: Metrics
     app: web.Application
     extras: dict[str, Any] = field(default_factory=dict)
+    scheduler: Scheduler | None = None
 
     async def start(self) -> None:
         await self.writer.start()
@@ -53,13 +69,18 @@ class Services:
             await channel.start()
         await self._restore_webchat()
         await self.dispatcher.start()
+        if self.scheduler is not None:
+            await self.scheduler.start()
 
     async def stop(self) -> None:
         """Stop taking work, deliver what is due, flush the writer, close the database."""
         self.health.draining = True
+        if self.scheduler is not None:
+            await self.scheduler.stop()
+        # deliver what is due while the channels' clients are still open, then close them
+        await self.dispatcher.stop(drain_timeout=self.config.service.shutdown_timeout_s / 2)
         for channel in self.channels.values():
             await channel.stop()
-        await self.dispatcher.stop(drain_timeout=self.config.service.shutdown_timeout_s / 2)
         await self.writer.stop()
         await self.engine.dispose()
 
@@ -94,9 +115,14 @@ async def prepare_database(url: str, *, auto_migrate: bool = True) -> None:
 async def build(config: Config, *, clock: Clock | None = None, migrate_db: bool = True) -> Services:
     clock = clock or SystemClock()
     await prepare_database(config.database.url, auto_migrate=migrate_db)
+    try:
+        lock = scheduler_lock(config.database.url)
+    except SchedulerLocked as exc:
+        raise StartupError(str(exc)) from None
     engine = create_engine(config.database.url)
     directory = config.directory()
-    ctx = Context(types=config.ticket_types(), directory=directory, clock=clock)
+    schedule = schedule_from(config, CachedTeamLoads(reader(engine), clock))
+    ctx = Context(types=config.ticket_types(), directory=directory, clock=clock, schedule=schedule)
     async with engine.begin() as conn:
         await sync_people(conn, directory.people)
         for learned in await load_people(conn):  # people first met on a channel
@@ -127,6 +153,12 @@ async def build(config: Config, *, clock: Clock | None = None, migrate_db: bool 
             people=tuple(directory.people),
         )
         channels["webchat"] = WebchatChannel(settings, service)
+    slack = _slack(config, service, directory.people)
+    if slack is not None:
+        channels["slack"] = slack
+    mail = _email(config, service, directory.people, clock)
+    if mail is not None:
+        channels["email"] = mail
     o = config.outbox
     policy = DispatchPolicy(
         max_attempts=o.max_attempts,
@@ -134,7 +166,7 @@ async def build(config: Config, *, clock: Clock | None = None, migrate_db: bool 
         max_backoff_s=o.max_backoff_s,
         rate_limits={str(k): v for k, v in o.rate_limits.items()},
     )
-    dispatcher = Dispatcher(reader(engine), writer, channels, ctx, clock, metrics, policy)
+    dispatcher = NoticeDispatcher(reader(engine), writer, channels, ctx, clock, metrics, policy)
     dispatcher_ref.append(dispatcher)
     tokens = [ApiToken(t.name, t.token, t.person) for t in config.api.tokens]
     api = Api(service, tokens)
@@ -147,7 +179,110 @@ async def build(config: Config, *, clock: Clock | None = None, migrate_db: bool 
         )
     )
     app = build_app(api, channels.values(), health, metrics)
-    return Services(config, engine, writer, service, dispatcher, channels, health, metrics, app)
+    router = NoticeRouter(ctx, frozenset(channels), team_rooms(config))
+    scheduler = Scheduler(
+        reader(engine),
+        writer,
+        ctx,
+        router,
+        clock=clock,
+        policy=SchedulerPolicy(max_sleep_s=1.0),
+        lock=lock,
+    )
+    return Services(
+        config,
+        engine,
+        writer,
+        service,
+        dispatcher,
+        channels,
+        health,
+        metrics,
+        app,
+        scheduler=scheduler,
+    )
+
+
+def _slack(config: Config, gateway: Gateway, people: list[Person]) -> SlackChannel | None:
+    slack = config.channels.slack
+    if slack is None or not slack.enabled:
+        return None
+    settings = SlackSettings(
+        bot_token=slack.bot_token or "",
+        mode=slack.mode,
+        signing_secret=slack.signing_secret,
+        app_token=slack.app_token,
+        api_base_url=slack.api_base_url,
+        help_desk_channels=dict(slack.help_desk_channels),
+        default_ticket_type=slack.default_ticket_type,
+        team_id=slack.team_id,
+        locale=slack.locale or config.service.default_locale,
+        command=slack.command,
+        people=tuple(people),
+    )
+    return SlackChannel(settings, gateway)
+
+
+def _email(
+    config: Config, gateway: Gateway, people: list[Person], clock: Clock
+) -> EmailChannel | None:
+    mail = config.channels.email
+    if mail is None or not mail.enabled:
+        return None
+    listen = None
+    if mail.smtp_listen:
+        host, _, port = mail.smtp_listen.rpartition(":")
+        listen = ListenSettings(
+            host=host.strip("[]"),
+            port=int(port),
+            tls_cert=mail.tls_cert,
+            tls_key=mail.tls_key,
+            require_starttls=mail.require_starttls,
+            auth=dict(mail.auth),
+            auth_required=mail.auth_required,
+        )
+    imap = mail.imap
+    relay = mail.relay
+    settings = EmailSettings(
+        domain=mail.domain,
+        addresses=dict(mail.addresses),
+        base_url=config.service.base_url,
+        locale=config.service.default_locale,
+        listen=listen,
+        imap=ImapSettings(
+            host=imap.host,
+            port=imap.port,
+            user=imap.user,
+            password=imap.password,
+            tls=imap.tls,
+            folder=imap.folder,
+            move_to=imap.move_to,
+            poll_seconds=imap.poll_seconds,
+            default_ticket_type=imap.default_ticket_type,
+        )
+        if imap is not None
+        else None,
+        relay=RelaySettings(
+            host=relay.host,
+            port=relay.port,
+            from_addr=relay.from_addr,
+            username=relay.username,
+            password=relay.password,
+            security=relay.security,
+            timeout_s=relay.timeout_s,
+        )
+        if relay is not None
+        else None,
+        max_message_bytes=mail.max_message_bytes,
+        ack=AckPolicy(
+            window=timedelta(minutes=mail.ack_limit.window_minutes),
+            per_window=mail.ack_limit.per_window,
+            per_day=mail.ack_limit.per_day,
+        ),
+        people=tuple(people),
+        service_name=config.service.name,
+    )
+    return EmailChannel(settings, gateway, clock)
 
 
 async def listen(services: Services, host: str, port: int) -> tuple[web.AppRunner, str]:

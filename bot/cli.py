@@ -1,4 +1,4 @@
-"""`gongdan` command line: serve, migrate, check-config."""
+"""`gongdan` command line: serve, migrate, check-config, simulate."""
 
 from __future__ import annotations
 
@@ -31,6 +31,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     mig.add_argument("--config", required=True)
     check = sub.add_parser("check-config", help="validate a config file and list every problem")
     check.add_argument("file")
+    sim = sub.add_parser(
+        "simulate", help="replay historical tickets (CSV) against a config; prints what happens"
+    )
+    sim.add_argument("--config", required=True)
+    sim.add_argument(
+        "--tickets", required=True, help="CSV; columns in docs/assignment-and-escalation.md"
+    )
     args = parser.parse_args(argv)
 
     if args.command == "check-config":
@@ -48,6 +55,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         asyncio.run(migrate(config.database.url))
         print(f"database at {_redact(config.database.url)} is up to date")
+        return 0
+    if args.command == "simulate":
+        from bot.simulate import read_rows, simulate
+
+        simulate(config, read_rows(args.tickets), sys.stdout)
         return 0
     return asyncio.run(_serve(config, args.host, args.port))
 

@@ -46,6 +46,8 @@ def cross_reference_problems(data: Mapping[str, Any]) -> list[str]:
             _unique(rooms, "id", "room id", problems)
             for path, room in rooms:
                 _check_type(f"{path}.ticket_type", room.get("ticket_type"), type_ids, problems)
+        _check_slack(channels.get("slack"), type_ids, problems)
+        _check_email(channels.get("email"), type_ids, problems)
     known = _Known(person_ids, team_ids, type_ids, {})
     _check_schedule(data, people, teams, known, problems)
     api = data.get("api")
@@ -56,6 +58,57 @@ def cross_reference_problems(data: Mapping[str, Any]) -> list[str]:
         for path, token in tokens:
             person(f"{path}.person", token.get("person"))
     return problems
+
+
+_SLACK_SECRETS = {
+    "http": (("bot_token", "xoxb-"), ("signing_secret", "")),
+    "socket": (("bot_token", "xoxb-"), ("app_token", "xapp-")),
+}
+
+
+def _check_slack(slack: object, types: Mapping[str, str] | None, problems: list[str]) -> None:
+    """Which secrets the chosen mode needs, and that the ticket types it names exist."""
+    if not isinstance(slack, Mapping) or slack.get("enabled") is False:
+        return
+    mode = slack.get("mode", "http")
+    for key, prefix in _SLACK_SECRETS.get(str(mode), ()):
+        value = slack.get(key)
+        if value is None:
+            where = "Basic Information → App Credentials" if key == "signing_secret" else ""
+            where = where or ("OAuth & Permissions" if key == "bot_token" else "App-Level Tokens")
+            problems.append(
+                f"channels.slack.{key}: required when mode is {mode} "
+                f"(find it in your Slack app's {where})"
+            )
+        elif prefix and isinstance(value, str) and value and not value.startswith(prefix):
+            # never echo a secret; its prefix says which kind of token was pasted
+            problems.append(f"channels.slack.{key}: must start with {prefix!r}")
+    default = slack.get("default_ticket_type")
+    _check_type("channels.slack.default_ticket_type", default, types, problems)
+    desks = slack.get("help_desk_channels")
+    for channel, type_id in desks.items() if isinstance(desks, Mapping) else ():
+        _check_type(f"channels.slack.help_desk_channels.{channel}", type_id, types, problems)
+
+
+def _check_email(email: object, types: Mapping[str, str] | None, problems: list[str]) -> None:
+    """Every address files into a known ticket type; a relay or a listener needs its pieces."""
+    if not isinstance(email, Mapping) or email.get("enabled") is False:
+        return
+    addresses = email.get("addresses")
+    for address, type_id in addresses.items() if isinstance(addresses, Mapping) else ():
+        _check_type(f"channels.email.addresses.{address}", type_id, types, problems)
+    imap = email.get("imap")
+    if isinstance(imap, Mapping):
+        default = imap.get("default_ticket_type")
+        _check_type("channels.email.imap.default_ticket_type", default, types, problems)
+    if bool(email.get("tls_cert")) != bool(email.get("tls_key")):
+        problems.append("channels.email: give both tls_cert and tls_key (STARTTLS needs both)")
+    if email.get("auth_required") and not email.get("auth"):
+        problems.append("channels.email.auth_required: list the users in channels.email.auth")
+    if not email.get("smtp_listen") and not isinstance(imap, Mapping):
+        problems.append(
+            "channels.email: set smtp_listen, imap or both (otherwise no mail comes in)"
+        )
 
 
 def _known(data: Mapping[str, Any], section: str, ids: dict[str, str]) -> dict[str, str] | None:

@@ -368,9 +368,97 @@ class WebchatConfig(ChannelConfig):
     rooms: tuple[RoomConfig, ...] = ()
 
 
+SlackChannelId = Annotated[
+    str, _pattern_check(r"[CGD][A-Z0-9]{2,}", "use a Slack channel id such as C024BE91L")
+]
+Secret = Annotated[str, Field(min_length=1)]
+
+
+class SlackConfig(ChannelConfig):
+    """Secrets are checked per mode in bot.config_refs, so the message can name the mode."""
+
+    mode: Literal["http", "socket"] = "http"
+    bot_token: Secret | None = Field(default=None, repr=False)
+    signing_secret: Secret | None = Field(default=None, repr=False)
+    app_token: Secret | None = Field(default=None, repr=False)
+    api_base_url: str = "https://slack.com/api/"
+    # channel id -> the type of tickets its top-level messages open
+    help_desk_channels: dict[SlackChannelId, NonEmpty] = Field(default_factory=dict)
+    default_ticket_type: NonEmpty | None = None  # None: the first ticket type
+    team_id: NonEmpty | None = None
+    locale: Locale | None = None  # None: service.default_locale
+    command: Annotated[str, _pattern_check(r"/[a-z0-9_-]+", "a slash command such as /ticket")] = (
+        "/ticket"
+    )
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"https?://[^/\s]+", value):
+            raise ValueError(f"{value!r} must be an http:// or https:// URL")
+        return value if value.endswith("/") else value + "/"
+
+
+MailAddress = Annotated[
+    str,
+    BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str) else v),
+    _pattern_check(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", "use a mail address such as it@acme.test"),
+]
+HostPort = Annotated[
+    str, _pattern_check(r"\[?[A-Za-z0-9.:-]+\]?:\d{1,5}", "use host:port such as 127.0.0.1:2525")
+]
+
+
+class MailRelayConfig(Section):
+    """Where outbound mail goes (aiosmtplib). `from` is also the envelope sender: bounces return."""
+
+    host: NonEmpty
+    port: int = Field(default=587, ge=1, le=65535)
+    username: NonEmpty | None = None
+    password: Secret | None = Field(default=None, repr=False)
+    security: Literal["none", "starttls", "tls"] = "starttls"
+    from_addr: MailAddress = Field(alias="from")
+    timeout_s: float = Field(default=30.0, gt=0)
+
+
+class ImapConfig(Section):
+    host: NonEmpty
+    port: int = Field(default=993, ge=1, le=65535)
+    user: NonEmpty
+    password: Secret = Field(repr=False)
+    tls: bool = True
+    folder: NonEmpty = "INBOX"
+    move_to: NonEmpty | None = None  # None: flag handled mail as seen
+    poll_seconds: float = Field(default=60.0, gt=0)
+    default_ticket_type: NonEmpty | None = None  # for mail naming none of `addresses`
+
+
+class AckLimitConfig(Section):
+    per_window: int = Field(default=1, ge=0)
+    window_minutes: float = Field(default=10.0, gt=0)
+    per_day: int = Field(default=10, ge=0)
+
+
+class EmailConfig(ChannelConfig):
+    domain: NonEmpty  # right of the @ in our Message-IDs
+    addresses: dict[MailAddress, NonEmpty] = Field(min_length=1)  # it@acme.test: it
+    smtp_listen: HostPort | None = None
+    tls_cert: NonEmpty | None = None  # offers STARTTLS on the listener
+    tls_key: NonEmpty | None = None
+    require_starttls: bool = False
+    auth: dict[NonEmpty, Secret] = Field(default_factory=dict, repr=False)
+    auth_required: bool = False
+    imap: ImapConfig | None = None
+    relay: MailRelayConfig | None = None
+    max_message_bytes: int = Field(default=10 * 2**20, ge=1024)
+    ack_limit: AckLimitConfig = AckLimitConfig()
+
+
 class ChannelsConfig(Section):
-    # a new channel is one more line here (e.g. `slack: SlackConfig | None = None`)
+    # a new channel is one more line here
     webchat: WebchatConfig = WebchatConfig()
+    slack: SlackConfig | None = None
+    email: EmailConfig | None = None
 
     def enabled(self) -> dict[str, ChannelConfig]:
         """The configured, enabled channels by name."""

@@ -7,14 +7,18 @@ every renderer escapes them for its own markup.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from core.escalation import NotifyKind
 from core.forms import FieldKind, FieldSpec
 from core.i18n import Locale, t
 from core.people import display_name
 from core.ports import Context
 from core.ticket import Priority, Status, Ticket
+from core.timekeeping import Notice, sla_due
 from core.workflow import Action, available_actions
 
 
@@ -38,6 +42,12 @@ STATUS_COLOUR: dict[Status, Colour] = {
     Status.CLOSED: Colour.GREY,
     Status.CANCELLED: Colour.RED,
 }
+
+
+class CardKind(StrEnum):
+    TICKET = "ticket"
+    REMINDER = "reminder"
+    ESCALATION = "escalation"
 
 
 class ActionKind(StrEnum):
@@ -81,6 +91,7 @@ class Card:
     actions: tuple[CardAction, ...]
     locale: Locale
     body: str = ""
+    kind: CardKind = CardKind.TICKET
 
     @property
     def heading(self) -> str:
@@ -107,6 +118,9 @@ def build_card(ticket: Ticket, ctx: Context, locale: Locale) -> Card:
         ),
         CardField(t("field.assignee", locale), _assignee(ticket, ctx, locale)),
     ]
+    due = sla_due(ticket) if ticket.is_open else None
+    if due is not None:
+        fields.append(CardField(t("field.sla_due", locale), local_time(due, ctx.schedule.timezone)))
     ttype = ctx.types.get(ticket.type_id)
     if ttype is not None:
         fields.insert(0, CardField(t("field.type", locale), ttype.name.get(locale)))
@@ -188,3 +202,104 @@ def _people(ticket: Ticket, ctx: Context, locale: Locale) -> tuple[tuple[str, st
         return ()
     ids = dict.fromkeys([*team.members, *(x for x in (team.lead, team.manager) if x)])
     return tuple((pid, display_name(ctx.directory, pid, locale) or pid) for pid in ids)
+
+
+def local_time(instant: datetime, zone: str) -> str:
+    """An instant as the reader's wall clock, with the zone named so nobody guesses."""
+    return f"{instant.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M} ({zone})"
+
+
+def duration_text(delta: timedelta, locale: Locale) -> str:
+    minutes = max(0, int(delta.total_seconds() // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return t("duration.days", locale, d=days, h=hours)
+    if hours:
+        return t("duration.hours", locale, h=hours, m=mins)
+    return t("duration.minutes", locale, m=mins)
+
+
+def build_notice_card(ticket: Ticket, ctx: Context, locale: Locale, notice: Notice) -> Card:
+    """A reminder for the assignee (Accept, Snooze) or an escalation for a manager (Reassign,
+    Take over): which ticket, how late, who holds it and what has happened so far."""
+    now = ctx.clock.now()
+    person = ctx.directory.person(notice.person_id) if notice.person_id else None
+    zone = (person.timezone if person else None) or ctx.schedule.timezone
+    metric = t(f"metric.{notice.metric}", locale)
+    base = {"key": ticket.key, "title": ticket.title, "metric": metric}
+    fields = [
+        CardField(t("field.priority", locale), t(f"priority.{ticket.priority.value}", locale)),
+        CardField(t("field.held_by", locale), _assignee(ticket, ctx, locale)),
+    ]
+    due = notice.due_at
+    if due is not None:
+        fields.append(CardField(t("field.sla_due", locale), local_time(due, zone)))
+    reminder = notice.kind is NotifyKind.REMINDER
+    if reminder:
+        if due is None:
+            body = t("msg.reminder", locale, **base)
+        elif due > now:
+            left = duration_text(due - now, locale)
+            body = t("msg.reminder_due", locale, due=local_time(due, zone), left=left, **base)
+        else:
+            late = duration_text(now - due, locale)
+            body = t("msg.reminder_late", locale, due=local_time(due, zone), late=late, **base)
+    else:
+        late_by = now - due if due is not None and due < now else None
+        if late_by is not None:
+            fields.append(CardField(t("field.late_by", locale), duration_text(late_by, locale)))
+            body = t("msg.escalation", locale, late=duration_text(late_by, locale), **base)
+        else:
+            body = t("msg.escalation_plain", locale, **base)
+        fields.append(CardField(t("field.history", locale), _history(ticket, notice, now, locale)))
+    return Card(
+        ticket_key=ticket.key,
+        version=ticket.version,
+        title=ticket.title,
+        status=ticket.status,
+        status_label=t(f"status.{ticket.status.value}", locale),
+        colour=Colour.YELLOW if reminder else Colour.RED,
+        fields=tuple(fields),
+        actions=tuple(_notice_actions(ticket, ctx, locale, reminder)),
+        locale=locale,
+        body=body,
+        kind=CardKind.REMINDER if reminder else CardKind.ESCALATION,
+    )
+
+
+def _history(ticket: Ticket, notice: Notice, now: datetime, locale: Locale) -> str:
+    parts = [t("history.opened", locale, ago=duration_text(now - ticket.created_at, locale))]
+    if ticket.status in (Status.NEW, Status.ASSIGNED):
+        parts.append(t("history.not_accepted", locale))
+    else:
+        parts.append(t("history.status", locale, status=t(f"status.{ticket.status.value}", locale)))
+    if notice.earlier:
+        parts.append(t("history.notices", locale, n=notice.earlier))
+    return "; ".join(parts)
+
+
+def _notice_actions(
+    ticket: Ticket, ctx: Context, locale: Locale, reminder: bool
+) -> list[CardAction]:
+    if not ticket.is_open:
+        return []
+    waiting = ticket.status in (Status.NEW, Status.ASSIGNED)
+    if reminder:
+        out = []
+        if waiting:
+            out.append(CardAction(Action.ACCEPT, t("action.accept", locale), style=Style.PRIMARY))
+        out.append(CardAction(Action.SNOOZE, t("action.snooze", locale)))
+        return out
+    out = [
+        CardAction(
+            Action.ASSIGN,
+            t("action.assign", locale),
+            ActionKind.PERSON_SELECT,
+            options=_people(ticket, ctx, locale),
+        )
+    ]
+    if waiting:
+        # a lead or manager claiming the ticket takes it over
+        out.append(CardAction(Action.CLAIM, t("action.take_over", locale), style=Style.PRIMARY))
+    return out

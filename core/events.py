@@ -25,6 +25,9 @@ class EventKind(StrEnum):
     TICKET_CANCELLED = "TicketCancelled"
     PRIORITY_CHANGED = "PriorityChanged"
     COMMENT_ADDED = "CommentAdded"
+    REMINDER_SNOOZED = "ReminderSnoozed"
+    REMINDER_SENT = "ReminderSent"
+    TICKET_ESCALATED = "TicketEscalated"
 
 
 EVENT_FOR_ACTION: dict[Action, EventKind] = {
@@ -40,6 +43,7 @@ EVENT_FOR_ACTION: dict[Action, EventKind] = {
     Action.CANCEL: EventKind.TICKET_CANCELLED,
     Action.SET_PRIORITY: EventKind.PRIORITY_CHANGED,
     Action.COMMENT: EventKind.COMMENT_ADDED,
+    Action.SNOOZE: EventKind.REMINDER_SNOOZED,
 }
 
 

@@ -108,6 +108,46 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "msg.opened": ("Ticket {key} opened: {title}", "已创建工单 {key}：{title}"),
     "msg.comment_by": ("{who} commented on {key}", "{who} 评论了 {key}"),
     "msg.fill_form": ("Please fill in the {type} form.", "请填写“{type}”表单。"),
+    "action.snooze": ("Snooze 30 min", "稍后提醒"),
+    "action.take_over": ("Take over", "接手"),
+    "metric.first_response": ("first response", "首次响应"),
+    "metric.next_update": ("next update", "下次更新"),
+    "metric.resolution": ("resolution", "解决"),
+    "metric.created": ("opening", "创建"),
+    "card.reminder": ("Reminder", "提醒"),
+    "card.escalation": ("Escalation", "升级"),
+    "field.late_by": ("Late by", "已超时"),
+    "field.held_by": ("Held by", "当前处理人"),
+    "field.history": ("So far", "处理经过"),
+    "msg.reminder_due": (
+        "{key} {title}: {metric} is due {due} (in {left}).",
+        "{key} {title}：{metric}将于 {due} 到期（还剩 {left}）。",
+    ),
+    "msg.reminder_late": (
+        "{key} {title}: {metric} was due {due}, {late} ago.",
+        "{key} {title}：{metric}已于 {due} 到期，超时 {late}。",
+    ),
+    "msg.reminder": ("{key} {title} needs your attention.", "{key} {title} 需要你处理。"),
+    "msg.escalation": (
+        "{key} {title} needs a hand: {metric} is {late} late.",
+        "{key} {title} 需要协助：{metric}已超时 {late}。",
+    ),
+    "msg.escalation_plain": ("{key} {title} needs a hand.", "{key} {title} 需要协助。"),
+    "msg.team_line": (
+        "⏰ {key} {title}: {what} — held by {who}.",
+        "⏰ {key} {title}：{what}——当前处理人 {who}。",
+    ),
+    "history.opened": ("opened {ago} ago", "{ago}前创建"),
+    "history.not_accepted": ("not accepted yet", "尚未受理"),
+    "history.status": ("now {status}", "当前{status}"),
+    "history.notices": ("{n} earlier notice(s)", "此前已通知 {n} 次"),
+    "duration.minutes": ("{m} min", "{m} 分钟"),
+    "duration.hours": ("{h} h {m} min", "{h} 小时 {m} 分钟"),
+    "duration.days": ("{d} d {h} h", "{d} 天 {h} 小时"),
+    "msg.snoozed": (
+        "Reminders about {key} are snoozed until {until}.",
+        "{key} 的提醒已推迟到 {until}。",
+    ),
 }
 
 

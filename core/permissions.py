@@ -29,7 +29,14 @@ def may(actor: Person, action: Action, ticket: Ticket, directory: Directory) -> 
 
     if action in (Action.ACCEPT, Action.CLAIM):
         return ALLOW if assignee or in_team else Verdict(False, "reason.not_team")
-    if action in (Action.START, Action.WAIT, Action.RESUME, Action.RESOLVE, Action.SET_PRIORITY):
+    if action in (
+        Action.START,
+        Action.WAIT,
+        Action.RESUME,
+        Action.RESOLVE,
+        Action.SET_PRIORITY,
+        Action.SNOOZE,
+    ):
         return ALLOW if assignee or leader else Verdict(False, "reason.not_assignee")
     if action == Action.ASSIGN:
         return ALLOW if assignee or in_team else Verdict(False, "reason.not_team")

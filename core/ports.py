@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Protocol
 
+from core.assignment import AssignmentPolicy, Availability, Workload
+from core.calendar import BusinessCalendar
 from core.clock import Clock
+from core.escalation import EscalationChain
 from core.events import Event
 from core.forms import TicketType
 from core.people import Directory
-from core.ticket import ChannelRef, Comment, Ticket
+from core.sla import SlaPolicy
+from core.ticket import ChannelRef, Comment, Priority, Ticket
 
 
 class TicketRepository(Protocol):
@@ -52,9 +57,57 @@ class UnitOfWork(Protocol):
 
 
 @dataclass(frozen=True)
+class TeamLoad:
+    """What least-loaded and round-robin assignment need to know about a team right now."""
+
+    workload: Workload
+    last_assignee: str | None = None
+
+
+class TeamLoads(Protocol):
+    """Open work per team, read from storage at most once per team and refresh period."""
+
+    async def load(self, team_id: str) -> TeamLoad: ...
+
+    def assigned(self, team_id: str, person_id: str, priority: Priority) -> None:
+        """Count a decision made just now, before storage can see it."""
+        ...
+
+
+@dataclass(frozen=True)
+class SlaChoice:
+    """The SLA policy a new ticket gets, with its escalation chain and first-response rule."""
+
+    policy: SlaPolicy
+    chain: EscalationChain | None = None
+    # which events count as the first response: "accept", "public_reply"
+    first_response_counts: frozenset[str] = frozenset({"accept", "public_reply"})
+
+
+def _no_policy(type_id: str, priority: Priority) -> SlaChoice | None:
+    return None
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Time-related configuration: calendars, SLA policies, assignment, quiet hours."""
+
+    timezone: str = "UTC"
+    calendars: Mapping[str, BusinessCalendar] = field(default_factory=dict)
+    sla_for: Callable[[str, Priority], SlaChoice | None] = _no_policy
+    assignment: Mapping[str, AssignmentPolicy] = field(default_factory=dict)
+    availability: Mapping[str, Availability] = field(default_factory=dict)
+    # each person's working hours for quiet hours (their own calendar, else their team's)
+    hours: Mapping[str, BusinessCalendar] = field(default_factory=dict)
+    loads: TeamLoads | None = None
+    snooze: timedelta = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
 class Context:
     """What handlers read besides the unit of work: configuration and time."""
 
     types: Mapping[str, TicketType]
     directory: Directory
     clock: Clock
+    schedule: Schedule = field(default_factory=Schedule)

@@ -83,6 +83,11 @@ class Ticket:
     first_response_at: datetime | None = None
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
+    # SLA clocks and escalation chain frozen when the clock started; core.timekeeping reads it
+    sla: dict[str, Any] | None = None
+    # moves on whenever the ticket's timer changes: a timer carrying an older one does nothing
+    timer_generation: int = 0
+    wake_at: datetime | None = None
     # storage bookkeeping: id is the row id (None until stored), version the optimistic lock
     id: int | None = None
     version: int = 1

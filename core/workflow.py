@@ -26,6 +26,8 @@ class Action(StrEnum):
     CANCEL = "cancel"
     SET_PRIORITY = "set_priority"
     COMMENT = "comment"
+    # "remind me later" on a reminder card; changes no status
+    SNOOZE = "snooze"
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ TRANSITIONS: dict[Action, Transition] = {
     Action.CANCEL: Transition(_OPEN, S.CANCELLED),
     Action.SET_PRIORITY: Transition(_OPEN, None),
     Action.COMMENT: Transition(frozenset(Status), None),
+    Action.SNOOZE: Transition(_OPEN, None),
 }
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.ticket import Comment
 from storage.mapping import ticket_row
-from storage.tables import card_refs, comments, events, inbox, outbox, tickets
+from storage.tables import card_refs, comments, events, inbox, outbox, tickets, timers
 from storage.unit_of_work import BatchState, Tracked, VersionConflict
 
 _TICKET_COLUMNS = [c.name for c in tickets.columns if c.name != "id"]
@@ -24,6 +24,7 @@ async def flush(batch: BatchState, now: datetime) -> None:
     await _update_tickets(
         conn, [t for t in batch.tracked.values() if t.db_version is not None and t.dirty]
     )
+    await _replace_timers(conn, list(batch.tracked.values()), now)
     buffers = batch.buffers
     ids = await _ticket_ids(batch, _referenced_keys(batch))
     if buffers.events:
@@ -61,6 +62,17 @@ async def flush(batch: BatchState, now: datetime) -> None:
         for key, where in buffers.posts
     ]
     rows += await _card_updates_and_relays(batch, ids, now)
+    for send in buffers.sends:
+        row = outbox_row(
+            now,
+            send.where.channel,
+            send.kind,
+            ids[send.ticket_key],
+            send.where.to_json(),
+            send.payload,
+        )
+        row["next_attempt_at"] = max(send.deliver_at, now)
+        rows.append(row)
     if rows:
         await conn.execute(sa.insert(outbox), rows)
     if batch.inbox:
@@ -106,9 +118,42 @@ async def _update_tickets(conn: AsyncConnection, dirty: list[Tracked]) -> None:
         t.db_version = t.ticket.version
 
 
+async def _replace_timers(conn: AsyncConnection, tracked: list[Tracked], now: datetime) -> None:
+    """One live timer per ticket, for its current generation: a changed schedule drops the old
+    unfired row (a scheduler still holding it is fenced off) and inserts the new one."""
+    moved = [t for t in tracked if t.dirty and t.ticket.timer_generation != t.db_generation]
+    if not moved:
+        return
+    stale = [t.ticket.id for t in moved if t.db_generation is not None]
+    if stale:
+        await conn.execute(
+            sa.delete(timers).where(timers.c.ticket_id.in_(stale), timers.c.fired_at.is_(None))
+        )
+    rows = [
+        {
+            "ticket_id": t.ticket.id,
+            "kind": "escalation",
+            "due_at": t.ticket.wake_at,
+            "generation": t.ticket.timer_generation,
+            "payload": {"ticket_key": t.ticket.key},
+            "lease_owner": None,
+            "lease_until": None,
+            "fired_at": None,
+            "created_at": now,
+        }
+        for t in moved
+        if t.ticket.wake_at is not None
+    ]
+    if rows:
+        await conn.execute(sa.insert(timers), rows)
+    for t in moved:
+        t.db_generation = t.ticket.timer_generation
+
+
 def _referenced_keys(batch: BatchState) -> set[str]:
     b = batch.buffers
     keys = {e.ticket_key for e in b.events} | {c.ticket_key for c in b.comments}
+    keys |= {s.ticket_key for s in b.sends}
     keys |= {key for key, _ in b.posts} | set(b.refresh) | {c.ticket_key for c in b.relays}
     return keys
 

@@ -31,6 +31,9 @@ def ticket_row(ticket: Ticket) -> dict[str, Any]:
         "resolved_at": ticket.resolved_at,
         "closed_at": ticket.closed_at,
         "version": ticket.version,
+        "sla": ticket.sla,
+        "timer_generation": ticket.timer_generation,
+        "wake_at": ticket.wake_at,
     }
 
 
@@ -58,4 +61,7 @@ def ticket_from_row(row: Mapping[Any, Any]) -> Ticket:
         resolved_at=row["resolved_at"],
         closed_at=row["closed_at"],
         version=row["version"],
+        sla=dict(row["sla"]) if row["sla"] else None,
+        timer_generation=row["timer_generation"],
+        wake_at=row["wake_at"],
     )

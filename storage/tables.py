@@ -80,6 +80,10 @@ tickets = sa.Table(
     sa.Column("resolved_at", UTCDateTime, nullable=True),
     sa.Column("closed_at", UTCDateTime, nullable=True),
     sa.Column("version", sa.Integer, nullable=False),
+    # SLA clocks and escalation frozen onto the ticket (core.timekeeping), and its timer token
+    sa.Column("sla", sa.JSON, nullable=True),
+    sa.Column("timer_generation", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("wake_at", UTCDateTime, nullable=True),
 )
 
 comments = sa.Table(
@@ -206,6 +210,8 @@ timers = sa.Table(
     sa.Column("lease_until", UTCDateTime, nullable=True),
     sa.Column("fired_at", UTCDateTime, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # a ticket's live timer is replaced whenever its schedule changes
+    sa.Index(None, "ticket_id"),
 )
 sa.Index(
     "ix_timers_due_unfired",

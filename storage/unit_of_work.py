@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,6 +34,19 @@ class Tracked:
     ticket: Ticket
     db_version: int | None  # None: inserted by this batch
     dirty: bool = False
+    # the timer generation the stored row has; a different one means its timer is replaced
+    db_generation: int | None = None
+
+
+@dataclass(frozen=True)
+class Send:
+    """A message for the outbox that is not a ticket card: a reminder, an escalation, a line."""
+
+    ticket_key: str
+    where: ChannelRef
+    kind: str
+    payload: dict[str, Any]
+    deliver_at: datetime
 
 
 @dataclass
@@ -42,8 +56,10 @@ class Buffers:
     posts: list[tuple[str, ChannelRef]] = field(default_factory=list)
     refresh: dict[str, None] = field(default_factory=dict)  # ordered set of ticket keys
     relays: list[Comment] = field(default_factory=list)
+    sends: list[Send] = field(default_factory=list)
 
     def extend(self, other: Buffers) -> None:
+        self.sends.extend(other.sends)
         self.events.extend(other.events)
         self.comments.extend(other.comments)
         self.posts.extend(other.posts)
@@ -136,7 +152,7 @@ class BatchState:
         if row is None:
             return None
         ticket = ticket_from_row(row)
-        found = self.tracked[key] = Tracked(ticket, ticket.version)
+        found = self.tracked[key] = Tracked(ticket, ticket.version, False, ticket.timer_generation)
         return found
 
     def merge(self, uow: StorageUnitOfWork) -> None:
@@ -205,6 +221,10 @@ class StorageUnitOfWork:
 
     def relay_comment(self, comment: Comment) -> None:
         self.buffers.relays.append(comment)
+
+    def send(self, message: Send) -> None:
+        """Queue a reminder, escalation or notice; the outbox holds it until deliver_at."""
+        self.buffers.sends.append(message)
 
 
 def _counter(prefix: str) -> str:

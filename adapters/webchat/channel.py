@@ -37,6 +37,7 @@ from core.workflow import Action
 log = logging.getLogger("gongdan.webchat")
 
 CHANNEL = "webchat"
+DM_PREFIX = "dm:"
 _HISTORY = 200
 _MAX_FRAME = 64 * 1024
 _IN_FLIGHT = 32  # frames one browser may have in progress at once
@@ -204,7 +205,10 @@ class WebchatChannel:
 
     async def _hello(self, cid: int, client: _Client, frame: dict[str, Any]) -> None:
         person = self.gateway.directory.person(str(frame.get("person", "")))
-        room = self.rooms.get(str(frame.get("room", "")))
+        wanted = str(frame.get("room", ""))
+        room = self.rooms.get(wanted)
+        if person is not None and wanted == DM_PREFIX + person.id:
+            room = self._direct_room(wanted)
         if person is None or room is None:
             await self._notice(client, "unknown person or room", "error")
             return
@@ -456,8 +460,21 @@ class WebchatChannel:
             "html": {loc: render_card(card) for loc, card in rendered.items()},
         }
 
+    def _direct_room(self, room_id: str) -> Room | None:
+        """A person's direct messages ("dm:<person id>"): reminders and escalations land here."""
+        if room_id not in self.rooms:
+            person = self.gateway.directory.person(room_id.removeprefix(DM_PREFIX))
+            if not room_id.startswith(DM_PREFIX) or person is None:
+                return None
+            first = self.settings.rooms[0].ticket_type if self.settings.rooms else ""
+            self.rooms[room_id] = Room(room_id, Text("Direct messages", "私信"), False, first)
+            self._state[room_id] = _RoomState()
+        return self.rooms[room_id]
+
     def _room_of(self, where: ChannelRef) -> str:
         room = where.conversation or ""
+        if room.startswith(DM_PREFIX):
+            self._direct_room(room)
         if room not in self._state:
             raise DeliveryError(f"unknown web chat room {room!r}", permanent=True)
         return room

@@ -68,7 +68,7 @@ def test_example_file_sets_up_acme_shanghai(example: Config) -> None:
     assert example.service.default_locale == "zh-CN"
     assert example.database.url == "sqlite+aiosqlite:///var/gongdan.db"
     assert example.summary() == (
-        "Acme 工单: 10 people, 2 teams, 3 ticket types, channels: webchat (webchat: 3 rooms),"
+        "Acme 工单: 10 people, 2 teams, 3 ticket types, channels: webchat, email (webchat: 3 rooms),"
         " database: sqlite"
     )
 
@@ -136,7 +136,7 @@ def test_example_webchat_has_two_help_desks_and_a_general_room(example: Config) 
         ("it", False),
     ]
     assert rooms["facilities"].name.zh == "行政报修"
-    assert list(example.channels.enabled()) == ["webchat"]
+    assert list(example.channels.enabled()) == ["webchat", "email"]
 
 
 def test_example_works_with_dev_token_until_production_sets_one(example: Config) -> None:
@@ -307,9 +307,9 @@ def test_unknown_key_lists_what_is_allowed() -> None:
 
 def test_unknown_section_and_unknown_channel_are_reported_as_unknown() -> None:
     data = minimal(sla={"first_response": "1h"})
-    data["channels"]["slack"] = {"enabled": True}
+    data["channels"]["msteams"] = {"enabled": True}
     assert problems_of(data) == [
-        "channels.slack: unknown key (allowed: webchat)",
+        "channels.msteams: unknown key (allowed: webchat, slack, email)",
         "sla: unknown key (allowed: service, database, logging, api, people, teams,"
         " ticket_types, channels, outbox, calendars, sla_policies,"
         " escalation_chains, rotations)",
@@ -605,3 +605,12 @@ def test_config_built_in_code_still_checks_references() -> None:
     data["teams"][0]["lead"] = "ghost"
     with pytest.raises(ValidationError, match=re.escape("teams[0].lead: unknown person 'ghost'")):
         Config.model_validate(data)
+
+
+def test_slack_names_the_secret_its_mode_needs() -> None:
+    data = minimal()
+    data["channels"]["slack"] = {"mode": "socket", "bot_token": "xoxb-1"}
+    assert problems_of(data) == [
+        "channels.slack.app_token: required when mode is socket"
+        " (find it in your Slack app's App-Level Tokens)"
+    ]

@@ -1,0 +1,246 @@
+"""The email channel: SMTP and IMAP intake in, acknowledgements, status and comments out.
+
+For email a "card" is a mail: post_card sends the acknowledgement (its Message-ID becomes the
+card's MessageRef, and the mail it answered rides in `thread`), update_card sends a short
+status mail when the status changed, post_text relays comments made on other channels.
+Every outbound mail answers the previous one (In-Reply-To/References) so clients thread it.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import uuid
+from collections import OrderedDict
+
+from aiohttp import web
+
+from adapters.base import CardRenderer, DeliveryError, Gateway, MessageRef
+from adapters.email.imap_in import ImapPoller
+from adapters.email.intake import CHANNEL, MailIntake
+from adapters.email.outbound import AutoSubmitted, Mailer
+from adapters.email.render import card_html, card_text, text_html
+from adapters.email.settings import EmailSettings
+from adapters.email.smtp_in import SmtpListener
+from adapters.email.threads import (
+    normalize_message_id,
+    our_message_id,
+    subject_with_tag,
+    ticket_key_from_message_id,
+)
+from core.card import Card
+from core.clock import Clock
+from core.i18n import Locale
+from core.ticket import ChannelRef, Status
+
+log = logging.getLogger("gongdan.email")
+
+SATISFACTION_PATH = "/email/satisfaction/{key}"
+_REMEMBERED_STATUSES = 50_000
+
+_ACK: dict[Locale, str] = {
+    "en": "We have received your request as {key}. Keep {key} in the subject of any reply.",
+    "zh-CN": "我们已收到您的请求，工单号 {key}。回复时请保留主题中的 {key}。",
+}
+_STATUS: dict[Locale, str] = {
+    "en": "{key} is now: {status}",
+    "zh-CN": "{key} 当前状态：{status}",
+}
+_RATE: dict[Locale, str] = {
+    "en": "How did we do? Rate the help you got:",
+    "zh-CN": "对这次服务满意吗？请评价：",
+}
+_ASK_AGAIN: dict[Locale, str] = {
+    "en": "Your request needs more information",
+    "zh-CN": "您的请求需要补充信息",
+}
+
+
+class EmailChannel:
+    name = CHANNEL
+
+    def __init__(self, settings: EmailSettings, gateway: Gateway, clock: Clock) -> None:
+        self.settings = settings
+        self.gateway = gateway
+        self.intake = MailIntake(settings, gateway, clock)
+        self.mailer = Mailer(
+            settings.relay,
+            domain=settings.domain,
+            loop_header=settings.loop_header,
+            sender_name=settings.service_name,
+        )
+        self.listener = (
+            SmtpListener(
+                settings.listen,
+                self.intake,
+                max_bytes=settings.max_message_bytes,
+                hostname=settings.domain,
+            )
+            if settings.listen is not None
+            else None
+        )
+        self.poller = ImapPoller(settings.imap, self.intake) if settings.imap else None
+        # Message-ID of an acknowledgement -> the status last mailed for it. In memory: after
+        # a restart the first status mail of a ticket may repeat the status it already had.
+        self._mailed: OrderedDict[str, Status] = OrderedDict()
+
+    @property
+    def suppressed(self) -> set[str]:
+        """Addresses that bounced permanently (kept in memory for now)."""
+        return self.intake.suppressed
+
+    # ---- lifecycle ----------------------------------------------------------------------
+    def routes(self) -> list[web.AbstractRouteDef]:
+        return [web.get(SATISFACTION_PATH, self._satisfaction)]
+
+    async def start(self) -> None:
+        if self.settings.relay is None:
+            log.warning(
+                "channels.email.relay is not set: Gongdan receives mail but sends none "
+                "(acknowledgements and status mails fail in the outbox with that reason)"
+            )
+        if self.listener is not None:
+            await self.listener.start()
+        if self.poller is not None:
+            self.poller.start()
+
+    async def stop(self) -> None:
+        if self.poller is not None:
+            await self.poller.stop()
+        if self.listener is not None:
+            await self.listener.stop()
+        await self.mailer.close()
+
+    # ---- outbound (called by the outbox dispatcher) ---------------------------------------
+    async def post_card(self, where: ChannelRef, cards: CardRenderer) -> MessageRef:
+        to = self._recipient(where.conversation)
+        card = cards(self._locale(to))
+        lead = _ACK[card.locale].format(key=card.ticket_key)
+        mid = await self._send(
+            to,
+            card.ticket_key,
+            subject_with_tag(card.ticket_key, card.title),
+            card_text(card, lead),
+            card_html(card, lead),
+            [where.message],
+            "auto-replied",
+        )
+        self._remember(mid, card.status)
+        return MessageRef(CHANNEL, to, mid, thread=where.message)
+
+    async def update_card(self, ref: MessageRef, cards: CardRenderer) -> None:
+        to = self._recipient(ref.conversation)
+        card = cards(self._locale(to))
+        if self._mailed.get(ref.message) == card.status:
+            return  # the ticket changed, its status did not: no mail for that
+        lead = _STATUS[card.locale].format(key=card.ticket_key, status=card.status_label)
+        link = None
+        if card.status is Status.RESOLVED:
+            link = self.satisfaction_url(card.ticket_key)
+            lead += "\n\n" + _RATE[card.locale]
+        await self._send(
+            to,
+            card.ticket_key,
+            subject_with_tag(card.ticket_key, card.title),
+            card_text(card, lead, link),
+            card_html(card, lead, link),
+            [ref.thread, ref.message],
+            "auto-generated",
+        )
+        self._remember(ref.message, card.status)
+
+    async def post_text(
+        self, where: ChannelRef, text: dict[Locale, str], *, ephemeral_to: str | None = None
+    ) -> MessageRef | None:
+        if where.message is None and ephemeral_to is None:
+            # a team notice (SLA, escalation) aimed at the conversation the ticket came
+            # from: for mail that is the requester's inbox, which is not the team's room
+            log.info("team notice not mailed to a requester", extra={"to": where.conversation})
+            return None
+        to = self._recipient(ephemeral_to or where.conversation)
+        locale = self._locale(to)
+        body = text.get(locale) or text.get("en") or ""
+        key = ticket_key_from_message_id(where.message or "", self.settings.domain)
+        auto: AutoSubmitted = "auto-generated"
+        if key is not None:
+            card = await self.gateway.card(key, locale)
+            subject = subject_with_tag(key, card.title if card else "")
+        else:
+            auto = "auto-replied"
+            subject = f"Re: {where.thread}" if where.thread else _ASK_AGAIN[locale]
+        parents = [where.thread, where.message]
+        mid = await self._send(to, key, subject, body + "\n", text_html(body), parents, auto)
+        return MessageRef(CHANNEL, to, mid, thread=where.thread)
+
+    def satisfaction_url(self, key: str) -> str:
+        return self.settings.base_url + SATISFACTION_PATH.format(key=key)
+
+    # ---- helpers --------------------------------------------------------------------------
+    async def _send(
+        self,
+        to: str,
+        key: str | None,
+        subject: str,
+        text: str,
+        body_html: str,
+        parents: list[str | None],
+        auto: AutoSubmitted,
+    ) -> str:
+        unique = uuid.uuid4().hex
+        domain = self.settings.domain
+        mid = our_message_id(key, unique, domain) if key else f"<gd.{unique}@{domain}>"
+        thread = [p for p in parents if p and normalize_message_id(p) == p]
+        msg = self.mailer.compose(
+            to=to,
+            subject=subject,
+            text=text,
+            html=body_html,
+            message_id=mid,
+            parents=thread,
+            auto=auto,
+        )
+        await self.mailer.send(msg)
+        return mid
+
+    def _recipient(self, address: str | None) -> str:
+        if not address or "@" not in address:
+            raise DeliveryError(f"not a mail address: {address!r}", permanent=True)
+        addr = address.lower()
+        if addr in self.intake.suppressed:
+            raise DeliveryError(
+                f"{addr} bounced permanently; no more mail goes there", permanent=True
+            )
+        if addr in self.settings.own_addresses:
+            raise DeliveryError(f"{addr} is our own address; not mailing ourselves", permanent=True)
+        return addr
+
+    def _locale(self, address: str) -> Locale:
+        person = self.gateway.directory.by_identity(CHANNEL, address)
+        if person is None:
+            person = next((p for p in self.settings.people if p.email == address), None)
+        return person.locale if person is not None else self.settings.locale
+
+    def _remember(self, message: str, status: Status) -> None:
+        self._mailed[message] = status
+        self._mailed.move_to_end(message)
+        while len(self._mailed) > _REMEMBERED_STATUSES:
+            self._mailed.popitem(last=False)
+
+    async def _satisfaction(self, request: web.Request) -> web.Response:
+        key = request.match_info["key"]
+        card = await self.gateway.card(key, self.settings.locale) if len(key) < 40 else None
+        if card is None:
+            raise web.HTTPNotFound(text="no such ticket")
+        return web.Response(text=_survey_page(card), content_type="text/html")
+
+
+def _survey_page(card: Card) -> str:
+    e = html.escape
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>Satisfaction</title></head>"
+        f"<body><h1>{e(card.heading)}</h1>"
+        "<p>A satisfaction survey will be here: rate the help you got on this ticket from 1 to "
+        "5 and leave a remark. It is not collected yet.</p>"
+        "<p>满意度调查将在此处提供：为本工单的服务打 1–5 分并留言。目前尚未收集。</p>"
+        "</body></html>"
+    )

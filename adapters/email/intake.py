@@ -1,0 +1,375 @@
+"""One received mail -> one committed change: a new ticket, a comment, a bounce note, or nothing.
+
+Shared by the SMTP listener and the IMAP poller. `accept` returns only after the Gateway
+committed (or decided there is nothing to commit); a failure to commit raises
+`TemporaryFailure`, so SMTP answers 451 and IMAP leaves the message unseen.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from adapters.base import Gateway, InboundKey
+from adapters.email.formfields import FieldValue, parse_field_lines
+from adapters.email.loop import AckLimiter, AutoKind, may_auto_reply, parse_bounce
+from adapters.email.parse import ParsedMail, parse_mail, strip_quoted
+from adapters.email.settings import EmailSettings
+from adapters.email.threads import (
+    referenced_ids,
+    strip_reply_prefixes,
+    ticket_key_from_message_id,
+    ticket_key_from_subject,
+)
+from core.clock import Clock
+from core.commands import AddComment, Command, OpenTicket
+from core.errors import DomainError, FormInvalid, NotFound, PermissionDenied
+from core.forms import FieldKind, TicketType
+from core.i18n import LOCALES, Locale, Text
+from core.people import Person, Role
+from core.ticket import ChannelRef, Ticket
+
+log = logging.getLogger("gongdan.email")
+
+CHANNEL = "email"
+# Bounce notes need an author that may comment on any ticket; no mail sender can become it
+# because senders are registered as "mail:<address>".
+MAIL_SYSTEM = Person(
+    id="email-delivery",
+    name=Text("Mail delivery", "邮件投递"),
+    roles=frozenset({Role.ADMIN}),
+)
+# Mail from these never opens a ticket: nobody wrote it to ask for something.
+_NEVER_A_TICKET = frozenset(
+    {
+        AutoKind.OUR_LOOP,
+        AutoKind.BOUNCE,
+        AutoKind.DISPOSITION,
+        AutoKind.NULL_SENDER,
+        AutoKind.DAEMON,
+    }
+)
+_TITLE_MAX = 200
+_COMMENT_MAX = 10_000
+_DESCRIPTION_MAX = 20_000
+_REMEMBERED_REPLIES = 10_000
+
+
+class TemporaryFailure(Exception):
+    """The mail could not be committed now; the sender (or the poller) must try again."""
+
+
+class Disposition(StrEnum):
+    OPENED = "opened"
+    COMMENTED = "commented"
+    BOUNCE = "bounce"
+    FORM_REPLY = "form_reply"
+    REFUSED = "refused"
+    DROPPED = "dropped"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    disposition: Disposition
+    ticket_key: str | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Route:
+    ticket_type: str
+    tag: str | None = None
+
+
+class MailIntake:
+    def __init__(self, settings: EmailSettings, gateway: Gateway, clock: Clock) -> None:
+        self.settings = settings
+        self.gateway = gateway
+        self.clock = clock
+        ack = settings.ack
+        self.acks = AckLimiter(ack.window, ack.per_window, ack.per_day)
+        # addresses a permanent bounce named; outbound mail to them fails at once
+        self.suppressed: set[str] = set()
+        self._by_email = {p.email.lower(): p for p in settings.people if p.email}
+        self._answered: OrderedDict[str, None] = OrderedDict()
+
+    def route(self, address: str) -> Route | None:
+        """The ticket type a recipient address files into (plus-tag kept), None if not ours."""
+        addr = address.strip().strip("<>").lower()
+        local, at, domain = addr.rpartition("@")
+        if not at:
+            return None
+        base, plus, tag = local.partition("+")
+        type_id = self.settings.addresses.get(f"{base}@{domain}")
+        if type_id is None:
+            return None
+        return Route(type_id, tag if plus and tag else None)
+
+    async def accept(
+        self, raw: bytes, *, envelope_from: str | None, recipients: list[str]
+    ) -> Outcome:
+        parsed = parse_mail(
+            raw,
+            max_attachment_bytes=self.settings.max_message_bytes,
+            envelope_from=envelope_from,
+            our_loop_header=self.settings.loop_header,
+            our_addresses=self.settings.own_addresses,
+        )
+        if parsed.auto is AutoKind.BOUNCE:
+            return await self._bounce(raw, parsed)
+        if parsed.auto in _NEVER_A_TICKET:
+            log.info("mail ignored", extra={"why": str(parsed.auto), "from": parsed.from_addr})
+            return Outcome(Disposition.DROPPED, detail=str(parsed.auto))
+        key = self._thread_key(parsed)
+        requester = None
+        if key is not None:
+            requester = await self._requester(parsed)
+            outcome = await self._comment(parsed, key, requester)
+            if outcome is not None:
+                return outcome
+        if _answers_something(parsed):
+            # an out-of-office answer to no ticket of ours: nobody is asking for help
+            return Outcome(Disposition.DROPPED, detail="auto-reply to something else")
+        requester = requester or await self._requester(parsed)
+        return await self._open(parsed, requester, self._route_for(parsed, recipients))
+
+    # ---- replies --------------------------------------------------------------------------
+    def _thread_key(self, parsed: ParsedMail) -> str | None:
+        for mid in referenced_ids(parsed):
+            key = ticket_key_from_message_id(mid, self.settings.domain)
+            if key is not None:
+                return key
+        prefixes = [tt.prefix for tt in self.gateway.ticket_types.values()]
+        return ticket_key_from_subject(parsed.subject, prefixes)
+
+    async def _comment(self, parsed: ParsedMail, key: str, requester: Person) -> Outcome | None:
+        """Add the reply to its ticket; None when that ticket does not exist (open a new one)."""
+        body = _with_attachments(strip_quoted(parsed.text), parsed)[:_COMMENT_MAX]
+        command = AddComment(
+            key=key,
+            author_id=requester.id,
+            body=body or "(…)",
+            origin=self._origin(parsed),
+            # an out-of-office answer belongs in the log, not in everyone's chat
+            public=parsed.auto is None,
+        )
+        try:
+            done = await self._submit(command, parsed)
+        except NotFound:
+            return None
+        except PermissionDenied as exc:
+            await self._answer(parsed, _refused(key, exc))
+            return Outcome(Disposition.REFUSED, key, exc.message)
+        if done is None:
+            return Outcome(Disposition.DUPLICATE, key)
+        return Outcome(Disposition.COMMENTED, key)
+
+    async def _bounce(self, raw: bytes, parsed: ParsedMail) -> Outcome:
+        bounce = parse_bounce(raw)
+        if bounce is None:
+            return Outcome(Disposition.DROPPED, detail="unreadable delivery report")
+        if bounce.permanent:
+            self.suppressed.update(bounce.recipients)
+        keys = [
+            k
+            for k in (
+                ticket_key_from_message_id(mid, self.settings.domain)
+                for mid in (*bounce.original_message_ids, *referenced_ids(parsed))
+            )
+            if k is not None
+        ]
+        if not keys:
+            return Outcome(Disposition.DROPPED, detail="bounce of a mail we did not send")
+        who = ", ".join(bounce.recipients) or "?"
+        kind = "permanently" if bounce.permanent else "temporarily"
+        body = f"Mail to {who} failed {kind} (status {bounce.status or '?'})."
+        if bounce.permanent:
+            body += " The address gets no more mail from this service."
+        await self.gateway.register_person(MAIL_SYSTEM)
+        command = AddComment(keys[0], MAIL_SYSTEM.id, body, self._origin(parsed), public=False)
+        try:
+            await self._submit(command, parsed)
+        except NotFound:
+            return Outcome(Disposition.DROPPED, keys[0], "bounce for an unknown ticket")
+        return Outcome(Disposition.BOUNCE, keys[0], bounce.status)
+
+    # ---- new tickets ----------------------------------------------------------------------
+    def _route_for(self, parsed: ParsedMail, recipients: list[str]) -> Route:
+        for address in (*recipients, *parsed.to, *parsed.cc):
+            found = self.route(address)
+            if found is not None:
+                return found
+        imap = self.settings.imap
+        fallback = imap.default_ticket_type if imap is not None else None
+        return Route(fallback or next(iter(self.settings.addresses.values())))
+
+    async def _open(self, parsed: ParsedMail, requester: Person, route: Route) -> Outcome:
+        ttype = self.gateway.ticket_types.get(route.ticket_type)
+        text = parsed.text
+        fields: dict[str, FieldValue] = {}
+        if ttype is not None:
+            fields, text = parse_field_lines(text, ttype.fields)
+            _apply_tag(ttype, route.tag, fields)
+        title = _title(parsed, text)
+        # counted once: the acknowledgement or, if the form is incomplete, the reply instead
+        may_answer = self._may_answer(parsed)
+        command = OpenTicket(
+            type_id=route.ticket_type,
+            title=title,
+            requester_id=requester.id,
+            origin=self._origin(parsed),
+            description=_with_attachments(text, parsed)[:_DESCRIPTION_MAX],
+            fields=fields,
+            post_card=may_answer,
+        )
+        try:
+            done = await self._submit(command, parsed)
+        except FormInvalid as exc:
+            if ttype is not None and may_answer:
+                await self._answer(parsed, _missing_fields(ttype, title, exc), counted=True)
+            return Outcome(Disposition.FORM_REPLY, detail=exc.message)
+        if done is None:
+            return Outcome(Disposition.DUPLICATE)
+        return Outcome(Disposition.OPENED, _key_of(done))
+
+    # ---- shared -------------------------------------------------------------------------
+    async def _submit(self, command: Command, parsed: ParsedMail) -> Any:
+        """The committed value, None for a duplicate; DomainErrors pass through."""
+        try:
+            done = await self.gateway.submit(
+                command, inbound=InboundKey(CHANNEL, parsed.dedupe_key), respond=_key_of
+            )
+        except DomainError:
+            raise
+        except Exception as exc:
+            log.exception("could not commit a mail", extra={"dedupe_key": parsed.dedupe_key})
+            raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
+        return None if done.duplicate else done.value
+
+    def _origin(self, parsed: ParsedMail) -> ChannelRef:
+        # conversation: who answers go to; message: the mail our answer replies to
+        return ChannelRef(CHANNEL, parsed.from_addr, message=parsed.message_id)
+
+    def _may_answer(self, parsed: ParsedMail) -> bool:
+        """Whether an automatic answer may go to this sender now (and count it if so)."""
+        sender = parsed.from_addr
+        if not may_auto_reply(parsed.auto) or not sender or sender in self.suppressed:
+            return False
+        return self.acks.allow(sender, self.clock.now())
+
+    async def _answer(
+        self, parsed: ParsedMail, text: dict[Locale, str], *, counted: bool = False
+    ) -> None:
+        """One reply outside a ticket (missing fields, refused reply), through the outbox."""
+        if parsed.dedupe_key in self._answered:
+            return
+        if not counted and not self._may_answer(parsed):
+            return
+        self._answered[parsed.dedupe_key] = None
+        while len(self._answered) > _REMEMBERED_REPLIES:
+            self._answered.popitem(last=False)
+        # thread carries the subject to answer under: there is no ticket whose title it could use
+        where = ChannelRef(CHANNEL, parsed.from_addr, parsed.subject[:200], parsed.message_id)
+        try:
+            await self.gateway.notify(where, text)
+        except Exception as exc:
+            raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
+
+    async def _requester(self, parsed: ParsedMail) -> Person:
+        addr = parsed.from_addr
+        directory = self.gateway.directory
+        known = directory.by_identity(CHANNEL, addr) or self._by_email.get(addr)
+        if known is not None:
+            return known
+        person = Person(
+            id=f"mail:{addr}",
+            name=Text.of(parsed.from_name or addr),
+            email=addr,
+            locale=self.settings.locale,
+            identities={CHANNEL: addr},
+        )
+        existing = directory.person(person.id)
+        if existing is not None:
+            return existing
+        try:
+            await self.gateway.register_person(person)
+        except Exception as exc:
+            raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
+        return person
+
+
+def _key_of(value: Any) -> Any:
+    if isinstance(value, Ticket):
+        return value.key
+    return getattr(value, "ticket_key", value)
+
+
+def _answers_something(parsed: ParsedMail) -> bool:
+    """RFC 3834 auto-replied, or a vacation robot's own marker: an answer, never a request.
+
+    auto-generated mail (monitoring alerts) still opens tickets, just without acknowledgement.
+    """
+    h = parsed.headers
+    submitted = h.get("auto-submitted", "").strip().lower()
+    return submitted.startswith("auto-replied") or "x-autoreply" in h or "x-autorespond" in h
+
+
+def _title(parsed: ParsedMail, text: str) -> str:
+    title = strip_reply_prefixes(parsed.subject)
+    if not title:
+        title = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    title = title or "(no subject)"
+    return title if len(title) <= _TITLE_MAX else title[: _TITLE_MAX - 1] + "…"
+
+
+def _with_attachments(text: str, parsed: ParsedMail) -> str:
+    if not parsed.attachments:
+        return text
+    lines = [
+        f"📎 {a.filename} ({a.size} bytes{'' if a.stored else ', over the size limit'})"
+        for a in parsed.attachments
+    ]
+    return "\n".join([text, "", *lines]).strip()
+
+
+def _apply_tag(ttype: TicketType, tag: str | None, fields: dict[str, FieldValue]) -> None:
+    """it+printer@: the tag fills the first select field that has that option."""
+    if tag is None:
+        return
+    for spec in ttype.fields:
+        if spec.kind != FieldKind.SELECT or spec.id in fields:
+            continue
+        for opt in spec.options:
+            if opt.value.lower() == tag:
+                fields[spec.id] = opt.value
+                return
+
+
+def _missing_fields(ttype: TicketType, title: str, exc: FormInvalid) -> dict[Locale, str]:
+    out: dict[Locale, str] = {}
+    for loc in LOCALES:
+        lines = []
+        for error in exc.errors:
+            spec = ttype.field(error.field)
+            label = spec.label.get(loc) if spec else error.field
+            lines.append(f"  {label}: {error.text(loc)}")
+        if loc == "zh-CN":
+            head = f"您的请求“{title}”还缺少信息，未创建工单。请回复本邮件并补上这些行："
+            tail = "每行写成“字段：值”。"
+        else:
+            head = f'Your request "{title}" needs more information; no ticket was opened yet.'
+            head += " Please send it again with these lines:"
+            tail = 'Write each one as "Field: value".'
+        out[loc] = "\n".join([head, "", *lines, "", tail])
+    return out
+
+
+def _refused(key: str, exc: PermissionDenied) -> dict[Locale, str]:
+    return {
+        "en": f"Your reply was not added to {key}: {exc.message}",
+        "zh-CN": f"您的回复未添加到 {key}：{exc.message}",
+    }

@@ -1,0 +1,387 @@
+"""What Gongdan does with each Slack delivery: intakes -> core commands, committed before the ack.
+
+Every listener runs to its end before bolt answers Slack (process_before_response), so an ack
+means the ticket, comment or action is in the database. Dedupe keys: "msg:team:channel:ts" for
+anything that is a message (a retry with the same event_id and a resend with a new one both hit
+it), "act:..." for clicks and "view:<id>" for submitted modals.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from adapters.base import DeliveryError, Gateway, InboundKey
+from adapters.slack.client import SlackClient
+from adapters.slack.identity import CHANNEL, SlackPeople
+from adapters.slack.inbound import (
+    ButtonClick,
+    Ignored,
+    MessageIntake,
+    SlackPayloadError,
+    classify_event,
+    parse_block_actions,
+    parse_message_shortcut,
+    parse_slash_command,
+    parse_view_submission,
+    split_quick_create,
+)
+from adapters.slack.modals import (
+    BODY_BLOCK,
+    TYPE_BLOCK,
+    both,
+    comment_modal,
+    first_line,
+    metadata,
+    read_metadata,
+    say,
+    type_picker,
+)
+from adapters.slack.render import form_errors, form_values, render_form
+from core.commands import ActOnTicket, AddComment, Command, OpenTicket
+from core.errors import DomainError, FieldError, FormInvalid
+from core.forms import FieldKind, TicketType
+from core.handlers import ActResult
+from core.i18n import LOCALES, Locale
+from core.people import Person
+from core.ticket import ChannelRef, Comment, Ticket
+from core.workflow import Action
+
+log = logging.getLogger("gongdan.slack")
+
+Ack = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Intake:
+    """The Slack workspace's routing: which channels are help desks, which type by default."""
+
+    help_desk_channels: Mapping[str, str] = field(default_factory=dict)
+    default_ticket_type: str | None = None
+    locale: Locale = "zh-CN"
+    team_id: str | None = None
+    people: tuple[Person, ...] = ()
+
+
+class SlackListeners:
+    def __init__(
+        self,
+        intake: Intake,
+        gateway: Gateway,
+        client: SlackClient,
+        people: SlackPeople,
+        bot_user_id: Callable[[], str],
+    ) -> None:
+        self.intake = intake
+        self.gateway = gateway
+        self.client = client
+        self.people = people
+        self.bot_user_id = bot_user_id
+
+    def type_for(self, channel: str | None) -> str:
+        chosen = self.intake.help_desk_channels.get(channel or "")
+        return chosen or self.intake.default_ticket_type or next(iter(self.gateway.ticket_types))
+
+    # ---- Events API: mentions, help-desk messages, DMs, thread replies -------------------
+    async def on_event(self, body: dict[str, Any]) -> None:
+        intake = classify_event(body, self.bot_user_id())
+        if isinstance(intake, Ignored):
+            log.debug("slack event ignored", extra={"reason": intake.reason})
+            return
+        team = self.intake.team_id
+        if team and intake.team and intake.team != team:
+            log.warning("slack event from another workspace ignored", extra={"team": intake.team})
+            return
+        key = InboundKey(CHANNEL, f"msg:{intake.team}:{intake.channel}:{intake.ts}")
+        where = ChannelRef(CHANNEL, intake.channel, thread=intake.thread_ts, message=intake.ts)
+        if intake.is_reply and intake.thread_ts is not None:
+            ticket = await self.gateway.ticket_for_message(
+                CHANNEL, intake.channel, intake.thread_ts
+            )
+            if ticket is not None:
+                person = await self.people.person(intake.user)
+                comment = AddComment(ticket, person.id, intake.text, where)
+                await self._submit(comment, key, where, intake.user, respond=_ticket_key)
+                return
+        if not self._opens_ticket(intake):
+            return
+        person = await self.people.person(intake.user)
+        command = OpenTicket(
+            type_id=self.type_for(intake.channel),
+            title=first_line(intake.text),
+            description=intake.text,
+            requester_id=person.id,
+            origin=where,
+        )
+        await self._submit(command, key, where, intake.user)
+
+    def _opens_ticket(self, intake: MessageIntake) -> bool:
+        if intake.mentioned or intake.is_direct:
+            return True
+        return not intake.is_reply and intake.channel in self.intake.help_desk_channels
+
+    # ---- buttons and selects on a card -------------------------------------------------
+    async def on_block_action(self, body: dict[str, Any], ack: Ack) -> None:
+        click = parse_block_actions(body)
+        if isinstance(click, Ignored):
+            await ack()
+            return
+        message = body.get("message")
+        thread = message.get("thread_ts") if isinstance(message, Mapping) else None
+        where = ChannelRef(
+            CHANNEL,
+            click.channel,
+            thread=thread if isinstance(thread, str) else None,
+            message=click.message_ts,
+        )
+        if click.action == Action.COMMENT:
+            # the trigger expires 3 s after the click: open the modal before anything slower
+            info = metadata(
+                key=click.key, channel=click.channel, thread=where.thread, message=click.message_ts
+            )
+            await self._open_view(click.trigger_id, comment_modal(click.key, self.locale, info))
+            await ack()
+            return
+        person = await self.people.person(click.user)
+        command = ActOnTicket(
+            key=click.key,
+            action=click.action,
+            actor_id=person.id,
+            origin=where,
+            params=_params(click),
+            seen_version=click.version,
+        )
+        done = await self._submit(command, _click_key(body, click), where, click.user)
+        result = done.value if done is not None else None
+        if isinstance(result, ActResult) and not result.changed and result.message:
+            await self.gateway.notify(where, both(result.message), ephemeral_to=click.user)
+        await ack()
+
+    # ---- /ticket ------------------------------------------------------------------------
+    async def on_slash(self, command: dict[str, Any], ack: Ack) -> None:
+        slash = parse_slash_command(command)
+        types = self.gateway.ticket_types
+        type_id, text = split_quick_create(slash.text, types)
+        info = metadata(channel=slash.channel)
+        if not text:
+            ttype = types.get(type_id or "")
+            if ttype is None and len(types) > 1:
+                await self._open_view(
+                    slash.trigger_id, type_picker(types.values(), self.locale, info)
+                )
+            else:
+                ttype = ttype or next(iter(types.values()))
+                await self._open_form(slash.trigger_id, ttype, {}, slash.channel)
+            await ack()
+            return
+        person = await self.people.person(slash.user)
+        ttype = types[type_id or self.type_for(slash.channel)]
+        open_ = OpenTicket(
+            type_id=ttype.id,
+            title=first_line(text),
+            description=text,
+            requester_id=person.id,
+            origin=ChannelRef(CHANNEL, slash.channel),
+        )
+        try:
+            done = await self.gateway.submit(
+                open_, inbound=InboundKey(CHANNEL, f"cmd:{slash.trigger_id}"), respond=_ticket_key
+            )
+        except FormInvalid:
+            # the type needs more than a sentence: show its form with what was typed
+            prefill = {"title": open_.title, "description": text}
+            await self._open_form(slash.trigger_id, ttype, prefill, slash.channel)
+            await ack()
+            return
+        except DomainError as exc:
+            await ack(text=exc.message)
+            return
+        key = done.response if done.duplicate else _ticket_key(done.value)
+        await ack(text=say("opened", key=str(key), title=open_.title)[self.locale])
+
+    # ---- "Create ticket" on a message ---------------------------------------------------
+    async def on_shortcut(self, body: dict[str, Any], ack: Ack) -> None:
+        shortcut = parse_message_shortcut(body)
+        if isinstance(shortcut, Ignored):
+            await ack()
+            return
+        author = shortcut.message_user
+        bot = self.bot_user_id()
+        requester = await self.people.person(author if author and author != bot else shortcut.user)
+        thread = shortcut.thread_ts or shortcut.message_ts
+        where = ChannelRef(CHANNEL, shortcut.channel, thread=thread, message=shortcut.message_ts)
+        command = OpenTicket(
+            type_id=self.type_for(shortcut.channel),
+            title=first_line(shortcut.message_text),
+            description=shortcut.message_text,
+            requester_id=requester.id,
+            origin=where,
+        )
+        key = InboundKey(CHANNEL, f"msg:{shortcut.team}:{shortcut.channel}:{shortcut.message_ts}")
+        done = await self._submit(command, key, where, shortcut.user)
+        if done is not None:
+            if done.duplicate:
+                notice = say("already", key=str(done.response))
+            else:
+                notice = say("opened", key=_ticket_key(done.value), title=command.title)
+            await self.gateway.notify(where, notice, ephemeral_to=shortcut.user)
+        await ack()
+
+    # ---- modals -------------------------------------------------------------------------
+    async def on_pick(self, body: dict[str, Any], ack: Ack) -> None:
+        view, values = _view(body)
+        info = read_metadata(str(view.get("private_metadata", "")))
+        ttype = self.gateway.ticket_types.get(str(values.get(TYPE_BLOCK)))
+        if ttype is None:
+            await ack(response_action="errors", errors={TYPE_BLOCK: "?"})
+            return
+        form = self._form(ttype, {}, info.get("channel"))
+        await ack(response_action="update", view=form)
+
+    async def on_form(self, body: dict[str, Any], ack: Ack) -> None:
+        submission = parse_view_submission(body)
+        if isinstance(submission, Ignored):
+            await ack()
+            return
+        info = read_metadata(submission.private_metadata)
+        ttype = self.gateway.ticket_types.get(info.get("type", ""))
+        values = dict(submission.values)
+        title = str(values.pop("title", None) or "")
+        description = str(values.pop("description", None) or "")
+        person = await self.people.person(submission.user)
+        channel = info.get("channel")
+        command = OpenTicket(
+            type_id=ttype.id if ttype else info.get("type", ""),
+            title=title,
+            description=description,
+            requester_id=person.id,
+            fields={k: v for k, v in values.items() if v not in (None, "", [])},
+            origin=ChannelRef(CHANNEL, channel, message=f"view:{submission.view_id}"),
+        )
+        try:
+            await self.gateway.submit(
+                command,
+                inbound=InboundKey(CHANNEL, f"view:{submission.view_id}"),
+                respond=_ticket_key,
+            )
+        except FormInvalid as exc:
+            await ack(**form_errors(exc, _input_blocks(ttype)))
+            return
+        except DomainError as exc:
+            await ack(**form_errors(FormInvalid([FieldError("title", "error", exc.message)])))
+            return
+        await ack()
+
+    async def on_comment(self, body: dict[str, Any], ack: Ack) -> None:
+        view, values = _view(body)
+        info = read_metadata(str(view.get("private_metadata", "")))
+        user = str((body.get("user") or {}).get("id", ""))
+        person = await self.people.person(user)
+        where = ChannelRef(
+            CHANNEL, info.get("channel"), thread=info.get("thread"), message=info.get("message")
+        )
+        text = str(values.get(BODY_BLOCK) or "")
+        command = AddComment(info.get("key", ""), person.id, text, where)
+        try:
+            done = await self.gateway.submit(
+                command,
+                inbound=InboundKey(CHANNEL, f"view:{view.get('id', '')}"),
+                respond=_ticket_key,
+            )
+        except DomainError as exc:
+            await ack(response_action="errors", errors={BODY_BLOCK: exc.message[:150]})
+            return
+        if not done.duplicate and where.conversation:
+            # comments are relayed to the other channels only; this one shows it in the thread
+            shown = {
+                loc: f"[{command.key}] {person.display(loc)}: {text.strip()}" for loc in LOCALES
+            }
+            await self.gateway.notify(where, shown)
+        await ack()
+
+    # ---- helpers ------------------------------------------------------------------------
+    @property
+    def locale(self) -> Locale:
+        return self.intake.locale
+
+    async def _submit(
+        self,
+        command: Command,
+        key: InboundKey | None,
+        where: ChannelRef,
+        user: str,
+        respond: Callable[[Any], Any] | None = None,
+    ) -> Any:
+        """Commit the command; a refusal is explained to the user alone and changes nothing."""
+        try:
+            return await self.gateway.submit(command, inbound=key, respond=respond or _ticket_key)
+        except DomainError as exc:
+            await self.gateway.notify(where, both(exc.message), ephemeral_to=user)
+            return None
+
+    async def _open_form(
+        self, trigger_id: str, ttype: TicketType, prefill: dict[str, Any], channel: str | None
+    ) -> None:
+        await self._open_view(trigger_id, self._form(ttype, prefill, channel))
+
+    def _form(
+        self, ttype: TicketType, prefill: dict[str, Any], channel: str | None
+    ) -> dict[str, Any]:
+        info = metadata(type=ttype.id, channel=channel)
+        return dict(render_form(ttype, self.locale, self.intake.people, prefill, info))
+
+    async def _open_view(self, trigger_id: str, view: Mapping[str, Any]) -> None:
+        try:
+            await self.client.call("views.open", trigger_id=trigger_id, view=dict(view))
+        except DeliveryError as exc:
+            # an expired trigger cannot be retried; the user just runs the command again
+            log.warning("views.open failed", extra={"error": str(exc)})
+
+
+def _view(body: Mapping[str, Any]) -> tuple[Mapping[str, Any], dict[str, Any]]:
+    """A submitted view and its values by block id; SlackPayloadError when unreadable."""
+    view = body.get("view")
+    state = view.get("state") if isinstance(view, Mapping) else None
+    values = state.get("values") if isinstance(state, Mapping) else None
+    if not isinstance(view, Mapping) or not isinstance(values, Mapping):
+        raise SlackPayloadError("view_submission payload has no view state")
+    try:
+        return view, form_values(values)
+    except (AttributeError, TypeError, KeyError) as exc:
+        raise SlackPayloadError(f"cannot read the view state: {exc}") from exc
+
+
+def _params(click: ButtonClick) -> dict[str, Any]:
+    if click.action == Action.ASSIGN:
+        return {"assignee": click.value}
+    if click.action == Action.SET_PRIORITY:
+        return {"priority": click.value}
+    return {}
+
+
+def _click_key(body: Mapping[str, Any], click: ButtonClick) -> InboundKey | None:
+    """A click is delivered once, but a resent payload carries the same action_ts."""
+    actions = body.get("actions")
+    first = actions[0] if isinstance(actions, list) and actions else {}
+    action_ts = first.get("action_ts") if isinstance(first, Mapping) else None
+    if not isinstance(action_ts, str) or not action_ts:
+        return None
+    return InboundKey(CHANNEL, f"act:{click.team}:{click.user}:{click.message_ts}:{action_ts}")
+
+
+def _input_blocks(ttype: TicketType | None) -> set[str]:
+    fields = ttype.fields if ttype else ()
+    return {"title", "description"} | {f.id for f in fields if f.kind != FieldKind.ATTACHMENT}
+
+
+def _ticket_key(value: Any) -> str:
+    """What a committed command is remembered by (a duplicate is answered with it): the key."""
+    if isinstance(value, Ticket):
+        return value.key
+    if isinstance(value, Comment):
+        return value.ticket_key
+    if isinstance(value, ActResult):
+        return value.ticket.key
+    return str(value)
