@@ -121,6 +121,7 @@ async def build(config: Config, *, clock: Clock | None = None, migrate_db: bool 
         raise StartupError(str(exc)) from None
     engine = create_engine(config.database.url)
     directory = config.directory()
+    configured = tuple(directory.people)  # the web chat's identity picker lists only these
     schedule = schedule_from(config, CachedTeamLoads(reader(engine), clock))
     ctx = Context(types=config.ticket_types(), directory=directory, clock=clock, schedule=schedule)
     async with engine.begin() as conn:
@@ -150,7 +151,7 @@ async def build(config: Config, *, clock: Clock | None = None, migrate_db: bool 
                 )
                 for r in webchat.rooms
             ),
-            people=tuple(directory.people),
+            people=configured,
         )
         channels["webchat"] = WebchatChannel(settings, service)
     slack = _slack(config, service, directory.people)

@@ -176,13 +176,8 @@ async def act(cmd: ActOnTicket, uow: UnitOfWork, ctx: Context) -> ActResult:
     actor = _actor(ctx, cmd.actor_id)
     locale = as_locale(actor.locale)
     ticket = await _load(uow, cmd.key, locale)
-    verdict = may(actor, cmd.action, ticket, ctx.directory)
+    _check_allowed(actor, cmd.action, ticket, ctx, locale)
     action_label = t(f"action.{cmd.action.value}", locale)
-    if not verdict.allowed:
-        reason = t(verdict.reason_key, locale)
-        raise PermissionDenied(
-            t("err.forbidden", locale, action=action_label, key=ticket.key, reason=reason)
-        )
     noop = _already_done(cmd, ticket, actor, ctx, locale)
     if noop is not None:
         return noop
@@ -205,18 +200,7 @@ async def add_comment(cmd: AddComment, uow: UnitOfWork, ctx: Context) -> Comment
     author = _actor(ctx, cmd.author_id)
     locale = as_locale(author.locale)
     ticket = await _load(uow, cmd.key, locale)
-    verdict = may(author, Action.COMMENT, ticket, ctx.directory)
-    if not verdict.allowed:
-        label = t("action.comment", locale)
-        raise PermissionDenied(
-            t(
-                "err.forbidden",
-                locale,
-                action=label,
-                key=ticket.key,
-                reason=t(verdict.reason_key, locale),
-            )
-        )
+    _check_allowed(author, Action.COMMENT, ticket, ctx, locale)
     body = clean_text(cmd.body)
     if not body:
         raise FormInvalid(
@@ -358,6 +342,19 @@ def _priority(value: object) -> Priority:
                 )
             ]
         ) from None
+
+
+def _check_allowed(
+    actor: Person, action: Action, ticket: Ticket, ctx: Context, locale: Locale
+) -> None:
+    """Raise, in the actor's language, when they may not press this button on this ticket."""
+    verdict = may(actor, action, ticket, ctx.directory)
+    if not verdict.allowed:
+        label = t(f"action.{action.value}", locale)
+        reason = t(verdict.reason_key, locale)
+        raise PermissionDenied(
+            t("err.forbidden", locale, action=label, key=ticket.key, reason=reason)
+        )
 
 
 def _actor(ctx: Context, person_id: str) -> Person:
