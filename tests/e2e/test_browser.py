@@ -63,5 +63,11 @@ async def test_person_types_message_sees_card_and_accept_updates_it_in_place(
             assert await card.locator(".card__status").inner_text() in ("已受理", "Accepted")
             assert await card.locator('button[data-action="accept"]').count() == 0
             assert await page.locator('.card[data-ticket="IT-1001"]').count() == 1
+
+            await page.click('[data-room="dm:li.lei"]')  # reminders and escalations land here
+            await page.wait_for_function(
+                "document.querySelector('#room-title').textContent.includes('私信')"
+                " || document.querySelector('#room-title').textContent.includes('Direct')"
+            )
         finally:
             await browser.close()

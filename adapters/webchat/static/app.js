@@ -64,7 +64,13 @@
     if (text != null) e.textContent = text;
     return e;
   }
-  const roomById = (id) => (state.boot?.rooms || []).find((r) => r.id === id);
+  // Each person also has a direct room ("dm:<person id>"): reminders and escalations land there.
+  const dmRoom = () => (state.person ? {
+    id: `dm:${state.person}`, name: { 'zh-CN': '私信', en: 'Direct messages' },
+    help_desk: false, ticket_type: state.boot?.rooms?.[0]?.ticket_type, direct: true,
+  } : null);
+  const allRooms = () => [...(state.boot?.rooms || []), ...(state.person ? [dmRoom()] : [])];
+  const roomById = (id) => allRooms().find((r) => r.id === id);
   const personById = (id) => (state.boot?.people || []).find((p) => p.id === id);
   const typeById = (id) => (state.boot?.types || []).find((t) => t.id === id);
 
@@ -89,8 +95,9 @@
     paintRooms();
     const room = roomById(state.room);
     const roomName = room ? pick(room.name) : '';
-    $('room-title').textContent = room ? `# ${roomName}` : tr('no_rooms');
-    document.title = room ? `# ${roomName} · ${service}` : service;
+    const prefix = room?.direct ? '' : '# ';
+    $('room-title').textContent = room ? `${prefix}${roomName}` : tr('no_rooms');
+    document.title = room ? `${prefix}${roomName} · ${service}` : service;
     const type = room && typeById(room.ticket_type);
     $('room-sub').textContent = room?.help_desk
       ? `${tr('help_desk')} · ${tr('default_type', { type: type ? pick(type.name) : room.ticket_type })}`
@@ -100,14 +107,14 @@
   }
 
   function paintRooms() {
-    $('rooms').replaceChildren(...state.boot.rooms.map((r) => {
+    $('rooms').replaceChildren(...allRooms().map((r) => {
       const li = el('li');
       const b = el('button', 'room');
       b.type = 'button';
       b.dataset.room = r.id;
       b.dataset.testid = `room-${r.id}`;
       if (r.id === state.room) b.setAttribute('aria-current', 'true');
-      b.append(el('span', 'room__hash', r.help_desk ? '✦' : '#'), el('span', 'room__name', pick(r.name)));
+      b.append(el('span', 'room__hash', r.direct ? '✉' : r.help_desk ? '✦' : '#'), el('span', 'room__name', pick(r.name)));
       if (r.help_desk) b.append(el('span', 'room__tag', tr('help_desk')));
       const n = state.unread.get(r.id);
       if (n) b.append(el('span', 'room__unread', n > 99 ? '99+' : String(n)));
@@ -545,8 +552,10 @@
 
   function choosePerson(id) {
     if (!personById(id)) return;
+    const wasDirect = roomById(state.room)?.direct;
     state.person = id;
     store.set(KEY.person, id);
+    if (wasDirect) { state.room = dmRoom().id; store.set(KEY.room, state.room); paintChrome(); }
     if (!store.get(KEY.locale)) setLocale(personById(id).locale, false);
     hello();
   }
