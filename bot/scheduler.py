@@ -91,10 +91,16 @@ class Scheduler:
         self._wake.set()
 
     async def _loop(self) -> None:
+        missed = 0
         while not self._stopping:
             try:
-                fired = await self.tick()
-                delay = 0.0 if fired else await self.idle_delay()
+                # The idle path is one read; a write transaction (the claim) only when due.
+                delay = await self.idle_delay()
+                if delay <= 0:
+                    fired = await self.tick()
+                    missed = 0 if fired else missed + 1
+                    # due but taken by another replica in between: look again, but not hot
+                    delay = 0.0 if missed < 2 else self.policy.busy_poll_s
             except Exception:
                 log.exception("scheduler pass failed; retrying shortly")
                 delay = self.policy.busy_poll_s
@@ -104,14 +110,19 @@ class Scheduler:
                     await asyncio.wait_for(self._wake.wait(), delay)
 
     async def idle_delay(self) -> float:
-        """Seconds until the next timer is due, bounded by max_sleep (one indexed probe)."""
+        """Seconds until a timer can be claimed (0: now), bounded by max_sleep. A due row that
+        another replica has leased counts from its lease end; one indexed probe either way."""
         async with self.engine.connect() as conn:
-            due = await timers.next_due(conn)
+            head = await timers.due_head(conn)
         p = self.policy
-        if due is None:
+        if not head:
             return p.max_sleep_s
-        left = (due - self.clock.now()).total_seconds()
-        return min(p.max_sleep_s, left if left > 0 else p.busy_poll_s)
+        now = self.clock.now()
+        claimable = min(
+            lease if lease is not None and lease > due and lease > now else due
+            for due, lease in head
+        )
+        return min(p.max_sleep_s, max(0.0, (claimable - now).total_seconds()))
 
     async def tick(self) -> int:
         """One pass: claim what is due and fire it. Returns how many timers fired."""

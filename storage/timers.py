@@ -56,6 +56,20 @@ async def next_due(conn: AsyncConnection) -> datetime | None:
     return due
 
 
+async def due_head(
+    conn: AsyncConnection, limit: int = 16
+) -> list[tuple[datetime, datetime | None]]:
+    """(due_at, lease_until) of the earliest unfired timers: a bounded probe of the partial
+    index, so the scheduler can tell "due and free" from "due but another replica holds it"."""
+    stmt = (
+        sa.select(timers.c.due_at, timers.c.lease_until)
+        .where(timers.c.fired_at.is_(None))
+        .order_by(timers.c.due_at)
+        .limit(limit)
+    )
+    return [(due, lease) for due, lease in await conn.execute(stmt)]
+
+
 async def claim(
     conn: AsyncConnection, owner: str, now: datetime, limit: int, lease: timedelta
 ) -> list[DueTimer]:
