@@ -9,7 +9,8 @@ A channel adapter:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -49,6 +50,28 @@ class Submitted:
     value: Any
     duplicate: bool = False
     response: Any = None
+
+
+@dataclass(frozen=True)
+class InboundFile:
+    """A file that came with a message. `data` is empty when it was over the size limit."""
+
+    id: str
+    filename: str
+    content_type: str
+    size: int
+    data: bytes = b""
+
+    @property
+    def complete(self) -> bool:
+        return self.size > 0 and len(self.data) == self.size
+
+
+def attachment_id(source: str, key: str, index: int) -> str:
+    """The id of a message's index-th file (from 1): the same on every redelivery, so storing a
+    retried message's files again changes nothing; files of one message sort by index."""
+    digest = hashlib.sha256(f"{source}\x00{key}".encode()).hexdigest()
+    return f"{digest[:24]}-{index:04d}"
 
 
 class DeliveryError(Exception):
@@ -96,6 +119,31 @@ class Gateway(Protocol):
     ) -> None:
         """Queue a notice through the outbox (ephemeral_to: only that platform user sees it)."""
         ...
+
+    async def store_attachments(
+        self,
+        ticket_key: str,
+        files: Sequence[InboundFile],
+        *,
+        comment_message: str | None = None,
+    ) -> list[str]:
+        """Keep the files of a committed ticket or comment (the comment that arrived as
+        `comment_message`); returns the ids of those kept in full. Safe to repeat."""
+        ...
+
+    async def suppress(self, channel: str, address: str, reason: str) -> None:
+        """Stop sending to an address on that channel, across restarts."""
+        ...
+
+    async def suppressed(self, channel: str) -> set[str]:
+        """The channel's addresses that must get nothing."""
+        ...
+
+    async def rendered_status(self, ref: MessageRef) -> str | None:
+        """The ticket status that posted card last showed (None: not recorded)."""
+        ...
+
+    async def remember_status(self, ref: MessageRef, status: str) -> None: ...
 
 
 CardRenderer = Callable[[Locale], Card]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -35,6 +36,7 @@ from core.i18n import as_locale
 from core.people import Person
 from core.ports import Context
 from storage import outbox, queries
+from storage.attachments import AttachmentStore
 from storage.db import create_engine, reader
 from storage.migrate import migrate, needs_migration
 from storage.people import load_people, sync_people
@@ -134,7 +136,8 @@ async def build(config: Config, *, clock: Clock | None = None, migrate_db: bool 
     writer = Writer(
         engine, clock=clock, on_commit=lambda: dispatcher_ref[0].wake() if dispatcher_ref else None
     )
-    service = TicketService(reader(engine), writer, ctx, metrics)
+    files = AttachmentStore(Path(config.attachments.dir), config.attachments.max_bytes)
+    service = TicketService(reader(engine), writer, ctx, metrics, attachments=files)
     channels: dict[str, Channel] = {}
     webchat = config.channels.webchat
     if webchat is not None and webchat.enabled:
@@ -275,6 +278,7 @@ def _email(
         if relay is not None
         else None,
         max_message_bytes=mail.max_message_bytes,
+        max_attachment_bytes=config.attachments.max_bytes,
         ack=AckPolicy(
             window=timedelta(minutes=mail.ack_limit.window_minutes),
             per_window=mail.ack_limit.per_window,

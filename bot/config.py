@@ -33,6 +33,7 @@ from bot.config_schedule import (
 )
 from bot.config_sections import (
     ApiConfig,
+    AttachmentsConfig,
     ChannelsConfig,
     DatabaseConfig,
     LoggingConfig,
@@ -80,6 +81,7 @@ class Config(Section):
     database: DatabaseConfig = DatabaseConfig()
     logging: LoggingConfig = LoggingConfig()
     api: ApiConfig = ApiConfig()
+    attachments: AttachmentsConfig = AttachmentsConfig()
     people: tuple[PersonConfig, ...] = ()
     teams: tuple[TeamConfig, ...] = ()
     # stored under another name so that ticket_types() can hand out the core objects

@@ -188,6 +188,13 @@ class ApiConfig(Section):
     tokens: tuple[ApiToken, ...] = ()
 
 
+class AttachmentsConfig(Section):
+    """Where files that come with tickets are kept, and the largest one kept."""
+
+    dir: NonEmpty = "var/attachments"  # relative paths start at the working directory
+    max_bytes: int = Field(default=10 * 2**20, ge=1)
+
+
 class LeaveConfig(Section):
     """Days off, both ends included."""
 

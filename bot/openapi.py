@@ -210,6 +210,33 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {**_ok("Events, oldest first", "EventList"), **ticket_errors},
                 }
             },
+            "/tickets/{key}/attachments": {
+                "get": {
+                    "summary": "The ticket's attachments (metadata), in the order they arrived",
+                    "parameters": [_KEY],
+                    "responses": {**_ok("Attachments", "AttachmentList"), **ticket_errors},
+                }
+            },
+            "/attachments/{id}": {
+                "get": {
+                    "summary": "Download an attachment (Content-Disposition carries its name)",
+                    "parameters": [
+                        {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "The file's bytes, with its content type",
+                            "content": {
+                                "application/octet-stream": {
+                                    "schema": {"type": "string", "format": "binary"}
+                                }
+                            },
+                        },
+                        "404": _error("No such attachment, or only its name was kept (not_stored)"),
+                        **_COMMON_ERRORS,
+                    },
+                }
+            },
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -319,6 +346,30 @@ def _schemas() -> dict[str, Any]:
             "type": "object",
             "properties": {
                 "items": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}
+            },
+        },
+        "Attachment": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "string"},
+                "ticket": {"type": "string"},
+                "comment": {
+                    "type": ["integer", "null"],
+                    "description": "set if a reply brought it",
+                },
+                "filename": {"type": "string"},
+                "content_type": {"type": "string"},
+                "size": {"type": "integer", "description": "bytes, also when not stored"},
+                "stored": {"type": "boolean", "description": "false: over the size limit"},
+                "note": {"type": "string", "description": "why the bytes were not kept"},
+                "download": {"type": ["string", "null"]},
+                "created_at": _TIME,
+            },
+        },
+        "AttachmentList": {
+            "type": "object",
+            "properties": {
+                "items": {"type": "array", "items": {"$ref": "#/components/schemas/Attachment"}}
             },
         },
         "TicketTypeList": {

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.base import InboundKey, Submitted
+from adapters.base import InboundFile, InboundKey, MessageRef, Submitted
 from bot.metrics import Metrics
 from core.card import Card, build_card
 from core.commands import Command, OpenTicket
@@ -19,7 +19,8 @@ from core.i18n import Locale
 from core.people import Person, StaticDirectory
 from core.ports import Context, UnitOfWork
 from core.ticket import ChannelRef, Ticket
-from storage import outbox, queries
+from storage import card_status, outbox, queries, suppressions
+from storage.attachments import AttachmentStore, NewAttachment, record_attachments
 from storage.people import sync_people
 from storage.writer import Inbound, Writer
 
@@ -27,11 +28,21 @@ log = logging.getLogger("gongdan.service")
 
 
 class TicketService:
-    def __init__(self, engine: AsyncEngine, writer: Writer, ctx: Context, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        writer: Writer,
+        ctx: Context,
+        metrics: Metrics,
+        *,
+        attachments: AttachmentStore | None = None,
+    ) -> None:
         self.engine = engine
         self.writer = writer
         self.ctx = ctx
         self.metrics = metrics
+        # None: files are recorded by name and size only (no directory configured)
+        self.attachments = attachments
         assert isinstance(ctx.directory, StaticDirectory)
         self.directory: StaticDirectory = ctx.directory
 
@@ -101,3 +112,49 @@ class TicketService:
     async def card(self, ticket_key: str, locale: Locale) -> Card | None:
         ticket = await self.ticket(ticket_key)
         return build_card(ticket, self.ctx, locale) if ticket else None
+
+    async def store_attachments(
+        self,
+        ticket_key: str,
+        files: Sequence[InboundFile],
+        *,
+        comment_message: str | None = None,
+    ) -> list[str]:
+        """Write each file that fits the limit, then commit the rows (files first, always)."""
+        store = self.attachments
+        rows: list[NewAttachment] = []
+        for f in files:
+            ref = ""
+            if store is not None and f.complete and store.keeps(f.size):
+                ref = await store.put(f.data)
+            rows.append(NewAttachment(f.id, f.filename, f.content_type, f.size, ref))
+        now = self.ctx.clock.now()
+        await self.writer.run(
+            lambda conn: record_attachments(
+                conn, ticket_key, rows, now, comment_message=comment_message
+            )
+        )
+        return [r.id for r in rows if r.storage_ref]
+
+    async def suppress(self, channel: str, address: str, reason: str) -> None:
+        now = self.ctx.clock.now()
+        await self.writer.run(
+            lambda conn: suppressions.suppress(conn, channel, address.lower(), reason, now)
+        )
+
+    async def suppressed(self, channel: str) -> set[str]:
+        async with self.engine.connect() as conn:
+            return await suppressions.suppressed(conn, channel, self.ctx.clock.now())
+
+    async def rendered_status(self, ref: MessageRef) -> str | None:
+        async with self.engine.connect() as conn:
+            return await card_status.rendered_status(
+                conn, ref.channel, ref.conversation, ref.message
+            )
+
+    async def remember_status(self, ref: MessageRef, status: str) -> None:
+        await self.writer.run(
+            lambda conn: card_status.set_rendered_status(
+                conn, ref.channel, ref.conversation, ref.message, status
+            )
+        )

@@ -42,6 +42,7 @@ class CardRef:
     locale: str | None
     rendered_version: int
     created_at: datetime
+    rendered_status: str | None = None  # the status it last showed, where that matters (email)
 
 
 async def claim(

@@ -108,8 +108,10 @@ attachments = sa.Table(
     sa.Column("filename", sa.String(255), nullable=False),
     sa.Column("content_type", sa.String(255), nullable=False),
     sa.Column("size", sa.BigInteger, nullable=False),
+    # a path under the attachments directory; "" when the file was over the size limit
     sa.Column("storage_ref", sa.String(1024), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index(None, "ticket_id"),
 )
 
 people = sa.Table(
@@ -193,8 +195,22 @@ card_refs = sa.Table(
     sa.Column("locale", sa.String(8), nullable=True),
     sa.Column("rendered_version", sa.Integer, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # the status the platform last showed (email: the last status mail), so none repeats
+    sa.Column("rendered_status", sa.String(16), nullable=True),
     sa.UniqueConstraint("channel", "conversation", "message"),
     sa.Index(None, "ticket_id"),
+)
+
+# addresses a channel must not send to (a permanent bounce); until NULL: for good
+suppressions = sa.Table(
+    "suppressions",
+    metadata,
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("address", sa.String(320), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("until", UTCDateTime, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.PrimaryKeyConstraint("channel", "address"),
 )
 
 timers = sa.Table(

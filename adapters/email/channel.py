@@ -4,6 +4,10 @@ For email a "card" is a mail: post_card sends the acknowledgement (its Message-I
 card's MessageRef, and the mail it answered rides in `thread`), update_card sends a short
 status mail when the status changed, post_text relays comments made on other channels.
 Every outbound mail answers the previous one (In-Reply-To/References) so clients thread it.
+
+Which status was last mailed survives restarts: the acknowledgement's Message-ID carries the
+status it announced (its card ref is only recorded after it is sent), and each status mail
+stores its status on the card ref through the Gateway.
 """
 
 from __future__ import annotations
@@ -11,7 +15,6 @@ from __future__ import annotations
 import html
 import logging
 import uuid
-from collections import OrderedDict
 
 from aiohttp import web
 
@@ -36,7 +39,7 @@ from core.ticket import ChannelRef, Status
 log = logging.getLogger("gongdan.email")
 
 SATISFACTION_PATH = "/email/satisfaction/{key}"
-_REMEMBERED_STATUSES = 50_000
+_STATUSES = frozenset(s.value for s in Status)
 
 _ACK: dict[Locale, str] = {
     "en": "We have received your request as {key}. Keep {key} in the subject of any reply.",
@@ -80,13 +83,10 @@ class EmailChannel:
             else None
         )
         self.poller = ImapPoller(settings.imap, self.intake) if settings.imap else None
-        # Message-ID of an acknowledgement -> the status last mailed for it. In memory: after
-        # a restart the first status mail of a ticket may repeat the status it already had.
-        self._mailed: OrderedDict[str, Status] = OrderedDict()
 
     @property
     def suppressed(self) -> set[str]:
-        """Addresses that bounced permanently (kept in memory for now)."""
+        """Addresses that bounced permanently (stored; loaded again at start)."""
         return self.intake.suppressed
 
     # ---- lifecycle ----------------------------------------------------------------------
@@ -99,6 +99,8 @@ class EmailChannel:
                 "channels.email.relay is not set: Gongdan receives mail but sends none "
                 "(acknowledgements and status mails fail in the outbox with that reason)"
             )
+        # before the listener opens: no mail may go to a dead address after a restart
+        self.intake.suppressed.update(await self.gateway.suppressed(CHANNEL))
         if self.listener is not None:
             await self.listener.start()
         if self.poller is not None:
@@ -124,14 +126,14 @@ class EmailChannel:
             card_html(card, lead),
             [where.message],
             "auto-replied",
+            status=card.status,
         )
-        self._remember(mid, card.status)
         return MessageRef(CHANNEL, to, mid, thread=where.message)
 
     async def update_card(self, ref: MessageRef, cards: CardRenderer) -> None:
         to = self._recipient(ref.conversation)
         card = cards(self._locale(to))
-        if self._mailed.get(ref.message) == card.status:
+        if await self._last_mailed(ref) == card.status.value:
             return  # the ticket changed, its status did not: no mail for that
         lead = _STATUS[card.locale].format(key=card.ticket_key, status=card.status_label)
         link = None
@@ -147,7 +149,11 @@ class EmailChannel:
             [ref.thread, ref.message],
             "auto-generated",
         )
-        self._remember(ref.message, card.status)
+        try:
+            await self.gateway.remember_status(ref, card.status.value)
+        except Exception:
+            # the mail is out; failing the delivery now would only send it twice
+            log.exception("status mail sent but not recorded", extra={"ticket": card.ticket_key})
 
     async def post_text(
         self, where: ChannelRef, text: dict[Locale, str], *, ephemeral_to: str | None = None
@@ -185,8 +191,13 @@ class EmailChannel:
         body_html: str,
         parents: list[str | None],
         auto: AutoSubmitted,
+        *,
+        status: Status | None = None,
     ) -> str:
         unique = uuid.uuid4().hex
+        if status is not None:
+            # shortened so the ID still fits one header line (78 columns) with the status in it
+            unique = f"{unique[:20]}.{status.value}"
         domain = self.settings.domain
         mid = our_message_id(key, unique, domain) if key else f"<gd.{unique}@{domain}>"
         thread = [p for p in parents if p and normalize_message_id(p) == p]
@@ -220,11 +231,17 @@ class EmailChannel:
             person = next((p for p in self.settings.people if p.email == address), None)
         return person.locale if person is not None else self.settings.locale
 
-    def _remember(self, message: str, status: Status) -> None:
-        self._mailed[message] = status
-        self._mailed.move_to_end(message)
-        while len(self._mailed) > _REMEMBERED_STATUSES:
-            self._mailed.popitem(last=False)
+    async def _last_mailed(self, ref: MessageRef) -> str | None:
+        """The status of the last status mail, else the one the acknowledgement announced."""
+        try:
+            stored = await self.gateway.rendered_status(ref)
+        except Exception as exc:
+            raise DeliveryError(f"cannot read the last mailed status: {exc}") from exc
+        if stored is not None:
+            return stored
+        local = ref.message.strip("<>").rpartition("@")[0]
+        announced = local.rpartition(".")[2]
+        return announced if announced in _STATUSES else None
 
     async def _satisfaction(self, request: web.Request) -> web.Response:
         key = request.match_info["key"]

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from adapters.base import Gateway, InboundKey
+from adapters.base import Gateway, InboundFile, InboundKey, Submitted
+from adapters.email.files import fill_attachment_field, inbound_files, with_attachment_lines
 from adapters.email.formfields import FieldValue, parse_field_lines
 from adapters.email.loop import AckLimiter, AutoKind, may_auto_reply, parse_bounce
 from adapters.email.parse import ParsedMail, parse_mail, strip_quoted
@@ -92,7 +93,8 @@ class MailIntake:
         self.clock = clock
         ack = settings.ack
         self.acks = AckLimiter(ack.window, ack.per_window, ack.per_day)
-        # addresses a permanent bounce named; outbound mail to them fails at once
+        # addresses a permanent bounce named (stored; EmailChannel.start loads them back);
+        # outbound mail to them fails at once
         self.suppressed: set[str] = set()
         self._by_email = {p.email.lower(): p for p in settings.people if p.email}
         self._answered: OrderedDict[str, None] = OrderedDict()
@@ -114,7 +116,7 @@ class MailIntake:
     ) -> Outcome:
         parsed = parse_mail(
             raw,
-            max_attachment_bytes=self.settings.max_message_bytes,
+            max_attachment_bytes=self.settings.max_attachment_bytes,
             envelope_from=envelope_from,
             our_loop_header=self.settings.loop_header,
             our_addresses=self.settings.own_addresses,
@@ -148,7 +150,7 @@ class MailIntake:
 
     async def _comment(self, parsed: ParsedMail, key: str, requester: Person) -> Outcome | None:
         """Add the reply to its ticket; None when that ticket does not exist (open a new one)."""
-        body = _with_attachments(strip_quoted(parsed.text), parsed)[:_COMMENT_MAX]
+        body = with_attachment_lines(strip_quoted(parsed.text), parsed)[:_COMMENT_MAX]
         command = AddComment(
             key=key,
             author_id=requester.id,
@@ -164,7 +166,8 @@ class MailIntake:
         except PermissionDenied as exc:
             await self._answer(parsed, _refused(key, exc))
             return Outcome(Disposition.REFUSED, key, exc.message)
-        if done is None:
+        await self._keep_files(_committed_key(done) or key, inbound_files(parsed), parsed, True)
+        if done.duplicate:
             return Outcome(Disposition.DUPLICATE, key)
         return Outcome(Disposition.COMMENTED, key)
 
@@ -173,7 +176,7 @@ class MailIntake:
         if bounce is None:
             return Outcome(Disposition.DROPPED, detail="unreadable delivery report")
         if bounce.permanent:
-            self.suppressed.update(bounce.recipients)
+            await self._suppress(bounce.recipients, bounce.status)
         keys = [
             k
             for k in (
@@ -211,9 +214,11 @@ class MailIntake:
         ttype = self.gateway.ticket_types.get(route.ticket_type)
         text = parsed.text
         fields: dict[str, FieldValue] = {}
+        files = inbound_files(parsed)
         if ttype is not None:
             fields, text = parse_field_lines(text, ttype.fields)
             _apply_tag(ttype, route.tag, fields)
+            fill_attachment_field(ttype, fields, files)
         title = _title(parsed, text)
         # counted once: the acknowledgement or, if the form is incomplete, the reply instead
         may_answer = self._may_answer(parsed)
@@ -222,7 +227,7 @@ class MailIntake:
             title=title,
             requester_id=requester.id,
             origin=self._origin(parsed),
-            description=_with_attachments(text, parsed)[:_DESCRIPTION_MAX],
+            description=with_attachment_lines(text, parsed)[:_DESCRIPTION_MAX],
             fields=fields,
             post_card=may_answer,
         )
@@ -232,15 +237,18 @@ class MailIntake:
             if ttype is not None and may_answer:
                 await self._answer(parsed, _missing_fields(ttype, title, exc), counted=True)
             return Outcome(Disposition.FORM_REPLY, detail=exc.message)
-        if done is None:
+        key = _committed_key(done)
+        if key is not None:
+            await self._keep_files(key, files, parsed, False)
+        if done.duplicate:
             return Outcome(Disposition.DUPLICATE)
-        return Outcome(Disposition.OPENED, _key_of(done))
+        return Outcome(Disposition.OPENED, key)
 
     # ---- shared -------------------------------------------------------------------------
-    async def _submit(self, command: Command, parsed: ParsedMail) -> Any:
-        """The committed value, None for a duplicate; DomainErrors pass through."""
+    async def _submit(self, command: Command, parsed: ParsedMail) -> Submitted:
+        """What the Gateway committed (or that it was a duplicate); DomainErrors pass through."""
         try:
-            done = await self.gateway.submit(
+            return await self.gateway.submit(
                 command, inbound=InboundKey(CHANNEL, parsed.dedupe_key), respond=_key_of
             )
         except DomainError:
@@ -248,7 +256,31 @@ class MailIntake:
         except Exception as exc:
             log.exception("could not commit a mail", extra={"dedupe_key": parsed.dedupe_key})
             raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
-        return None if done.duplicate else done.value
+
+    async def _keep_files(
+        self, key: str, files: list[InboundFile], parsed: ParsedMail, is_comment: bool
+    ) -> None:
+        """Store the files after their ticket or comment committed. Failing here answers 451:
+        the redelivered mail is a duplicate, and storing its files again completes the job."""
+        if not files:
+            return
+        try:
+            await self.gateway.store_attachments(
+                key, files, comment_message=parsed.message_id if is_comment else None
+            )
+        except Exception as exc:
+            log.exception("could not store attachments", extra={"ticket": key})
+            raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
+
+    async def _suppress(self, addresses: tuple[str, ...], status: str | None) -> None:
+        """Stored before the bounce note: a retried report suppresses again, harmlessly."""
+        reason = f"permanent bounce ({status or 'no status'})"
+        try:
+            for address in addresses:
+                await self.gateway.suppress(CHANNEL, address.lower(), reason)
+        except Exception as exc:
+            raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
+        self.suppressed.update(a.lower() for a in addresses)
 
     def _origin(self, parsed: ParsedMail) -> ChannelRef:
         # conversation: who answers go to; message: the mail our answer replies to
@@ -308,6 +340,12 @@ def _key_of(value: Any) -> Any:
     return getattr(value, "ticket_key", value)
 
 
+def _committed_key(done: Submitted) -> str | None:
+    """The ticket key of a committed command; a duplicate's stored response is that key."""
+    key = done.response if done.duplicate else _key_of(done.value)
+    return key if isinstance(key, str) else None
+
+
 def _answers_something(parsed: ParsedMail) -> bool:
     """RFC 3834 auto-replied, or a vacation robot's own marker: an answer, never a request.
 
@@ -324,16 +362,6 @@ def _title(parsed: ParsedMail, text: str) -> str:
         title = next((line.strip() for line in text.splitlines() if line.strip()), "")
     title = title or "(no subject)"
     return title if len(title) <= _TITLE_MAX else title[: _TITLE_MAX - 1] + "…"
-
-
-def _with_attachments(text: str, parsed: ParsedMail) -> str:
-    if not parsed.attachments:
-        return text
-    lines = [
-        f"📎 {a.filename} ({a.size} bytes{'' if a.stored else ', over the size limit'})"
-        for a in parsed.attachments
-    ]
-    return "\n".join([text, "", *lines]).strip()
 
 
 def _apply_tag(ttype: TicketType, tag: str | None, fields: dict[str, FieldValue]) -> None:

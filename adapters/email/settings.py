@@ -83,6 +83,8 @@ class EmailSettings:
     imap: ImapSettings | None = None
     relay: RelaySettings | None = None
     max_message_bytes: int = 10 * 2**20
+    # larger files are recorded by name and size, their bytes are not kept
+    max_attachment_bytes: int = 10 * 2**20
     ack: AckPolicy = AckPolicy()
     loop_header: str = DEFAULT_LOOP_HEADER
     people: tuple[Person, ...] = ()

@@ -32,8 +32,10 @@ from tests.e2e.harness import TEST_CONFIG, Running, running, service_config
 DOMAIN = "gongdan.example.com"
 IT = f"it@{DOMAIN}"
 PURCHASE = f"purchase@{DOMAIN}"
+REPAIR = f"repair@{DOMAIN}"
 FROM = f"it@{DOMAIN}"
 CORPUS = Path(__file__).parents[2] / "unit" / "adapters" / "email" / "corpus"
+ATTACHMENT_LIMIT = 64 * 1024  # small, so a test can mail a file over it
 
 
 def key_in(reply: str) -> str:
@@ -85,10 +87,22 @@ async def relay_sink() -> AsyncIterator[Sink]:
 
 def email_config(db_url: str, tmp_path: Path, relay_port: int | None, **overrides: Any) -> Config:
     data = yaml.safe_load(TEST_CONFIG.read_text(encoding="utf-8"))
+    data["attachments"] = {"dir": str(tmp_path / "attachments"), "max_bytes": ATTACHMENT_LIMIT}
+    data["ticket_types"].append(
+        {
+            "id": "repair",
+            "prefix": "RP",
+            "name": {"zh-CN": "报修", "en": "Repair"},
+            "default_team": "it",
+            "fields": [
+                {"id": "photos", "kind": "attachment", "label": {"zh-CN": "照片", "en": "Photos"}}
+            ],
+        }
+    )
     section: dict[str, Any] = {
         "smtp_listen": "127.0.0.1:0",
         "domain": DOMAIN,
-        "addresses": {IT: "it", PURCHASE: "purchase"},
+        "addresses": {IT: "it", PURCHASE: "purchase", REPAIR: "repair"},
     }
     if relay_port is not None:
         section["relay"] = {
