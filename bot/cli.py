@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -96,6 +97,12 @@ async def _serve(config: Config, host: str | None, port: int | None) -> int:
         log.error(str(exc))
         return 1
     await services.start()
+    # Everything built so far lives as long as the process: keep it out of the collector's
+    # scans, and collect the young generation less often (a busy service allocates a lot of
+    # short-lived objects; the default threshold of 700 spent ~10% of the CPU in gc here).
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
     runner, url = await listen(
         services, host or config.service.host, config.service.port if port is None else port
     )

@@ -158,9 +158,26 @@ class Availability:
     leave: tuple[Leave, ...] = ()
     # the zone that turns an instant into a leave date when `hours` does not say
     timezone: str = "UTC"
+    _memo: dict[tuple[datetime, int], str | None] = field(
+        default_factory=dict, init=False, compare=False, repr=False, hash=False
+    )
 
     def absence(self, instant: datetime, team_hours: BusinessCalendar | None) -> str | None:
         """Why the person cannot take a ticket at `instant`; None when they can."""
+        # Hours and leave change on whole minutes (calendars say HH:MM, leave whole days), and a
+        # burst of tickets asks the same question many times: remember this minute's answer.
+        minute = as_utc(instant).replace(second=0, microsecond=0)
+        key = (minute, id(team_hours))
+        memo = self._memo
+        if key in memo:
+            return memo[key]
+        if len(memo) > 256:
+            memo.clear()
+        answer = self._absence(instant, team_hours)
+        memo[key] = answer
+        return answer
+
+    def _absence(self, instant: datetime, team_hours: BusinessCalendar | None) -> str | None:
         if self.on_leave(instant, team_hours):
             return "on leave"
         hours = self.hours or team_hours

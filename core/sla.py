@@ -8,7 +8,7 @@ exactly the business time spent waiting.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -60,6 +60,8 @@ class SlaClock:
     # In the clock's own measure: business time when business_time, else calendar time.
     paused_total: timedelta = timedelta(0)
     stopped_at: datetime | None = None
+    # memo of due_at(); init=False so replace() (pause, resume, stop) starts a fresh one
+    _due: datetime | None = field(default=None, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         for name in ("started_at", "paused_at", "stopped_at"):
@@ -79,10 +81,15 @@ class SlaClock:
         """When the target is breached if nothing happens; None while paused or stopped."""
         if self.paused or self.stopped:
             return None
-        budget = self.target + self.paused_total
-        if self.business_time:
-            return self.calendar.add(self.started_at, budget)
-        return self.started_at + budget
+        if self._due is None:  # a clock never changes: business-time arithmetic runs once
+            budget = self.target + self.paused_total
+            due = (
+                self.calendar.add(self.started_at, budget)
+                if self.business_time
+                else self.started_at + budget
+            )
+            object.__setattr__(self, "_due", due)
+        return self._due
 
     def elapsed(self, now: datetime) -> timedelta:
         """Time counted against the target so far, pauses excluded."""
