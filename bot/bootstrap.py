@@ -83,6 +83,7 @@ class Services:
         await self.dispatcher.stop(drain_timeout=self.config.service.shutdown_timeout_s / 2)
         for channel in self.channels.values():
             await channel.stop()
+        await self.service.close()
         await self.writer.stop()
         await self.engine.dispose()
 

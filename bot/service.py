@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -22,9 +23,12 @@ from core.ticket import ChannelRef, Ticket
 from storage import card_status, outbox, queries, suppressions
 from storage.attachments import AttachmentStore, NewAttachment, record_attachments
 from storage.people import sync_people
+from storage.unit_of_work import StorageUnitOfWork
 from storage.writer import Inbound, Writer
 
 log = logging.getLogger("gongdan.service")
+
+_ACTOR_FIELDS = ("requester_id", "author_id", "actor_id")
 
 
 class TicketService:
@@ -45,6 +49,8 @@ class TicketService:
         self.attachments = attachments
         assert isinstance(ctx.directory, StaticDirectory)
         self.directory: StaticDirectory = ctx.directory
+        self._unsaved: dict[str, Person] = {}
+        self._background: set[asyncio.Task[None]] = set()
 
     @property
     def ticket_types(self) -> dict[str, TicketType]:
@@ -61,7 +67,18 @@ class TicketService:
         ctx = self.ctx
         kind = type(command).__name__
 
+        # People first met on a channel are saved with the first command that names them: one
+        # transaction instead of two, and never a ticket whose requester was not stored.
+        newcomers = [
+            self._unsaved[pid]
+            for pid in {getattr(command, a, None) for a in _ACTOR_FIELDS}
+            if pid in self._unsaved
+        ]
+
         async def work(uow: UnitOfWork) -> Any:
+            if newcomers:
+                assert isinstance(uow, StorageUnitOfWork)
+                await sync_people(uow.batch.conn, newcomers, ctx.clock.now())
             return await handler(command, uow, ctx)
 
         reserve = None
@@ -74,6 +91,10 @@ class TicketService:
         except DomainError as exc:
             self.metrics.commands.inc(kind=kind, result=exc.code)
             raise
+        if not outcome.duplicate:  # a duplicate ran no work: the background store saves them
+            for person in newcomers:
+                if self._unsaved.get(person.id) is person:
+                    del self._unsaved[person.id]
         if outcome.duplicate:
             self.metrics.inbound_duplicates.inc(source=inbound.source if inbound else "")
             return Submitted(None, True, outcome.response)
@@ -81,11 +102,45 @@ class TicketService:
         return Submitted(outcome.value)
 
     async def register_person(self, person: Person) -> None:
-        """Remember someone met on a channel (an unknown Slack user, a new mail sender)."""
+        """Remember someone met on a channel (an unknown Slack user, a new mail sender).
+
+        They are known at once; they are stored with the first command that names them (or
+        with the next writer batch, when nothing names them soon)."""
         if self.directory.person(person.id) == person:
             return
-        await self.writer.run(lambda conn: sync_people(conn, [person], self.ctx.clock.now()))
         self.directory.add(person)
+        self._unsaved[person.id] = person
+        self._store_soon(person)
+
+    def _store_soon(self, person: Person) -> None:
+        """Store a person nobody has named yet without making the caller wait for it."""
+
+        async def store() -> None:
+            await asyncio.sleep(1.0)  # a command naming them usually comes first and saves them
+            if self._unsaved.get(person.id) is not person:
+                return
+            try:
+                await self.writer.run(lambda c: sync_people(c, [person], self.ctx.clock.now()))
+            except Exception:
+                log.exception(
+                    "could not store a person met on a channel", extra={"person": person.id}
+                )
+                return
+            if self._unsaved.get(person.id) is person:
+                del self._unsaved[person.id]
+
+        task = asyncio.create_task(store())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def close(self) -> None:
+        """Store whoever is still unsaved (called before the writer stops)."""
+        for task in list(self._background):
+            task.cancel()
+        waiting = list(self._unsaved.values())
+        if waiting:
+            await self.writer.run(lambda c: sync_people(c, waiting, self.ctx.clock.now()))
+            self._unsaved.clear()
 
     async def ticket_for_message(self, channel: str, conversation: str, message: str) -> str | None:
         async with self.engine.connect() as conn:

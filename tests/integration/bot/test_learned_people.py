@@ -1,0 +1,49 @@
+"""People first met on a channel are stored with the first command that names them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.bootstrap import build
+from core.commands import OpenTicket
+from core.i18n import Text
+from core.people import Person
+from core.ticket import ChannelRef
+from storage.people import load_people
+from tests.dbs import fresh_database
+from tests.e2e.harness import service_config
+
+NEWCOMER = Person(
+    "mail:wu@example.cn",
+    Text("Wu", "吴"),
+    email="wu@example.cn",
+    identities={"email": "wu@example.cn"},
+)
+QUIET = Person("mail:qian@example.cn", Text("Qian", "钱"), email="qian@example.cn")
+
+
+async def test_a_newcomer_is_stored_with_their_first_ticket_and_a_quiet_one_at_shutdown(
+    tmp_path: Path,
+) -> None:
+    async with fresh_database("sqlite", tmp_path) as url:
+        services = await build(service_config(url))
+        await services.start()
+        gateway = services.service
+        await gateway.register_person(NEWCOMER)
+        await gateway.register_person(QUIET)
+        assert gateway.directory.person(NEWCOMER.id) == NEWCOMER  # known at once
+        done = await gateway.submit(
+            OpenTicket("it", "VPN", NEWCOMER.id, ChannelRef("email", "wu@example.cn"))
+        )
+        assert done.value.requester_id == NEWCOMER.id
+        async with services.engine.connect() as conn:
+            stored = {p.id for p in await load_people(conn)}
+        assert NEWCOMER.id in stored  # in the ticket's own transaction
+        await services.stop()
+
+        again = await build(service_config(url))
+        async with again.engine.connect() as conn:
+            stored = {p.id: p for p in await load_people(conn)}
+        await again.engine.dispose()
+        assert stored[QUIET.id].name == QUIET.name  # flushed when the service stopped
+        assert stored[NEWCOMER.id].identities == {"email": "wu@example.cn"}
