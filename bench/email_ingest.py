@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import socket
 import sys
 import tempfile
 import time
@@ -30,30 +28,16 @@ from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import aiosmtplib
 import yaml
 from aiosmtpd.smtp import SMTP
 
-ROOT = Path(__file__).resolve().parents[1]
-CONFIG = ROOT / "deploy" / "gongdan.example.yaml"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.harness import EXAMPLE_CONFIG as CONFIG
+from bench.harness import free_port, pct, pg_database, serve
+
 TO = "it@acme.test"
-PG_ADMIN = os.environ.get(
-    "GONGDAN_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-)
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Sink:
@@ -86,50 +70,8 @@ def write_config(directory: Path, smtp_port: int, relay_port: int | None) -> Pat
 
 @asynccontextmanager
 async def server(config: Path, db_url: str) -> AsyncIterator[str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "GONGDAN_DATABASE_URL": db_url,
-        "GONGDAN_PORT": str(port),
-        "GONGDAN_LOG_LEVEL": "ERROR",
-    }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "serve", "--config", str(config), cwd=ROOT, env=env
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        async with aiohttp.ClientSession() as http:
-            for _ in range(300):
-                try:
-                    async with http.get(url + "/readyz") as r:
-                        if r.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
-            else:
-                raise RuntimeError("the service did not become ready")
+    async with serve(config, db_url, log_level="ERROR") as (url, _pid):
         yield url
-    finally:
-        proc.terminate()
-        await asyncio.wait_for(proc.wait(), 30)
-
-
-@asynccontextmanager
-async def pg_database() -> AsyncIterator[str]:
-    import asyncpg  # type: ignore[import-untyped]
-
-    dsn = PG_ADMIN.replace("postgresql+asyncpg://", "postgresql://")
-    name = f"gongdan_bench_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(dsn)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    try:
-        yield f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
-    finally:
-        conn = await asyncpg.connect(dsn)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
 
 
 def mail(i: int, run: str) -> tuple[str, bytes]:

@@ -16,9 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
-import socket
 import sys
 import tempfile
 import time
@@ -34,25 +32,13 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.harness import EXAMPLE_CONFIG as CONFIG  # noqa: E402
+from bench.harness import pct, serve  # noqa: E402
 from tests.fakes.slack import FakeSlack, event_callback, events_request, message_event  # noqa: E402
 
-CONFIG = ROOT / "deploy" / "gongdan.example.yaml"
 SECRET = "bench-signing-secret-0123456789abcdef"
 CHANNEL = "C0BENCHDESK"
 KEY = re.compile(r"IT-\d+")
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def write_config(directory: Path, fake: FakeSlack) -> Path:
@@ -70,33 +56,8 @@ def write_config(directory: Path, fake: FakeSlack) -> Path:
 
 @asynccontextmanager
 async def server(config: Path, db_url: str) -> AsyncIterator[str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "GONGDAN_DATABASE_URL": db_url,
-        "GONGDAN_PORT": str(port),
-        "GONGDAN_LOG_LEVEL": "WARNING",
-    }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "serve", "--config", str(config), cwd=ROOT, env=env
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        async with aiohttp.ClientSession() as http:
-            for _ in range(200):
-                try:
-                    async with http.get(url + "/readyz") as r:
-                        if r.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
-            else:
-                raise RuntimeError("the service did not become ready")
+    async with serve(config, db_url) as (url, _pid):
         yield url
-    finally:
-        proc.terminate()
-        await asyncio.wait_for(proc.wait(), 60)
 
 
 def delivery(i: int, *, event_id: str | None = None, retry: int | None = None) -> Any:

@@ -43,7 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.ingest import pct, pg_database, rss_mb  # noqa: E402
+from bench.harness import pct, pg_database, rss_mb  # noqa: E402
 from bot.clock import SystemClock  # noqa: E402
 from bot.notices import NoticeRouter  # noqa: E402
 from bot.scheduler import Scheduler, SchedulerPolicy, scheduler_lock  # noqa: E402
