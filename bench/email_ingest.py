@@ -21,8 +21,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -35,7 +33,7 @@ from aiosmtpd.smtp import SMTP
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import EXAMPLE_CONFIG as CONFIG
-from bench.harness import free_port, pct, pg_database, serve
+from bench.harness import free_port, fresh_database, pct, serve
 
 TO = "it@acme.test"
 
@@ -66,12 +64,6 @@ def write_config(directory: Path, smtp_port: int, relay_port: int | None) -> Pat
     path = directory / "gongdan.email-bench.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
-
-
-@asynccontextmanager
-async def server(config: Path, db_url: str) -> AsyncIterator[str]:
-    async with serve(config, db_url, log_level="ERROR") as (url, _pid):
-        yield url
 
 
 def mail(i: int, run: str) -> tuple[str, bytes]:
@@ -131,8 +123,8 @@ async def run(total: int, concurrency: int, dupes: int, db: str, relay_on: bool)
     with tempfile.TemporaryDirectory() as tmp:
         config = write_config(Path(tmp), smtp_port, relay_port if relay_on else None)
         async with (
-            pg_database() if db == "pg" else _sqlite(Path(tmp)) as db_url,
-            server(config, db_url),
+            fresh_database(db) as db_url,
+            serve(config, db_url, log_level="ERROR") as (_url, _pid),
         ):
             run_id = uuid.uuid4().hex[:6]
             warm = [mail(i, "warm" + run_id) for i in range(200)]
@@ -162,11 +154,6 @@ async def run(total: int, concurrency: int, dupes: int, db: str, relay_on: bool)
         rate = acked / ack_span
         print(f"acknowledged: {acked}/{total} in {ack_span:.1f} s ({rate:,.0f} mails/s)")
     print(f"duplicates resent: {dupes}, failures {dupe_failures}, extra acknowledgements {extra}")
-
-
-@asynccontextmanager
-async def _sqlite(directory: Path) -> AsyncIterator[str]:
-    yield f"sqlite+aiosqlite:///{directory / 'bench.db'}"
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ import asyncio
 import os
 import socket
 import sys
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -63,6 +64,18 @@ async def pg_database() -> AsyncIterator[str]:
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await conn.close()
+
+
+@asynccontextmanager
+async def fresh_database(kind: str) -> AsyncIterator[str]:
+    """A database URL for one run: a SQLite file in a temporary folder, or a new PostgreSQL
+    database; either is gone afterwards."""
+    if kind == "pg":
+        async with pg_database() as url:
+            yield url
+        return
+    with tempfile.TemporaryDirectory(prefix="gongdan-bench-") as tmp:
+        yield f"sqlite+aiosqlite:///{tmp}/bench.db"
 
 
 @asynccontextmanager

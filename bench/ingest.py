@@ -15,10 +15,7 @@ import asyncio
 import json
 import os
 import sys
-import tempfile
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +24,9 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import EXAMPLE_CONFIG as CONFIG
-from bench.harness import pct, pg_database, rss_mb, serve
+from bench.harness import fresh_database, pct, rss_mb, serve
 
 TOKEN = os.environ.get("GONGDAN_API_TOKEN", "dev-token-change-me-0123456789")
-
-
-@asynccontextmanager
-async def server(db_url: str) -> AsyncIterator[tuple[str, int]]:
-    async with serve(CONFIG, db_url) as running:
-        yield running
 
 
 class RawClient:
@@ -189,12 +180,7 @@ async def webchat(url: str, total: int, sockets: int) -> dict[str, Any]:
 
 
 async def run(db: str, args: argparse.Namespace) -> None:
-    if db == "sqlite":
-        tmp = tempfile.mkdtemp(prefix="gongdan-bench-")
-        ctx: Any = _const(f"sqlite+aiosqlite:///{tmp}/bench.db")
-    else:
-        ctx = pg_database()
-    async with ctx as db_url, server(db_url) as (url, pid):
+    async with fresh_database(db) as db_url, serve(CONFIG, db_url) as (url, pid):
         await closed_loop(url, 500, 16)  # warm up caches and connections
         closed = await closed_loop(url, args.total, args.concurrency)
         paced = await open_loop(url, args.rate, args.duration)
@@ -216,11 +202,6 @@ async def run(db: str, args: argparse.Namespace) -> None:
     )
     print(f"server RSS        {rss:.0f} MiB now, {peak:.0f} MiB peak")
     sys.stdout.flush()
-
-
-@asynccontextmanager
-async def _const(value: str) -> AsyncIterator[str]:
-    yield value
 
 
 def main() -> None:

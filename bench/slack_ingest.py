@@ -21,8 +21,6 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -52,12 +50,6 @@ def write_config(directory: Path, fake: FakeSlack) -> Path:
     path = directory / "gongdan.slack-bench.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
-
-
-@asynccontextmanager
-async def server(config: Path, db_url: str) -> AsyncIterator[str]:
-    async with serve(config, db_url) as (url, _pid):
-        yield url
 
 
 def delivery(i: int, *, event_id: str | None = None, retry: int | None = None) -> Any:
@@ -106,7 +98,7 @@ async def run(total: int, concurrency: int) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             config = write_config(Path(tmp), fake)
             db_url = f"sqlite+aiosqlite:///{tmp}/bench.db"
-            async with server(config, db_url) as url:
+            async with serve(config, db_url) as (url, _pid):
                 warm = [delivery(total + 1 + i) for i in range(200)]
                 await send_all(url, warm, concurrency)
                 await fake.wait_answered("chat.postMessage", len(warm), within=60)

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.base import InboundKey
 from bot.api_views import (
     PREFIX,
     attachment_json,
     body_str,
+    comment_json,
     disposition,
+    event_json,
     invalid,
     iso,
     json_object,
@@ -39,6 +43,8 @@ from storage.attachments import (
     ticket_attachments,
 )
 from storage.writer import IdempotencyMismatch
+
+T = TypeVar("T")
 
 _API = ChannelRef("api")
 
@@ -201,27 +207,6 @@ class Api:
             status=201,
         )
 
-    async def comments(self, request: web.Request) -> web.Response:
-        self._caller(request)
-        key = request.match_info["key"]
-        await self._ticket(key)
-        async with self.service.engine.connect() as conn:
-            rows = await queries.ticket_comments(conn, key)
-        return web.json_response(
-            {
-                "items": [
-                    {
-                        "author": c.author_id,
-                        "body": c.body,
-                        "public": c.public,
-                        "channel": c.channel.to_json(),
-                        "created_at": iso(c.created_at),
-                    }
-                    for c in rows
-                ]
-            }
-        )
-
     async def act(self, request: web.Request) -> web.Response:
         _, person = self._caller(request)
         key = request.match_info["key"]
@@ -245,35 +230,28 @@ class Api:
             {"ticket": out, "changed": result.changed, "message": result.message}
         )
 
+    async def comments(self, request: web.Request) -> web.Response:
+        return await self._listing(request, queries.ticket_comments, comment_json)
+
     async def events(self, request: web.Request) -> web.Response:
-        self._caller(request)
-        key = request.match_info["key"]
-        await self._ticket(key)
-        async with self.service.engine.connect() as conn:
-            rows = await queries.ticket_events(conn, key)
-        return web.json_response(
-            {
-                "items": [
-                    {
-                        "id": e.id,
-                        "kind": e.kind,
-                        "actor": e.actor_id,
-                        "channel": e.channel,
-                        "data": e.data,
-                        "at": iso(e.at),
-                    }
-                    for e in rows
-                ]
-            }
-        )
+        return await self._listing(request, queries.ticket_events, event_json)
 
     async def attachments(self, request: web.Request) -> web.Response:
+        return await self._listing(request, ticket_attachments, attachment_json)
+
+    async def _listing(
+        self,
+        request: web.Request,
+        query: Callable[[AsyncConnection, str], Awaitable[Sequence[T]]],
+        view: Callable[[T], dict[str, Any]],
+    ) -> web.Response:
+        """A ticket's comments, events or attachments: 404 for an unknown ticket, else items."""
         self._caller(request)
         key = request.match_info["key"]
         await self._ticket(key)
         async with self.service.engine.connect() as conn:
-            rows = await ticket_attachments(conn, key)
-        return web.json_response({"items": [attachment_json(a) for a in rows]})
+            rows = await query(conn, key)
+        return web.json_response({"items": [view(row) for row in rows]})
 
     async def download(self, request: web.Request) -> web.Response:
         self._caller(request)

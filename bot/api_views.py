@@ -14,6 +14,7 @@ from core.forms import TicketType
 from core.i18n import Text
 from core.ticket import Ticket
 from storage.attachments import StoredAttachment
+from storage.queries import StoredComment, StoredEvent
 
 PREFIX = "/api/v1"
 
@@ -45,7 +46,7 @@ def iso(value: datetime | None) -> str | None:
 
 
 def text_json(value: Text | None) -> dict[str, str] | None:
-    return {"zh-CN": value.get("zh-CN"), "en": value.get("en")} if value else None
+    return value.to_json() if value else None
 
 
 def type_json(tt: TicketType) -> dict[str, Any]:
@@ -69,6 +70,27 @@ def type_json(tt: TicketType) -> dict[str, Any]:
             }
             for f in tt.fields
         ],
+    }
+
+
+def comment_json(c: StoredComment) -> dict[str, Any]:
+    return {
+        "author": c.author_id,
+        "body": c.body,
+        "public": c.public,
+        "channel": c.channel.to_json(),
+        "created_at": iso(c.created_at),
+    }
+
+
+def event_json(e: StoredEvent) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "kind": e.kind,
+        "actor": e.actor_id,
+        "channel": e.channel,
+        "data": e.data,
+        "at": iso(e.at),
     }
 
 

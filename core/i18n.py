@@ -35,6 +35,10 @@ class Text:
             return self.zh or self.en
         return self.en or self.zh
 
+    def to_json(self) -> dict[str, str]:
+        """Both languages, as the web page and the REST API show them."""
+        return {"zh-CN": self.get("zh-CN"), "en": self.get("en")}
+
     @classmethod
     def of(cls, value: str | Mapping[str, str] | Text) -> Text:
         if isinstance(value, Text):

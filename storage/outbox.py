@@ -12,7 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.flush import outbox_row, ref_target
+from storage.flush import outbox_row
+from storage.settle import PostedCard, record_refs
 from storage.tables import card_refs, outbox, tickets
 
 
@@ -108,45 +109,6 @@ async def next_due(conn: AsyncConnection) -> datetime | None:
     return due
 
 
-async def mark_sent(conn: AsyncConnection, item_id: int, now: datetime) -> None:
-    await conn.execute(
-        sa.update(outbox)
-        .where(outbox.c.id == item_id)
-        .values(status="sent", sent_at=now, lease_owner=None, lease_until=None)
-    )
-
-
-async def retry_later(
-    conn: AsyncConnection, item_id: int, at: datetime, error: str, *, count: bool = True
-) -> None:
-    """Release the row until `at`. count=False when we deferred it ourselves (pacing), not a failure."""
-    await conn.execute(
-        sa.update(outbox)
-        .where(outbox.c.id == item_id)
-        .values(
-            attempts=outbox.c.attempts + (1 if count else 0),
-            next_attempt_at=at,
-            last_error=error[:4000],
-            lease_owner=None,
-            lease_until=None,
-        )
-    )
-
-
-async def mark_failed(conn: AsyncConnection, item_id: int, error: str) -> None:
-    await conn.execute(
-        sa.update(outbox)
-        .where(outbox.c.id == item_id)
-        .values(
-            status="failed",
-            attempts=outbox.c.attempts + 1,
-            last_error=error[:4000],
-            lease_owner=None,
-            lease_until=None,
-        )
-    )
-
-
 async def record_card_ref(
     conn: AsyncConnection,
     ticket_id: int,
@@ -158,62 +120,19 @@ async def record_card_ref(
     rendered_version: int,
     now: datetime,
 ) -> int:
-    """Remember a posted card. If the ticket changed while the post was in flight, queue an
-    update right away: the refresh that change asked for could not know about this card."""
-    existing = (
-        await conn.execute(
-            sa.select(card_refs.c.id).where(
-                card_refs.c.channel == channel,
-                card_refs.c.conversation == conversation,
-                card_refs.c.message == message,
-            )
-        )
-    ).scalar_one_or_none()
-    if existing is not None:  # the dispatcher retried after a crash; the card is known
-        return int(existing)
-    ref = {
-        "ticket_id": ticket_id,
-        "channel": channel,
-        "conversation": conversation,
-        "thread": thread,
-        "message": message,
-        "locale": locale,
-        "rendered_version": rendered_version,
-        "created_at": now,
-    }
-    ref_id = int(
-        (
-            await conn.execute(sa.insert(card_refs).values(ref).returning(card_refs.c.id))
-        ).scalar_one()
+    """Remember one posted card (the dispatcher records a whole pass through storage.settle)."""
+    posted = PostedCard(
+        0, ticket_id, channel, conversation, thread, message, rendered_version, locale
     )
-    version = (
-        await conn.execute(sa.select(tickets.c.version).where(tickets.c.id == ticket_id))
-    ).scalar_one()
-    if version > rendered_version:
-        await conn.execute(
-            sa.insert(outbox).values(
-                channel=channel,
-                kind="card_update",
-                ticket_id=ticket_id,
-                target=ref_target({**ref, "id": ref_id}),
-                payload={},
-                status="pending",
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-                card_ref_id=ref_id,
-            )
+    await record_refs(conn, now, [posted])
+    found = await conn.execute(
+        sa.select(card_refs.c.id).where(
+            card_refs.c.channel == channel,
+            card_refs.c.conversation == conversation,
+            card_refs.c.message == message,
         )
-    return ref_id
-
-
-async def set_rendered_version(conn: AsyncConnection, card_ref_id: int, version: int) -> None:
-    # never move backwards: an older render finishing late must not hide a newer one
-    await conn.execute(
-        sa.update(card_refs)
-        .where(card_refs.c.id == card_ref_id, card_refs.c.rendered_version < version)
-        .values(rendered_version=version)
     )
+    return int(found.scalar_one())
 
 
 async def card_refs_for(conn: AsyncConnection, ticket_id: int) -> list[CardRef]:

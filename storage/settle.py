@@ -27,6 +27,7 @@ class PostedCard:
     thread: str | None
     message: str
     rendered_version: int
+    locale: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,11 @@ async def settle(conn: AsyncConnection, now: datetime, s: Settlement) -> None:
     if s.updated:
         await conn.execute(
             sa.update(card_refs)
-            .where(card_refs.c.id == sa.bindparam("ref_id"))
+            # never backwards: an older render finishing late must not hide a newer one
+            .where(
+                card_refs.c.id == sa.bindparam("ref_id"),
+                card_refs.c.rendered_version < sa.bindparam("version"),
+            )
             .values(rendered_version=sa.bindparam("version")),
             [{"ref_id": ref, "version": version} for _, ref, version in s.updated],
         )
@@ -99,10 +104,10 @@ async def settle(conn: AsyncConnection, now: datetime, s: Settlement) -> None:
             [{"item_id": item, "error": error[:4000]} for item, error in s.failed],
         )
     if s.posted:
-        await _record_refs(conn, now, s.posted)
+        await record_refs(conn, now, s.posted)
 
 
-async def _record_refs(conn: AsyncConnection, now: datetime, posted: list[PostedCard]) -> None:
+async def record_refs(conn: AsyncConnection, now: datetime, posted: list[PostedCard]) -> None:
     """Insert the new card refs; where the ticket moved on during the post, queue an update."""
     known = {
         (r.channel, r.conversation, r.message)
@@ -124,7 +129,7 @@ async def _record_refs(conn: AsyncConnection, now: datetime, posted: list[Posted
             "conversation": p.conversation,
             "thread": p.thread,
             "message": p.message,
-            "locale": None,
+            "locale": p.locale,
             "rendered_version": p.rendered_version,
             "created_at": now,
         }

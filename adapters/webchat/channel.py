@@ -31,7 +31,6 @@ from adapters.webchat.rooms import (
     WebchatSettings,
     both_locales,
     now_iso,
-    text_json,
 )
 from core.commands import ActOnTicket, OpenTicket
 from core.errors import DomainError, FieldError, FormInvalid
@@ -84,21 +83,21 @@ class WebchatChannel:
         return web.json_response(
             {
                 "service": {"name": s.service_name},
-                "bot": {"name": text_json(s.bot_name)},
+                "bot": {"name": s.bot_name.to_json()},
                 "people": [
-                    {"id": p.id, "name": text_json(p.name), "locale": p.locale} for p in s.people
+                    {"id": p.id, "name": p.name.to_json(), "locale": p.locale} for p in s.people
                 ],
                 "rooms": [
                     {
                         "id": r.id,
-                        "name": text_json(r.name),
+                        "name": r.name.to_json(),
                         "help_desk": r.help_desk,
                         "ticket_type": r.ticket_type,
                     }
                     for r in s.rooms
                 ],
                 "types": [
-                    {"id": tt.id, "name": text_json(tt.name)}
+                    {"id": tt.id, "name": tt.name.to_json()}
                     for tt in self.gateway.ticket_types.values()
                 ],
             }
@@ -207,7 +206,7 @@ class WebchatChannel:
                     "type": "message",
                     "room": room.id,
                     "id": msg_id,
-                    "author": {"id": person.id, "name": text_json(person.name)},
+                    "author": {"id": person.id, "name": person.name.to_json()},
                     "text": text,
                     "at": now_iso(),
                     "bot": False,

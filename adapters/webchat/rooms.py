@@ -63,10 +63,6 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def text_json(value: Text) -> dict[str, str]:
-    return {"zh-CN": value.get("zh-CN"), "en": value.get("en")}
-
-
 def both_locales(text: str) -> dict[str, str]:
     return dict.fromkeys(LOCALES, text)
 
@@ -109,7 +105,7 @@ class RoomHub:
                 "type": "message",
                 "room": room,
                 "id": msg_id,
-                "author": {"id": "bot", "name": text_json(bot)},
+                "author": {"id": "bot", "name": bot.to_json()},
                 "text": text.get(self.rooms[room].locale or "zh-CN") or text.get("en", ""),
                 "texts": dict(text),
                 "at": now_iso(),

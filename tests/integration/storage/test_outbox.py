@@ -14,6 +14,8 @@ from core.ticket import Ticket
 from core.workflow import Action
 from storage import outbox
 from storage.db import create_engine
+from storage.settle import Retry, Settlement
+from storage.settle import settle as settle_pass
 from storage.writer import Writer
 from tests.integration.storage.world import (
     SLACK,
@@ -148,9 +150,12 @@ async def test_claimed_rows_are_settled_sent_retried_or_failed(
     retry_at = clock.now() + timedelta(minutes=5)
 
     async def settle(conn: AsyncConnection) -> None:
-        await outbox.mark_sent(conn, sent, clock.now())
-        await outbox.retry_later(conn, later, retry_at, "429 ratelimited")
-        await outbox.mark_failed(conn, dead, "channel_not_found")
+        done = Settlement(
+            sent=[sent],
+            retries=[Retry(later, retry_at, "429 ratelimited")],
+            failed=[(dead, "channel_not_found")],
+        )
+        await settle_pass(conn, clock.now(), done)
 
     await writer.run(settle)
 
