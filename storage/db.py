@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
@@ -19,7 +20,16 @@ def create_engine(url: str) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
-    return create_async_engine(url, pool_pre_ping=True)
+    return create_async_engine(url, pool_pre_ping=True, **_JSON)
+
+
+def json_dumps(value: Any) -> str:
+    """JSON columns are written by orjson: several times faster than the standard library on
+    the frozen SLA snapshot every ticket carries, and UTF-8 rather than \\u escapes."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+_JSON: dict[str, Any] = {"json_serializer": json_dumps, "json_deserializer": orjson.loads}
 
 
 def is_sqlite(engine: AsyncEngine | AsyncConnection) -> bool:
@@ -36,7 +46,7 @@ def _sqlite_engine(url: str) -> AsyncEngine:
     database = make_url(url).database
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url)
+    engine = create_async_engine(url, **_JSON)
     event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
     event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
     return engine

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
@@ -30,6 +32,38 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+    # On SQLite, one C-level step each way instead of our conversion followed by the dialect's
+    # strftime / regex (a tenth of the group commit's CPU). Same text as the dialect's storage
+    # format, "YYYY-MM-DD HH:MM:SS.ffffff", so old rows, ordering and comparisons are unchanged.
+    def bind_processor(self, dialect: Dialect) -> _Processor | None:
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def process(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            if value.tzinfo is None:
+                raise ValueError(f"naive datetime {value!r}: pass a timezone-aware instant")
+            if value.tzinfo is not UTC:
+                value = value.astimezone(UTC)
+            return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+        return process
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> _Processor | None:
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+
+        def process(value: str | None) -> datetime | None:
+            if value is None:
+                return None
+            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+        return process
+
+
+_Processor = Callable[[Any], Any]
 
 
 # SQLite only aliases the rowid (and so autoincrements) for a column typed exactly INTEGER

@@ -8,6 +8,7 @@ https://docs.slack.dev/apis/web-api/rate-limits
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -59,13 +60,28 @@ class BotIdentity:
     enterprise_id: str | None = None
 
 
+def sdk_logger(name: str = "gongdan.slack.sdk") -> logging.Logger:
+    """A logger for slack_sdk / slack-bolt with its level set on the logger itself.
+
+    The SDKs decide whether to format their debug lines with `logger.level <= DEBUG`, not
+    `isEnabledFor`: with the default NOTSET level (0) every API call renders its whole request
+    and response into a string that is then thrown away (a sixth of the cost of a card post).
+    Setting the effective level explicitly keeps debug output available when it is wanted.
+    """
+    logger = logging.getLogger(name)
+    logger.setLevel(logging.getLogger(name).getEffectiveLevel())
+    return logger
+
+
 class SlackClient:
     """Thin wrapper of AsyncWebClient: each call returns Slack's JSON or raises DeliveryError."""
 
     def __init__(
         self, token: str, base_url: str = DEFAULT_BASE_URL, timeout: int = DEFAULT_TIMEOUT_S
     ) -> None:
-        self.web = AsyncWebClient(token=token, base_url=base_url, timeout=timeout)
+        self.web = AsyncWebClient(
+            token=token, base_url=base_url, timeout=timeout, logger=sdk_logger()
+        )
 
     async def call(self, method: str, **params: Any) -> dict[str, Any]:
         """POST one Web API method as JSON; the answer's data on success."""
