@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.harness import EXAMPLE_CONFIG as CONFIG  # noqa: E402
-from bench.harness import pct, serve  # noqa: E402
+from bench.harness import cpu_seconds, pct, serve  # noqa: E402
 from tests.fakes.slack import FakeSlack, event_callback, events_request, message_event  # noqa: E402
 
 SECRET = "bench-signing-secret-0123456789abcdef"
@@ -98,17 +98,19 @@ async def run(total: int, concurrency: int) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             config = write_config(Path(tmp), fake)
             db_url = f"sqlite+aiosqlite:///{tmp}/bench.db"
-            async with serve(config, db_url) as (url, _pid):
+            async with serve(config, db_url) as (url, pid):
                 warm = [delivery(total + 1 + i) for i in range(200)]
                 await send_all(url, warm, concurrency)
                 await fake.wait_answered("chat.postMessage", len(warm), within=60)
                 before = len(fake.calls_to("chat.postMessage"))
 
                 requests = [delivery(i) for i in range(total)]
+                cpu_before = cpu_seconds(pid)
                 start = time.perf_counter()
                 latencies, statuses, acked_in = await send_all(url, requests, concurrency)
                 await fake.wait_answered("chat.postMessage", before + total, within=120)
                 carded_in = time.perf_counter() - start
+                cpu_used = cpu_seconds(pid) - cpu_before
 
                 # Slack's redeliveries: same event_id with retry headers, and new event_ids
                 sample = range(0, total, max(total // 250, 1))
@@ -129,6 +131,11 @@ async def run(total: int, concurrency: int) -> None:
         f"  ack latency p50 {pct(latencies, 0.5) * 1000:.1f} ms, "
         f"p99 {pct(latencies, 0.99) * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms"
     )
+    print(
+        f"  service CPU {cpu_used / total * 1000:.2f} ms per event "
+        f"(ceiling on one core: {total / cpu_used:.0f} events/s)"
+    )
+    print(f"  Web API calls: {dict(Counter(c.method for c in fake.calls))}")
     print(f"  redelivered {len(again)} (retries + new event ids): statuses {dict(again_statuses)}")
     print(
         f"  cards: {posted} for {expected} messages; lost {expected - len(cards)}, "

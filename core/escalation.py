@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from core.calendar import as_utc
@@ -341,17 +342,26 @@ def _plan_json(p: EscalationPlan) -> dict[str, Any]:
             {
                 "step_id": s.step_id,
                 "due_at": s.due_at.isoformat() if s.due_at else None,
-                "urgent_priorities": sorted(s.urgent_priorities),
-                "offset_s": s.step.offset.total_seconds(),
-                "anchor": s.step.anchor.value,
-                "recipient": str(s.step.recipient),
-                "kind": s.step.kind.value,
-                "also_team_channel": s.step.also_team_channel,
-                "repeat_every_s": _seconds(s.step.repeat_every),
-                "max_repeats": s.step.max_repeats,
+                **_step_json(s.step, s.urgent_priorities),
             }
             for s in p.steps
         ],
+    }
+
+
+@lru_cache(maxsize=1024)
+def _step_json(step: EscalationStep, urgent: frozenset[Priority]) -> dict[str, Any]:
+    """The static part of a planned step: the same for every ticket on the chain, so it is
+    rendered once (callers copy it into a new dict, never mutate it)."""
+    return {
+        "urgent_priorities": sorted(urgent),
+        "offset_s": step.offset.total_seconds(),
+        "anchor": step.anchor.value,
+        "recipient": str(step.recipient),
+        "kind": step.kind.value,
+        "also_team_channel": step.also_team_channel,
+        "repeat_every_s": _seconds(step.repeat_every),
+        "max_repeats": step.max_repeats,
     }
 
 
