@@ -4,6 +4,7 @@ A chain is frozen onto the ticket as an EscalationPlan when its SLA clocks start
 edits affect new tickets only. The plan says when each step is due; an EscalationState says what
 already fired. `due_steps` answers "what should happen now" as Notify values; the scheduler does
 the I/O. Step ids are stable across re-plans, which is what keeps a fired step from firing again.
+A reopened ticket `restart`s its chain: a new cycle with its own step ids, nothing fired yet.
 """
 
 from __future__ import annotations
@@ -134,9 +135,12 @@ class PlannedStep:
 class EscalationPlan:
     chain_id: str
     ticket_key: str
+    # what "created" steps count from: the ticket's creation, or its latest reopen
     created_at: datetime
     steps: tuple[PlannedStep, ...]
     generation: int = 1
+    # 1 for the chain planned at opening, n + 1 after the n-th reopen
+    cycle: int = 1
 
     def to_json(self) -> dict[str, Any]:
         return _plan_json(self)
@@ -250,6 +254,36 @@ def replan(
     )
 
 
+def restart(
+    current: EscalationPlan,
+    clocks: Mapping[SlaMetric, SlaClock],
+    state: EscalationState,
+    at: datetime,
+) -> tuple[EscalationPlan, EscalationState]:
+    """Start the chain over for a reopened ticket: a new cycle counted from `at`.
+
+    "created" steps count from `at`, metric steps from the clocks as they are now; nothing has
+    fired, nobody has acknowledged. Step ids carry the cycle (`<chain>:<index>@<cycle>`), so a
+    message of this cycle never shares its key with one of an earlier cycle, and the generation
+    moves on, so timers scheduled for the earlier cycle do nothing.
+    """
+    start = as_utc(at, "at")
+    cycle = current.cycle + 1
+    steps = tuple(
+        replace(
+            p,
+            step_id=f"{p.step_id.partition('@')[0]}@{cycle}",
+            due_at=_due(p.step, clocks, start),
+        )
+        for p in current.steps
+    )
+    generation = max(current.generation, state.generation) + 1
+    return (
+        replace(current, created_at=start, steps=steps, generation=generation, cycle=cycle),
+        EscalationState(generation=generation),
+    )
+
+
 def _due(
     step: EscalationStep, clocks: Mapping[SlaMetric, SlaClock], created: datetime
 ) -> datetime | None:
@@ -338,6 +372,7 @@ def _plan_json(p: EscalationPlan) -> dict[str, Any]:
         "ticket_key": p.ticket_key,
         "created_at": p.created_at.isoformat(),
         "generation": p.generation,
+        "cycle": p.cycle,
         "steps": [
             {
                 "step_id": s.step_id,
@@ -394,6 +429,7 @@ def _plan_from_json(data: Mapping[str, Any]) -> EscalationPlan:
             created_at=datetime.fromisoformat(data["created_at"]),
             steps=steps,
             generation=int(data["generation"]),
+            cycle=int(data.get("cycle", 1)),  # absent in plans stored before reopens restarted
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise EscalationError(f"not a stored escalation plan: {exc!r}") from exc

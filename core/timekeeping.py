@@ -4,6 +4,7 @@ Everything lives in `Ticket.sla` as JSON, so config edits affect new tickets onl
 recomputes the ticket's next wake-up (`wake_at`) and moves `timer_generation` on: storage keeps
 one live timer per ticket for that generation, and a timer carrying an older one does nothing.
 Calendars are referenced by id (holidays are facts, not policy); targets and steps are frozen.
+A reopen starts a new cycle: the ended clocks go to `history`, and the chain starts over.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from core.escalation import (
     next_due,
     plan,
     replan,
+    restart,
 )
 from core.ports import Context, SlaChoice
 from core.quiet_hours import Route, deliver_at
@@ -77,6 +79,57 @@ class Notice:
         )
 
 
+@dataclass(frozen=True)
+class SlaCycle:
+    """How one cycle of a metric ended, kept when a reopen starts the next one (for reports)."""
+
+    metric: SlaMetric
+    started_at: datetime
+    stopped_at: datetime
+    target: timedelta
+    business_time: bool
+    # counted against the target, pauses excluded: business time when business_time
+    elapsed: timedelta
+
+    @property
+    def breached(self) -> bool:
+        return self.elapsed > self.target
+
+    @classmethod
+    def of(cls, clock: SlaClock) -> SlaCycle:
+        assert clock.stopped_at is not None
+        return cls(
+            clock.metric,
+            clock.started_at,
+            clock.stopped_at,
+            clock.target,
+            clock.business_time,
+            clock.elapsed(clock.stopped_at),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "metric": self.metric.value,
+            "started_at": self.started_at.isoformat(),
+            "stopped_at": self.stopped_at.isoformat(),
+            "target_s": self.target.total_seconds(),
+            "business_time": self.business_time,
+            "elapsed_s": self.elapsed.total_seconds(),
+            "outcome": "breached" if self.breached else "met",
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SlaCycle:
+        return cls(
+            metric=SlaMetric(data["metric"]),
+            started_at=datetime.fromisoformat(data["started_at"]),
+            stopped_at=datetime.fromisoformat(data["stopped_at"]),
+            target=timedelta(seconds=float(data["target_s"])),
+            business_time=bool(data["business_time"]),
+            elapsed=timedelta(seconds=float(data["elapsed_s"])),
+        )
+
+
 @dataclass
 class Timekeeping:
     policy_id: str
@@ -86,6 +139,8 @@ class Timekeeping:
     escalation: EscalationPlan | None = None
     state: EscalationState = field(default_factory=EscalationState)
     snoozed_until: datetime | None = None
+    # cycles ended by a reopen, oldest first
+    history: list[SlaCycle] = field(default_factory=list)
 
     def due(self) -> dict[str, datetime | None]:
         return {m.value: c.due_at() for m, c in self.clocks.items()}
@@ -101,6 +156,7 @@ class Timekeeping:
             "plan": self.escalation.to_json() if self.escalation else None,
             "state": self.state.to_json(),
             "snoozed_until": self.snoozed_until.isoformat() if self.snoozed_until else None,
+            "history": [c.to_json() for c in self.history],
         }
 
     @classmethod
@@ -119,6 +175,8 @@ class Timekeeping:
             escalation=EscalationPlan.from_json(data["plan"]) if data.get("plan") else None,
             state=EscalationState.from_json(data.get("state") or {}),
             snoozed_until=datetime.fromisoformat(snoozed) if snoozed else None,
+            # absent in timekeeping stored before reopens started new cycles
+            history=[SlaCycle.from_json(c) for c in data.get("history") or ()],
         )
 
 
@@ -207,6 +265,8 @@ def on_action(ticket: Ticket, action: Action, ctx: Context, now: datetime) -> No
         _reprioritise(ticket, tk, ctx, now)
     elif action == Action.SNOOZE:
         tk.snoozed_until = now + ctx.schedule.snooze
+    elif action == Action.REOPEN:
+        _reopen(tk, now)
     else:
         return
     save(ticket, tk)
@@ -227,6 +287,22 @@ def on_public_reply(ticket: Ticket, ctx: Context, now: datetime) -> None:
         )
     _replan(tk)
     save(ticket, tk)
+
+
+def _reopen(tk: Timekeeping, now: datetime) -> None:
+    """A new cycle from `now`: the ended clocks go to history and start again with the same
+    target and calendar; first response stays as it was (it was answered). The chain starts over,
+    its "created" steps counted from the reopen."""
+    for metric, clock in list(tk.clocks.items()):
+        if metric is SlaMetric.FIRST_RESPONSE or clock.stopped_at is None:
+            continue
+        tk.history.append(SlaCycle.of(clock))
+        tk.clocks[metric] = replace(
+            clock, started_at=now, paused_at=None, paused_total=timedelta(0), stopped_at=None
+        )
+    tk.snoozed_until = None
+    if tk.escalation is not None:
+        tk.escalation, tk.state = restart(tk.escalation, tk.clocks, tk.state, now)
 
 
 def _stop(tk: Timekeeping, metric: SlaMetric, now: datetime) -> None:

@@ -105,3 +105,68 @@ async def test_reminder_reaches_the_assignee_dm_then_the_lead_at_breach_and_acce
         assert pending == 0
         # the lead and the team line at breach, once each; the accept stopped the repeats
         assert escalated == 2
+
+
+def reopening_config(db_url: str) -> Config:
+    """A nudge to the assignee 30 minutes into every cycle, and a resolution target."""
+    data: dict[str, Any] = yaml.safe_load(TEST_CONFIG.read_text(encoding="utf-8"))
+    data["database"]["url"] = db_url
+    data["teams"][0]["members"] = ["han.meimei", "li.lei", "bob.smith"]
+    data["teams"][0]["assignment"] = {"strategy": "round_robin"}
+    data["sla_policies"] = [
+        {
+            "id": "it-8h",
+            "applies_to": {"types": ["it"]},
+            "resolution": {"within": "8h", "business_time": False},
+            "escalation": "it-nudge",
+        }
+    ]
+    data["escalation_chains"] = [
+        {
+            "id": "it-nudge",
+            "steps": [{"at": "+30m", "relative_to": "created", "notify": "assignee"}],
+        }
+    ]
+    return parse_config(yaml.safe_dump(data, allow_unicode=True), env={})
+
+
+async def test_a_reopened_ticket_reminds_its_assignee_again(db_url: str) -> None:
+    clock = FrozenClock(OPENED)
+    async with running(reopening_config(db_url), clock) as svc:
+        scheduler = svc.services.scheduler
+        assert scheduler is not None
+        requester = await _join(svc, "zhao.li")
+        han = await _join(svc, "han.meimei", room="dm:han.meimei")
+        await requester.send(type="say", room="helpdesk", text="打印机卡纸", client_id="c1")
+        await requester.expect("ack", client_id="c1")
+
+        clock.advance(timedelta(minutes=30))
+        await scheduler.tick()
+        await han.expect("card", room="dm:han.meimei", ticket="IT-1001")
+        await han.send(
+            type="action", room="dm:han.meimei", ticket="IT-1001", action="resolve", client_id="r1"
+        )
+        await han.expect("ack", client_id="r1")
+
+        clock.advance(timedelta(days=1))
+        await requester.send(
+            type="action", room="helpdesk", ticket="IT-1001", action="reopen", client_id="o1"
+        )
+        await requester.expect("ack", client_id="o1")
+        reopened = clock.now()
+        clock.advance(timedelta(minutes=29))
+        assert await scheduler.tick() == 0  # counted from the reopen, not from the opening
+        clock.advance(timedelta(minutes=1))
+        await scheduler.tick()
+        again = await han.expect("card", room="dm:han.meimei", ticket="IT-1001")
+        assert 'data-action="accept"' in again["html"]["en"]
+
+        async with svc.services.engine.connect() as conn:
+            reminders = (
+                await conn.execute(
+                    sa.select(events.c.at)
+                    .where(events.c.kind == "ReminderSent")
+                    .order_by(events.c.id)
+                )
+            ).scalars()
+        assert list(reminders) == [OPENED + timedelta(minutes=30), reopened + timedelta(minutes=30)]

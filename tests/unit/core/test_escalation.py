@@ -23,6 +23,7 @@ from core.escalation import (
     next_due,
     plan,
     replan,
+    restart,
 )
 from core.i18n import Text
 from core.people import Team
@@ -191,6 +192,25 @@ def test_step_relative_to_creation_counts_from_opening() -> None:
     [notice] = due_steps(current, OPENED + 30 * MINUTE, EscalationState())
     assert notice.recipient == Recipient(RecipientKind.PERSON, "li.lei")
     assert notice.key == "IT-7/nudge:0#0/li.lei"
+
+
+def test_restart_counts_creation_steps_from_the_reopen_with_new_keys_and_nothing_fired() -> None:
+    chain = EscalationChain(
+        "nudge",
+        (EscalationStep(30 * MINUTE, Anchor.CREATED, Recipient.parse("li.lei")),),
+    )
+    current = plan(chain, {}, OPENED, ticket_key="IT-7")
+    [first], state = fire(current, OPENED + 30 * MINUTE, EscalationState())
+    state = state.acknowledge().resolve()
+    reopened = OPENED + 2 * 24 * HOUR
+
+    again, fresh = restart(current, {}, state, reopened)
+
+    assert next_due(again, fresh) == reopened + 30 * MINUTE
+    [notice] = due_steps(again, reopened + 30 * MINUTE, fresh, token=again.generation)
+    assert (first.key, notice.key) == ("IT-7/nudge:0#0/li.lei", "IT-7/nudge:0@2#0/li.lei")
+    assert due_steps(again, reopened + HOUR, fresh, token=current.generation) == []
+    assert restart(again, {}, fresh, reopened + HOUR)[0].steps[0].step_id == "nudge:0@3"
 
 
 def test_plan_and_state_survive_a_json_round_trip() -> None:
