@@ -158,7 +158,7 @@ async def build(config: Config, *, clock: Clock | None = None, migrate_db: bool 
             people=configured,
         )
         channels["webchat"] = WebchatChannel(settings, service)
-    slack = _slack(config, service, directory.people)
+    slack = _slack(config, service, directory.people, configured)
     if slack is not None:
         channels["slack"] = slack
     mail = _email(config, service, directory.people, clock)
@@ -208,7 +208,9 @@ async def build(config: Config, *, clock: Clock | None = None, migrate_db: bool 
     )
 
 
-def _slack(config: Config, gateway: Gateway, people: list[Person]) -> SlackChannel | None:
+def _slack(
+    config: Config, gateway: Gateway, people: list[Person], configured: tuple[Person, ...]
+) -> SlackChannel | None:
     slack = config.channels.slack
     if slack is None or not slack.enabled:
         return None
@@ -224,6 +226,7 @@ def _slack(config: Config, gateway: Gateway, people: list[Person]) -> SlackChann
         locale=slack.locale or config.service.default_locale,
         command=slack.command,
         people=tuple(people),
+        configured=configured,
     )
     return SlackChannel(settings, gateway)
 
@@ -264,6 +267,8 @@ def _email(
             move_to=imap.move_to,
             poll_seconds=imap.poll_seconds,
             default_ticket_type=imap.default_ticket_type,
+            quarantine_after=imap.quarantine_after,
+            quarantine_folder=imap.quarantine_folder,
         )
         if imap is not None
         else None,

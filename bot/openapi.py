@@ -291,7 +291,11 @@ def _schemas() -> dict[str, Any]:
                 "requester": {"type": "string"},
                 "assignee": {"type": ["string", "null"]},
                 "team": {"type": ["string", "null"]},
-                "origin": {"type": ["object", "null"]},
+                "origin": {
+                    "type": ["object", "null"],
+                    "description": "Where the ticket was opened: channel, conversation, thread, "
+                    "message, and link (the source message's permalink, when it has one)",
+                },
                 "version": {"type": "integer"},
                 "created_at": _TIME,
                 "updated_at": _TIME,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from core.escalation import NotifyKind
@@ -80,6 +81,19 @@ class CardAction:
 
 
 @dataclass(frozen=True)
+class CardLink:
+    """A small line with one link, shown as `{before}{text}{after}` ("Source: original message").
+
+    Every word is ours, never user text; `url` passed is_safe_link. Renderers still escape both.
+    """
+
+    url: str
+    text: str
+    before: str = ""
+    after: str = ""
+
+
+@dataclass(frozen=True)
 class Card:
     ticket_key: str
     version: int
@@ -92,6 +106,7 @@ class Card:
     locale: Locale
     body: str = ""
     kind: CardKind = CardKind.TICKET
+    source: CardLink | None = None  # back to the message the ticket was made from
 
     @property
     def heading(self) -> str:
@@ -144,7 +159,34 @@ def build_card(ticket: Ticket, ctx: Context, locale: Locale) -> Card:
         actions=tuple(_actions(ticket, ctx, locale)),
         locale=locale,
         body=body,
+        source=_source(ticket, locale),
     )
+
+
+def _source(ticket: Ticket, locale: Locale) -> CardLink | None:
+    url = ticket.origin.link if ticket.origin is not None else None
+    if url is None or not is_safe_link(url):
+        return None
+    before, _, after = t("card.source", locale).partition("{link}")
+    return CardLink(url, t("card.source_link", locale), before, after)
+
+
+_UNSAFE_IN_LINK = frozenset("<>|\"\\`'{}^")
+
+
+def is_safe_link(url: str) -> bool:
+    """An absolute http(s) URL with a host and nothing a markup could be broken out with."""
+    if len(url) > 2000 or not url.isascii():
+        return False
+    if any(ch.isspace() or not ch.isprintable() for ch in url):
+        return False
+    if any(ch in _UNSAFE_IN_LINK for ch in url):
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _assignee(ticket: Ticket, ctx: Context, locale: Locale) -> str:
@@ -206,7 +248,8 @@ def _people(ticket: Ticket, ctx: Context, locale: Locale) -> tuple[tuple[str, st
 
 def local_time(instant: datetime, zone: str) -> str:
     """An instant as the reader's wall clock, with the zone named so nobody guesses."""
-    return f"{instant.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M} ({zone})"
+    wall = instant.astimezone(ZoneInfo(zone)).isoformat(" ", "minutes")[:16]  # 2026-11-22 10:05
+    return f"{wall} ({zone})"
 
 
 def duration_text(delta: timedelta, locale: Locale) -> str:

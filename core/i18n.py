@@ -84,6 +84,8 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "field.type": ("Type", "类型"),
     "field.created": ("Created", "创建时间"),
     "field.sla_due": ("SLA due", "SLA 截止"),
+    "card.source": ("Source: {link}", "来源：{link}"),
+    "card.source_link": ("original message", "原消息"),
     "nobody": ("Unassigned", "未分派"),
     "queue": ("Team queue", "团队队列"),
     "err.already_accepted": ("Already accepted by {who}.", "已被 {who} 受理。"),

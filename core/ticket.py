@@ -36,12 +36,17 @@ class Priority(StrEnum):
 
 @dataclass(frozen=True)
 class ChannelRef:
-    """Where something happened or where a message lives: channel + conversation (+ thread)."""
+    """Where something happened or where a message lives: channel + conversation (+ thread).
+
+    `link` is a URL people can open to see that message on its platform (a Slack permalink),
+    when the channel has one; it is written to JSON only when set, so older rows still load.
+    """
 
     channel: str
     conversation: str | None = None
     thread: str | None = None
     message: str | None = None
+    link: str | None = None
 
     def to_json(self) -> dict[str, str]:
         return {k: v for k, v in vars(self).items() if v is not None}
@@ -53,6 +58,7 @@ class ChannelRef:
             conversation=data.get("conversation"),
             thread=data.get("thread"),
             message=data.get("message"),
+            link=data.get("link"),
         )
 
 

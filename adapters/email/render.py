@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 
-from core.card import Card
+from core.card import Card, CardLink, is_safe_link
 from core.i18n import Locale
 
 _COLOUR = {
@@ -34,6 +34,9 @@ def card_text(card: Card, lead: str = "", link: str | None = None) -> str:
     lines += [f"{f.label}: {f.value}" for f in card.fields]
     if card.body:
         lines += ["", card.body]
+    source = _source(card)
+    if source is not None:
+        lines += ["", f"{source.before}{source.text}{source.after} <{source.url}>"]
     if link:
         lines += ["", link]
     lines += ["", "-- ", _REPLY_HINT[card.locale]]
@@ -57,11 +60,21 @@ def card_html(card: Card, lead: str = "", link: str | None = None) -> str:
     )
     if card.body:
         parts.append(f"<p>{_paragraphs(card.body)}</p>")
+    source = _source(card)
+    if source is not None:
+        anchor = f'<a href="{e(source.url, quote=True)}">{e(source.text)}</a>'
+        parts.append(
+            f'<p style="color:#6b7280;font-size:small">{e(source.before)}{anchor}{e(source.after)}</p>'
+        )
     parts.append("</div>")
     if link:
         parts.append(f'<p><a href="{e(link, quote=True)}">{e(link)}</a></p>')
     parts.append(f'<p style="color:#6b7280">{e(_REPLY_HINT[card.locale])}</p></body></html>')
     return "".join(parts)
+
+
+def _source(card: Card) -> CardLink | None:
+    return card.source if card.source is not None and is_safe_link(card.source.url) else None
 
 
 def text_html(text: str) -> str:

@@ -60,6 +60,9 @@ class SlackSettings:
     locale: Locale = "zh-CN"
     command: str = "/ticket"
     people: tuple[Person, ...] = ()
+    # the people in the config (trusted e-mails): those with an e-mail and no Slack identity are
+    # looked up by e-mail at start, so reminders reach them on Slack
+    configured: tuple[Person, ...] = ()
 
 
 class SlackChannel:
@@ -83,11 +86,18 @@ class SlackChannel:
             people=settings.people,
         )
         self.listeners = SlackListeners(
-            intake, gateway, self.client, self.people, lambda: self.bot.user_id if self.bot else ""
+            intake,
+            gateway,
+            self.client,
+            self.people,
+            lambda: self.bot.user_id if self.bot else "",
+            workspace_url=lambda: self.bot.url if self.bot else None,
         )
         self.app = self._build_app()
         self._socket: AsyncSocketModeHandler | None = None
         self._connecting: asyncio.Task[None] | None = None
+        # the start-up lookup of configured people by e-mail (tests await it)
+        self.linking: asyncio.Task[list[Person]] | None = None
 
     # ---- lifecycle ------------------------------------------------------------------------
     def routes(self) -> list[web.AbstractRouteDef]:
@@ -103,9 +113,11 @@ class SlackChannel:
         if self.settings.mode == "socket":
             self._socket = AsyncSocketModeHandler(self.app, app_token=self.settings.app_token)
             self._connecting = asyncio.create_task(self._connect(), name="slack-socket-mode")
+        self._start_linking()
 
     async def stop(self) -> None:
         """Stop taking deliveries. Outbound calls still work: the outbox drains after this."""
+        await self._stop_linking()
         if self._connecting is not None:
             self._connecting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -141,6 +153,28 @@ class SlackChannel:
                 log.error("slack auth.test failed; will retry", extra={"error": str(exc)})
         return self.bot
 
+    # ---- configured people found on Slack by e-mail ----------------------------------------
+    def _start_linking(self) -> None:
+        """Look configured people up by e-mail in the background: start and ingest never wait."""
+        if self.linking is None and any(
+            p.email and CHANNEL not in p.identities for p in self.settings.configured
+        ):
+            self.linking = asyncio.create_task(self._link_by_email(), name="slack-link-by-email")
+
+    async def _link_by_email(self) -> list[Person]:
+        try:
+            return await self.people.link_by_email(self.settings.configured)
+        except Exception:  # a background task: nobody else would see it fail
+            log.exception("linking people to Slack by e-mail failed")
+            return []
+
+    async def _stop_linking(self) -> None:
+        task, self.linking = self.linking, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     # ---- inbound ----------------------------------------------------------------------------
     async def _http(self, request: web.Request) -> web.Response:
         bolt_request = await to_bolt_request(request)
@@ -167,8 +201,9 @@ class SlackChannel:
         )
         on = self.listeners
         # bolt injects arguments by parameter name, so it is handed plain functions, not methods
-        app.event("app_mention")(_body_only(on.on_event))
+        # bolt tries listeners in order: the commonest delivery (a message) is matched first
         app.event("message")(_body_only(on.on_event))
+        app.event("app_mention")(_body_only(on.on_event))
         app.event(re.compile(".*"))(_ignore)  # known but unhandled: 200, never a retry
         app.action(re.compile(f"^{re.escape(ACTION_PREFIX)}"))(_with_ack(on.on_block_action))
         app.action(re.compile(".*"))(_ack)

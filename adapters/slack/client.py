@@ -58,6 +58,7 @@ class BotIdentity:
     user_id: str
     bot_id: str | None
     enterprise_id: str | None = None
+    url: str | None = None  # the workspace, "https://acme.slack.com/": permalinks start here
 
 
 def sdk_logger(name: str = "gongdan.slack.sdk") -> logging.Logger:
@@ -101,6 +102,7 @@ class SlackClient:
             user_id=str(data.get("user_id") or ""),
             bot_id=data.get("bot_id") or None,
             enterprise_id=data.get("enterprise_id") or None,
+            url=str(data.get("url") or "") or None,
         )
 
     async def user_info(self, user_id: str) -> dict[str, Any] | None:
@@ -114,6 +116,23 @@ class SlackClient:
             raise delivery_error("users.info", exc) from exc
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise DeliveryError(f"users.info: {type(exc).__name__}: {exc}") from exc
+        user = response.get("user")
+        return dict(user) if isinstance(user, Mapping) else None
+
+    async def lookup_by_email(self, email: str) -> dict[str, Any] | None:
+        """users.lookupByEmail's user object, or None when nobody in the workspace has it.
+
+        Raises DeliveryError otherwise (a 429 carries Retry-After: the method is Tier 3).
+        """
+        try:
+            # like users.info, it reads its arguments from the query or a form, not from JSON
+            response = await self.web.users_lookupByEmail(email=email)
+        except SlackApiError as exc:
+            if exc.response.get("error") == "users_not_found":
+                return None
+            raise delivery_error("users.lookupByEmail", exc) from exc
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise DeliveryError(f"users.lookupByEmail: {type(exc).__name__}: {exc}") from exc
         user = response.get("user")
         return dict(user) if isinstance(user, Mapping) else None
 

@@ -2,13 +2,17 @@
 
 Anyone in the workspace may raise a ticket, so an unknown user is never refused: they become a
 requester named from their Slack profile. Answers are cached for the life of the process.
+
+The other way round, link_by_email finds configured people who have an e-mail but no Slack
+identity with users.lookupByEmail, so reminders and escalations can reach them on Slack before
+they ever write to the bot.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -20,6 +24,11 @@ from core.people import Person, Role
 log = logging.getLogger("gongdan.slack")
 
 CHANNEL = "slack"
+# users.lookupByEmail is Tier 3 (about 50 a minute): one lookup a second stays well inside it
+LOOKUP_INTERVAL_S = 1.0
+LOOKUP_ATTEMPTS = 5  # 429s in a row for one address before it is left for the next start
+
+Sleep = Callable[[float], Awaitable[None]]
 
 
 class SlackPeople:
@@ -29,10 +38,12 @@ class SlackPeople:
         gateway: Gateway,
         people: Iterable[Person],
         locale: Locale,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.client = client
         self.gateway = gateway
         self.locale = locale
+        self.sleep = sleep  # paces link_by_email and waits out its 429s; tests record it
         # e-mail -> person id, from the configured people (the only ones with trusted e-mails)
         self._by_email = {p.email.lower(): p.id for p in people if p.email}
         self._cache: dict[str, Person] = {}
@@ -54,6 +65,86 @@ class SlackPeople:
         """The Slack user id of a person, if known (to address an ephemeral notice)."""
         person = self.gateway.directory.person(person_id)
         return person.identities.get(CHANNEL) if person is not None else None
+
+    async def link_by_email(self, configured: Iterable[Person]) -> list[Person]:
+        """Give each configured person with an e-mail and no Slack identity their Slack user.
+
+        One users.lookupByEmail a second; a 429 is retried after its Retry-After. Nobody with
+        that address, a deactivated account or a bot links nothing. A passing failure skips the
+        person (they are linked when they first write, or at the next start); a refusal no
+        retry can fix (missing scope, revoked token) ends the pass. Returns who was linked.
+        """
+        people = list(configured)
+        owners = {p.id for p in people}
+        linked: list[Person] = []
+        asked = False
+        for candidate in people:
+            current = self.gateway.directory.person(candidate.id) or candidate
+            if not current.email or CHANNEL in current.identities:
+                continue
+            if asked:
+                await self.sleep(LOOKUP_INTERVAL_S)
+            asked = True
+            try:
+                user = await self._lookup(current.email)
+            except DeliveryError as exc:
+                if exc.permanent:
+                    log.error(
+                        "users.lookupByEmail refused; people are not linked by e-mail",
+                        extra={"error": str(exc)},
+                    )
+                    break
+                log.warning(
+                    "users.lookupByEmail failed; skipped",
+                    extra={"person": candidate.id, "error": str(exc)},
+                )
+                continue
+            user_id = _str(user, "id")
+            if user is None or user_id is None:
+                log.debug("no Slack user has this e-mail", extra={"person": candidate.id})
+                continue
+            if user.get("deleted") or user.get("is_bot"):
+                log.info(
+                    "Slack user with this e-mail is deactivated or a bot; not linked",
+                    extra={"person": candidate.id, "slack_user": user_id},
+                )
+                continue
+            person = await self._link(candidate.id, user_id, owners)
+            if person is not None:
+                linked.append(person)
+        if linked:
+            log.info("people linked to Slack by e-mail", extra={"linked": len(linked)})
+        return linked
+
+    async def _lookup(self, email: str) -> dict[str, Any] | None:
+        attempt = 1
+        while True:
+            try:
+                return await self.client.lookup_by_email(email)
+            except DeliveryError as exc:
+                if exc.retry_after is None or attempt >= LOOKUP_ATTEMPTS:
+                    raise
+                await self.sleep(exc.retry_after)
+                attempt += 1
+
+    async def _link(self, person_id: str, user_id: str, configured: set[str]) -> Person | None:
+        """Add the Slack identity, as _resolve does for an e-mail match (same lock, same cache)."""
+        async with self._locks.setdefault(user_id, asyncio.Lock()):
+            directory = self.gateway.directory
+            current = directory.person(person_id)
+            if current is None or CHANNEL in current.identities:
+                return None  # they wrote to the bot meanwhile and were linked then
+            owner = directory.by_identity(CHANNEL, user_id)
+            if owner is not None and owner.id != person_id and owner.id in configured:
+                log.warning(
+                    "Slack user already belongs to another configured person; not linked",
+                    extra={"person": person_id, "slack_user": user_id, "owner": owner.id},
+                )
+                return None
+            person = replace(current, identities={**current.identities, CHANNEL: user_id})
+            await self.gateway.register_person(person)
+            self._cache[user_id] = person
+            return person
 
     async def _resolve(self, user_id: str) -> Person:
         directory = self.gateway.directory

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from adapters.base import DeliveryError, Gateway, InboundKey
@@ -28,6 +28,7 @@ from adapters.slack.inbound import (
     parse_view_submission,
     split_quick_create,
 )
+from adapters.slack.links import permalink
 from adapters.slack.modals import (
     BODY_BLOCK,
     TYPE_BLOCK,
@@ -73,12 +74,15 @@ class SlackListeners:
         client: SlackClient,
         people: SlackPeople,
         bot_user_id: Callable[[], str],
+        workspace_url: Callable[[], str | None] = lambda: None,
     ) -> None:
         self.intake = intake
         self.gateway = gateway
         self.client = client
         self.people = people
         self.bot_user_id = bot_user_id
+        # auth.test's url ("https://acme.slack.com/"): tickets link back to their message
+        self.workspace_url = workspace_url
 
     def type_for(self, channel: str | None) -> str:
         chosen = self.intake.help_desk_channels.get(channel or "")
@@ -113,7 +117,7 @@ class SlackListeners:
             title=first_line(intake.text),
             description=intake.text,
             requester_id=person.id,
-            origin=where,
+            origin=self._linked(where, intake.ts, intake.thread_ts),
         )
         await self._submit(command, key, where, intake.user)
 
@@ -217,7 +221,8 @@ class SlackListeners:
             title=first_line(shortcut.message_text),
             description=shortcut.message_text,
             requester_id=requester.id,
-            origin=where,
+            # the card goes to the message's thread; the link points at the message itself
+            origin=self._linked(where, shortcut.message_ts, shortcut.thread_ts),
         )
         key = InboundKey(CHANNEL, f"msg:{shortcut.team}:{shortcut.channel}:{shortcut.message_ts}")
         done = await self._submit(command, key, where, shortcut.user)
@@ -305,6 +310,11 @@ class SlackListeners:
     @property
     def locale(self) -> Locale:
         return self.intake.locale
+
+    def _linked(self, where: ChannelRef, ts: str, thread_ts: str | None) -> ChannelRef:
+        """The ticket's origin: where, plus the permalink of the message the ticket came from."""
+        link = permalink(self.workspace_url(), where.conversation, ts, thread_ts)
+        return replace(where, link=link) if link else where
 
     async def _submit(
         self,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from adapters.slack.escape import clip, clip_mrkdwn
+from adapters.slack.escape import clip, clip_mrkdwn, escape_mrkdwn
 from adapters.slack.types import (
     ACTION_PREFIX,
     FORM_CALLBACK_ID,
@@ -20,7 +20,7 @@ from adapters.slack.types import (
     ModalView,
     SlackMessage,
 )
-from core.card import ActionKind, Card, CardAction, Colour, Style
+from core.card import ActionKind, Card, CardAction, CardLink, Colour, Style, is_safe_link
 from core.errors import FormInvalid
 from core.forms import FieldKind, FieldSpec, TicketType
 from core.i18n import Locale, Text
@@ -95,11 +95,23 @@ def render_card(card: Card) -> SlackMessage:
     ]
     actions = _actions_blocks(card)
     body = [_section(clip_mrkdwn(card.body, SECTION_TEXT_MAX))] if card.body.strip() else []
-    room = MAX_BLOCKS - len(blocks) - len(actions) - len(body)
+    source = _link_context(card.source)
+    room = MAX_BLOCKS - len(blocks) - len(actions) - len(body) - len(source)
     blocks += _field_sections(card)[: max(room, 0)]
-    blocks += body + actions
+    blocks += body + source + actions
     fallback = clip_mrkdwn(f"{card.heading} · {card.status_label}", FALLBACK_TEXT_MAX)
     return {"text": fallback, "blocks": blocks[:MAX_BLOCKS]}
+
+
+def _link_context(link: CardLink | None) -> list[Block]:
+    """A quiet context line with one mrkdwn link, `<url|text>`: only for a safe http(s) URL."""
+    if link is None or not is_safe_link(link.url):
+        return []
+    # `&` is the one markup character a safe URL may hold; Slack decodes the entity in the link
+    target = escape_mrkdwn(link.url)
+    words = clip_mrkdwn(link.text, 200)
+    line = f"{clip_mrkdwn(link.before, 200)}<{target}|{words}>{clip_mrkdwn(link.after, 200)}"
+    return [{"type": "context", "elements": [mrkdwn(line)]}]
 
 
 def _section(text: str) -> Block:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 
-from core.card import ActionKind, Card, CardAction, CardField
+from core.card import ActionKind, Card, CardAction, CardField, CardLink, is_safe_link
 from core.forms import FieldKind, FieldSpec, TicketType
 from core.i18n import Locale, Text, t
 
@@ -89,12 +89,23 @@ def render_card(card: Card) -> str:
         parts.append("</dl>")
     if card.body.strip():
         parts.append(f'<p class="card__body">{escape(card.body)}</p>')
+    if card.source is not None and is_safe_link(card.source.url):
+        parts.append(_link_line(card.source))
     if card.actions:
         parts.append('<div class="card__actions">')
         parts.extend(_action(a) for a in card.actions)
         parts.append("</div>")
     parts.append("</article>")
     return "".join(parts)
+
+
+def _link_line(link: CardLink) -> str:
+    """A small line with one link that opens in a new tab without handing it this page."""
+    anchor = _attrs(href=link.url, target="_blank", rel="noopener")
+    return (
+        f'<p class="card__source">{escape(link.before)}'
+        f"<a{anchor}>{escape(link.text)}</a>{escape(link.after)}</p>"
+    )
 
 
 def _shown_fields(card: Card) -> list[CardField]:

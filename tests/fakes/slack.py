@@ -87,6 +87,7 @@ class FakeSlack:
 
     def __post_init__(self) -> None:
         self._faults: dict[str, deque[_Fault]] = defaultdict(deque)
+        self._holds: dict[str, asyncio.Event] = {}
         self._answered: dict[str, int] = defaultdict(int)
         self._answer = asyncio.Condition()
         self._last_ts: dict[str, int] = {}
@@ -149,6 +150,11 @@ class FakeSlack:
         after = retry_after if status == 429 else None
         self._faults[method].append(_Fault(status, error or default or "fatal_error", after))
 
+    def hold(self, method: str) -> asyncio.Event:
+        """Calls to `method` are recorded, then wait unanswered until the returned event is set."""
+        gate = self._holds[method] = asyncio.Event()
+        return gate
+
     def delay_next(self, method: str, seconds: float) -> None:
         """The next call to `method` waits for real before answering (client timeouts)."""
         self._faults[method].append(_Fault(delay=seconds))
@@ -201,6 +207,8 @@ class FakeSlack:
             return web.json_response({"ok": False, "error": "invalid_json"})
         token = _bearer(request) or body.pop("token", None)
         self.calls.append(Call(method, body, self.clock.now(), token))
+        if (gate := self._holds.get(method)) is not None:
+            await gate.wait()
         if self._faults[method]:
             fault = self._faults[method].popleft()
             await asyncio.sleep(fault.delay)

@@ -6,7 +6,7 @@ import asyncio
 import json
 import os
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -38,9 +38,16 @@ HAN_EMAIL = "han.meimei@example.com"  # han.meimei is found on Slack by e-mail o
 STRANGER = "U0STRANGER"  # in the workspace, not in the config
 
 
-def slack_config(db_url: str, fake: FakeSlack, **slack: Any) -> Config:
-    """The e2e company with Slack enabled and pointed at the fake."""
+def slack_config(
+    db_url: str,
+    fake: FakeSlack,
+    edit: Callable[[dict[str, Any]], None] | None = None,
+    **slack: Any,
+) -> Config:
+    """The e2e company with Slack enabled and pointed at the fake; `edit` changes the rest."""
     data = yaml.safe_load(TEST_CONFIG.read_text(encoding="utf-8"))
+    if edit is not None:
+        edit(data)
     for person in data["people"]:
         if person["id"] in USERS:
             person["identities"] = {"slack": USERS[person["id"]]}

@@ -119,11 +119,15 @@ async def test_slack_user_with_a_configured_email_acts_as_that_person(
     db_url: str, fake: FakeSlack
 ) -> None:
     fake.add_user("U0HAN", "Meimei", email=HAN_EMAIL.upper())
-    async with slack_service(db_url, fake) as slack:
-        await slack.mention("U0HAN", "my screen flickers")
-        await slack.mention("U0HAN", "and the mouse too")
-        await slack.cards(2)
-        tickets = await slack.tickets()
+    gate = fake.hold("users.lookupByEmail")  # she writes before the start-up lookup answers
+    try:
+        async with slack_service(db_url, fake) as slack:
+            await slack.mention("U0HAN", "my screen flickers")
+            await slack.mention("U0HAN", "and the mouse too")
+            await slack.cards(2)
+            tickets = await slack.tickets()
+    finally:
+        gate.set()
 
     assert [t["requester"] for t in tickets] == ["han.meimei", "han.meimei"]
     assert len(fake.calls_to("users.info")) == 1  # remembered after the first lookup
