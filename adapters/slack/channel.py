@@ -96,6 +96,7 @@ class SlackChannel:
         self.app = self._build_app()
         self._socket: AsyncSocketModeHandler | None = None
         self._connecting: asyncio.Task[None] | None = None
+        self._rate_limited_minute: object = None
         # the start-up lookup of configured people by e-mail (tests await it)
         self.linking: asyncio.Task[list[Person]] | None = None
 
@@ -213,6 +214,14 @@ class SlackChannel:
         app.view(PICK_CALLBACK_ID)(_with_ack(on.on_pick))
         app.view(COMMENT_CALLBACK_ID)(_with_ack(on.on_comment))
 
+        async def rate_limited(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> Any:
+            if body.get("type") != "app_rate_limited":
+                return await next()
+            self._rate_limited(body)
+            return BoltResponse(status=200, body="")
+
+        app.use(rate_limited)
+
         async def on_error(error: Exception) -> BoltResponse | None:
             return await self._error(error)
 
@@ -229,6 +238,20 @@ class SlackChannel:
             bot_token=self.settings.bot_token,
             bot_id=bot.bot_id,
             bot_user_id=bot.user_id,
+        )
+
+    def _rate_limited(self, body: Mapping[str, Any]) -> None:
+        """Slack stops delivering events to an app that would get more than 30,000 in an hour
+        from one workspace, and says so with this (signed) notice. Events are lost upstream
+        from here, so an operator must hear about it: one error per rate-limited minute."""
+        minute = body.get("minute_rate_limited")
+        if minute == self._rate_limited_minute:
+            return
+        self._rate_limited_minute = minute
+        log.error(
+            "slack is rate limiting event deliveries to this app (over 30,000 events in an hour "
+            "from one workspace); messages sent meanwhile do not reach Gongdan",
+            extra={"team_id": body.get("team_id"), "minute_rate_limited": minute},
         )
 
     async def _error(self, error: Exception) -> BoltResponse | None:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from tests.e2e.slack.driver import (
     GENERAL,
     HAN_EMAIL,
     HELP_DESK,
+    SECRET,
     STRANGER,
     USERS,
     card_text,
     slack_service,
 )
-from tests.fakes.slack import FakeSlack, message_event
+from tests.fakes.slack import FakeSlack, events_request, message_event
 
 
 async def test_mention_opens_a_ticket_whose_card_accept_updates_in_place(
@@ -184,3 +187,25 @@ async def test_markup_typed_by_a_user_shows_as_inert_text_on_the_card(
     shown = card_text(card)
     assert "&lt;!channel&gt;" in shown and "&lt;@U123&gt;" in shown
     assert "<!channel>" not in shown and "<@U123>" not in shown and "<http://x|y>" not in shown
+
+
+async def test_slack_rate_limiting_our_events_is_acknowledged_and_reported_once_a_minute(
+    db_url: str, fake: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    notice = {
+        "token": "deprecated",
+        "type": "app_rate_limited",
+        "team_id": fake.team_id,
+        "minute_rate_limited": 1518467820,
+        "api_app_id": fake.app_id,
+    }
+    async with slack_service(db_url, fake) as slack:
+        first = await slack.deliver(events_request(SECRET, notice, int(time.time())))
+        again = await slack.deliver(events_request(SECRET, notice, int(time.time())))
+        forged = await slack.deliver(events_request("forged", notice, int(time.time())))
+        tickets = await slack.tickets()
+
+    assert (first.status, again.status, forged.status) == (200, 200, 401)
+    reports = [r for r in caplog.records if "rate limiting event deliveries" in r.getMessage()]
+    assert len(reports) == 1 and reports[0].levelname == "ERROR"
+    assert tickets == []
