@@ -438,6 +438,19 @@ class ImapConfig(Section):
     move_to: NonEmpty | None = None  # None: flag handled mail as seen
     poll_seconds: float = Field(default=60.0, gt=0)
     default_ticket_type: NonEmpty | None = None  # for mail naming none of `addresses`
+    # failed attempts at one mail before it is set aside in quarantine_folder
+    quarantine_after: int = Field(default=3, ge=1)
+    quarantine_folder: NonEmpty = "Gongdan-Quarantine"
+
+    @model_validator(mode="after")
+    def _quarantine_elsewhere(self) -> Self:
+        same = self.quarantine_folder == self.folder
+        if same or self.quarantine_folder.upper() == self.folder.upper() == "INBOX":
+            raise ValueError(
+                f"quarantine_folder ({self.quarantine_folder!r}) must differ from folder "
+                f"({self.folder!r}): quarantined mail would be fetched again"
+            )
+        return self
 
 
 class AckLimitConfig(Section):

@@ -47,6 +47,10 @@ class ImapSettings:
     timeout_s: float = 30.0
     # the type of tickets for mail whose To/Cc names none of our addresses
     default_ticket_type: str | None = None
+    # a mail that failed this many times is set aside in quarantine_folder (created if
+    # missing; without MOVE: COPY, then \Deleted and UID EXPUNGE) and no longer fetched
+    quarantine_after: int = 3
+    quarantine_folder: str = "Gongdan-Quarantine"
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,32 @@ def test_check_config_says_mail_needs_a_way_in(tmp_path: Path) -> None:
     assert any("set smtp_listen, imap or both" in p for p in problems)
 
 
+@pytest.mark.parametrize(
+    ("imap", "problem"),
+    [
+        (
+            {"quarantine_after": 0},
+            "channels.email.imap.quarantine_after: must be at least 1",
+        ),
+        (
+            {"quarantine_folder": "inbox"},
+            "channels.email.imap: quarantine_folder ('inbox') must differ from folder ('INBOX'): "
+            "quarantined mail would be fetched again",
+        ),
+    ],
+)
+def test_check_config_names_a_quarantine_that_cannot_work(
+    tmp_path: Path, imap: dict[str, object], problem: str
+) -> None:
+    login = {"host": "imap.acme.test", "user": "it@acme.test", "password": "x"}
+    email: dict[str, object] = {
+        "domain": "acme.test",
+        "addresses": {"it@acme.test": "it"},
+        "imap": login | imap,
+    }
+    assert problem in _problems(tmp_path, email)
+
+
 def test_example_config_enables_the_listener_without_a_relay() -> None:
     config = load_config(EXAMPLE, {"GONGDAN_DATABASE_URL": "sqlite+aiosqlite:///x.db"})
     mail = config.channels.email
