@@ -7,6 +7,7 @@ import os
 import socket
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -42,6 +43,19 @@ def rss_mb(pid: int) -> tuple[float, float]:
         if key in ("VmRSS", "VmHWM"):
             fields[key] = int(value.split()[0]) / 1024
     return fields.get("VmRSS", 0.0), fields.get("VmHWM", 0.0)
+
+
+def reference_ms() -> float:
+    """The machine's speed right now: best of 5 runs of a fixed pure-Python loop, in ms.
+
+    Shared 2-core machines vary by half from hour to hour; printing this beside a figure lets
+    runs on different days be compared (74 ms on a quiet day of the development machine)."""
+    best = float("inf")
+    for _ in range(5):
+        t0 = time.perf_counter()
+        sum(i * i for i in range(1_000_000))
+        best = min(best, time.perf_counter() - t0)
+    return best * 1000
 
 
 def cpu_seconds(pid: int) -> float:

@@ -29,7 +29,13 @@ def json_dumps(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
-_JSON: dict[str, Any] = {"json_serializer": json_dumps, "json_deserializer": orjson.loads}
+# hide_parameters: a failed statement's error text leaves out its values, which are people's
+# messages, names and addresses; logs name the statement, never the data
+_JSON: dict[str, Any] = {
+    "json_serializer": json_dumps,
+    "json_deserializer": orjson.loads,
+    "hide_parameters": True,
+}
 
 
 def is_sqlite(engine: AsyncEngine | AsyncConnection) -> bool:

@@ -75,6 +75,7 @@ async def flush(batch: BatchState, now: datetime) -> None:
         rows.append(row)
     if rows:
         await conn.execute(sa.insert(outbox), rows)
+        batch.outbox_rows += len(rows)
     if batch.inbox:
         await conn.execute(sa.insert(inbox), batch.inbox)
 

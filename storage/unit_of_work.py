@@ -139,6 +139,8 @@ class BatchState:
         self.tracked: dict[str, Tracked] = {}
         self.buffers = Buffers()
         self.inbox: list[dict[str, Any]] = []
+        # outbox rows the flush queued: only such a commit gives the dispatcher work
+        self.outbox_rows = 0
 
     async def load(self, key: str) -> Tracked | None:
         found = self.tracked.get(key)

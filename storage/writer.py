@@ -85,6 +85,8 @@ class _Result:
 
     answers: list[tuple[_Submission, Any, BaseException | None]] = field(default_factory=list)
     deferred: list[_Submission] = field(default_factory=list)
+    # the commit queued outbox rows, or ran raw work (which may have): worth waking a dispatcher
+    queued_outbox: bool = False
 
     def answer(
         self, sub: _Submission, value: Any = None, error: BaseException | None = None
@@ -101,12 +103,14 @@ class Writer:
         engine: AsyncEngine,
         *,
         max_batch: int = 256,
-        on_commit: Callable[[], None] | None = None,
+        on_outbox: Callable[[], None] | None = None,
         clock: Clock | None = None,
     ) -> None:
         self.engine = engine
         self._max_batch = max_batch
-        self._on_commit = on_commit
+        # called after a commit that queued outbox rows (the dispatcher's wake-up); a commit
+        # that queued nothing to send does not cost the dispatcher a claim transaction
+        self._on_outbox = on_outbox
         self._clock: Clock = clock or _SystemClock()
         self._queue: asyncio.Queue[_Submission | object] = asyncio.Queue()
         self._carry: list[_Submission] = []
@@ -223,8 +227,8 @@ class Writer:
         for sub, value, error in result.answers:
             _settle(sub, value, error)
         self._carry.extend(result.deferred)
-        if self._on_commit is not None:
-            self._on_commit()
+        if self._on_outbox is not None and result.queued_outbox:
+            self._on_outbox()
 
     async def _transaction(self, batch: list[_Submission]) -> _Result:
         result = _Result()
@@ -241,6 +245,8 @@ class Writer:
             for sub in batch:
                 if sub.raw is not None:
                     await _run_raw(conn, sub, result)
+                    result.queued_outbox = True
+            result.queued_outbox |= state.outbox_rows > 0
         return result
 
     async def _run_work(

@@ -100,16 +100,23 @@ async def test_unused_reservations_are_handed_back(
     assert (await open_one(writer, ctx)).key == "IT-1002"
 
 
-async def test_on_commit_is_called_after_each_commit(
+async def test_the_dispatcher_is_woken_after_a_commit_that_queued_something_to_send(
     engine: AsyncEngine, clock: FrozenClock
 ) -> None:
-    commits: list[int] = []
-    writer = Writer(engine, clock=clock, on_commit=lambda: commits.append(1))
+    wakes: list[int] = []
+    writer = Writer(engine, clock=clock, on_outbox=lambda: wakes.append(1))
+
+    async def nothing(uow: StorageUnitOfWork) -> None:
+        return None
+
     await writer.start()
-    await open_one(writer, context(clock))
+    await writer.submit(nothing)
+    quiet = len(wakes)
+    await open_one(writer, context(clock))  # opened from Slack: its card post is queued
     await writer.stop()
 
-    assert commits == [1]
+    assert quiet == 0
+    assert wakes == [1]
 
 
 async def test_stop_finishes_what_was_queued(engine: AsyncEngine, clock: FrozenClock) -> None:
