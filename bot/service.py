@@ -157,7 +157,8 @@ class TicketService:
         await self.writer.run(
             lambda conn: outbox.enqueue(
                 conn, now, where.channel, "notice", where.to_json(), payload
-            )
+            ),
+            queues_outbox=True,
         )
 
     async def ticket(self, key: str) -> Ticket | None:

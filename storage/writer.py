@@ -77,6 +77,7 @@ class _Submission:
     inbound: Inbound | None = None
     respond: Callable[[Any], Any] | None = None
     reserve: str | None = None
+    queues_outbox: bool = False
 
 
 @dataclass
@@ -85,7 +86,7 @@ class _Result:
 
     answers: list[tuple[_Submission, Any, BaseException | None]] = field(default_factory=list)
     deferred: list[_Submission] = field(default_factory=list)
-    # the commit queued outbox rows, or ran raw work (which may have): worth waking a dispatcher
+    # the commit queued outbox rows: worth waking the dispatcher
     queued_outbox: bool = False
 
     def answer(
@@ -154,9 +155,14 @@ class Writer:
         self._queue.put_nowait(sub)
         return cast(Outcome[T], await sub.future)
 
-    async def run(self, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-        """Raw writes inside a batch transaction (a savepoint isolates a failure)."""
-        sub = _Submission(self._future(), raw=fn)
+    async def run(
+        self, fn: Callable[[AsyncConnection], Awaitable[T]], *, queues_outbox: bool = False
+    ) -> T:
+        """Raw writes inside a batch transaction (a savepoint isolates a failure).
+
+        queues_outbox: fn inserts outbox rows, so the dispatcher is woken after the commit. The
+        dispatcher's own claims and settlements must not wake it: it would spin on itself."""
+        sub = _Submission(self._future(), raw=fn, queues_outbox=queues_outbox)
         self._queue.put_nowait(sub)
         return cast(T, await sub.future)
 
@@ -245,7 +251,7 @@ class Writer:
             for sub in batch:
                 if sub.raw is not None:
                     await _run_raw(conn, sub, result)
-                    result.queued_outbox = True
+                    result.queued_outbox |= sub.queues_outbox
             result.queued_outbox |= state.outbox_rows > 0
         return result
 

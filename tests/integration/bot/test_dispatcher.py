@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -191,3 +193,32 @@ async def test_a_disabled_channel_fails_the_row_with_a_reason(world: World) -> N
     async with services.engine.connect() as conn:
         error = (await conn.execute(sa.select(outbox.c.last_error))).scalar_one()
     assert error == "channel nowhere is not enabled"
+
+
+async def test_an_idle_service_waits_for_work_instead_of_claiming_over_and_over(
+    tmp_path: Path,
+) -> None:
+    # The dispatcher's own claim commits must not wake it again: that was a busy loop that kept
+    # an idle service at 100 % of a core, one claim transaction every few milliseconds.
+    async with fresh_database("sqlite", tmp_path) as url:
+        services = await build(service_config(url))
+        writes: list[object] = []
+        run = services.writer.run
+
+        async def counted(fn: Any, **options: Any) -> Any:
+            writes.append(fn)
+            return await run(fn, **options)
+
+        services.writer.run = counted  # type: ignore[method-assign]
+        await services.start()
+        try:
+            await _open(services)  # a card to deliver: the dispatcher claims, posts, settles
+            await asyncio.sleep(0.3)  # real time: a spinning loop shows as dozens of claims
+            settled = len(writes)
+            await asyncio.sleep(0.3)
+            idle = len(writes) - settled
+        finally:
+            await services.stop()
+
+    assert settled >= 2  # the card's pass ran (claim + settle)
+    assert idle == 0
