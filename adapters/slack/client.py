@@ -107,32 +107,25 @@ class SlackClient:
 
     async def user_info(self, user_id: str) -> dict[str, Any] | None:
         """users.info's user object, or None when Slack does not know the user."""
-        try:
-            # users.info reads its arguments from the query or a form, not from JSON
-            response = await self.web.users_info(user=user_id)
-        except SlackApiError as exc:
-            if exc.response.get("error") == "user_not_found":
-                return None
-            raise delivery_error("users.info", exc) from exc
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            raise DeliveryError(f"users.info: {type(exc).__name__}: {exc}") from exc
-        user = response.get("user")
-        return dict(user) if isinstance(user, Mapping) else None
+        return await self._user("users.info", "user_not_found", user=user_id)
 
     async def lookup_by_email(self, email: str) -> dict[str, Any] | None:
         """users.lookupByEmail's user object, or None when nobody in the workspace has it.
 
         Raises DeliveryError otherwise (a 429 carries Retry-After: the method is Tier 3).
         """
+        return await self._user("users.lookupByEmail", "users_not_found", email=email)
+
+    async def _user(self, method: str, not_found: str, **params: str) -> dict[str, Any] | None:
         try:
-            # like users.info, it reads its arguments from the query or a form, not from JSON
-            response = await self.web.users_lookupByEmail(email=email)
+            # the users.* methods read their arguments from the query or a form, not from JSON
+            response = await self.web.api_call(method, http_verb="GET", params=params)
         except SlackApiError as exc:
-            if exc.response.get("error") == "users_not_found":
+            if exc.response.get("error") == not_found:
                 return None
-            raise delivery_error("users.lookupByEmail", exc) from exc
+            raise delivery_error(method, exc) from exc
         except (TimeoutError, aiohttp.ClientError) as exc:
-            raise DeliveryError(f"users.lookupByEmail: {type(exc).__name__}: {exc}") from exc
+            raise DeliveryError(f"{method}: {type(exc).__name__}: {exc}") from exc
         user = response.get("user")
         return dict(user) if isinstance(user, Mapping) else None
 

@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
 import pytest
 
-from adapters.base import InboundFile, InboundKey, MessageRef, Submitted
 from adapters.slack.client import SlackClient
 from adapters.slack.identity import LOOKUP_INTERVAL_S, SlackPeople
 from bot.notices import NoticeRouter
-from core.card import Card
 from core.clock import FrozenClock
-from core.commands import Command
-from core.forms import TicketType
-from core.i18n import Locale, Text
-from core.people import Person, Role, StaticDirectory
+from core.i18n import Text
+from core.people import Person, Role
 from core.ports import Context
 from core.ticket import ChannelRef
+from tests.fakes.gateway import DirectoryGateway
 from tests.fakes.slack import FakeSlack
 
 HAN = Person(
@@ -28,63 +23,6 @@ HAN = Person(
 LI = Person("li", Text("Li Lei", "李雷"), email="li@example.com", roles=frozenset({Role.LEAD}))
 ADA = Person("ada", Text("Ada", "阿达"), email="ada@example.com", identities={"slack": "U0ADA"})
 NOMAIL = Person("nomail", Text("No Mail", "无邮箱"))
-
-
-class Door:
-    """The Gateway parts identity uses: the directory and register_person."""
-
-    def __init__(self, people: list[Person]) -> None:
-        self._directory = StaticDirectory(people)
-        self.registered: list[Person] = []
-
-    @property
-    def directory(self) -> StaticDirectory:
-        return self._directory
-
-    @property
-    def ticket_types(self) -> dict[str, TicketType]:
-        return {}
-
-    async def submit(
-        self,
-        command: Command,
-        *,
-        inbound: InboundKey | None = None,
-        respond: Callable[[Any], Any] | None = None,
-    ) -> Submitted:
-        raise AssertionError("not used")
-
-    async def card(self, ticket_key: str, locale: Locale) -> Card | None:
-        return None
-
-    async def register_person(self, person: Person) -> None:
-        self.registered.append(person)
-        self._directory.add(person)
-
-    async def ticket_for_message(self, channel: str, conversation: str, message: str) -> str | None:
-        return None
-
-    async def notify(
-        self, where: ChannelRef, text: Mapping[Locale, str], *, ephemeral_to: str | None = None
-    ) -> None:
-        return None
-
-    async def store_attachments(
-        self, ticket_key: str, files: Sequence[InboundFile], *, comment_message: str | None = None
-    ) -> list[str]:
-        return []
-
-    async def suppress(self, channel: str, address: str, reason: str) -> None:
-        return None
-
-    async def suppressed(self, channel: str) -> set[str]:
-        return set()
-
-    async def rendered_status(self, ref: MessageRef) -> str | None:
-        return None
-
-    async def remember_status(self, ref: MessageRef, status: str) -> None:
-        return None
 
 
 class Naps:
@@ -97,8 +35,8 @@ class Naps:
         self.taken.append(seconds)
 
 
-def linker(slack: FakeSlack, people: list[Person]) -> tuple[SlackPeople, Door, Naps]:
-    door, naps = Door(people), Naps()
+def linker(slack: FakeSlack, people: list[Person]) -> tuple[SlackPeople, DirectoryGateway, Naps]:
+    door, naps = DirectoryGateway(people), Naps()
     client = SlackClient(slack.bot_token, slack.base_url)
     return SlackPeople(client, door, people, "zh-CN", sleep=naps), door, naps
 

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from adapters.base import DeliveryError, InboundKey, Submitted
+from adapters.base import DeliveryError
 from adapters.slack.client import SlackClient
 from adapters.slack.identity import SlackPeople
-from core.card import Card
-from core.commands import Command
-from core.forms import TicketType
-from core.i18n import Locale, Text
-from core.people import Person, Role, StaticDirectory
-from core.ticket import ChannelRef
+from core.i18n import Text
+from core.people import Person, Role
+from tests.fakes.gateway import DirectoryGateway
 
 ADA = Person(
     "ada", Text("Ada", "阿达"), identities={"slack": "U0ADA"}, roles=frozenset({Role.AGENT})
@@ -36,53 +33,13 @@ class Profiles(SlackClient):
         return self.users.get(user_id)
 
 
-class Door:
-    """Just the Gateway parts identity uses: the directory and register_person."""
-
-    def __init__(self) -> None:
-        self._directory = StaticDirectory([ADA, BO])
-        self.registered: list[Person] = []
-
-    @property
-    def directory(self) -> StaticDirectory:
-        return self._directory
-
-    @property
-    def ticket_types(self) -> dict[str, TicketType]:
-        return {}
-
-    async def submit(
-        self,
-        command: Command,
-        *,
-        inbound: InboundKey | None = None,
-        respond: Callable[[Any], Any] | None = None,
-    ) -> Submitted:
-        raise AssertionError("not used")
-
-    async def card(self, ticket_key: str, locale: Locale) -> Card | None:
-        return None
-
-    async def register_person(self, person: Person) -> None:
-        self.registered.append(person)
-        self._directory.add(person)
-
-    async def ticket_for_message(self, channel: str, conversation: str, message: str) -> str | None:
-        return None
-
-    async def notify(
-        self, where: ChannelRef, text: Mapping[Locale, str], *, ephemeral_to: str | None = None
-    ) -> None:
-        return None
-
-
 def _user(name: str, email: str | None = None) -> dict[str, Any]:
     profile = {"real_name": name} | ({"email": email} if email else {})
     return {"id": "U", "name": name.lower(), "profile": profile, "tz": "Asia/Shanghai"}
 
 
 async def test_configured_identity_needs_no_lookup() -> None:
-    client, door = Profiles({}), Door()
+    client, door = Profiles({}), DirectoryGateway([ADA, BO])
     people = SlackPeople(client, door, [ADA, BO], "zh-CN")
 
     assert await people.person("U0ADA") == ADA
@@ -90,7 +47,7 @@ async def test_configured_identity_needs_no_lookup() -> None:
 
 
 async def test_same_email_links_the_slack_user_to_the_configured_person() -> None:
-    door = Door()
+    door = DirectoryGateway([ADA, BO])
     people = SlackPeople(Profiles({"U0BO": _user("Bo", "BO@example.com")}), door, [ADA, BO], "en")
 
     person = await people.person("U0BO")
@@ -100,7 +57,10 @@ async def test_same_email_links_the_slack_user_to_the_configured_person() -> Non
 
 
 async def test_unknown_user_becomes_a_requester_named_from_slack_once() -> None:
-    client, door = Profiles({"U0NEW": _user("Wang Wu", "wang@example.com")}), Door()
+    client, door = (
+        Profiles({"U0NEW": _user("Wang Wu", "wang@example.com")}),
+        DirectoryGateway([ADA, BO]),
+    )
     people = SlackPeople(client, door, [ADA, BO], "zh-CN")
 
     first = await people.person("U0NEW")
@@ -113,7 +73,7 @@ async def test_unknown_user_becomes_a_requester_named_from_slack_once() -> None:
 
 
 async def test_slack_failing_still_lets_the_user_raise_a_ticket() -> None:
-    people = SlackPeople(Profiles({"U0DOWN": None}), Door(), [ADA], "en")
+    people = SlackPeople(Profiles({"U0DOWN": None}), DirectoryGateway([ADA, BO]), [ADA], "en")
 
     person = await people.person("U0DOWN")
 
