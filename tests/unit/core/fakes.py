@@ -14,11 +14,12 @@ from core.clock import FrozenClock
 from core.commands import ActOnTicket, OpenTicket
 from core.events import Event, EventKind
 from core.forms import FieldKind, FieldSpec, Option, TicketType
-from core.handlers import ActResult, act, open_ticket
+from core.handlers import ActResult, act, fire_timer, open_ticket
 from core.i18n import Text
 from core.people import Person, Role, StaticDirectory, Team
 from core.ports import Context
 from core.ticket import ChannelRef, Comment, Ticket
+from core.timekeeping import Notice
 from core.workflow import Action
 
 FIRST_NUMBER = 1001
@@ -170,3 +171,11 @@ async def accepted_by_li_lei(uow: FakeUnitOfWork, ctx: Context) -> Ticket:
     ticket = await opened(uow, ctx)
     await press(uow, ctx, ticket.key, Action.ACCEPT, "lilei")
     return ticket
+
+
+async def tick(uow: FakeUnitOfWork, ctx: Context, ticket: Ticket) -> list[Notice]:
+    """What the scheduler does when the ticket's timer is due."""
+    assert ticket.wake_at is not None
+    assert isinstance(ctx.clock, FrozenClock)
+    ctx.clock.set(max(ctx.clock.now(), ticket.wake_at))
+    return await fire_timer(ticket.key, ticket.timer_generation, uow, ctx)

@@ -21,9 +21,9 @@ from core.handlers import fire_timer
 from core.ports import Context, Schedule, SlaChoice
 from core.sla import SlaMetric, SlaPolicy, SlaTarget
 from core.ticket import Priority, Status, Ticket
-from core.timekeeping import Notice, load, sla_due
+from core.timekeeping import load, sla_due
 from core.workflow import Action
-from tests.unit.core.fakes import FakeUnitOfWork, make_context, opened, press
+from tests.unit.core.fakes import FakeUnitOfWork, make_context, opened, press, tick
 
 MONDAY = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)  # Monday 2026-01-05 09:00 in Shanghai
 TUESDAY_10 = datetime(2026, 1, 6, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
@@ -70,14 +70,6 @@ def context(clock: FrozenClock, policy: SlaPolicy = BUSINESS, **schedule: Any) -
     base = make_context(clock)
     settings = Schedule(timezone="Asia/Shanghai", calendars={"office": OFFICE}, sla_for=sla_for)
     return replace(base, schedule=replace(settings, **schedule))
-
-
-async def tick(uow: FakeUnitOfWork, ctx: Context, ticket: Ticket) -> list[Notice]:
-    """What the scheduler does when the ticket's timer is due."""
-    assert ticket.wake_at is not None
-    assert isinstance(ctx.clock, FrozenClock)
-    ctx.clock.set(max(ctx.clock.now(), ticket.wake_at))
-    return await fire_timer(ticket.key, ticket.timer_generation, uow, ctx)
 
 
 async def resolved_then_reopened(

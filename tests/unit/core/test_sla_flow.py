@@ -23,10 +23,10 @@ from core.handlers import fire_timer
 from core.ports import Context, Schedule, SlaChoice, TeamLoad
 from core.quiet_hours import Route
 from core.sla import SlaMetric, SlaPolicy, SlaTarget
-from core.ticket import Priority, Ticket
-from core.timekeeping import Notice, load, sla_due
+from core.ticket import Priority
+from core.timekeeping import load, sla_due
 from core.workflow import Action
-from tests.unit.core.fakes import FakeUnitOfWork, make_context, opened, press
+from tests.unit.core.fakes import FakeUnitOfWork, make_context, opened, press, tick
 
 START = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
 OFFICE = BusinessCalendar(
@@ -97,14 +97,6 @@ def context(clock: FrozenClock, **schedule: Any) -> Context:
     base = make_context(clock)
     settings = Schedule(timezone="Asia/Shanghai", calendars={"office": OFFICE}, sla_for=sla_for)
     return replace(base, schedule=replace(settings, **schedule))
-
-
-async def tick(uow: FakeUnitOfWork, ctx: Context, ticket: Ticket) -> list[Notice]:
-    """What the scheduler does when the ticket's timer is due."""
-    assert ticket.wake_at is not None
-    assert isinstance(ctx.clock, FrozenClock)
-    ctx.clock.set(max(ctx.clock.now(), ticket.wake_at))
-    return await fire_timer(ticket.key, ticket.timer_generation, uow, ctx)
 
 
 async def test_four_hour_chain_reminds_then_escalates_then_repeats_in_milliseconds() -> None:
