@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,28 @@ async def prepare_database(url: str, *, auto_migrate: bool = True) -> None:
     )
 
 
+def _with_learned_identities(
+    configured: Iterable[Person], stored: Iterable[Person]
+) -> list[Person]:
+    """Configured people who were linked on a channel the config says nothing about (a Slack
+    user found by their e-mail) keep that link across restarts; the config wins wherever it
+    names an identity, for that person or for anyone else."""
+    configured = list(configured)
+    named = {(ch, ext) for p in configured for ch, ext in p.identities.items()}
+    before = {p.id: p for p in stored}
+    kept = []
+    for person in configured:
+        old = before.get(person.id)
+        extra = {
+            ch: ext
+            for ch, ext in (old.identities.items() if old else ())
+            if ch not in person.identities and (ch, ext) not in named
+        }
+        if extra:
+            kept.append(replace(person, identities={**extra, **person.identities}))
+    return kept
+
+
 async def build(config: Config, *, clock: Clock | None = None, migrate_db: bool = True) -> Services:
     clock = clock or SystemClock()
     await prepare_database(config.database.url, auto_migrate=migrate_db)
@@ -128,6 +151,8 @@ async def build(config: Config, *, clock: Clock | None = None, migrate_db: bool 
     schedule = schedule_from(config, CachedTeamLoads(reader(engine), clock))
     ctx = Context(types=config.ticket_types(), directory=directory, clock=clock, schedule=schedule)
     async with engine.begin() as conn:
+        for person in _with_learned_identities(directory.people, await load_people(conn)):
+            directory.add(person)
         await sync_people(conn, directory.people)
         for learned in await load_people(conn):  # people first met on a channel
             if directory.person(learned.id) is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from bot.bootstrap import build
@@ -47,3 +48,26 @@ async def test_a_newcomer_is_stored_with_their_first_ticket_and_a_quiet_one_at_s
         await again.engine.dispose()
         assert stored[QUIET.id].name == QUIET.name  # flushed when the service stopped
         assert stored[NEWCOMER.id].identities == {"email": "wu@example.cn"}
+
+
+async def test_a_configured_person_linked_on_a_channel_keeps_the_link_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    # han.meimei is configured with an e-mail and no Slack identity; found on Slack by e-mail
+    # (or by writing to the bot), she must not be looked up again on every start
+    async with fresh_database("sqlite", tmp_path) as url:
+        services = await build(service_config(url))
+        await services.start()
+        han = services.service.directory.person("han.meimei")
+        assert han is not None and "slack" not in han.identities
+        await services.service.register_person(
+            replace(han, identities={**han.identities, "slack": "U0HAN"})
+        )
+        await services.stop()
+
+        again = await build(service_config(url))
+        await again.engine.dispose()
+
+    linked = again.service.directory.person("han.meimei")
+    assert linked is not None and linked.identities.get("slack") == "U0HAN"
+    assert again.service.directory.by_identity("slack", "U0HAN") == linked
