@@ -88,6 +88,11 @@ def test_a_ticket_without_a_source_message_has_no_source_line() -> None:
         'https://acme.slack.com/" onmouseover="x',
         "data:text/html,hi",
         "https:///nohost",
+        "https://someone@evil.example/phish",
+        "https://acme.slack.com/it's",
+        "https://acme .slack.com/",
+        "https://例子.公司/archives",
+        "https://acme.slack.com/" + "p" * 2000,
     ],
 )
 def test_only_a_safe_http_link_is_shown(bad: str) -> None:
@@ -137,3 +142,15 @@ def test_mail_shows_the_source_as_words_and_the_plain_url() -> None:
 
     assert f"Source: original message <{LINK}>" in text.splitlines()
     assert f'Source: <a href="{LINK}">original message</a>' in html
+
+
+@pytest.mark.parametrize(
+    "good",
+    [
+        "https://acme.slack.com/archives/C024BE91L/p1767600000000777",
+        "https://acme.slack.com/archives/C1/p1767600000000888?thread_ts=1767600000.000777&cid=C1",
+        "http://intranet.acme.example:8080/tickets/IT-1042#comments",
+    ],
+)
+def test_a_permalink_or_intranet_link_is_shown(good: str) -> None:
+    assert card(good).source is not None
