@@ -69,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     """uvloop when it is installed (it is a dependency on Linux and macOS): the same asyncio
-    API with its I/O in C, worth about a fifth of the CPU of a busy service. GONGDAN_EVENT_LOOP=
+    API with its loop and transports in C (docs/adr/0004-runtime-costs.md). GONGDAN_EVENT_LOOP=
     asyncio picks the standard loop (to rule the loop out when chasing a problem)."""
     if os.environ.get("GONGDAN_EVENT_LOOP", "uvloop") == "asyncio":
         return None

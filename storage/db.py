@@ -20,7 +20,7 @@ def create_engine(url: str) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
-    return create_async_engine(url, pool_pre_ping=True, **_JSON)
+    return create_async_engine(url, pool_pre_ping=True, **_ENGINE_OPTIONS)
 
 
 def json_dumps(value: Any) -> str:
@@ -31,7 +31,7 @@ def json_dumps(value: Any) -> str:
 
 # hide_parameters: a failed statement's error text leaves out its values, which are people's
 # messages, names and addresses; logs name the statement, never the data
-_JSON: dict[str, Any] = {
+_ENGINE_OPTIONS: dict[str, Any] = {
     "json_serializer": json_dumps,
     "json_deserializer": orjson.loads,
     "hide_parameters": True,
@@ -52,7 +52,7 @@ def _sqlite_engine(url: str) -> AsyncEngine:
     database = make_url(url).database
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, **_JSON)
+    engine = create_async_engine(url, **_ENGINE_OPTIONS)
     event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
     event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
     return engine
