@@ -304,6 +304,7 @@ def build_notice_card(ticket: Ticket, ctx: Context, locale: Locale, notice: Noti
         locale=locale,
         body=body,
         kind=CardKind.REMINDER if reminder else CardKind.ESCALATION,
+        source=_source(ticket, locale),
     )
 
 

@@ -11,9 +11,12 @@ import pytest
 from adapters.email.render import card_html, card_text
 from adapters.slack.render import render_card as slack_card
 from adapters.webchat.render import render_card as web_card
-from core.card import Card, build_card
+from core.card import Card, build_card, build_notice_card
+from core.escalation import NotifyKind
 from core.i18n import Locale
+from core.quiet_hours import Route
 from core.ticket import ChannelRef, Status, Ticket
+from core.timekeeping import Notice
 from tests.unit.core.fakes import make_context
 
 NOW = datetime(2026, 1, 5, 9, tzinfo=UTC)
@@ -154,3 +157,26 @@ def test_mail_shows_the_source_as_words_and_the_plain_url() -> None:
 )
 def test_a_permalink_or_intranet_link_is_shown(good: str) -> None:
     assert card(good).source is not None
+
+
+def test_reminder_and_escalation_cards_link_to_the_source_too() -> None:
+    ticket = Ticket(
+        key="IT-1001",
+        type_id="it",
+        number=1001,
+        title="wifi 又断了",
+        requester_id="zhangwei",
+        created_at=NOW,
+        updated_at=NOW,
+        team_id="it",
+        status=Status.NEW,
+        origin=ChannelRef("slack", "C024BE91L", None, "1767600000.000777", LINK),
+    )
+    for kind in (NotifyKind.REMINDER, NotifyKind.ESCALATION):
+        notice = Notice(
+            kind, "IT-1001", "lilei", NOW, Route.NORMAL, f"IT-1001/{kind}", "created", None
+        )
+        built = build_notice_card(ticket, CTX, "en", notice)
+
+        assert built.source is not None and built.source.url == LINK
+        assert f"Source: <{LINK}|original message>" in context_lines(slack_card(built))
