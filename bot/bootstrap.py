@@ -138,6 +138,13 @@ def _with_learned_identities(
     return kept
 
 
+def _without(person: Person, named: set[tuple[str, str]]) -> Person:
+    """`person` without the identities the configuration gives to someone (sync_people has
+    just moved them in the database too)."""
+    kept = {ch: ext for ch, ext in person.identities.items() if (ch, ext) not in named}
+    return person if kept == person.identities else replace(person, identities=kept)
+
+
 async def build(config: Config, *, clock: Clock | None = None, migrate_db: bool = True) -> Services:
     clock = clock or SystemClock()
     await prepare_database(config.database.url, auto_migrate=migrate_db)
@@ -151,12 +158,14 @@ async def build(config: Config, *, clock: Clock | None = None, migrate_db: bool 
     schedule = schedule_from(config, CachedTeamLoads(reader(engine), clock))
     ctx = Context(types=config.ticket_types(), directory=directory, clock=clock, schedule=schedule)
     async with engine.begin() as conn:
-        for person in _with_learned_identities(directory.people, await load_people(conn)):
+        stored = await load_people(conn)
+        for person in _with_learned_identities(directory.people, stored):
             directory.add(person)
         await sync_people(conn, directory.people)
-        for learned in await load_people(conn):  # people first met on a channel
-            if directory.person(learned.id) is None:
-                directory.add(learned)
+    named = {(ch, ext) for p in directory.people for ch, ext in p.identities.items()}
+    for learned in stored:  # people first met on a channel, less identities the config took
+        if directory.person(learned.id) is None:
+            directory.add(_without(learned, named))
     metrics = Metrics()
     dispatcher_ref: list[Dispatcher] = []
     writer = Writer(

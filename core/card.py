@@ -84,7 +84,8 @@ class CardAction:
 class CardLink:
     """A small line with one link, shown as `{before}{text}{after}` ("Source: original message").
 
-    Every word is ours, never user text; `url` passed is_safe_link. Renderers still escape both.
+    Every word is ours, never user text. Only `_source` builds one, after is_safe_link; renderers
+    escape url and words for their markup, they do not check the URL again.
     """
 
     url: str
@@ -148,17 +149,40 @@ def build_card(ticket: Ticket, ctx: Context, locale: Locale) -> Card:
     body = ticket.description if ticket.description != ticket.title else ""
     if len(body) > _BODY_MAX:
         body = body[: _BODY_MAX - 1] + "…"
+    return _ticket_card(
+        ticket,
+        locale,
+        colour=STATUS_COLOUR[ticket.status],
+        fields=tuple(fields),
+        actions=tuple(_actions(ticket, ctx, locale)),
+        body=body,
+    )
+
+
+def _ticket_card(
+    ticket: Ticket,
+    locale: Locale,
+    *,
+    colour: Colour,
+    fields: tuple[CardField, ...],
+    actions: tuple[CardAction, ...],
+    body: str,
+    kind: CardKind = CardKind.TICKET,
+) -> Card:
+    """A card about `ticket`: what every card says of it (key, title, status, source link), with
+    the colour, fields, actions and body of its kind."""
     return Card(
         ticket_key=ticket.key,
         version=ticket.version,
         title=ticket.title,
         status=ticket.status,
         status_label=t(f"status.{ticket.status.value}", locale),
-        colour=STATUS_COLOUR[ticket.status],
-        fields=tuple(fields),
-        actions=tuple(_actions(ticket, ctx, locale)),
+        colour=colour,
+        fields=fields,
+        actions=actions,
         locale=locale,
         body=body,
+        kind=kind,
         source=_source(ticket, locale),
     )
 
@@ -292,19 +316,14 @@ def build_notice_card(ticket: Ticket, ctx: Context, locale: Locale, notice: Noti
         else:
             body = t("msg.escalation_plain", locale, **base)
         fields.append(CardField(t("field.history", locale), _history(ticket, notice, now, locale)))
-    return Card(
-        ticket_key=ticket.key,
-        version=ticket.version,
-        title=ticket.title,
-        status=ticket.status,
-        status_label=t(f"status.{ticket.status.value}", locale),
+    return _ticket_card(
+        ticket,
+        locale,
         colour=Colour.YELLOW if reminder else Colour.RED,
         fields=tuple(fields),
         actions=tuple(_notice_actions(ticket, ctx, locale, reminder)),
-        locale=locale,
         body=body,
         kind=CardKind.REMINDER if reminder else CardKind.ESCALATION,
-        source=_source(ticket, locale),
     )
 
 

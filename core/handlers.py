@@ -87,6 +87,8 @@ async def open_ticket(cmd: OpenTicket, uow: UnitOfWork, ctx: Context) -> Ticket:
     if decision.assignee_id:
         ticket.assignee_id = decision.assignee_id
         ticket.status = Status.ASSIGNED
+    # the reason matters most when nobody qualified: the log says who was skipped and why
+    if decision.assignee_id or ticket.team_id in ctx.schedule.assignment:
         uow.record(
             Event(
                 EventKind.TICKET_ASSIGNED,
@@ -95,18 +97,6 @@ async def open_ticket(cmd: OpenTicket, uow: UnitOfWork, ctx: Context) -> Ticket:
                 None,
                 channel,
                 {"assignee": decision.assignee_id, "reason": decision.reason},
-            )
-        )
-    elif ticket.team_id in ctx.schedule.assignment:
-        # the reason matters most when nobody qualified: the log says who was skipped and why
-        uow.record(
-            Event(
-                EventKind.TICKET_ASSIGNED,
-                ticket.key,
-                now,
-                None,
-                channel,
-                {"assignee": None, "reason": decision.reason},
             )
         )
     timekeeping.start(ticket, ctx, now)

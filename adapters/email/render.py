@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 
-from core.card import Card, CardLink, is_safe_link
+from core.card import Card
 from core.i18n import Locale
 
 _COLOUR = {
@@ -34,7 +34,7 @@ def card_text(card: Card, lead: str = "", link: str | None = None) -> str:
     lines += [f"{f.label}: {f.value}" for f in card.fields]
     if card.body:
         lines += ["", card.body]
-    source = _source(card)
+    source = card.source
     if source is not None:
         lines += ["", f"{source.before}{source.text}{source.after} <{source.url}>"]
     if link:
@@ -60,7 +60,7 @@ def card_html(card: Card, lead: str = "", link: str | None = None) -> str:
     )
     if card.body:
         parts.append(f"<p>{_paragraphs(card.body)}</p>")
-    source = _source(card)
+    source = card.source
     if source is not None:
         anchor = f'<a href="{e(source.url, quote=True)}">{e(source.text)}</a>'
         parts.append(
@@ -71,10 +71,6 @@ def card_html(card: Card, lead: str = "", link: str | None = None) -> str:
         parts.append(f'<p><a href="{e(link, quote=True)}">{e(link)}</a></p>')
     parts.append(f'<p style="color:#6b7280">{e(_REPLY_HINT[card.locale])}</p></body></html>')
     return "".join(parts)
-
-
-def _source(card: Card) -> CardLink | None:
-    return card.source if card.source is not None and is_safe_link(card.source.url) else None
 
 
 def text_html(text: str) -> str:

@@ -66,7 +66,7 @@ def sdk_logger(name: str = "gongdan.slack.sdk") -> logging.Logger:
 
     The SDKs decide whether to format their debug lines with `logger.level <= DEBUG`, not
     `isEnabledFor`: with the default NOTSET level (0) every API call renders its whole request
-    and response into a string that is then thrown away (a sixth of the cost of a card post).
+    and response into a string that is then thrown away (about a tenth of slack_sdk's time per call when profiled).
     Setting the effective level explicitly keeps debug output available when it is wanted.
     """
     logger = logging.getLogger(name)

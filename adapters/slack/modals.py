@@ -79,45 +79,57 @@ def type_picker(types: Iterable[TicketType], locale: Locale, private_metadata: s
         "options": options,
         "initial_option": options[0],
     }
-    return {
-        "type": "modal",
-        "callback_id": PICK_CALLBACK_ID,
-        "title": plain(TEXTS["pick.title"].get(locale), MODAL_TITLE_MAX),
-        "submit": plain(TEXTS["next"].get(locale), MODAL_TITLE_MAX),
-        "close": plain(TEXTS["cancel"].get(locale), MODAL_TITLE_MAX),
-        "private_metadata": private_metadata,
-        "blocks": [
-            {
-                "type": "input",
-                "block_id": TYPE_BLOCK,
-                "label": plain(TEXTS["pick.label"].get(locale), 2000),
-                "element": element,
-            }
-        ],
-    }
+    label = TEXTS["pick.label"].get(locale)
+    return _one_input_modal(
+        PICK_CALLBACK_ID, "pick.title", "next", locale, private_metadata, TYPE_BLOCK, label, element
+    )
 
 
 def comment_modal(ticket_key: str, locale: Locale, private_metadata: str) -> Block:
     """What the Comment button opens: one multi-line text input."""
     label = TEXTS["comment.label"].get(locale).format(key=ticket_key)
+    element: Block = {
+        "type": "plain_text_input",
+        "action_id": INPUT_ACTION_ID,
+        "multiline": True,
+        "max_length": 3000,
+    }
+    return _one_input_modal(
+        COMMENT_CALLBACK_ID,
+        "comment.title",
+        "send",
+        locale,
+        private_metadata,
+        BODY_BLOCK,
+        label,
+        element,
+    )
+
+
+def _one_input_modal(
+    callback_id: str,
+    title: str,
+    submit: str,
+    locale: Locale,
+    private_metadata: str,
+    block_id: str,
+    label: str,
+    element: Block,
+) -> Block:
+    """A modal holding one input; title and submit are TEXTS keys, Cancel closes it."""
     return {
         "type": "modal",
-        "callback_id": COMMENT_CALLBACK_ID,
-        "title": plain(TEXTS["comment.title"].get(locale), MODAL_TITLE_MAX),
-        "submit": plain(TEXTS["send"].get(locale), MODAL_TITLE_MAX),
+        "callback_id": callback_id,
+        "title": plain(TEXTS[title].get(locale), MODAL_TITLE_MAX),
+        "submit": plain(TEXTS[submit].get(locale), MODAL_TITLE_MAX),
         "close": plain(TEXTS["cancel"].get(locale), MODAL_TITLE_MAX),
         "private_metadata": private_metadata,
         "blocks": [
             {
                 "type": "input",
-                "block_id": BODY_BLOCK,
+                "block_id": block_id,
                 "label": plain(clip(label, 2000), 2000),
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": INPUT_ACTION_ID,
-                    "multiline": True,
-                    "max_length": 3000,
-                },
+                "element": element,
             }
         ],
     }

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 
-from core.card import ActionKind, Card, CardAction, CardField, CardLink, is_safe_link
+from core.card import ActionKind, Card, CardAction, CardField, CardLink
 from core.forms import FieldKind, FieldSpec, TicketType
 from core.i18n import Locale, Text, t
 
@@ -89,7 +89,7 @@ def render_card(card: Card) -> str:
         parts.append("</dl>")
     if card.body.strip():
         parts.append(f'<p class="card__body">{escape(card.body)}</p>')
-    if card.source is not None and is_safe_link(card.source.url):
+    if card.source is not None:
         parts.append(_link_line(card.source))
     if card.actions:
         parts.append('<div class="card__actions">')
