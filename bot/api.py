@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from adapters.base import InboundKey
+from adapters.base import InboundKey, Submitted
 from bot.api_views import (
     PREFIX,
     attachment_json,
@@ -23,6 +23,7 @@ from bot.api_views import (
     iso,
     json_object,
     not_kept,
+    param,
     query_time,
     respond_ticket,
     ticket_json,
@@ -31,9 +32,10 @@ from bot.api_views import (
 from bot.errors import ApiError
 from bot.openapi import openapi_document
 from bot.service import TicketService
-from core.commands import ActOnTicket, AddComment, OpenTicket
+from core.commands import ActOnTicket, AddComment, Command, OpenTicket
 from core.handlers import ActResult
 from core.people import Person
+from core.text import field_problem
 from core.ticket import ChannelRef, Comment, Status, Ticket
 from core.workflow import Action
 from storage import queries
@@ -47,6 +49,8 @@ from storage.writer import IdempotencyMismatch
 T = TypeVar("T")
 
 _API = ChannelRef("api")
+# tickets.version is a 32-bit integer column
+_VERSION_MAX = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -82,7 +86,7 @@ class Api:
         scheme, _, presented = header.partition(" ")
         if scheme.lower() != "bearer" or not presented.strip():
             raise ApiError(401, "unauthorized", "send Authorization: Bearer <token>")
-        given = presented.strip().encode()
+        given = presented.strip().encode("utf-8", "surrogateescape")
         match = None
         for secret, token in self.tokens:
             if hmac.compare_digest(secret, given):
@@ -132,34 +136,36 @@ class Api:
             priority=priority,
             post_card=False,
         )
-        inbound = None
-        idem = request.headers.get("Idempotency-Key")
-        if idem is not None:
-            if not 1 <= len(idem) <= 255:
-                raise ApiError(400, "bad_request", "Idempotency-Key must be 1 to 255 characters")
-            inbound = InboundKey(f"api:{token.name}", idem, hashlib.sha256(raw).hexdigest())
-        try:
-            done = await self.service.submit(command, inbound=inbound, respond=respond_ticket)
-        except IdempotencyMismatch:
-            raise ApiError(
-                422,
-                "idempotency_key_reused",
-                "this Idempotency-Key was used with a different request body",
-            ) from None
+        inbound = _idempotency(request, token, hashlib.sha256(raw).hexdigest())
+        done = await self._submit(command, inbound, respond_ticket)
         payload = done.response if done.duplicate else respond_ticket(done.value)
         headers = {"Location": f"{PREFIX}/tickets/{payload['key']}"}
         if done.duplicate:
             headers["Idempotent-Replayed"] = "true"
         return web.json_response(payload, status=201, headers=headers)
 
+    async def _submit(
+        self, command: Command, inbound: InboundKey | None, respond: Callable[[Any], Any]
+    ) -> Submitted:
+        try:
+            return await self.service.submit(command, inbound=inbound, respond=respond)
+        except IdempotencyMismatch:
+            raise ApiError(
+                422,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used with a different request",
+            ) from None
+
     async def get(self, request: web.Request) -> web.Response:
         self._caller(request)
-        ticket = await self._ticket(request.match_info["key"])
+        ticket = await self._ticket(_path(request, "key"))
         return web.json_response(ticket_json(ticket))
 
     async def list(self, request: web.Request) -> web.Response:
         self._caller(request)
         q = request.query
+        for name, value in q.items():
+            param(name, value)
         statuses = [s for s in q.get("status", "").split(",") if s]
         for s in statuses:
             if s not in {x.value for x in Status}:
@@ -187,29 +193,25 @@ class Api:
         return web.json_response({"items": [ticket_json(t) for t in items], "next_cursor": cursor})
 
     async def comment(self, request: web.Request) -> web.Response:
-        _, person = self._caller(request)
-        key = request.match_info["key"]
-        body = json_object(await request.read())
+        token, person = self._caller(request)
+        key = _path(request, "key")
+        raw = await request.read()
+        body = json_object(raw)
         public = body.get("public", True)
         if not isinstance(public, bool):
             raise invalid("public", "type", "must be true or false")
         command = AddComment(key, person.id, body_str(body, "body"), _API, public)
-        done = await self.service.submit(command)
-        comment: Comment = done.value
-        return web.json_response(
-            {
-                "ticket": key,
-                "author": comment.author_id,
-                "body": comment.body,
-                "public": comment.public,
-                "created_at": iso(comment.created_at),
-            },
-            status=201,
-        )
+        # the key is the token's, as for tickets: the same body on another ticket is another request
+        fingerprint = hashlib.sha256(f"comment {key}\n".encode() + raw).hexdigest()
+        inbound = _idempotency(request, token, fingerprint)
+        done = await self._submit(command, inbound, _comment_response)
+        payload = done.response if done.duplicate else _comment_response(done.value)
+        headers = {"Idempotent-Replayed": "true"} if done.duplicate else None
+        return web.json_response(payload, status=201, headers=headers)
 
     async def act(self, request: web.Request) -> web.Response:
         _, person = self._caller(request)
-        key = request.match_info["key"]
+        key = _path(request, "key")
         name = request.match_info["action"]
         try:
             action = Action(name)
@@ -219,8 +221,13 @@ class Api:
         raw = await request.read()
         body = json_object(raw) if raw.strip() else {}
         version = body.get("version")
-        if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
-            raise invalid("version", "type", "must be an integer")
+        if version is not None and (
+            not isinstance(version, int)
+            or isinstance(version, bool)
+            or version < 0
+            or version > _VERSION_MAX
+        ):
+            raise invalid("version", "type", f"must be an integer from 0 to {_VERSION_MAX}")
         params = {k: v for k, v in body.items() if k in ("assignee", "priority", "body")}
         command = ActOnTicket(key, action, person.id, _API, params, seen_version=version)
         done = await self.service.submit(command)
@@ -247,7 +254,7 @@ class Api:
     ) -> web.Response:
         """A ticket's comments, events or attachments: 404 for an unknown ticket, else items."""
         self._caller(request)
-        key = request.match_info["key"]
+        key = _path(request, "key")
         await self._ticket(key)
         async with self.service.engine.connect() as conn:
             rows = await query(conn, key)
@@ -255,7 +262,7 @@ class Api:
 
     async def download(self, request: web.Request) -> web.Response:
         self._caller(request)
-        ident = request.match_info["id"]
+        ident = _path(request, "id")
         async with self.service.engine.connect() as conn:
             found = await get_attachment(conn, ident) if len(ident) <= 64 else None
         if found is None:
@@ -282,3 +289,33 @@ class Api:
         if ticket is None:
             raise ApiError(404, "not_found", f"no ticket {key}")
         return ticket
+
+
+def _path(request: web.Request, name: str) -> str:
+    return param(name, request.match_info[name])
+
+
+def _idempotency(request: web.Request, token: ApiToken, fingerprint: str) -> InboundKey | None:
+    """The request's Idempotency-Key, scoped to the token; None when it sent none."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    problem = field_problem("Idempotency-Key", key)
+    if not 1 <= len(key) <= 255 or problem is not None:
+        reason = f": it {problem.message}" if problem else ""
+        raise ApiError(
+            400, "bad_request", f"Idempotency-Key must be 1 to 255 characters of UTF-8 text{reason}"
+        )
+    return InboundKey(f"api:{token.name}", key, fingerprint)
+
+
+def _comment_response(value: Any) -> Any:
+    if not isinstance(value, Comment):
+        return value
+    return {
+        "ticket": value.ticket_key,
+        "author": value.author_id,
+        "body": value.body,
+        "public": value.public,
+        "created_at": iso(value.created_at),
+    }

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -12,11 +13,17 @@ from bot.errors import ApiError
 from core.errors import FieldError, FormInvalid
 from core.forms import TicketType
 from core.i18n import Text
+from core.text import field_problem
 from core.ticket import Ticket
 from storage.attachments import StoredAttachment
 from storage.queries import StoredComment, StoredEvent
 
 PREFIX = "/api/v1"
+# how deep a value in a request body may nest (a ticket's fields are at most a list of strings)
+MAX_DEPTH = 32
+# a JSON integer longer than this is out of every range the API has (and Python refuses to read
+# one of more than 4,300 digits): it is read as infinity, which each field's check refuses
+_MAX_DIGITS = 400
 
 
 def ticket_json(t: Ticket) -> dict[str, Any]:
@@ -126,15 +133,75 @@ def respond_ticket(value: Any) -> Any:
 
 
 def json_object(raw: bytes) -> dict[str, Any]:
+    """The body as a JSON object whose every string a database can store; else 400 or 422."""
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_int=_parse_int)
     except UnicodeDecodeError:
         raise ApiError(400, "malformed_json", "the body is not UTF-8") from None
     except json.JSONDecodeError as exc:
         raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ApiError(
+            400, "malformed_json", f"the body is nested too deeply (at most {MAX_DEPTH} levels)"
+        ) from None
     if not isinstance(body, dict):
         raise ApiError(400, "malformed_json", "the body must be a JSON object")
+    errors = [e for e in (_storable(name, value) for name, value in _named(body)) if e]
+    if errors:
+        raise FormInvalid(errors)
     return body
+
+
+def _parse_int(digits: str) -> int | float:
+    if len(digits) > _MAX_DIGITS:
+        return -math.inf if digits.startswith("-") else math.inf
+    return int(digits)
+
+
+def _named(body: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """(field name, value) pairs: the body's members, and a ticket's form fields by their id,
+    as form errors name them."""
+    out: list[tuple[str, Any]] = []
+    for key, value in body.items():
+        if key == "fields" and isinstance(value, dict):
+            for field_id, answer in value.items():
+                name = "fields" if field_problem("fields", field_id) else field_id
+                out.append((name, {field_id: answer}))
+        else:
+            out.append((key, {key: value}))
+    return out
+
+
+def _storable(name: str, value: object) -> FieldError | None:
+    """The first string (key or value) in value a database cannot store, or nesting too deep."""
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return FieldError(
+                name,
+                "depth",
+                f"nested more than {MAX_DEPTH} levels deep",
+                f"嵌套超过 {MAX_DEPTH} 层",
+            )
+        if isinstance(item, str):
+            problem = field_problem(name, item)
+            if problem is not None:
+                return problem
+        elif isinstance(item, dict):
+            stack.extend((k, depth + 1) for k in item)
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return None
+
+
+def param(name: str, value: str) -> str:
+    """A query or path parameter: 400 naming it if it holds text no database can store."""
+    problem = field_problem(name, value)
+    if problem is not None:
+        raise ApiError(400, "bad_request", f"{name}: {problem.message}")
+    return value
 
 
 def body_str(body: Mapping[str, Any], key: str, *, required: bool = True) -> str:
@@ -164,4 +231,7 @@ def query_time(q: Mapping[str, str], key: str) -> datetime | None:
         raise ApiError(
             400, "bad_request", f"{key}: include a UTC offset, e.g. 2026-01-05T00:00:00+08:00"
         )
-    return parsed
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00-05:00 is past the last instant a datetime holds
+        raise ApiError(400, "bad_request", f"{key}: out of range: {value!r}") from None

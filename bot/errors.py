@@ -1,7 +1,12 @@
-"""HTTP errors as JSON {"error": code, "detail": message}; domain errors mapped to 4xx."""
+"""HTTP errors as JSON {"error": code, "detail": message}; domain errors mapped to 4xx.
+
+Every refused request logs one line (rate-limited per kind of refusal); a server error logs its
+traceback, also rate-limited, so a flood of bad requests cannot fill the disk.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -9,7 +14,9 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
+from aiohttp.web_protocol import RequestPayloadError
 
+from bot.logs import Throttle, one_line
 from bot.metrics import Metrics
 from core.errors import (
     ConcurrencyError,
@@ -21,6 +28,12 @@ from core.errors import (
 )
 
 log = logging.getLogger("gongdan.http")
+
+# seconds a request's body may take to arrive after its head (set by bootstrap.listen)
+BODY_TIMEOUT = web.AppKey("body_timeout_s", float)
+DEFAULT_BODY_TIMEOUT_S = 60.0
+# log lines a minute for each kind of refused request (and for server errors)
+REFUSED_LINES_PER_MINUTE = 20
 
 
 class ApiError(Exception):
@@ -48,9 +61,9 @@ def domain_response(exc: DomainError) -> web.Response:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def error_middleware(
-    metrics: Metrics,
-) -> Middleware:
+def error_middleware(metrics: Metrics, throttle: Throttle | None = None) -> Middleware:
+    throttle = throttle or Throttle(REFUSED_LINES_PER_MINUTE)
+
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
@@ -59,27 +72,101 @@ def error_middleware(
             if request.match_info.route.resource
             else "unmatched"
         )
+        error = detail = ""
         try:
+            await _read_body(request)
             response = await handler(request)
         except ApiError as exc:
-            response = error_response(exc.status, exc.error, exc.detail)
+            error, detail = exc.error, exc.detail
+            response = error_response(exc.status, error, detail)
+            if isinstance(exc, _Refused):
+                await _answer_and_close(request, response)
         except DomainError as exc:
+            error, detail = exc.code, exc.message
             response = domain_response(exc)
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
-            response = error_response(exc.status, _reason(exc.status), exc.reason or "")
-        except Exception:
+            error, detail = _reason(exc.status), exc.reason or ""
+            response = error_response(exc.status, error, detail)
+        except ConnectionError:  # the client went away (or was cut off): nobody to answer
+            return web.Response(status=400)
+        except Exception as exc:
             incident = uuid.uuid4().hex[:12]
-            log.exception("unhandled error", extra={"incident": incident, "path": request.path})
+            _log_failure(throttle, request, incident, exc)
             response = error_response(
                 500, "internal", f"something went wrong on our side (incident {incident})"
             )
+        if 400 <= response.status < 500:
+            _log_refusal(throttle, request, response.status, error, detail)
         metrics.http_requests.inc(route=route, method=request.method, status=str(response.status))
         metrics.http_latency.observe(time.perf_counter() - started, route=route)
         return response
 
     return middleware
+
+
+async def _read_body(request: web.Request) -> None:
+    """Read the whole body now, within the body timeout: a client that sends its body a byte at
+    a time must not hold a handler (and a connection) forever. Handlers then read it from memory."""
+    if not request.body_exists:
+        return
+    limit = request.app.get(BODY_TIMEOUT, DEFAULT_BODY_TIMEOUT_S)
+    try:
+        async with asyncio.timeout(limit):
+            await request.read()
+    except TimeoutError:
+        raise _Refused(
+            408, "request_timeout", f"body: did not arrive within {limit:g} s of the request"
+        ) from None
+    except RequestPayloadError as exc:
+        cause = exc.__cause__ or exc.__context__ or exc
+        raise _Refused(
+            400, "bad_request", f"body: cannot be read ({one_line(str(cause), 120)})"
+        ) from None
+
+
+class _Refused(ApiError):
+    """An ApiError after which the connection is closed: the rest of the body is not awaited."""
+
+
+async def _answer_and_close(request: web.Request, response: web.StreamResponse) -> None:
+    """Send the answer now and close the connection, instead of letting the server read and
+    discard (for up to its lingering time) a body that is too slow or cannot be decoded."""
+    response.force_close()
+    try:
+        await response.prepare(request)
+        await response.write_eof()
+    except ConnectionError:
+        pass
+    request.protocol.force_close()
+
+
+def _log_refusal(
+    throttle: Throttle, request: web.Request, status: int, error: str, detail: str
+) -> None:
+    suppressed = throttle.admit(f"{status} {error}")
+    if suppressed is None:
+        return
+    extra: dict[str, object] = {
+        "status": status,
+        "method": one_line(request.method, 16),
+        "path": one_line(request.raw_path, 200),
+        "peer": request.remote,
+    }
+    if suppressed:
+        extra["suppressed"] = suppressed
+    log.info("refused %s: %s", error or status, one_line(detail), extra=extra)
+
+
+def _log_failure(throttle: Throttle, request: web.Request, incident: str, exc: Exception) -> None:
+    suppressed = throttle.admit("500 internal")
+    if suppressed is None:
+        return
+    extra: dict[str, object] = {"incident": incident, "path": one_line(request.raw_path, 200)}
+    if suppressed:
+        extra["suppressed"] = suppressed
+    log.error("unhandled error", exc_info=exc, extra=extra)
 
 
 def _reason(status: int) -> str:

@@ -76,6 +76,11 @@ class TicketType:
 _TEXT_MAX = 10_000
 _TITLE_MAX = 200
 
+# Every number field holds values within ±(2**53 - 1): the integers a double (JSON's number, and
+# JavaScript's) represents exactly, well inside the 64-bit integers orjson, SQLite and PostgreSQL
+# store. Beyond it a value would be rounded (or refused by the database) instead of kept as given.
+NUMBER_LIMIT = 2**53 - 1
+
 
 def clean_text(text: str) -> str:
     """User text as stored: trimmed, without NUL characters (which no database keeps)."""
@@ -170,6 +175,12 @@ def _clean(spec: FieldSpec, raw: object, directory: Directory) -> JSON:
         return text
     if kind == FieldKind.NUMBER:
         number = _number(raw)
+        if abs(number) > NUMBER_LIMIT:
+            raise _Invalid(
+                "range",
+                f"must be between -{NUMBER_LIMIT} and {NUMBER_LIMIT}",
+                f"必须在 -{NUMBER_LIMIT} 到 {NUMBER_LIMIT} 之间",
+            )
         if spec.min is not None and number < spec.min:
             raise _Invalid(
                 "min", f"must be at least {_fmt(spec.min)}", f"不能小于 {_fmt(spec.min)}"

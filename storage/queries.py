@@ -151,8 +151,9 @@ def _decode(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         version, _, value = text.partition(":")
-        if version != "t1":
+        last_id = int(value)
+        if version != "t1" or not 0 < last_id < 2**63:  # ids are positive 64-bit integers
             raise ValueError(version)
-        return int(value)
+        return last_id
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise BadCursor("this cursor is not valid; start again without one") from None

@@ -198,10 +198,15 @@ async def test_types_openapi_health_and_metrics(sqlite_url: str) -> None:
 
 async def test_control_characters_and_odd_types_never_cause_a_server_error(db_url: str) -> None:
     async with running(service_config(db_url)) as svc:
+        # text no database can store is refused naming the field, not silently changed
         status, body, _ = await _create(
             svc, {"type": "it", "title": "nul\u0000byte", "description": "a\u0000"}
         )
-        assert status == 201 and body["title"] == "nulbyte"
+        assert status == 422
+        assert {(f["field"], f["rule"]) for f in body["fields"]} == {
+            ("title", "text"),
+            ("description", "text"),
+        }
         for bad in (
             {"type": "it", "title": ["list"]},
             {"type": "it", "title": "x", "fields": {"location": {"nested": 1}}},
@@ -220,3 +225,30 @@ async def test_control_characters_and_odd_types_never_cause_a_server_error(db_ur
             assert r.status == 413 and (await r.json())["error"] == "too_large"
         async with svc.http.get(svc.url + "/nowhere") as r:
             assert r.status == 404 and (await r.json())["error"] == "not_found"
+
+
+async def test_comment_retried_with_the_same_idempotency_key_is_added_once(db_url: str) -> None:
+    async with running(service_config(db_url)) as svc:
+        await _create(svc, {"type": "it", "title": "Printer jam"})
+        await _create(svc, {"type": "it", "title": "Scanner jam"})
+        url = svc.url + API + "/tickets/{}/comments"
+
+        async def comment(key: str, body: str, idem: str) -> tuple[int, Any, Any]:
+            headers = {**svc.auth("li.lei"), "Idempotency-Key": idem}
+            async with svc.http.post(url.format(key), json={"body": body}, headers=headers) as r:
+                return r.status, await r.json(), r.headers
+
+        first = await comment("IT-1001", "换了硒鼓", "c-1")
+        retries = await asyncio.gather(*(comment("IT-1001", "换了硒鼓", "c-1") for _ in range(3)))
+        assert first[0] == 201
+        assert all(status == 201 and data == first[1] for status, data, _ in retries)
+        assert all(headers["Idempotent-Replayed"] == "true" for _, _, headers in retries)
+        other_body = await comment("IT-1001", "换了鼓", "c-1")
+        other_ticket = await comment("IT-1002", "换了硒鼓", "c-1")
+        assert other_body[0] == other_ticket[0] == 422
+        assert other_body[1]["error"] == "idempotency_key_reused"
+
+        async with svc.http.get(url.format("IT-1001"), headers=svc.auth("admin")) as r:
+            assert [c["body"] for c in (await r.json())["items"]] == ["换了硒鼓"]
+        async with svc.http.get(url.format("IT-1002"), headers=svc.auth("admin")) as r:
+            assert (await r.json())["items"] == []

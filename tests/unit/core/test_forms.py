@@ -271,3 +271,17 @@ def test_option_labels_speak_both_languages() -> None:
     option = Option("vpn", Text("VPN access", "VPN 权限"))
     assert option.label.get("zh-CN") == "VPN 权限"
     assert option.label.get("en") == "VPN access"
+
+
+@pytest.mark.parametrize("raw", [2**53, -(2**53), 1e20, "1e20", 2**64, -1e300])
+def test_number_beyond_what_a_double_holds_exactly_is_out_of_range(raw: object) -> None:
+    assert error(FieldKind.NUMBER, raw) == (
+        "x",
+        "range",
+        "must be between -9007199254740991 and 9007199254740991",
+    )
+
+
+def test_number_on_the_edge_of_the_range_is_kept_exactly() -> None:
+    assert clean(FieldKind.NUMBER, 2**53 - 1) == 9007199254740991
+    assert clean(FieldKind.NUMBER, -(2**53 - 1)) == -9007199254740991
