@@ -27,7 +27,9 @@ from bot.api import Api, ApiToken
 from bot.app import Health, build_app
 from bot.clock import SystemClock
 from bot.config import Config
+from bot.connections import ConnectionGuard, ConnectionLimits, GuardedSite
 from bot.dispatcher import Dispatcher, DispatchPolicy, _Cards
+from bot.errors import BODY_TIMEOUT
 from bot.metrics import Gauge, Metrics
 from bot.notices import NoticeDispatcher, NoticeRouter
 from bot.scheduler import Scheduler, SchedulerPolicy, schedule_from, scheduler_lock, team_rooms
@@ -331,12 +333,22 @@ def _email(
 
 
 async def listen(services: Services, host: str, port: int) -> tuple[web.AppRunner, str]:
-    """Start serving the app; returns the runner (for cleanup) and the base URL actually bound."""
+    """Start serving the app; returns the runner (for cleanup) and the base URL actually bound.
+
+    Connections are capped and their first request head has a deadline (bot.connections); a
+    request body has its own (bot.errors); an idle kept-alive connection is closed by aiohttp."""
+    s = services.config.service
+    services.app[BODY_TIMEOUT] = s.body_timeout_s
     runner = web.AppRunner(
-        services.app, shutdown_timeout=services.config.service.shutdown_timeout_s, access_log=None
+        services.app,
+        shutdown_timeout=s.shutdown_timeout_s,
+        access_log=None,
+        keepalive_timeout=s.keepalive_timeout_s,
     )
     await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_address=True)
+    assert runner.server is not None
+    guard = ConnectionGuard(runner.server, ConnectionLimits(s.max_connections, s.header_timeout_s))
+    site = GuardedSite(runner, host, port, guard)
     await site.start()
     sockname = runner.addresses[0]
     return runner, f"http://{sockname[0]}:{sockname[1]}"

@@ -142,6 +142,11 @@ class ServiceConfig(Section):
     default_locale: Locale = "zh-CN"
     timezone: Timezone = "Asia/Shanghai"
     shutdown_timeout_s: float = Field(default=20.0, ge=0)
+    # HTTP connection limits (docs/configuration.md)
+    header_timeout_s: float = Field(default=10.0, gt=0)
+    body_timeout_s: float = Field(default=60.0, gt=0)
+    keepalive_timeout_s: float = Field(default=75.0, gt=0)
+    max_connections: int = Field(default=1000, ge=1)
 
     @field_validator("base_url")
     @classmethod

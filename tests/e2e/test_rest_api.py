@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 from typing import Any
 
+import pytest
+
+from bot.errors import REFUSED_LINES_PER_MINUTE
 from tests.e2e.harness import Running, running, service_config
 
 API = "/api/v1"
@@ -252,3 +256,20 @@ async def test_comment_retried_with_the_same_idempotency_key_is_added_once(db_ur
             assert [c["body"] for c in (await r.json())["items"]] == ["换了硒鼓"]
         async with svc.http.get(url.format("IT-1002"), headers=svc.auth("admin")) as r:
             assert (await r.json())["items"] == []
+
+
+async def test_a_flood_of_refused_requests_logs_one_short_line_each_up_to_a_limit(
+    sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with running(service_config(sqlite_url)) as svc:
+        caplog.set_level(logging.INFO, logger="gongdan.http")
+        caplog.clear()
+        for _ in range(REFUSED_LINES_PER_MINUTE + 10):
+            async with svc.http.get(
+                svc.url + API + "/tickets", headers={"Authorization": "Bearer \u00ff\u00fe"}
+            ) as r:
+                assert r.status == 401
+        lines = [r for r in caplog.records if r.name == "gongdan.http"]
+        assert len(lines) == REFUSED_LINES_PER_MINUTE
+        assert all(r.exc_info is None and r.levelno == logging.INFO for r in lines)
+        assert lines[0].getMessage() == "refused unauthorized: unknown API token"
