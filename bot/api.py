@@ -36,7 +36,7 @@ from core.commands import ActOnTicket, AddComment, Command, OpenTicket
 from core.handlers import ActResult
 from core.people import Person
 from core.text import field_problem
-from core.ticket import ChannelRef, Comment, Status, Ticket
+from core.ticket import ChannelRef, Comment, Priority, Status, Ticket
 from core.workflow import Action
 from storage import queries
 from storage.attachments import (
@@ -229,6 +229,12 @@ class Api:
         ):
             raise invalid("version", "type", f"must be an integer from 0 to {_VERSION_MAX}")
         params = {k: v for k, v in body.items() if k in ("assignee", "priority", "body")}
+        for name, value in params.items():
+            if not isinstance(value, str):
+                raise invalid(name, "type", "must be a string")
+        if "priority" in params and params["priority"] not in {p.value for p in Priority}:
+            known = ", ".join(p.value for p in Priority)
+            raise invalid("priority", "options", f"must be one of {known}")
         command = ActOnTicket(key, action, person.id, _API, params, seen_version=version)
         done = await self.service.submit(command)
         result: ActResult = done.value
@@ -301,10 +307,13 @@ def _idempotency(request: web.Request, token: ApiToken, fingerprint: str) -> Inb
     if key is None:
         return None
     problem = field_problem("Idempotency-Key", key)
-    if not 1 <= len(key) <= 255 or problem is not None:
+    if not (1 <= len(key) <= 255 and key.isascii() and key.isprintable()) or problem:
+        # aiohttp keeps bytes that are not UTF-8 as lone surrogates: field_problem names them
         reason = f": it {problem.message}" if problem else ""
         raise ApiError(
-            400, "bad_request", f"Idempotency-Key must be 1 to 255 characters of UTF-8 text{reason}"
+            400,
+            "bad_request",
+            f"Idempotency-Key must be 1 to 255 printable ASCII characters{reason}",
         )
     return InboundKey(f"api:{token.name}", key, fingerprint)
 

@@ -221,7 +221,7 @@ def invalid(field: str, rule: str, message: str) -> FormInvalid:
 
 def query_time(q: Mapping[str, str], key: str) -> datetime | None:
     value = q.get(key)
-    if not value:
+    if value is None:
         return None
     try:
         parsed = datetime.fromisoformat(value)

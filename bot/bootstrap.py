@@ -27,9 +27,10 @@ from bot.api import Api, ApiToken
 from bot.app import Health, build_app
 from bot.clock import SystemClock
 from bot.config import Config
-from bot.connections import ConnectionGuard, ConnectionLimits, GuardedSite
+from bot.connections import ConnectionGuard, ConnectionLimits, GuardedSite, MalformedRequests
 from bot.dispatcher import Dispatcher, DispatchPolicy, _Cards
 from bot.errors import BODY_TIMEOUT
+from bot.logs import Throttle
 from bot.metrics import Gauge, Metrics
 from bot.notices import NoticeDispatcher, NoticeRouter
 from bot.scheduler import Scheduler, SchedulerPolicy, schedule_from, scheduler_lock, team_rooms
@@ -344,6 +345,7 @@ async def listen(services: Services, host: str, port: int) -> tuple[web.AppRunne
         shutdown_timeout=s.shutdown_timeout_s,
         access_log=None,
         keepalive_timeout=s.keepalive_timeout_s,
+        logger=MalformedRequests.install(logging.getLogger("gongdan.http.server"), Throttle(20)),
     )
     await runner.setup()
     assert runner.server is not None

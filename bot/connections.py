@@ -15,12 +15,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestHandler
 
-from bot.logs import Throttle
+from bot.logs import Throttle, one_line
 
 log = logging.getLogger("gongdan.http")
 
@@ -90,12 +91,11 @@ class _Watched(asyncio.Protocol):
         self.timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
         self.guard.open[self.handler] = self
         loop = asyncio.get_running_loop()
         self.timer = loop.call_later(self.guard.limits.header_timeout_s, self._expired)
-        self.handler.connection_made(transport)
+        self.handler.connection_made(self.transport)
 
     def head_received(self) -> None:
         if self.timer is not None:
@@ -142,15 +142,15 @@ class _Refused(asyncio.Protocol):
         self.guard = guard
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        tcp = cast(asyncio.Transport, transport)
         self.guard.note(
             "connection cap",
             "refused a connection: too many open",
             peer=_peer(transport),
             max_connections=self.guard.limits.max_connections,
         )
-        transport.write(_REFUSED)
-        transport.close()
+        tcp.write(_REFUSED)
+        tcp.close()
 
 
 class GuardedSite(web.BaseSite):
@@ -175,6 +175,37 @@ class GuardedSite(web.BaseSite):
         self._server = await loop.create_server(
             self._guard, self._host, self._port, reuse_address=True
         )
+
+
+class MalformedRequests(logging.Filter):
+    """aiohttp logs a request it cannot parse (a NUL in a header, a bad request line) with its
+    traceback, at ERROR: any client could fill the disk. This turns each into one rate-limited
+    INFO line on the logger handed to aiohttp's request handlers."""
+
+    def __init__(self, throttle: Throttle) -> None:
+        super().__init__()
+        self.throttle = throttle
+
+    @classmethod
+    def install(cls, logger: logging.Logger, throttle: Throttle) -> logging.Logger:
+        for old in [f for f in logger.filters if isinstance(f, cls)]:
+            logger.removeFilter(old)
+        logger.addFilter(cls(throttle))
+        return logger
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if not isinstance(exc, HttpProcessingError) or exc.code >= 500:
+            return True
+        suppressed = self.throttle.admit(f"{exc.code} malformed")
+        if suppressed is None:
+            return False
+        record.msg, record.args = "refused a malformed request: %s", (one_line(exc.message),)
+        record.exc_info, record.exc_text = None, None
+        record.levelno, record.levelname = logging.INFO, "INFO"
+        if suppressed:
+            record.suppressed = suppressed
+        return True
 
 
 def _peer(transport: asyncio.BaseTransport) -> str:

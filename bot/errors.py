@@ -89,6 +89,8 @@ def error_middleware(metrics: Metrics, throttle: Throttle | None = None) -> Midd
                 raise
             error, detail = _reason(exc.status), exc.reason or ""
             response = error_response(exc.status, error, detail)
+            if "Allow" in exc.headers:  # a 405 says which methods the resource has (RFC 9110)
+                response.headers["Allow"] = exc.headers["Allow"]
         except ConnectionError:  # the client went away (or was cut off): nobody to answer
             return web.Response(status=400)
         except Exception as exc:

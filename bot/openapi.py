@@ -4,9 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.forms import NUMBER_LIMIT
 from core.ticket import Priority, Status
 from core.workflow import Action
 
+# text a database can store: no NUL (nor unpaired surrogates, which a JSON Schema cannot name)
+_NO_NUL = "^[^\\u0000]*$"
+# ... and at least one character that is not white space (the server trims text)
+_SOME_TEXT = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+_TEXT = {"type": "string", "pattern": _NO_NUL}
+# tickets.version is a 32-bit integer column
+_VERSION = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
+# RFC 9110 field value, as the IETF Idempotency-Key draft's sf-string: printable ASCII, no
+# white space at either end (HTTP would strip it)
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 255,
+        "pattern": "^[!-~]([ -~]*[!-~])?$",
+    },
+}
+
+_STATUS = f"({'|'.join(s.value for s in Status)})"
 _LABELS = {"type": "object", "properties": {"zh-CN": {"type": "string"}, "en": {"type": "string"}}}
 _TIME = {"type": ["string", "null"], "format": "date-time"}
 
@@ -28,17 +51,23 @@ def _ok(description: str, ref: str, status: str = "200") -> dict[str, Any]:
 
 
 _COMMON_ERRORS = {"401": _error("Missing or unknown bearer token")}
+_BAD_REQUEST = {
+    "400": _error(
+        "Malformed JSON, a parameter or header that cannot be read, or a body that did not "
+        "arrive in time (408)"
+    )
+}
 _KEY = {
     "name": "key",
     "in": "path",
     "required": True,
-    "schema": {"type": "string"},
+    "schema": {"type": "string", "pattern": _NO_NUL},
     "example": "IT-1042",
 }
 
 
 def openapi_document() -> dict[str, Any]:
-    ticket_errors = {**_COMMON_ERRORS, "404": _error("No such ticket")}
+    ticket_errors = {**_COMMON_ERRORS, **_BAD_REQUEST, "404": _error("No such ticket")}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -61,10 +90,7 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "Open a ticket",
                     "parameters": [
                         {
-                            "name": "Idempotency-Key",
-                            "in": "header",
-                            "required": False,
-                            "schema": {"type": "string", "maxLength": 255},
+                            **_IDEMPOTENCY_KEY,
                             "description": "Repeat a create safely: the same key and body return "
                             "the first response; another body gives 422.",
                         }
@@ -79,7 +105,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                     "responses": {
                         **_ok("Created", "Ticket", "201"),
-                        "400": _error("Malformed JSON"),
+                        **_BAD_REQUEST,
                         "403": _error("Opening for someone else needs an admin token"),
                         "422": _error("A field is invalid; `fields` names each problem"),
                         **_COMMON_ERRORS,
@@ -91,13 +117,23 @@ def openapi_document() -> dict[str, Any]:
                         {
                             "name": "status",
                             "in": "query",
-                            "schema": {"type": "string"},
+                            "schema": {
+                                "type": "string",
+                                "pattern": f"^,*({_STATUS}(,+{_STATUS})*)?,*$",
+                            },
                             "description": "Comma-separated statuses",
                         },
                         *(
-                            {"name": n, "in": "query", "schema": {"type": "string"}}
-                            for n in ("assignee", "team", "type", "requester", "cursor")
+                            {"name": n, "in": "query", "schema": _TEXT}
+                            for n in ("assignee", "team", "type", "requester")
                         ),
+                        {
+                            "name": "cursor",
+                            "in": "query",
+                            "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]*$"},
+                            "description": "next_cursor of the previous page (opaque); a cursor "
+                            "this server did not hand out gives 400",
+                        },
                         {
                             "name": "created_from",
                             "in": "query",
@@ -116,7 +152,7 @@ def openapi_document() -> dict[str, Any]:
                     ],
                     "responses": {
                         **_ok("A page of tickets", "TicketPage"),
-                        "400": _error("Bad filter"),
+                        "400": _error("Bad filter or cursor"),
                         **_COMMON_ERRORS,
                     },
                 },
@@ -131,7 +167,14 @@ def openapi_document() -> dict[str, Any]:
             "/tickets/{key}/comments": {
                 "post": {
                     "summary": "Comment on a ticket",
-                    "parameters": [_KEY],
+                    "parameters": [
+                        _KEY,
+                        {
+                            **_IDEMPOTENCY_KEY,
+                            "description": "Repeat a comment safely: the same key, ticket and "
+                            "body return the first response; another request gives 422.",
+                        },
+                    ],
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -140,7 +183,11 @@ def openapi_document() -> dict[str, Any]:
                                     "type": "object",
                                     "required": ["body"],
                                     "properties": {
-                                        "body": {"type": "string"},
+                                        "body": {
+                                            "type": "string",
+                                            "pattern": _SOME_TEXT,
+                                            "maxLength": 10_000,
+                                        },
                                         "public": {"type": "boolean"},
                                     },
                                 }
@@ -150,7 +197,9 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {
                         **_ok("Comment added", "Comment", "201"),
                         "403": _error("Not allowed"),
-                        "422": _error("Empty comment"),
+                        "422": _error(
+                            "Empty comment, or an Idempotency-Key used for another request"
+                        ),
                         **ticket_errors,
                     },
                 },
@@ -179,14 +228,14 @@ def openapi_document() -> dict[str, Any]:
                                 "schema": {
                                     "type": "object",
                                     "properties": {
-                                        "assignee": {"type": "string", "description": "for assign"},
+                                        "assignee": {**_TEXT, "description": "for assign"},
                                         "priority": {
                                             "type": "string",
                                             "enum": [p.value for p in Priority],
                                         },
-                                        "body": {"type": "string", "description": "for comment"},
+                                        "body": {**_TEXT, "description": "for comment"},
                                         "version": {
-                                            "type": "integer",
+                                            **_VERSION,
                                             "description": "the version you saw",
                                         },
                                     },
@@ -220,9 +269,7 @@ def openapi_document() -> dict[str, Any]:
             "/attachments/{id}": {
                 "get": {
                     "summary": "Download an attachment (Content-Disposition carries its name)",
-                    "parameters": [
-                        {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
-                    ],
+                    "parameters": [{"name": "id", "in": "path", "required": True, "schema": _TEXT}],
                     "responses": {
                         "200": {
                             "description": "The file's bytes, with its content type",
@@ -233,6 +280,7 @@ def openapi_document() -> dict[str, Any]:
                             },
                         },
                         "404": _error("No such attachment, or only its name was kept (not_stored)"),
+                        **_BAD_REQUEST,
                         **_COMMON_ERRORS,
                     },
                 }
@@ -270,12 +318,16 @@ def _schemas() -> dict[str, Any]:
             "type": "object",
             "required": ["type", "title"],
             "properties": {
-                "type": {"type": "string", "example": "it"},
-                "title": {"type": "string", "maxLength": 200},
-                "description": {"type": "string"},
-                "fields": {"type": "object"},
+                "type": {**_TEXT, "example": "it"},
+                "title": {"type": "string", "pattern": _SOME_TEXT, "maxLength": 200},
+                "description": _TEXT,
+                "fields": {
+                    "type": "object",
+                    "description": "field id -> answer, as GET /ticket-types describes them; a "
+                    f"number is within ±{NUMBER_LIMIT} (2^53 - 1)",
+                },
                 "priority": {"type": "string", "enum": [p.value for p in Priority]},
-                "requester": {"type": "string", "description": "person id (admin tokens only)"},
+                "requester": {**_TEXT, "description": "person id (admin tokens only)"},
             },
         },
         "Ticket": {

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
 import yaml
 
 from bot.config import Config, parse_config
@@ -104,3 +106,20 @@ async def test_connections_over_the_cap_are_refused_until_one_closes(sqlite_url:
         assert reply.startswith(b"HTTP/1.1 200 ")
         for w in held:
             w.close()
+
+
+async def test_a_request_http_cannot_parse_logs_one_line_without_a_traceback(
+    sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with running(limited(sqlite_url)) as svc:
+        caplog.set_level(logging.INFO)
+        caplog.clear()
+        reader, writer = await connect(svc.url)
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: gongdan\r\nX-Probe: \x00\r\n\r\n")
+        reply = await asyncio.wait_for(reader.read(), 5)
+        writer.close()
+        assert reply.split(b" ")[1] == b"400"
+        lines = [r for r in caplog.records if r.levelno >= logging.INFO]
+        assert [(r.levelno, r.exc_info) for r in lines] == [(logging.INFO, None)]
+        assert lines[0].getMessage().startswith("refused a malformed request: ")
+        assert "\n" not in lines[0].getMessage()

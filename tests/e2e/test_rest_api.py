@@ -229,6 +229,8 @@ async def test_control_characters_and_odd_types_never_cause_a_server_error(db_ur
             assert r.status == 413 and (await r.json())["error"] == "too_large"
         async with svc.http.get(svc.url + "/nowhere") as r:
             assert r.status == 404 and (await r.json())["error"] == "not_found"
+        async with svc.http.request("TRACE", svc.url + API + "/ticket-types") as r:
+            assert r.status == 405 and r.headers["Allow"] == "GET,HEAD"
 
 
 async def test_comment_retried_with_the_same_idempotency_key_is_added_once(db_url: str) -> None:

@@ -182,6 +182,18 @@ CASES = [
         "Idempotency-Key",
         ((IDEM, b"\xc0\xaf"),),
     ),
+    Case(
+        "idem-utf8-not-ascii",
+        "POST",
+        C,
+        _j({"body": "x"}),
+        400,
+        "Idempotency-Key",
+        ((IDEM, "键".encode()),),
+    ),
+    Case("priority-on-resolve", "POST", A + "/resolve", _j({"priority": "soon"}), 422, "priority"),
+    Case("assignee-not-text", "POST", A + "/assign", _j({"assignee": 7}), 422, "assignee"),
+    Case("created-to-empty", "GET", T + "?created_to=", status=400, names="created_to"),
     Case("idem-too-long", "POST", T, _ticket(), 400, "Idempotency-Key", ((IDEM, b"k" * 300),)),
     Case(
         "auth-not-utf8",
