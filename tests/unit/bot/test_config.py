@@ -165,6 +165,8 @@ def test_minimal_file_gets_documented_defaults() -> None:
     assert (config.service.host, config.service.port) == ("127.0.0.1", 8080)
     assert config.service.base_url == "http://127.0.0.1:8080"
     assert config.service.shutdown_timeout_s == 20
+    assert (config.service.header_timeout_s, config.service.body_timeout_s) == (10, 60)
+    assert (config.service.keepalive_timeout_s, config.service.max_connections) == (75, 1000)
     assert config.database.backend == "sqlite"
     assert (config.logging.level, config.logging.format) == ("INFO", "text")
     assert config.api.tokens == ()
@@ -527,7 +529,8 @@ def test_all_problems_are_reported_together() -> None:
         "database.url: environment variable GONGDAN_DB is not set",
         "service.port: must be a whole number (got 'x') (set by GONGDAN_PORT)",
         "service.colour: unknown key (allowed: name, host, port, base_url, default_locale,"
-        " timezone, shutdown_timeout_s)",
+        " timezone, shutdown_timeout_s, header_timeout_s, body_timeout_s, keepalive_timeout_s,"
+        " max_connections)",
         "logging.level: must be 'DEBUG', 'INFO', 'WARNING' or 'ERROR' (got 'LOUD')",
         "teams[0].lead: unknown person 'wang.wu' (known: li.lei, han.meimei)",
         "channels.webchat.rooms[0].ticket_type: unknown ticket type 'itt'",
