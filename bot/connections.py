@@ -197,6 +197,8 @@ class MalformedRequests(logging.Filter):
         exc = record.exc_info[1] if record.exc_info else None
         if not isinstance(exc, HttpProcessingError) or exc.code >= 500:
             return True
+        if not logging.getLogger(record.name).isEnabledFor(logging.INFO):
+            return False  # logged at ERROR by aiohttp, but it is a client's mistake
         suppressed = self.throttle.admit(f"{exc.code} malformed")
         if suppressed is None:
             return False
