@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import gc
 import logging
 import os
@@ -103,7 +104,29 @@ def _redact(url: str) -> str:
     return url
 
 
+def _setting(path: str, option: str | None, env: str) -> str:
+    """How the operator set a value: the command-line option, else the config key (and the
+    GONGDAN_* variable when that overrode it) — so the message points at what to change."""
+    if option is not None:
+        return option
+    return f"{path} (from {env})" if env in os.environ else path
+
+
+def _cannot_listen(port_key: str, host_key: str, host: str, port: int, exc: OSError) -> str:
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"{port_key}: {where} is already in use — stop the other process or choose another port"
+        )
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"{host_key}: {where} is not an address of this machine — choose one it has"
+    if exc.errno == errno.EACCES:
+        return f"{port_key}: {where} needs privileges this process lacks — choose a port above 1023"
+    return f"{port_key}: cannot listen on {where}: {exc.strerror or exc}"
+
+
 async def _serve(config: Config, host: str | None, port: int | None) -> int:
+    from adapters.email.smtp_in import SmtpListenError
     from bot.bootstrap import StartupError, build, listen
 
     try:
@@ -111,16 +134,37 @@ async def _serve(config: Config, host: str | None, port: int | None) -> int:
     except StartupError as exc:
         log.error(str(exc))
         return 1
-    await services.start()
+    try:
+        await services.start()
+    except SmtpListenError as exc:
+        # the listener's address is channels.email.smtp_listen (bot/bootstrap.py _email)
+        key = _setting("channels.email.smtp_listen", None, "GONGDAN_CHANNELS__EMAIL__SMTP_LISTEN")
+        print(_cannot_listen(key, key, exc.host, exc.port, exc.cause), file=sys.stderr)
+        await services.stop()  # what started before it: writer, other channels
+        return EXIT_INVALID
     # Everything built so far lives as long as the process: keep it out of the collector's
     # scans, and collect the young generation less often (a busy service allocates a lot of
     # short-lived objects; the default threshold of 700 spent ~10% of the CPU in gc here).
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
-    runner, url = await listen(
-        services, host or config.service.host, config.service.port if port is None else port
-    )
+    http_host = host or config.service.host
+    http_port = config.service.port if port is None else port
+    try:
+        runner, url = await listen(services, http_host, http_port)
+    except OSError as exc:
+        print(
+            _cannot_listen(
+                _setting("service.port", None if port is None else "--port", "GONGDAN_PORT"),
+                _setting("service.host", None if host is None else "--host", "GONGDAN_HOST"),
+                http_host,
+                http_port,
+                exc,
+            ),
+            file=sys.stderr,
+        )
+        await services.stop()
+        return EXIT_INVALID
     log.info(
         "gongdan is serving",
         extra={
