@@ -53,19 +53,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.logs import setup_logging
 
     setup_logging(config.logging.level, config.logging.format)
-    if args.command == "migrate":
-        from storage.migrate import migrate
-
-        asyncio.run(migrate(config.database.url))
-        print(f"database at {_redact(config.database.url)} is up to date")
-        return 0
     if args.command == "simulate":
         from bot.simulate import read_rows, simulate
 
         simulate(config, read_rows(args.tickets), sys.stdout)
         return 0
-    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        return runner.run(_serve(config, args.host, args.port))
+    from alembic.util import CommandError
+
+    try:
+        if args.command == "migrate":
+            from storage.migrate import migrate
+
+            asyncio.run(migrate(config.database.url))
+            print(f"database at {_redact(config.database.url)} is up to date")
+            return 0
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            return runner.run(_serve(config, args.host, args.port))
+    except CommandError as exc:  # serve migrates first, so both meet a schema they cannot upgrade
+        print(
+            f"database.url: cannot bring {_redact(config.database.url)} up to date: {exc} — "
+            "a revision this version cannot locate was written by a newer gongdan; run that "
+            "version or restore a backup",
+            file=sys.stderr,
+        )
+        return 1
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:

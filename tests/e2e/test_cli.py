@@ -7,7 +7,9 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import aiohttp
@@ -174,3 +176,18 @@ async def test_serve_on_a_busy_smtp_address_names_the_setting_and_exits_2(tmp_pa
         f"channels.email.smtp_listen: 127.0.0.1:{busy} is already in use — stop the other "
         "process or choose another port" in err
     )
+
+
+async def test_a_database_from_a_newer_version_is_refused_without_a_traceback(
+    tmp_path: Path,
+) -> None:
+    env = _serve_env(tmp_path)
+    assert (await _run("migrate", "--config", str(EXAMPLE_CONFIG), env=env))[0] == 0
+    with closing(sqlite3.connect(tmp_path / "g.db")) as db, db:
+        db.execute("UPDATE alembic_version SET version_num = '9999'")
+    for command in (["migrate"], ["serve", "--port", str(_free_port())]):
+        code, _out, err = await _run(*command, "--config", str(EXAMPLE_CONFIG), env=env)
+        assert code == 1, command
+        assert "Traceback" not in err
+        assert "Can't locate revision identified by '9999'" in err
+        assert "written by a newer gongdan" in err
