@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from bot.config import Config, ConfigError, load_config
 
@@ -115,25 +116,33 @@ def _redact(url: str) -> str:
     return url
 
 
-def _setting(path: str, option: str | None, env: str) -> str:
-    """How the operator set a value: the command-line option, else the config key (and the
-    GONGDAN_* variable when that overrode it) — so the message points at what to change."""
-    if option is not None:
-        return option
-    return f"{path} (from {env})" if env in os.environ else path
+@dataclass(frozen=True)
+class _Setting:
+    """Where the operator set a value, so a message points at what to change: the command-line
+    option, else the config key (noting the GONGDAN_* variable when that overrode it)."""
+
+    key: str
+    note: str = ""
+
+    @classmethod
+    def of(cls, path: str, env: str, option: str | None = None) -> _Setting:
+        if option is not None:
+            return cls(option)
+        return cls(path, f" (set by {env})" if env in os.environ else "")
 
 
-def _cannot_listen(port_key: str, host_key: str, host: str, port: int, exc: OSError) -> str:
-    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+def _cannot_listen(port: _Setting, host: _Setting, address: tuple[str, int], exc: OSError) -> str:
+    """One line naming the setting to change, for an address a listener could not bind."""
+    setting, why = port, f"cannot be listened on: {exc.strerror or exc}"
     if exc.errno == errno.EADDRINUSE:
-        return (
-            f"{port_key}: {where} is already in use — stop the other process or choose another port"
-        )
-    if exc.errno == errno.EADDRNOTAVAIL:
-        return f"{host_key}: {where} is not an address of this machine — choose one it has"
-    if exc.errno == errno.EACCES:
-        return f"{port_key}: {where} needs privileges this process lacks — choose a port above 1023"
-    return f"{port_key}: cannot listen on {where}: {exc.strerror or exc}"
+        why = "is already in use — stop the other process or choose another port"
+    elif exc.errno == errno.EACCES:
+        why = "needs privileges this process lacks — choose a port above 1023"
+    elif exc.errno == errno.EADDRNOTAVAIL:
+        setting, why = host, "is not an address of this machine — choose one it has"
+    name, number = address
+    where = f"[{name}]:{number}" if ":" in name else f"{name}:{number}"
+    return f"{setting.key}: {where} {why}{setting.note}"
 
 
 async def _serve(config: Config, host: str | None, port: int | None) -> int:
@@ -149,8 +158,8 @@ async def _serve(config: Config, host: str | None, port: int | None) -> int:
         await services.start()
     except SmtpListenError as exc:
         # the listener's address is channels.email.smtp_listen (bot/bootstrap.py _email)
-        key = _setting("channels.email.smtp_listen", None, "GONGDAN_CHANNELS__EMAIL__SMTP_LISTEN")
-        print(_cannot_listen(key, key, exc.host, exc.port, exc.cause), file=sys.stderr)
+        smtp = _Setting.of("channels.email.smtp_listen", "GONGDAN_CHANNELS__EMAIL__SMTP_LISTEN")
+        print(_cannot_listen(smtp, smtp, (exc.host, exc.port), exc.cause), file=sys.stderr)
         await services.stop()  # what started before it: writer, other channels
         return EXIT_INVALID
     # Everything built so far lives as long as the process: keep it out of the collector's
@@ -166,10 +175,9 @@ async def _serve(config: Config, host: str | None, port: int | None) -> int:
     except OSError as exc:
         print(
             _cannot_listen(
-                _setting("service.port", None if port is None else "--port", "GONGDAN_PORT"),
-                _setting("service.host", None if host is None else "--host", "GONGDAN_HOST"),
-                http_host,
-                http_port,
+                _Setting.of("service.port", "GONGDAN_PORT", None if port is None else "--port"),
+                _Setting.of("service.host", "GONGDAN_HOST", None if host is None else "--host"),
+                (http_host, http_port),
                 exc,
             ),
             file=sys.stderr,
