@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Config
-from bot.notices import NoticeRouter
+from bot.delivery.notices import NoticeRouter
 from core.clock import Clock
 from core.handlers import fire_timer
 from core.ports import Context, Schedule, SlaChoice, TeamLoads

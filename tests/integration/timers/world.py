@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.notices import NoticeRouter
+from bot.delivery.notices import NoticeRouter
 from bot.scheduler import Scheduler, SchedulerPolicy
 from core.clock import FrozenClock
 from core.escalation import (

@@ -12,7 +12,9 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.base import InboundKey
-from bot.api_views import (
+from bot.http.openapi import openapi_document
+from bot.http.problems import ApiError
+from bot.http.views import (
     PREFIX,
     attachment_json,
     body_str,
@@ -28,8 +30,6 @@ from bot.api_views import (
     ticket_json,
     type_json,
 )
-from bot.errors import ApiError
-from bot.openapi import openapi_document
 from bot.service import TicketService
 from core.commands import ActOnTicket, AddComment, OpenTicket
 from core.handlers import ActResult
