@@ -32,10 +32,17 @@ from adapters.webchat.rooms import (
     both_locales,
     now_iso,
 )
-from core.commands import ActOnTicket, OpenTicket
+from core.commands import (
+    ActionParams,
+    ActOnTicket,
+    Assign,
+    OpenTicket,
+    SetPriority,
+    WriteComment,
+)
 from core.errors import DomainError, FieldError, FormInvalid
 from core.forms import TicketType
-from core.handlers import ActResult
+from core.handlers.actions import ActResult
 from core.i18n import LOCALES, Locale
 from core.ticket import ChannelRef, Ticket
 from core.workflow import Action
@@ -336,13 +343,13 @@ class WebchatChannel:
         client_id = str(frame.get("client_id") or uuid.uuid4().hex)
         action = Action(str(frame["action"]))
         value = frame.get("value")
-        params: dict[str, Any] = {}
+        params: ActionParams = None
         if action == Action.ASSIGN:
-            params["assignee"] = value
+            params = Assign(str(value))
         elif action == Action.SET_PRIORITY:
-            params["priority"] = value
+            params = SetPriority(str(value))
         elif action == Action.COMMENT:
-            params["body"] = value
+            params = WriteComment(str(value))
         version = frame.get("version")
         command = ActOnTicket(
             key=str(frame["ticket"]),

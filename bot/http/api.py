@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -31,8 +31,16 @@ from bot.http.views import (
     type_json,
 )
 from bot.service import TicketService
-from core.commands import ActOnTicket, AddComment, OpenTicket
-from core.handlers import ActResult
+from core.commands import (
+    ActionParams,
+    ActOnTicket,
+    AddComment,
+    Assign,
+    OpenTicket,
+    SetPriority,
+    WriteComment,
+)
+from core.handlers.actions import ActResult
 from core.people import Person
 from core.ticket import ChannelRef, Comment, Status, Ticket
 from core.workflow import Action
@@ -221,7 +229,7 @@ class Api:
         version = body.get("version")
         if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
             raise invalid("version", "type", "must be an integer")
-        params = {k: v for k, v in body.items() if k in ("assignee", "priority", "body")}
+        params = _params(action, body)
         command = ActOnTicket(key, action, person.id, _API, params, seen_version=version)
         done = await self.service.submit(command)
         result: ActResult = done.value
@@ -282,3 +290,14 @@ class Api:
         if ticket is None:
             raise ApiError(404, "not_found", f"no ticket {key}")
         return ticket
+
+
+def _params(action: Action, body: Mapping[str, Any]) -> ActionParams:
+    """The fields an action reads from the request body; the others are ignored."""
+    if action == Action.ASSIGN:
+        return Assign(str(body.get("assignee", "")))
+    if action == Action.SET_PRIORITY:
+        return SetPriority(str(body.get("priority")))
+    if action == Action.COMMENT:
+        return WriteComment(str(body.get("body", "")))
+    return None
