@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,11 +12,13 @@ from core.commands import ActOnTicket, AddComment, OpenTicket
 from core.errors import Conflict, FieldError, FormInvalid, NotFound, PermissionDenied
 from core.escalation import NotifyKind
 from core.events import EVENT_FOR_ACTION, Event, EventKind
-from core.forms import clean_text, validate_fields, validate_title
+from core.forms import TicketType, clean_text, validate_fields, validate_title
 from core.i18n import Locale, as_locale, t
 from core.people import Person, display_name
 from core.permissions import may
 from core.ports import Context, UnitOfWork
+from core.text import clean_text as replace_unstorable
+from core.text import field_problem
 from core.ticket import Comment, Priority, Status, Ticket, ticket_key
 from core.timekeeping import Notice
 from core.workflow import TRANSITIONS, Action, allowed
@@ -45,8 +47,7 @@ async def open_ticket(cmd: OpenTicket, uow: UnitOfWork, ctx: Context) -> Ticket:
                 )
             ]
         )
-    title = validate_title(cmd.title)
-    fields = validate_fields(ttype, cmd.fields, ctx.directory)
+    title, fields = _form(cmd, ttype, ctx)
     priority = _priority(cmd.priority or ttype.default_priority)
     requester = ctx.directory.person(cmd.requester_id)
     now = ctx.clock.now()
@@ -105,6 +106,38 @@ async def open_ticket(cmd: OpenTicket, uow: UnitOfWork, ctx: Context) -> Ticket:
     return ticket
 
 
+def _form(cmd: OpenTicket, ttype: TicketType, ctx: Context) -> tuple[str, dict[str, Any]]:
+    """The title and field values as stored, or FormInvalid naming every broken field at once."""
+    texts = [("title", cmd.title), ("description", cmd.description), *cmd.fields.items()]
+    errors = _unstorable(texts)
+    # a field whose text cannot be stored says so, not also "required" once the NUL is gone
+    said = {e.field for e in errors}
+    title, fields = "", {}
+    try:
+        title = validate_title(cmd.title)
+    except FormInvalid as exc:
+        errors += [e for e in exc.errors if e.field not in said]
+    try:
+        fields = validate_fields(ttype, cmd.fields, ctx.directory)
+    except FormInvalid as exc:
+        errors += [e for e in exc.errors if e.field not in said]
+    if errors:
+        raise FormInvalid(errors)
+    return title, fields
+
+
+def _unstorable(values: Iterable[tuple[str, object]]) -> list[FieldError]:
+    """A FieldError for each named value (a text, or a list of texts) no database can store."""
+    problems: list[FieldError] = []
+    for name, value in values:
+        texts = value if isinstance(value, list | tuple) else [value]
+        found = (field_problem(name, text) for text in texts if isinstance(text, str))
+        problem = next((p for p in found if p is not None), None)
+        if problem is not None:
+            problems.append(problem)
+    return problems
+
+
 async def _decide(ticket: Ticket, ctx: Context) -> Decision:
     """The team's assignment policy when it has one, else the lead-or-queue rule."""
     schedule = ctx.schedule
@@ -158,6 +191,9 @@ async def fire_timer(key: str, generation: int, uow: UnitOfWork, ctx: Context) -
 
 
 async def act(cmd: ActOnTicket, uow: UnitOfWork, ctx: Context) -> ActResult:
+    problems = _unstorable(cmd.params.items())
+    if problems:
+        raise FormInvalid(problems)
     if cmd.action == Action.COMMENT:
         body = str(cmd.params.get("body", ""))
         await add_comment(AddComment(cmd.key, cmd.actor_id, body, cmd.origin), uow, ctx)
@@ -191,6 +227,9 @@ async def add_comment(cmd: AddComment, uow: UnitOfWork, ctx: Context) -> Comment
     locale = as_locale(author.locale)
     ticket = await _load(uow, cmd.key, locale)
     _check_allowed(author, Action.COMMENT, ticket, ctx, locale)
+    problems = _unstorable([("body", cmd.body)])
+    if problems:
+        raise FormInvalid(problems)
     body = clean_text(cmd.body)
     if not body:
         raise FormInvalid(
@@ -360,6 +399,9 @@ def _actor_locale(ctx: Context, person_id: str) -> Locale:
 
 
 async def _load(uow: UnitOfWork, key: str, locale: Locale) -> Ticket:
+    if field_problem("key", key) is not None:
+        # no ticket can have it, and the database would not even take it as a query parameter
+        raise NotFound(t("err.not_found", locale, key=replace_unstorable(key)))
     ticket = await uow.tickets.get(key)
     if ticket is None:
         raise NotFound(t("err.not_found", locale, key=key))
