@@ -44,6 +44,7 @@ from core.errors import DomainError, FieldError, FormInvalid
 from core.forms import TicketType
 from core.handlers.actions import ActResult
 from core.i18n import LOCALES, Locale
+from core.text import clean_text as replace_unstorable
 from core.ticket import ChannelRef, Ticket
 from core.workflow import Action
 
@@ -194,7 +195,7 @@ class WebchatChannel:
 
     async def _say(self, client: Client, frame: dict[str, Any]) -> None:
         assert client.person is not None and client.room is not None
-        text = str(frame["text"]).strip()
+        text = replace_unstorable(str(frame["text"])).strip()
         client_id = str(frame.get("client_id") or uuid.uuid4().hex)
         if not text:
             return

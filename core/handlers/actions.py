@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from core import timekeeping
 from core.commands import ActOnTicket, AddComment, Assign, SetPriority, WriteComment
 from core.errors import Conflict
-from core.handlers.checks import actor_locale, actor_of, check_allowed, load_ticket
+from core.handlers.checks import (
+    actor_locale,
+    actor_of,
+    check_allowed,
+    load_ticket,
+    param_values,
+    refuse_unstorable,
+)
 from core.handlers.comments import add_comment
 from core.handlers.effects import EFFECTS, Press
 from core.i18n import Locale, as_locale, t
@@ -27,6 +34,7 @@ class ActResult:
 
 
 async def act(cmd: ActOnTicket, uow: UnitOfWork, ctx: Context) -> ActResult:
+    refuse_unstorable(param_values(cmd.params))
     if cmd.action == Action.COMMENT:
         params = cmd.params
         body = params.body if isinstance(params, WriteComment) else ""

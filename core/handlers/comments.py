@@ -7,7 +7,7 @@ from core.commands import AddComment
 from core.errors import FieldError, FormInvalid
 from core.events import CommentAdded
 from core.forms import clean_text
-from core.handlers.checks import actor_of, check_allowed, load_ticket
+from core.handlers.checks import actor_of, check_allowed, load_ticket, refuse_unstorable
 from core.i18n import as_locale
 from core.people import Person
 from core.ports import Context, UnitOfWork
@@ -20,6 +20,7 @@ async def add_comment(cmd: AddComment, uow: UnitOfWork, ctx: Context) -> Comment
     locale = as_locale(author.locale)
     ticket = await load_ticket(uow, cmd.key, locale)
     check_allowed(author, Action.COMMENT, ticket, ctx, locale)
+    refuse_unstorable([("body", cmd.body)])
     body = clean_text(cmd.body)
     if not body:
         raise FormInvalid(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from core import timekeeping
 from core.assignment import Decision, TicketFacts, Workload, assign, choose_assignee
 from core.commands import OpenTicket
 from core.errors import FieldError, FormInvalid
 from core.events import TicketAssigned, TicketOpened
-from core.forms import clean_text, validate_fields, validate_title
-from core.handlers.checks import parse_priority
+from core.forms import TicketType, clean_text, validate_fields, validate_title
+from core.handlers.checks import parse_priority, unstorable
 from core.ports import Context, UnitOfWork
 from core.ticket import Status, Ticket, ticket_key
 
@@ -27,8 +29,7 @@ async def open_ticket(cmd: OpenTicket, uow: UnitOfWork, ctx: Context) -> Ticket:
                 )
             ]
         )
-    title = validate_title(cmd.title)
-    fields = validate_fields(ttype, cmd.fields, ctx.directory)
+    title, fields = _form(cmd, ttype, ctx)
     priority = parse_priority(cmd.priority or ttype.default_priority)
     requester = ctx.directory.person(cmd.requester_id)
     now = ctx.clock.now()
@@ -82,6 +83,27 @@ async def open_ticket(cmd: OpenTicket, uow: UnitOfWork, ctx: Context) -> Ticket:
     if cmd.post_card and cmd.origin.conversation:
         uow.post_card(ticket, cmd.origin)
     return ticket
+
+
+def _form(cmd: OpenTicket, ttype: TicketType, ctx: Context) -> tuple[str, dict[str, Any]]:
+    """The title and field values as stored, or FormInvalid naming every broken field at once."""
+    errors = unstorable(
+        [("title", cmd.title), ("description", cmd.description), *cmd.fields.items()]
+    )
+    # a field whose text cannot be stored says so, not also "required" once the NUL is gone
+    said = {e.field for e in errors}
+    title, fields = "", {}
+    try:
+        title = validate_title(cmd.title)
+    except FormInvalid as exc:
+        errors += [e for e in exc.errors if e.field not in said]
+    try:
+        fields = validate_fields(ttype, cmd.fields, ctx.directory)
+    except FormInvalid as exc:
+        errors += [e for e in exc.errors if e.field not in said]
+    if errors:
+        raise FormInvalid(errors)
+    return title, fields
 
 
 async def _decide(ticket: Ticket, ctx: Context) -> Decision:
