@@ -31,6 +31,8 @@ class Sender:
         self._queue: deque[bytes] = deque()
         self._bytes = 0
         self._wake = asyncio.Event()
+        self._drained = asyncio.Event()  # set while nothing is queued or being written
+        self._drained.set()
         self._task: asyncio.Task[None] | None = None
         self.dropped: str | None = None  # why the socket was dropped, once it was
 
@@ -55,6 +57,7 @@ class Sender:
             return False
         self._queue.append(data)
         self._bytes += len(data)
+        self._drained.clear()
         self._wake.set()
         return True
 
@@ -72,13 +75,15 @@ class Sender:
             self._transport.abort()
 
     async def close(self, code: int, message: str) -> None:
-        """Close with `code` (bounded by close_timeout_s), then abort whatever is left."""
+        """Send what is queued and close with `code`, all within close_timeout_s; then abort
+        whatever is left."""
         if self.dropped is not None:
             return
-        if self._task is not None:
-            self._task.cancel()
         with contextlib.suppress(Exception):
             async with asyncio.timeout(self.limits.close_timeout_s):
+                await self._drained.wait()
+                if self._task is not None:
+                    self._task.cancel()
                 await self.ws.close(code=code, message=message.encode(), drain=False)
         self.drop(f"closed ({code} {message})")
 
@@ -107,3 +112,4 @@ class Sender:
                 except Exception as exc:  # the peer went away mid-write
                     self.drop(f"send failed: {exc!r}")
                     return
+            self._drained.set()

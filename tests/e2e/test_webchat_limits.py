@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from typing import Any
 
+import aiohttp
 import pytest
 
 from adapters.webchat.channel import WebchatChannel
 from core.ticket import ChannelRef
-from tests.e2e.harness import Running
+from tests.e2e.harness import Running, running, service_config
 from tests.e2e.slack.driver import USERS, slack_service
 from tests.e2e.webchat_clients import StalledSocket, join
 from tests.fakes.slack import FakeSlack
@@ -77,3 +82,61 @@ async def test_a_browser_that_stops_reading_delays_no_delivery_and_is_dropped(
             stalled.close()
         await reader.send(type="say", room="general", text="still here", client_id="s")
         await reader.expect("ack", client_id="s")
+
+
+async def test_a_browser_that_takes_too_long_to_read_a_frame_is_dropped(sqlite_url: str) -> None:
+    async with running(service_config(sqlite_url)) as svc:
+        chat = _webchat(svc)
+        chat.hub.limits = replace(chat.hub.limits, send_timeout_s=0.5)
+        stalled = await StalledSocket.join(svc, "han.meimei", "general")
+        try:
+            await _until(lambda: bool(chat.hub.state["general"].clients), within=2)
+            general = ChannelRef("webchat", "general")
+            async with asyncio.timeout(1.0):
+                for i in range(30):  # fills its buffers; its queue stays under the limit
+                    await chat.post_text(general, {"en": BIG, "zh-CN": str(i)})
+            await _until(lambda: not chat.hub.clients, within=3)
+        finally:
+            stalled.close()
+
+
+async def test_a_flood_of_frames_is_refused_with_one_notice_then_closed(sqlite_url: str) -> None:
+    async with running(service_config(sqlite_url)) as svc:
+        chat = _webchat(svc)
+        flooder = await join(svc, "zhao.li", room="general")
+        other = await join(svc, "bob.smith", room="general")
+        baseline = len(asyncio.all_tasks())
+        peak = {"tasks": 0, "queued": 0}
+
+        async def sample() -> None:
+            while True:
+                peak["tasks"] = max(peak["tasks"], len(asyncio.all_tasks()) - baseline)
+                queued = max((len(c.sender) for c in chat.hub.clients.values()), default=0)
+                peak["queued"] = max(peak["queued"], queued)
+                await asyncio.sleep(0.001)
+
+        sampler = asyncio.create_task(sample())
+        sent = 0
+        with contextlib.suppress(ConnectionError):
+            for i in range(5000):
+                await flooder.ws.send_str(json.dumps({"type": "say", "text": f"spam {i}"}))
+                sent += 1
+        await other.send(type="say", room="general", text="anyone there?", client_id="q")
+        await other.expect("ack", within=2.0, client_id="q")
+        sampler.cancel()
+
+        frames: list[dict[str, Any]] = []
+        async with asyncio.timeout(5):
+            async for msg in flooder.ws:
+                if msg.type != aiohttp.WSMsgType.TEXT:
+                    break
+                frames.append(json.loads(msg.data))
+        notices = [f for f in frames if f["type"] == "notice"]
+        assert len(notices) == 1 and notices[0]["level"] == "error"
+        assert "Too many messages" in notices[0]["text"]["en"]
+        assert "消息发送过快" in notices[0]["text"]["zh-CN"]
+        assert flooder.ws.close_code == aiohttp.WSCloseCode.POLICY_VIOLATION
+        spam = [f for f in frames if f["type"] == "message" and f["text"].startswith("spam")]
+        assert 19 <= len(spam) <= 25  # the burst of 20 (hello was one), and what trickled in
+        assert peak["tasks"] < 10, peak
+        assert peak["queued"] < 100, peak
