@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
+import struct
 from collections import deque
 
 from aiohttp import WSMsgType, web
@@ -61,17 +63,18 @@ class Sender:
         self._wake.set()
         return True
 
-    def drop(self, reason: str) -> None:
+    def drop(self, reason: str, level: int = logging.WARNING) -> None:
         """Abort the connection now: no close handshake, nothing flushed."""
         if self.dropped is not None:
             return
         self.dropped = reason
-        log.warning("web chat socket dropped: %s", reason)
+        log.log(level, "web chat socket dropped: %s", reason)
         self._queue.clear()
         self._bytes = 0
         if self._task is not None and self._task is not asyncio.current_task():
             self._task.cancel()
         if self._transport is not None:
+            _reset_on_close(self._transport)
             self._transport.abort()
 
     async def close(self, code: int, message: str) -> None:
@@ -85,7 +88,7 @@ class Sender:
                 if self._task is not None:
                     self._task.cancel()
                 await self.ws.close(code=code, message=message.encode(), drain=False)
-        self.drop(f"closed ({code} {message})")
+        self.drop(f"closed ({code} {message})", logging.INFO)
 
     async def stop(self) -> None:
         """The socket's handler is over: stop the sender task (the connection is already gone)."""
@@ -113,3 +116,12 @@ class Sender:
                     self.drop(f"send failed: {exc!r}")
                     return
             self._drained.set()
+
+
+def _reset_on_close(transport: asyncio.Transport) -> None:
+    """Make closing send a TCP reset: the kernel then frees the data still queued for the peer
+    at once, instead of keeping it (and the connection) until a peer that does not read
+    times out."""
+    sock = transport.get_extra_info("socket")
+    with contextlib.suppress(OSError, AttributeError, ValueError):  # gone, or no socket
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

@@ -96,6 +96,7 @@ async def test_a_browser_that_takes_too_long_to_read_a_frame_is_dropped(sqlite_u
                 for i in range(30):  # fills its buffers; its queue stays under the limit
                     await chat.post_text(general, {"en": BIG, "zh-CN": str(i)})
             await _until(lambda: not chat.hub.clients, within=3)
+            await _until(lambda: stalled.was_reset, within=1)
         finally:
             stalled.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import errno
 import json
 import os
 import socket
@@ -80,6 +81,11 @@ class StalledSocket:
         hello = json.dumps({"type": "hello", "person": person, "room": room}).encode()
         await loop.sock_sendall(sock, _masked_text_frame(hello))
         return cls(sock)
+
+    @property
+    def was_reset(self) -> bool:
+        """The server aborted the connection (a TCP reset), rather than closing it politely."""
+        return self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == errno.ECONNRESET
 
     def close(self) -> None:
         self.sock.close()
