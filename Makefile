@@ -27,9 +27,14 @@ run: install
 	$(BIN)/gongdan migrate --config $(CONFIG)
 	$(BIN)/gongdan serve --config $(CONFIG)
 
-## test: install dev dependencies and run the whole suite (PostgreSQL and browser tests included)
+## test: install dev dependencies, bring up what the suite needs (scripts/test-services.sh: start
+## PostgreSQL if it is installed but down, install Debian's chromium when root) and run the whole
+## suite; pytest's exit 5 (no test collected) fails the target with a line saying so
 test: install-dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	bash scripts/test-services.sh
+	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (PYTEST_ARGS='$(PYTEST_ARGS)')" >&2; fi; \
+	exit $$rc
 
 fmt: install-dev
 	$(BIN)/ruff format core storage adapters bot tests bench
@@ -44,7 +49,8 @@ lint: install-dev
 typecheck: install-dev
 	$(BIN)/mypy
 
-## check: format check, lint (ruff + layer contracts), types (mypy strict) and tests
+## check: the full gate, what .ci/run runs: format check, lint (ruff + layer contracts),
+## types (mypy strict) and tests
 check: fmt-check lint typecheck test
 
 bench: install-dev

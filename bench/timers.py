@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.harness import pct, pg_database, rss_mb  # noqa: E402
 from bot.clock import SystemClock  # noqa: E402
-from bot.notices import NoticeRouter  # noqa: E402
+from bot.delivery.notices import NoticeRouter  # noqa: E402
 from bot.scheduler import Scheduler, SchedulerPolicy, scheduler_lock  # noqa: E402
 from core import escalation as esc  # noqa: E402
 from core import timekeeping  # noqa: E402

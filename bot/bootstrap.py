@@ -23,16 +23,16 @@ from adapters.email.settings import (
 )
 from adapters.slack.channel import SlackChannel, SlackSettings
 from adapters.webchat.channel import Room, WebchatChannel, WebchatSettings
-from bot.api import Api, ApiToken
-from bot.app import Health, build_app
 from bot.clock import SystemClock
 from bot.config import Config
-from bot.connections import ConnectionGuard, ConnectionLimits, GuardedSite, MalformedRequests
-from bot.dispatcher import Dispatcher, DispatchPolicy, _Cards
-from bot.errors import BODY_TIMEOUT
+from bot.delivery.dispatcher import Dispatcher, DispatchPolicy, _Cards
+from bot.delivery.notices import NoticeDispatcher, NoticeRouter
+from bot.http.api import Api, ApiToken
+from bot.http.app import Health, build_app
+from bot.http.connections import ConnectionGuard, ConnectionLimits, GuardedSite, MalformedRequests
+from bot.http.problems import BODY_TIMEOUT
 from bot.logs import Throttle
 from bot.metrics import Gauge, Metrics
-from bot.notices import NoticeDispatcher, NoticeRouter
 from bot.scheduler import Scheduler, SchedulerPolicy, schedule_from, scheduler_lock, team_rooms
 from bot.service import TicketService
 from core.clock import Clock

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import gc
 import logging
 import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from bot.config import Config, ConfigError, load_config
 
@@ -52,19 +54,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.logs import setup_logging
 
     setup_logging(config.logging.level, config.logging.format)
-    if args.command == "migrate":
-        from storage.migrate import migrate
-
-        asyncio.run(migrate(config.database.url))
-        print(f"database at {_redact(config.database.url)} is up to date")
-        return 0
     if args.command == "simulate":
         from bot.simulate import read_rows, simulate
 
         simulate(config, read_rows(args.tickets), sys.stdout)
         return 0
-    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        return runner.run(_serve(config, args.host, args.port))
+    from alembic.util import CommandError
+
+    try:
+        if args.command == "migrate":
+            from storage.migrate import migrate
+
+            asyncio.run(migrate(config.database.url))
+            print(f"database at {_redact(config.database.url)} is up to date")
+            return 0
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            return runner.run(_serve(config, args.host, args.port))
+    except CommandError as exc:  # serve migrates first, so both meet a schema they cannot upgrade
+        print(
+            f"database.url: cannot bring {_redact(config.database.url)} up to date: {exc} — "
+            "a revision this version cannot locate was written by a newer gongdan; run that "
+            "version or restore a backup",
+            file=sys.stderr,
+        )
+        return 1
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -103,7 +116,37 @@ def _redact(url: str) -> str:
     return url
 
 
+@dataclass(frozen=True)
+class _Setting:
+    """Where the operator set a value, so a message points at what to change: the command-line
+    option, else the config key (noting the GONGDAN_* variable when that overrode it)."""
+
+    key: str
+    note: str = ""
+
+    @classmethod
+    def of(cls, path: str, env: str, option: str | None = None) -> _Setting:
+        if option is not None:
+            return cls(option)
+        return cls(path, f" (set by {env})" if env in os.environ else "")
+
+
+def _cannot_listen(port: _Setting, host: _Setting, address: tuple[str, int], exc: OSError) -> str:
+    """One line naming the setting to change, for an address a listener could not bind."""
+    setting, why = port, f"cannot be listened on: {exc.strerror or exc}"
+    if exc.errno == errno.EADDRINUSE:
+        why = "is already in use — stop the other process or choose another port"
+    elif exc.errno == errno.EACCES:
+        why = "needs privileges this process lacks — choose a port above 1023"
+    elif exc.errno == errno.EADDRNOTAVAIL:
+        setting, why = host, "is not an address of this machine — choose one it has"
+    name, number = address
+    where = f"[{name}]:{number}" if ":" in name else f"{name}:{number}"
+    return f"{setting.key}: {where} {why}{setting.note}"
+
+
 async def _serve(config: Config, host: str | None, port: int | None) -> int:
+    from adapters.email.smtp_in import SmtpListenError
     from bot.bootstrap import StartupError, build, listen
 
     try:
@@ -111,16 +154,36 @@ async def _serve(config: Config, host: str | None, port: int | None) -> int:
     except StartupError as exc:
         log.error(str(exc))
         return 1
-    await services.start()
+    try:
+        await services.start()
+    except SmtpListenError as exc:
+        # the listener's address is channels.email.smtp_listen (bot/bootstrap.py _email)
+        smtp = _Setting.of("channels.email.smtp_listen", "GONGDAN_CHANNELS__EMAIL__SMTP_LISTEN")
+        print(_cannot_listen(smtp, smtp, (exc.host, exc.port), exc.cause), file=sys.stderr)
+        await services.stop()  # what started before it: writer, other channels
+        return EXIT_INVALID
     # Everything built so far lives as long as the process: keep it out of the collector's
     # scans, and collect the young generation less often (a busy service allocates a lot of
     # short-lived objects; the default threshold of 700 spent ~10% of the CPU in gc here).
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
-    runner, url = await listen(
-        services, host or config.service.host, config.service.port if port is None else port
-    )
+    http_host = host or config.service.host
+    http_port = config.service.port if port is None else port
+    try:
+        runner, url = await listen(services, http_host, http_port)
+    except OSError as exc:
+        print(
+            _cannot_listen(
+                _Setting.of("service.port", "GONGDAN_PORT", None if port is None else "--port"),
+                _Setting.of("service.host", "GONGDAN_HOST", None if host is None else "--host"),
+                (http_host, http_port),
+                exc,
+            ),
+            file=sys.stderr,
+        )
+        await services.stop()
+        return EXIT_INVALID
     log.info(
         "gongdan is serving",
         extra={

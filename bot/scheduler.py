@@ -1,7 +1,7 @@
 """The timer scheduler: fires due escalation timers, each exactly once, across replicas.
 
 Each pass claims due rows under a lease and fires each one in its own unit of work: core decides
-what to send (core.handlers.fire_timer), the router turns that into outbox rows, and the
+what to send (core.bus.handle(FireTimer)), the router turns that into outbox rows, and the
 timer's compare-and-set (storage.timers.mark_fired) commits with them, or the whole firing is
 dropped. Between passes the loop sleeps until the next due time, but never longer than
 `max_sleep`, and re-reads the table: due times are UTC instants, so a restart or a wall-clock
@@ -21,9 +21,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Config
-from bot.notices import NoticeRouter
+from bot.delivery.notices import NoticeRouter
+from core.bus import handle
 from core.clock import Clock
-from core.handlers import fire_timer
+from core.commands import FireTimer
 from core.ports import Context, Schedule, SlaChoice, TeamLoads
 from core.ticket import Priority
 from core.timekeeping import Notice
@@ -144,7 +145,7 @@ class Scheduler:
             notices: list[Notice] = []
             key = timer.ticket_key
             if key is not None:
-                notices = await fire_timer(key, timer.generation, uow, ctx)
+                notices = await handle(FireTimer(key, timer.generation), uow, ctx)
                 ticket = await uow.tickets.get(key)
                 if ticket is not None:
                     for notice in notices:

@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.base import InboundFile, InboundKey, MessageRef, Submitted
 from bot.metrics import Metrics
+from core.bus import handle
 from core.card import Card, build_card
 from core.commands import Command, OpenTicket
 from core.errors import DomainError
 from core.forms import TicketType
-from core.handlers import HANDLERS
 from core.i18n import Locale
 from core.people import Person, StaticDirectory
 from core.ports import Context, UnitOfWork
@@ -63,7 +63,6 @@ class TicketService:
         inbound: InboundKey | None = None,
         respond: Callable[[Any], Any] | None = None,
     ) -> Submitted:
-        handler = HANDLERS[type(command)]
         ctx = self.ctx
         kind = type(command).__name__
 
@@ -79,7 +78,7 @@ class TicketService:
             if newcomers:
                 assert isinstance(uow, StorageUnitOfWork)
                 await sync_people(uow.batch.conn, newcomers, ctx.clock.now())
-            return await handler(command, uow, ctx)
+            return await handle(command, uow, ctx)
 
         reserve = None
         if isinstance(command, OpenTicket):

@@ -30,13 +30,14 @@ from bot.config import Config
 from bot.scheduler import schedule_from
 from core import timekeeping
 from core.assignment import Workload
+from core.bus import handle
 from core.clock import FrozenClock
-from core.commands import ActOnTicket, OpenTicket
+from core.commands import ActOnTicket, FireTimer, OpenTicket
 from core.errors import DomainError
-from core.events import Event
-from core.handlers import act, fire_timer, open_ticket
+from core.events import Event, TicketAssigned
 from core.ports import Context, TeamLoad
 from core.ticket import ChannelRef, Comment, Priority, Ticket
+from core.timekeeping import Notice
 from core.workflow import Action
 
 _ORIGIN = ChannelRef("simulate")
@@ -67,9 +68,14 @@ class _Memory:
 
     tickets: _Tickets = field(default_factory=_Tickets)
     events: list[Event] = field(default_factory=list)
+    collected: int = 0
 
     def record(self, event: Event) -> None:
         self.events.append(event)
+
+    def collect_new_events(self) -> list[Event]:
+        new, self.collected = self.events[self.collected :], len(self.events)
+        return new
 
     def add_comment(self, comment: Comment) -> None: ...
 
@@ -173,10 +179,14 @@ async def _run(
             priority=(row.get("priority") or None),
             post_card=False,
         )
-        ticket = await open_ticket(cmd, memory, ctx)
+        ticket: Ticket = await handle(cmd, memory, ctx)
         keys[step.row] = ticket.key
         reason = next(
-            (e.data.get("reason") for e in reversed(memory.events) if e.ticket_key == ticket.key),
+            (
+                e.reason if isinstance(e, TicketAssigned) else None
+                for e in reversed(memory.events)
+                if e.ticket_key == ticket.key
+            ),
             "",
         )
         who = ticket.assignee_id or "team queue"
@@ -184,7 +194,8 @@ async def _run(
         return ticket
     ticket = memory.tickets.all[keys[step.row]]
     if step.what == "timer":
-        for n in await fire_timer(ticket.key, int(step.data), memory, ctx):
+        notices: list[Notice] = await handle(FireTimer(ticket.key, int(step.data)), memory, ctx)
+        for n in notices:
             kind = "reminded" if n.kind.value == "reminder" else "escalated to"
             whom = n.person_id or "the team chat"
             held = (
@@ -204,7 +215,7 @@ async def _run(
     try:
         if action is Action.ACCEPT and ticket.assignee_id is None:
             action = Action.CLAIM
-        await act(ActOnTicket(ticket.key, action, actor, _ORIGIN), memory, ctx)
+        await handle(ActOnTicket(ticket.key, action, actor, _ORIGIN), memory, ctx)
     except DomainError as exc:
         print(f"{stamp}  {ticket.key}  {step.what} skipped: {exc.message}", file=out)
     return ticket

@@ -23,14 +23,36 @@ class OpenTicket:
     post_card: bool = True
 
 
+# What a button or request carries besides the action itself, typed per action. A channel
+# parses its payload into one of these; an action that takes no input carries None.
+
+
+@dataclass(frozen=True)
+class Assign:
+    assignee_id: str
+
+
+@dataclass(frozen=True)
+class SetPriority:
+    priority: str  # checked by core: one of core.ticket.Priority's values
+
+
+@dataclass(frozen=True)
+class WriteComment:
+    body: str
+    public: bool = True
+
+
+ActionParams = Assign | SetPriority | WriteComment | None
+
+
 @dataclass(frozen=True)
 class ActOnTicket:
     key: str
     action: Action
     actor_id: str
     origin: ChannelRef
-    # assign: {"assignee": person_id}; set_priority: {"priority": "high"}; comment: {"body": ...}
-    params: Mapping[str, Any] = field(default_factory=dict)
+    params: ActionParams = None
     # the version the actor saw (a card carries it); lets core explain a stale click
     seen_version: int | None = None
 
@@ -44,4 +66,12 @@ class AddComment:
     public: bool = True
 
 
-Command = OpenTicket | ActOnTicket | AddComment
+@dataclass(frozen=True)
+class FireTimer:
+    """A ticket's timer went off; `generation` is the one it was set for (a stale one does nothing)."""
+
+    key: str
+    generation: int
+
+
+Command = OpenTicket | ActOnTicket | AddComment | FireTimer

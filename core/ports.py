@@ -41,6 +41,10 @@ class UnitOfWork(Protocol):
 
     def record(self, event: Event) -> None: ...
 
+    def collect_new_events(self) -> list[Event]:
+        """The events recorded since the last call, in order; they stay recorded for storage."""
+        ...
+
     def add_comment(self, comment: Comment) -> None: ...
 
     def post_card(self, ticket: Ticket, where: ChannelRef) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.events import Event, event_from
 from core.ticket import ChannelRef, Status, Ticket
 from storage.mapping import ticket_from_row
 from storage.tables import comments, events, tickets
@@ -43,6 +44,19 @@ class StoredEvent:
     channel: str
     data: dict[str, Any]
     at: datetime
+
+    def typed(self, ticket_key: str) -> Event:
+        """The core event this row stores (KeyError or ValueError for a kind core does not know).
+
+        The REST API shows `kind` and `data` as stored; this is for code that reasons about them."""
+        return event_from(
+            self.kind,
+            self.data,
+            ticket_key=ticket_key,
+            at=self.at,
+            actor_id=self.actor_id,
+            channel=self.channel,
+        )
 
 
 @dataclass(frozen=True)

@@ -208,9 +208,15 @@ class StorageUnitOfWork:
         self.added: set[str] = set()
         self.updated: set[str] = set()
         self.buffers = Buffers()
+        self._collected = 0
 
     def record(self, event: Event) -> None:
         self.buffers.events.append(event)
+
+    def collect_new_events(self) -> list[Event]:
+        events = self.buffers.events
+        new, self._collected = events[self._collected :], len(events)
+        return new
 
     def add_comment(self, comment: Comment) -> None:
         self.buffers.comments.append(comment)

@@ -200,7 +200,17 @@ class Writer:
     async def _process(self, batch: list[_Submission]) -> None:
         try:
             result = await self._transaction(batch)
-        except (_BatchBroken, VersionConflict, SQLAlchemyError, OSError):
+        except Exception as error:
+            # Anything may break the transaction: a version conflict, the driver refusing one
+            # item's text (SQLite's raises a plain UnicodeEncodeError), a lost connection, a bug.
+            # Which item caused it is unknown, so each is replayed in its own transaction and
+            # only the culprit fails; nobody was answered yet.
+            if len(batch) > 1 and not isinstance(error, VersionConflict):
+                log.warning(
+                    "writer batch of %d failed (%s); retrying each alone",
+                    len(batch),
+                    type(_cause(error)).__name__,
+                )
             for sub in batch:
                 await self._alone(sub)
             return
@@ -212,11 +222,8 @@ class Writer:
                 result = await self._transaction([sub])
             except VersionConflict:
                 continue
-            except _BatchBroken as broken:
-                _settle(sub, None, broken.__cause__ or broken)
-                return
-            except (SQLAlchemyError, OSError) as error:
-                _settle(sub, None, error)
+            except Exception as error:
+                _settle(sub, None, _cause(error))
                 return
             self._committed(result)
             return
@@ -332,6 +339,13 @@ async def _run_raw(conn: AsyncConnection, sub: _Submission, result: _Result) -> 
         result.answer(sub, error=error)
         return
     result.answer(sub, value)
+
+
+def _cause(error: Exception) -> BaseException:
+    """What the submitter is told: the error behind a broken batch, else the error itself."""
+    if isinstance(error, _BatchBroken) and error.__cause__ is not None:
+        return error.__cause__
+    return error
 
 
 def _settle(sub: _Submission, value: Any, error: BaseException | None) -> None:

@@ -21,6 +21,7 @@ from adapters.email.bodytext import CONTROL_CHARS, clean_text, html_to_text, str
 from adapters.email.charsets import decode_bytes, decode_header_text, raw_8bit_to_str
 from adapters.email.loop import DEFAULT_LOOP_HEADER, AutoKind, auto_kind
 from adapters.email.threads import message_ids, normalize_message_id
+from core.text import clean_text as replace_unstorable
 
 __all__ = ["Attachment", "ParsedMail", "parse_mail", "strip_quoted"]
 
@@ -108,7 +109,7 @@ def _headers(msg: Message) -> dict[str, str]:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(CONTROL_CHARS.sub("", text).split())
+    return " ".join(replace_unstorable(CONTROL_CHARS.sub("", text)).split())
 
 
 def _raw_header(msg: Message, name: str) -> list[str]:
@@ -251,4 +252,4 @@ def _body_text(bodies: list[Message]) -> str:
         if part.get_content_type() == "text/html":
             text = html_to_text(text)
         texts.append(text)
-    return clean_text("\n\n".join(texts))
+    return replace_unstorable(clean_text("\n\n".join(texts)))

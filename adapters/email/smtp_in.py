@@ -79,6 +79,19 @@ class _Authenticator:
         return AuthResult(success=False, handled=False)
 
 
+class SmtpListenError(Exception):
+    """The listener cannot bind its address (in use, not this machine's, a privileged port).
+
+    Carries the address and the OS error so the caller can name the setting to change.
+    """
+
+    def __init__(self, host: str, port: int, cause: OSError) -> None:
+        super().__init__(f"SMTP listener cannot bind {host}:{port}: {cause.strerror or cause}")
+        self.host = host
+        self.port = port
+        self.cause = cause
+
+
 class SmtpListener:
     def __init__(
         self, settings: ListenSettings, intake: MailIntake, *, max_bytes: int, hostname: str
@@ -119,7 +132,10 @@ class SmtpListener:
                 loop=loop,
             )
 
-        self._server = await loop.create_server(protocol, s.host, s.port)
+        try:
+            self._server = await loop.create_server(protocol, s.host, s.port)
+        except OSError as exc:
+            raise SmtpListenError(s.host, s.port, exc) from exc
         log.info("SMTP listener ready", extra={"host": s.host, "port": self.port})
 
     async def stop(self) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from adapters.slack.escape import unescape
 from adapters.slack.render import form_values
 from adapters.slack.types import ACTION_PREFIX, CREATE_SHORTCUT_ID, FORM_CALLBACK_ID
+from core.text import clean_text as replace_unstorable
 from core.workflow import Action
 
 # Subtypes that are still a person talking (a message with a file, a reply also sent to the
@@ -128,7 +129,7 @@ def slack_text(text: str, bot_user_id: str | None = None) -> str:
             return target
         return f"{label} ({target})"
 
-    resolved = _MARKUP.sub(resolve, text)
+    resolved = _MARKUP.sub(resolve, replace_unstorable(text))
     return unescape(_BOT_GAP.sub(" ", resolved)).strip()
 
 

@@ -41,10 +41,18 @@ from adapters.slack.modals import (
     type_picker,
 )
 from adapters.slack.render import form_errors, form_values, render_form
-from core.commands import ActOnTicket, AddComment, Command, OpenTicket
+from core.commands import (
+    ActionParams,
+    ActOnTicket,
+    AddComment,
+    Assign,
+    Command,
+    OpenTicket,
+    SetPriority,
+)
 from core.errors import DomainError, FieldError, FormInvalid
 from core.forms import FieldKind, TicketType
-from core.handlers import ActResult
+from core.handlers.actions import ActResult
 from core.i18n import LOCALES, Locale
 from core.people import Person
 from core.ticket import ChannelRef, Comment, Ticket
@@ -363,12 +371,12 @@ def _view(body: Mapping[str, Any]) -> tuple[Mapping[str, Any], dict[str, Any]]:
         raise SlackPayloadError(f"cannot read the view state: {exc}") from exc
 
 
-def _params(click: ButtonClick) -> dict[str, Any]:
+def _params(click: ButtonClick) -> ActionParams:
     if click.action == Action.ASSIGN:
-        return {"assignee": click.value}
+        return Assign(str(click.value))
     if click.action == Action.SET_PRIORITY:
-        return {"priority": click.value}
-    return {}
+        return SetPriority(str(click.value))
+    return None
 
 
 def _click_key(body: Mapping[str, Any], click: ButtonClick) -> InboundKey | None:

@@ -8,8 +8,6 @@ Room history lives in memory; ticket cards are restored from their stored card r
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import logging
 import re
 import uuid
@@ -18,9 +16,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMessage, WSMsgType, web
 
 from adapters.base import CardRenderer, Gateway, InboundKey, MessageRef
+from adapters.webchat.frames import Act, FrameError, Hello, Say, SubmitForm, parse
+from adapters.webchat.limits import Limits
 from adapters.webchat.render import render_form
 from adapters.webchat.rooms import (
     CHANNEL,
@@ -29,33 +29,39 @@ from adapters.webchat.rooms import (
     Room,
     RoomHub,
     WebchatSettings,
-    both_locales,
     now_iso,
 )
-from core.commands import ActOnTicket, OpenTicket
+from core.commands import (
+    ActionParams,
+    ActOnTicket,
+    Assign,
+    OpenTicket,
+    SetPriority,
+    WriteComment,
+)
 from core.errors import DomainError, FieldError, FormInvalid
 from core.forms import TicketType
-from core.handlers import ActResult
+from core.handlers.actions import ActResult
 from core.i18n import LOCALES, Locale
 from core.ticket import ChannelRef, Ticket
 from core.workflow import Action
 
 log = logging.getLogger("gongdan.webchat")
 
-__all__ = ["CHANNEL", "Room", "WebchatChannel", "WebchatSettings"]
+__all__ = ["CHANNEL", "Limits", "Room", "WebchatChannel", "WebchatSettings"]
 
-_MAX_FRAME = 64 * 1024
-_IN_FLIGHT = 32  # frames one browser may have in progress at once
 _NEW_RE = re.compile(r"^/new(?:\s+(\S+))?\s*$", re.IGNORECASE)
 
 
 class WebchatChannel:
     name = CHANNEL
 
-    def __init__(self, settings: WebchatSettings, gateway: Gateway) -> None:
+    def __init__(
+        self, settings: WebchatSettings, gateway: Gateway, limits: Limits | None = None
+    ) -> None:
         self.settings = settings
         self.gateway = gateway
-        self.hub = RoomHub(settings, gateway.directory)
+        self.hub = RoomHub(settings, gateway.directory, limits)
         self._static = Path(str(resources.files("adapters.webchat") / "static"))
 
     # ---- routes -------------------------------------------------------------------------
@@ -71,9 +77,10 @@ class WebchatChannel:
         return None
 
     async def stop(self) -> None:
-        for client in list(self.hub.clients.values()):
-            with contextlib.suppress(Exception):
-                await client.ws.close(code=1001, message=b"server shutting down")
+        clients = list(self.hub.clients.values())
+        await asyncio.gather(
+            *(c.sender.close(WSCloseCode.GOING_AWAY, "server shutting down") for c in clients)
+        )
 
     async def _index(self, request: web.Request) -> web.StreamResponse:
         return web.FileResponse(self._static / "index.html")
@@ -105,102 +112,83 @@ class WebchatChannel:
 
     # ---- websocket ----------------------------------------------------------------------
     async def _ws(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(heartbeat=30, max_msg_size=_MAX_FRAME)
+        limits = self.hub.limits
+        ws = web.WebSocketResponse(heartbeat=30, max_msg_size=limits.max_frame_bytes)
         await ws.prepare(request)
-        client = Client(ws)
-        cid = id(client)
-        self.hub.clients[cid] = client
-        # Frames after hello run concurrently (bounded), so one slow commit does not hold up the
-        # next message: group commit then batches them together.
-        slots = asyncio.Semaphore(_IN_FLIGHT)
-        running: set[asyncio.Task[None]] = set()
-
-        async def bounded(frame: dict[str, Any]) -> None:
-            async with slots:
-                await self._dispatch(cid, client, frame)
-
+        client = self.hub.connect(ws, request.transport)
         try:
+            # one frame at a time: the next is read only once this one is answered, so a
+            # flood waits in TCP buffers (the sender's), not in this process
             async for msg in ws:
-                if msg.type != WSMsgType.TEXT:
+                if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
                     continue
-                try:
-                    frame = json.loads(msg.data)
-                    if not isinstance(frame, dict):
-                        raise ValueError("a frame must be a JSON object")
-                except ValueError as exc:
-                    await self._notice(client, f"malformed frame: {exc}", "error")
-                    continue
-                if frame.get("type") == "hello":
-                    await self._dispatch(cid, client, frame)
-                    continue
-                task = asyncio.create_task(bounded(frame))
-                running.add(task)
-                task.add_done_callback(running.discard)
-            if running:
-                await asyncio.gather(*running, return_exceptions=True)
+                if client.gate.admit():
+                    await self._receive(client, msg)
+                elif client.gate.exhausted:
+                    await client.sender.close(WSCloseCode.POLICY_VIOLATION, "rate limit exceeded")
+                    break
+                elif client.gate.should_warn():
+                    self._notice(client, limits.rate_notice(), "error")
         finally:
-            self.hub.clients.pop(cid, None)
-            if client.room in self.hub.state:
-                self.hub.state[client.room].clients.discard(cid)
+            await self.hub.disconnect(client)
         return ws
 
-    async def _dispatch(self, cid: int, client: Client, frame: dict[str, Any]) -> None:
-        kind = frame.get("type")
+    async def _receive(self, client: Client, msg: WSMessage) -> None:
+        if msg.type == WSMsgType.BINARY:
+            self._notice(client, _BINARY, "error")
+            return
         try:
-            if kind == "hello":
-                await self._hello(cid, client, frame)
+            frame = parse(msg.data, self.hub.limits.max_text_chars)
+        except FrameError as exc:
+            self._notice(client, exc.text(), "error", exc.client_id)
+            return
+        client_id = None if isinstance(frame, Hello) else frame.client_id
+        try:
+            if isinstance(frame, Hello):
+                self._hello(client, frame)
             elif client.person is None or client.room is None:
-                await self._notice(
-                    client, "say hello first: choose who you are and a room", "error"
-                )
-            elif kind == "say":
+                self._notice(client, _HELLO_FIRST, "error", client_id)
+            elif isinstance(frame, Say):
                 await self._say(client, frame)
-            elif kind == "action":
+            elif isinstance(frame, Act):
                 await self._action(client, frame)
-            elif kind == "submit_form":
-                await self._submit_form(client, frame)
             else:
-                await self._notice(client, f"unknown frame type {kind!r}", "error")
+                await self._submit_form(client, frame)
         except DomainError as exc:
-            await self._notice(client, exc.message, "error", frame.get("client_id"))
-        except (KeyError, TypeError, ValueError) as exc:
-            await self._notice(
-                client, f"malformed {kind} frame: {exc}", "error", frame.get("client_id")
-            )
+            self._notice(client, dict.fromkeys(LOCALES, exc.message), "error", client_id)
+        except Exception:
+            log.exception("web chat frame failed")
+            self._notice(client, _FAILED, "error", client_id)
 
-    async def _hello(self, cid: int, client: Client, frame: dict[str, Any]) -> None:
-        person = self.gateway.directory.person(str(frame.get("person", "")))
-        wanted = str(frame.get("room", ""))
-        room = self.hub.rooms.get(wanted)
-        if person is not None and wanted == DM_PREFIX + person.id:
-            room = self.hub.direct_room(wanted)
+    def _hello(self, client: Client, frame: Hello) -> None:
+        person = self.gateway.directory.person(frame.person)
+        room = self.hub.rooms.get(frame.room)
+        if person is not None and frame.room == DM_PREFIX + person.id:
+            room = self.hub.direct_room(frame.room)
         if person is None or room is None:
-            await self._notice(client, "unknown person or room", "error")
+            self._notice(client, _UNKNOWN_PERSON_OR_ROOM, "error")
             return
         if client.room in self.hub.state:
-            self.hub.state[client.room].clients.discard(cid)
+            self.hub.state[client.room].clients.discard(id(client))
         client.person, client.room = person, room.id
-        self.hub.state[room.id].clients.add(cid)
-        await client.ws.send_json(
+        client.gate.person = self.hub.person_bucket(person.id)
+        self.hub.state[room.id].clients.add(id(client))
+        client.send(
             {"type": "history", "room": room.id, "messages": list(self.hub.state[room.id].history)}
         )
 
-    async def _say(self, client: Client, frame: dict[str, Any]) -> None:
+    async def _say(self, client: Client, frame: Say) -> None:
         assert client.person is not None and client.room is not None
-        text = str(frame["text"]).strip()
-        client_id = str(frame.get("client_id") or uuid.uuid4().hex)
+        text = frame.text.strip()
+        client_id = frame.client_id or uuid.uuid4().hex
         if not text:
-            return
-        if len(text) > 10_000:
-            await self._notice(
-                client, "message too long (max 10000 characters)", "error", client_id
-            )
+            self._notice(client, _EMPTY_TEXT, "error", client_id)
             return
         room = self.hub.rooms[client.room]
         person = client.person
         msg_id = f"m-{client_id}"
         if not any(m.get("id") == msg_id for m in self.hub.state[room.id].history):
-            await self.hub.broadcast(
+            self.hub.broadcast(
                 room.id,
                 {
                     "type": "message",
@@ -215,11 +203,11 @@ class WebchatChannel:
             )
         new = _NEW_RE.match(text)
         if new:
-            await self._open_form(client, new.group(1), client_id, {})
+            self._open_form(client, new.group(1), client_id, {})
             return
         mentioned, body = self._strip_mention(text)
         if not (room.help_desk or mentioned):
-            await client.ws.send_json({"type": "ack", "client_id": client_id})
+            client.send({"type": "ack", "client_id": client_id})
             return
         title = body.splitlines()[0][:200] if body else text[:200]
         command = OpenTicket(
@@ -234,12 +222,12 @@ class WebchatChannel:
                 command, inbound=InboundKey(CHANNEL, f"say:{client_id}"), respond=_ticket_key
             )
         except FormInvalid:
-            await self._open_form(
+            self._open_form(
                 client, room.ticket_type, client_id, {"title": title, "description": body}
             )
             return
         key = done.response if done.duplicate else _ticket_key(done.value)
-        await client.ws.send_json({"type": "ack", "client_id": client_id, "ticket": key})
+        client.send({"type": "ack", "client_id": client_id, "ticket": key})
 
     def _strip_mention(self, text: str) -> tuple[bool, str]:
         names = {n for n in (self.settings.bot_name.en, self.settings.bot_name.zh) if n}
@@ -249,7 +237,7 @@ class WebchatChannel:
         stripped, count = re.subn(rf"@(?:{pattern})\s*", "", text, flags=re.IGNORECASE)
         return count > 0, stripped.strip()
 
-    async def _open_form(
+    def _open_form(
         self,
         client: Client,
         type_id: str | None,
@@ -259,12 +247,15 @@ class WebchatChannel:
         types = self.gateway.ticket_types
         ttype = types.get(type_id or "")
         if ttype is None:
-            listing = ", ".join(
-                f"{tt.id} ({tt.name.get('en')} / {tt.name.get('zh-CN')})" for tt in types.values()
-            )
-            await self._notice(client, f"/new <type> — types: {listing}", "info", client_id)
+            text: dict[Locale, str] = {
+                loc: "/new <type> — "
+                + ("类型：" if loc == "zh-CN" else "types: ")
+                + ", ".join(f"{tt.id} ({tt.name.get(loc)})" for tt in types.values())
+                for loc in LOCALES
+            }
+            self._notice(client, text, "info", client_id)
             return
-        await client.ws.send_json(
+        client.send(
             {
                 "type": "form",
                 "room": client.room,
@@ -289,24 +280,19 @@ class WebchatChannel:
             for loc in LOCALES
         }
 
-    async def _submit_form(self, client: Client, frame: dict[str, Any]) -> None:
+    async def _submit_form(self, client: Client, frame: SubmitForm) -> None:
         assert client.person is not None and client.room is not None
-        client_id = str(frame.get("client_id") or uuid.uuid4().hex)
-        ttype = self.gateway.ticket_types.get(str(frame.get("ticket_type", "")))
+        client_id = frame.client_id or uuid.uuid4().hex
+        ttype = self.gateway.ticket_types.get(frame.ticket_type)
         if ttype is None:
-            await self._notice(client, "unknown ticket type", "error", client_id)
+            self._notice(client, _UNKNOWN_TYPE, "error", client_id)
             return
-        fields = frame.get("fields") or {}
-        if not isinstance(fields, dict):
-            raise ValueError("fields must be an object")
-        title = str(frame.get("title", ""))
-        description = str(frame.get("description", ""))
         command = OpenTicket(
             type_id=ttype.id,
-            title=title,
-            description=description,
+            title=frame.title,
+            description=frame.description,
             requester_id=client.person.id,
-            fields=fields,
+            fields=frame.fields,
             origin=ChannelRef(CHANNEL, client.room, message=f"f-{client_id}"),
         )
         try:
@@ -314,75 +300,91 @@ class WebchatChannel:
                 command, inbound=InboundKey(CHANNEL, f"form:{client_id}"), respond=_ticket_key
             )
         except FormInvalid as exc:
-            errors = exc.errors
             prefill = {
-                "title": title,
-                "description": description,
-                **{k: v for k, v in fields.items() if isinstance(v, str)},
+                "title": frame.title,
+                "description": frame.description,
+                **{k: v for k, v in frame.fields.items() if isinstance(v, str)},
             }
-            await client.ws.send_json(
+            client.send(
                 {
                     "type": "form_errors",
                     "client_id": client_id,
-                    "html": self._forms(ttype, prefill, errors),
+                    "html": self._forms(ttype, prefill, exc.errors),
                 }
             )
             return
         key = done.response if done.duplicate else _ticket_key(done.value)
-        await client.ws.send_json({"type": "ack", "client_id": client_id, "ticket": key})
+        client.send({"type": "ack", "client_id": client_id, "ticket": key})
 
-    async def _action(self, client: Client, frame: dict[str, Any]) -> None:
+    async def _action(self, client: Client, frame: Act) -> None:
         assert client.person is not None and client.room is not None
-        client_id = str(frame.get("client_id") or uuid.uuid4().hex)
-        action = Action(str(frame["action"]))
-        value = frame.get("value")
-        params: dict[str, Any] = {}
-        if action == Action.ASSIGN:
-            params["assignee"] = value
-        elif action == Action.SET_PRIORITY:
-            params["priority"] = value
-        elif action == Action.COMMENT:
-            params["body"] = value
-        version = frame.get("version")
+        client_id = frame.client_id or uuid.uuid4().hex
+        value = frame.value or ""
+        params: ActionParams = None
+        if frame.action == Action.ASSIGN:
+            params = Assign(value)
+        elif frame.action == Action.SET_PRIORITY:
+            params = SetPriority(value)
+        elif frame.action == Action.COMMENT:
+            params = WriteComment(value)
         command = ActOnTicket(
-            key=str(frame["ticket"]),
-            action=action,
+            key=frame.ticket,
+            action=frame.action,
             actor_id=client.person.id,
             origin=ChannelRef(CHANNEL, client.room),
             params=params,
-            seen_version=int(version) if version is not None else None,
+            seen_version=frame.version,
         )
         done = await self.gateway.submit(command, inbound=InboundKey(CHANNEL, f"act:{client_id}"))
         result = done.value
         if isinstance(result, ActResult) and not result.changed and result.message:
-            await self._notice(client, result.message, "info", client_id)
-        await client.ws.send_json({"type": "ack", "client_id": client_id, "ticket": command.key})
+            self._notice(client, dict.fromkeys(LOCALES, result.message), "info", client_id)
+        client.send({"type": "ack", "client_id": client_id, "ticket": command.key})
 
-    # ---- outbound (called by the outbox dispatcher) ---------------------------------------
+    # ---- outbound (called by the outbox dispatcher; none of them waits for a browser) -----
     async def post_card(self, where: ChannelRef, cards: CardRenderer) -> MessageRef:
-        return await self.hub.post_card(where, cards)
+        return self.hub.post_card(where, cards)
 
     async def update_card(self, ref: MessageRef, cards: CardRenderer) -> None:
-        await self.hub.update_card(ref, cards)
+        self.hub.update_card(ref, cards)
 
     async def post_text(
         self, where: ChannelRef, text: dict[Locale, str], *, ephemeral_to: str | None = None
     ) -> MessageRef | None:
-        return await self.hub.post_text(where, text, ephemeral_to=ephemeral_to)
+        return self.hub.post_text(where, text, ephemeral_to=ephemeral_to)
 
     def restore_card(self, ref: MessageRef, cards: CardRenderer) -> None:
         """Put a stored card back into its room's history after a restart."""
         self.hub.restore_card(ref, cards)
 
-    async def _notice(
-        self, client: Client, text: str, level: str, client_id: object = None
+    def _notice(
+        self, client: Client, text: dict[Locale, str], level: str, client_id: str | None = None
     ) -> None:
-        frame: dict[str, Any] = {"type": "notice", "text": both_locales(text), "level": level}
+        frame: dict[str, Any] = {"type": "notice", "text": text, "level": level}
         if client_id is not None:
             frame["client_id"] = client_id
-        with contextlib.suppress(ConnectionResetError, RuntimeError):
-            await client.ws.send_json(frame)
+        client.send(frame)
 
 
 def _ticket_key(value: Any) -> Any:
     return value.key if isinstance(value, Ticket) else value
+
+
+_BINARY: dict[Locale, str] = {
+    "en": "binary frames are not accepted: send JSON text",
+    "zh-CN": "不接受二进制消息帧：请发送 JSON 文本",
+}
+_HELLO_FIRST: dict[Locale, str] = {
+    "en": "say hello first: choose who you are and a room",
+    "zh-CN": "请先发送 hello：选择你的身份和频道",
+}
+_UNKNOWN_PERSON_OR_ROOM: dict[Locale, str] = {
+    "en": "unknown person or room",
+    "zh-CN": "未知的人员或频道",
+}
+_UNKNOWN_TYPE: dict[Locale, str] = {"en": "unknown ticket type", "zh-CN": "未知的工单类型"}
+_EMPTY_TEXT: dict[Locale, str] = {"en": "text: must not be empty", "zh-CN": "text：不能为空"}
+_FAILED: dict[Locale, str] = {
+    "en": "the server could not handle this message; please try again",
+    "zh-CN": "服务器未能处理这条消息，请重试",
+}

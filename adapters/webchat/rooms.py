@@ -3,15 +3,19 @@
 The outbox dispatcher posts and updates cards through here; the WebSocket side (channel.py)
 registers browsers and reads history. Each person also has a direct room, "dm:<person id>",
 made on first use: reminders and escalations land there.
+
+Delivery never waits for a browser: a frame goes into each socket's bounded send queue
+(sender.py) and the call returns, so one browser that stops reading delays no one else.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
+import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +23,9 @@ from typing import Any
 from aiohttp import web
 
 from adapters.base import CardRenderer, DeliveryError, MessageRef
+from adapters.webchat.limits import Limits, RateGate, TokenBucket
 from adapters.webchat.render import render_card
+from adapters.webchat.sender import Sender
 from core.i18n import LOCALES, Locale, Text
 from core.people import Directory, Person
 from core.ticket import ChannelRef
@@ -49,8 +55,14 @@ class WebchatSettings:
 @dataclass
 class Client:
     ws: web.WebSocketResponse
+    sender: Sender
+    gate: RateGate
     person: Person | None = None
     room: str | None = None
+
+    def send(self, frame: dict[str, Any]) -> None:
+        """Queue a frame for this browser; returns at once (a slow browser is dropped)."""
+        self.sender.offer(encode(frame))
 
 
 @dataclass
@@ -63,43 +75,76 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def both_locales(text: str) -> dict[str, str]:
-    return dict.fromkeys(LOCALES, text)
+def encode(frame: dict[str, Any]) -> bytes:
+    # "replace": a stray surrogate must not make the browser drop the socket for invalid UTF-8
+    return json.dumps(frame, ensure_ascii=False).encode("utf-8", "replace")
 
 
 class RoomHub:
-    def __init__(self, settings: WebchatSettings, directory: Directory) -> None:
+    def __init__(
+        self,
+        settings: WebchatSettings,
+        directory: Directory,
+        limits: Limits | None = None,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.settings = settings
         self.directory = directory
+        self.limits = limits or Limits()
+        self.now = now
         self.rooms = {r.id: r for r in settings.rooms}
         self.state = {r.id: RoomState() for r in settings.rooms}
         self.clients: dict[int, Client] = {}
+        self._person_buckets: dict[str, TokenBucket] = {}
 
-    async def post_card(self, where: ChannelRef, cards: CardRenderer) -> MessageRef:
+    def connect(self, ws: web.WebSocketResponse, transport: asyncio.Transport | None) -> Client:
+        """Register a new browser socket and start its sender."""
+        sender = Sender(ws, transport, self.limits)
+        client = Client(ws, sender, RateGate(self.limits, self.now))
+        self.clients[id(client)] = client
+        sender.start()
+        return client
+
+    async def disconnect(self, client: Client) -> None:
+        self.clients.pop(id(client), None)
+        if client.room in self.state:
+            self.state[client.room].clients.discard(id(client))
+        await client.sender.stop()
+
+    def person_bucket(self, person_id: str) -> TokenBucket:
+        """One bucket per person, shared by all their sockets (and kept across reconnects)."""
+        bucket = self._person_buckets.get(person_id)
+        if bucket is None:
+            lim = self.limits
+            bucket = TokenBucket(lim.person_burst, lim.person_rate, self.now)
+            self._person_buckets[person_id] = bucket
+        return bucket
+
+    def post_card(self, where: ChannelRef, cards: CardRenderer) -> MessageRef:
         room = self.room_of(where)
         msg_id = f"c-{uuid.uuid4().hex[:12]}"
-        await self.broadcast(room, self.card_frame("card", room, msg_id, cards), keep=True)
+        self.broadcast(room, self.card_frame("card", room, msg_id, cards), keep=True)
         return MessageRef(CHANNEL, room, msg_id)
 
-    async def update_card(self, ref: MessageRef, cards: CardRenderer) -> None:
+    def update_card(self, ref: MessageRef, cards: CardRenderer) -> None:
         room = self.room_of(ChannelRef(CHANNEL, ref.conversation))
         frame = self.card_frame("card_update", room, ref.message, cards)
         state = self.state[room]
         for i, entry in enumerate(state.history):
             if entry.get("type") == "card" and entry.get("ticket") == frame["ticket"]:
                 state.history[i] = {**entry, "version": frame["version"], "html": frame["html"]}
-        await self.broadcast(room, frame, keep=False)
+        self.broadcast(room, frame, keep=False)
 
-    async def post_text(
+    def post_text(
         self, where: ChannelRef, text: dict[Locale, str], *, ephemeral_to: str | None = None
     ) -> MessageRef | None:
         if ephemeral_to is not None:
-            await self.to_person(ephemeral_to, text)
+            self.to_person(ephemeral_to, text)
             return None
         room = self.room_of(where)
         msg_id = f"b-{uuid.uuid4().hex[:12]}"
         bot = self.settings.bot_name
-        await self.broadcast(
+        self.broadcast(
             room,
             {
                 "type": "message",
@@ -115,12 +160,11 @@ class RoomHub:
         )
         return MessageRef(CHANNEL, room, msg_id)
 
-    async def to_person(self, person_id: str, text: dict[Locale, str]) -> None:
-        frame = {"type": "notice", "text": dict(text), "level": "info"}
+    def to_person(self, person_id: str, text: dict[Locale, str]) -> None:
+        data = encode({"type": "notice", "text": dict(text), "level": "info"})
         for client in list(self.clients.values()):
             if client.person is not None and client.person.id == person_id:
-                with contextlib.suppress(ConnectionResetError, RuntimeError):
-                    await client.ws.send_json(frame)
+                client.sender.offer(data)
 
     def restore_card(self, ref: MessageRef, cards: CardRenderer) -> None:
         """Put a stored card back into its room's history after a restart."""
@@ -160,13 +204,13 @@ class RoomHub:
             raise DeliveryError(f"unknown web chat room {room!r}", permanent=True)
         return room
 
-    async def broadcast(self, room: str, frame: dict[str, Any], *, keep: bool) -> None:
+    def broadcast(self, room: str, frame: dict[str, Any], *, keep: bool) -> None:
+        """Queue frame for every browser in room (encoded once); waits for none of them."""
         state = self.state[room]
         if keep:
             state.history.append(frame)
-        data = json.dumps(frame, ensure_ascii=False)
-        sends = [
-            self.clients[c].ws.send_str(data) for c in list(state.clients) if c in self.clients
-        ]
-        if sends:
-            await asyncio.gather(*sends, return_exceptions=True)
+        data = encode(frame)
+        for cid in list(state.clients):
+            client = self.clients.get(cid)
+            if client is not None:
+                client.sender.offer(data)

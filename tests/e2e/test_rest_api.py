@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.errors import REFUSED_LINES_PER_MINUTE
+from bot.http.problems import REFUSED_LINES_PER_MINUTE
 from tests.e2e.harness import Running, running, service_config
 
 API = "/api/v1"

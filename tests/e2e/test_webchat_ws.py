@@ -2,48 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
-
-import aiohttp
-
 from tests.e2e.harness import Running, running, service_config
-
-
-class Chat:
-    """One browser's socket. expect() returns the first unconsumed frame that matches, in order."""
-
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        self.ws = ws
-        self.backlog: list[dict[str, Any]] = []
-
-    async def send(self, **frame: Any) -> None:
-        await self.ws.send_json(frame)
-
-    async def expect(self, kind: str, within: float = 5.0, **match: Any) -> dict[str, Any]:
-        def matches(frame: dict[str, Any]) -> bool:
-            return frame.get("type") == kind and all(frame.get(k) == v for k, v in match.items())
-
-        for i, frame in enumerate(self.backlog):
-            if matches(frame):
-                return self.backlog.pop(i)
-
-        async def next_match() -> dict[str, Any]:
-            while True:
-                frame = await self.ws.receive_json()
-                if matches(frame):
-                    return frame
-                self.backlog.append(frame)
-
-        return await asyncio.wait_for(next_match(), within)
+from tests.e2e.webchat_clients import Chat, join
 
 
 async def _join(svc: Running, person: str, room: str = "helpdesk") -> Chat:
-    ws = await svc.http.ws_connect(svc.url + "/webchat/ws")
-    chat = Chat(ws)
-    await chat.send(type="hello", person=person, room=room)
-    await chat.expect("history", room=room)
-    return chat
+    return await join(svc, person, room)
 
 
 async def test_message_in_help_desk_opens_ticket_and_accept_updates_every_copy(db_url: str) -> None:
@@ -172,3 +136,53 @@ async def test_malformed_frames_get_an_error_notice_not_a_disconnect(sqlite_url:
         assert (await chat.expect("notice", client_id="z"))["level"] == "error"
         await chat.send(type="say", room="helpdesk", text="still here", client_id="ok")
         assert (await chat.expect("ack", client_id="ok"))["ticket"] == "IT-1001"
+
+
+async def test_bad_frames_get_a_bilingual_notice_naming_the_problem_and_open_nothing(
+    sqlite_url: str,
+) -> None:
+    async with running(service_config(sqlite_url)) as svc:
+        chat = await _join(svc, "zhao.li")
+        bad = {
+            "deep": "[" * 30_000 + "]" * 30_000,
+            "nan": '{"type": "say", "text": NaN, "client_id": "n"}',
+            "version": '{"type": "action", "ticket": "IT-1", "action": "accept",'
+            ' "version": 1e400, "client_id": "v"}',
+            "null text": '{"type": "say", "room": "helpdesk", "text": null, "client_id": "t"}',
+            "number text": '{"type": "say", "text": 42, "client_id": "t2"}',
+            "list ticket": '{"type": "action", "ticket": ["IT-1"], "action": "accept"}',
+            "fields": '{"type": "submit_form", "ticket_type": "it", "fields": [1], "client_id": "f"}',
+            "field value": '{"type": "submit_form", "ticket_type": "it",'
+            ' "fields": {"location": {"x": 1}}, "client_id": "fv"}',
+            "client id": '{"type": "say", "text": "hi", "client_id": {"a": 1}}',
+            "no type": '{"text": "hi"}',
+            "blank": '{"type": "say", "text": "   ", "client_id": "b"}',
+        }
+        expected = {
+            "deep": ("nested too deeply", "嵌套层数过多"),
+            "nan": ("not valid JSON", "不是有效的 JSON"),
+            "version": ("version: must be the whole number", "version：必须是"),
+            "null text": ("text: is required", "text：必填"),
+            "number text": ("text: must be text, not the number 42", "text：必须是文本"),
+            "list ticket": ("ticket: must be text, not a list", "ticket：必须是文本"),
+            "fields": ("fields: must be an object, not a list", "fields：必须是对象"),
+            "field value": ("fields.location: must be text, a number", "fields.location：必须是"),
+            "client id": ("client_id must be text", "client_id 必须是"),
+            "no type": ("type: is required", "type：必填"),
+            "blank": ("text: must not be empty", "text：不能为空"),
+        }
+        for name, raw in bad.items():
+            await chat.ws.send_str(raw)
+            notice = await chat.expect("notice", within=2.0)
+            en, zh = expected[name]
+            assert notice["level"] == "error", name
+            assert en in notice["text"]["en"], (name, notice)
+            assert zh in notice["text"]["zh-CN"], (name, notice)
+        await chat.ws.send_bytes(b"\x00\x01")
+        notice = await chat.expect("notice", within=2.0)
+        assert "binary" in notice["text"]["en"] and "二进制" in notice["text"]["zh-CN"]
+
+        await chat.send(type="say", room="helpdesk", text="still here", client_id="ok")
+        assert (await chat.expect("ack", client_id="ok"))["ticket"] == "IT-1001"
+        async with svc.http.get(svc.url + "/api/v1/tickets", headers=svc.auth("admin")) as r:
+            assert [t["title"] for t in (await r.json())["items"]] == ["still here"]

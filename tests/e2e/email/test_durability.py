@@ -13,7 +13,7 @@ from urllib.parse import quote
 from sqlalchemy.exc import OperationalError
 
 from core.clock import FrozenClock
-from core.commands import ActOnTicket, AddComment
+from core.commands import ActOnTicket, AddComment, SetPriority
 from core.ticket import ChannelRef
 from core.workflow import Action
 from tests.e2e.email.driver import (
@@ -185,7 +185,7 @@ async def test_status_already_mailed_is_not_mailed_again_after_a_restart(
         service = world.app.services.service
         # a new priority changes the ticket but not its status: no mail
         await service.submit(
-            ActOnTicket(key, Action.SET_PRIORITY, "li.lei", _WEB, {"priority": "high"})
+            ActOnTicket(key, Action.SET_PRIORITY, "li.lei", _WEB, SetPriority("high"))
         )
         await world.delivered()
         assert world.sink.messages == []
@@ -197,7 +197,7 @@ async def test_status_already_mailed_is_not_mailed_again_after_a_restart(
     async with mail_world(db_url, tmp_path, clock=clock) as world:
         service = world.app.services.service
         await service.submit(
-            ActOnTicket(key, Action.SET_PRIORITY, "li.lei", _WEB, {"priority": "low"})
+            ActOnTicket(key, Action.SET_PRIORITY, "li.lei", _WEB, SetPriority("low"))
         )
         await world.delivered()
         assert world.sink.messages == []

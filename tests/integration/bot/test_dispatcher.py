@@ -15,7 +15,7 @@ from aiohttp import web
 
 from adapters.base import CardRenderer, DeliveryError, MessageRef
 from bot.bootstrap import Services, build
-from bot.dispatcher import Dispatcher, DispatchPolicy
+from bot.delivery.dispatcher import Dispatcher, DispatchPolicy
 from core.clock import FrozenClock
 from core.commands import ActOnTicket, OpenTicket
 from core.i18n import Locale

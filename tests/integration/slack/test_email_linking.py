@@ -8,7 +8,7 @@ import pytest
 
 from adapters.slack.client import SlackClient
 from adapters.slack.identity import LOOKUP_INTERVAL_S, SlackPeople
-from bot.notices import NoticeRouter
+from bot.delivery.notices import NoticeRouter
 from core.clock import FrozenClock
 from core.i18n import Text
 from core.people import Person, Role

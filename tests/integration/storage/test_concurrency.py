@@ -10,9 +10,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import FrozenClock
-from core.commands import ActOnTicket
+from core.commands import ActOnTicket, SetPriority
 from core.errors import ConcurrencyError, Conflict
-from core.handlers import ActResult, act
+from core.handlers.actions import ActResult, act
 from core.workflow import Action
 from storage.db import create_engine
 from storage.unit_of_work import StorageUnitOfWork
@@ -116,7 +116,7 @@ async def test_an_action_that_keeps_losing_the_race_gives_up_with_a_concurrency_
         runs.append(1)
         await uow.tickets.get(ticket.key)
         await bump_elsewhere()
-        cmd = ActOnTicket(ticket.key, Action.SET_PRIORITY, "bob", SLACK, {"priority": "high"})
+        cmd = ActOnTicket(ticket.key, Action.SET_PRIORITY, "bob", SLACK, SetPriority("high"))
         return await act(cmd, uow, ctx)
 
     await press(writer, ctx, ticket.key, Action.CLAIM, "bob")

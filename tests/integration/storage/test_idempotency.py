@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import FrozenClock
-from core.handlers import open_ticket
+from core.handlers.opening import open_ticket
 from core.ticket import Ticket
 from storage.unit_of_work import StorageUnitOfWork
 from storage.writer import IdempotencyMismatch, Inbound, Writer

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.card import build_card
 from core.clock import FrozenClock
-from core.handlers import open_ticket
+from core.handlers.opening import open_ticket
 from core.ticket import ChannelRef, Ticket
 from storage import queries
 from storage.db import reader

@@ -10,7 +10,8 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import FrozenClock
-from core.ticket import ChannelRef
+from core.events import CommentAdded, PriorityChanged, TicketClaimed, TicketOpened
+from core.ticket import ChannelRef, Status
 from core.workflow import Action
 from storage import queries
 from storage.db import reader
@@ -144,3 +145,28 @@ async def test_a_naive_instant_is_refused(engine: AsyncEngine) -> None:
                     created_at=datetime(2026, 1, 5),
                 )
             )
+
+
+async def test_the_stored_trail_reads_back_as_the_typed_events_core_recorded(
+    writer: Writer, engine: AsyncEngine, clock: FrozenClock
+) -> None:
+    ctx = context(clock)
+    ticket = await open_one(writer, ctx)
+    await press(writer, ctx, ticket.key, Action.CLAIM, "bob")
+    await press(writer, ctx, ticket.key, Action.SET_PRIORITY, "bob", priority="high")
+    await comment(writer, ctx, ticket.key, "bob", "on it", WEBCHAT)
+
+    async with reader(engine).connect() as conn:
+        trail = await queries.ticket_events(conn, ticket.key)
+    events = [e.typed(ticket.key) for e in trail]
+
+    assert [type(e) for e in events] == [TicketOpened, TicketClaimed, PriorityChanged, CommentAdded]
+    assert events[1] == TicketClaimed(
+        ticket_key=ticket.key,
+        at=clock.now(),
+        actor_id="bob",
+        channel="slack",
+        from_status=Status.NEW,
+        to_status=Status.ACCEPTED,
+    )
+    assert [e.data for e in events] == [e.data for e in trail]

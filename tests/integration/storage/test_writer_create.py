@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import FrozenClock
 from core.errors import FormInvalid
-from core.handlers import open_ticket
+from core.handlers.opening import open_ticket
 from storage.unit_of_work import StorageUnitOfWork
 from storage.writer import Writer
 from tests.integration.storage.world import context, open_one, opening, rows, scalar

@@ -8,9 +8,19 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import FrozenClock
-from core.commands import ActOnTicket, AddComment, OpenTicket
+from core.commands import (
+    ActionParams,
+    ActOnTicket,
+    AddComment,
+    Assign,
+    OpenTicket,
+    SetPriority,
+    WriteComment,
+)
 from core.forms import TicketType
-from core.handlers import ActResult, act, add_comment, open_ticket
+from core.handlers.actions import ActResult, act
+from core.handlers.comments import add_comment
+from core.handlers.opening import open_ticket
 from core.i18n import Text
 from core.people import Person, Role, StaticDirectory, Team
 from core.ports import Context
@@ -53,7 +63,7 @@ async def press(
     writer: Writer, ctx: Context, key: str, action: Action, actor: str, **params: Any
 ) -> Outcome[ActResult]:
     async def work(uow: StorageUnitOfWork) -> ActResult:
-        return await act(ActOnTicket(key, action, actor, SLACK, params), uow, ctx)
+        return await act(ActOnTicket(key, action, actor, SLACK, _typed(action, params)), uow, ctx)
 
     return await writer.submit(work)
 
@@ -77,3 +87,13 @@ async def scalar(engine: AsyncEngine, sql: str, **params: Any) -> Any:
 async def rows(engine: AsyncEngine, sql: str, **params: Any) -> list[Any]:
     async with engine.connect() as conn:
         return list((await conn.execute(text(sql), params)).all())
+
+
+def _typed(action: Action, raw: dict[str, Any]) -> ActionParams:
+    if action == Action.ASSIGN:
+        return Assign(str(raw.get("assignee", "")))
+    if action == Action.SET_PRIORITY:
+        return SetPriority(str(raw.get("priority")))
+    if action == Action.COMMENT:
+        return WriteComment(str(raw.get("body", "")))
+    return None

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.notices import NoticeRouter
+from bot.delivery.notices import NoticeRouter
 from bot.scheduler import Scheduler, SchedulerPolicy
 from core.clock import FrozenClock
 from core.escalation import (
@@ -65,7 +65,7 @@ def scheduler(
 
 async def open_many(writer: Writer, ctx: Context, n: int) -> None:
     """Open n tickets at once; the writer groups them into a few transactions."""
-    from core.handlers import open_ticket
+    from core.handlers.opening import open_ticket
 
     async def one(i: int) -> None:
         async def work(uow: StorageUnitOfWork) -> object:

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from bot.config import Config, ConfigError, load_config, parse_config
-from bot.config_schedule import parse_duration
+from bot.config.schedule import parse_duration
 from core.assignment import Strategy, TicketFacts, Workload, assign
 from core.escalation import Anchor, NotifyKind, Recipient, RecipientKind
 from core.oncall import who_is_on_call

@@ -10,11 +10,20 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from core.bus import handle
 from core.clock import FrozenClock
-from core.commands import ActOnTicket, OpenTicket
+from core.commands import (
+    ActionParams,
+    ActOnTicket,
+    Assign,
+    FireTimer,
+    OpenTicket,
+    SetPriority,
+    WriteComment,
+)
 from core.events import Event, EventKind
 from core.forms import FieldKind, FieldSpec, Option, TicketType
-from core.handlers import ActResult, act, fire_timer, open_ticket
+from core.handlers.actions import ActResult
 from core.i18n import Text
 from core.people import Person, Role, StaticDirectory, Team
 from core.ports import Context
@@ -61,9 +70,14 @@ class FakeUnitOfWork:
         self.refreshed_cards: list[str] = []
         self.relayed_comments: list[Comment] = []
         self.committed = False
+        self._collected = 0
 
     def record(self, event: Event) -> None:
         self.events.append(event)
+
+    def collect_new_events(self) -> list[Event]:
+        new, self._collected = self.events[self._collected :], len(self.events)
+        return new
 
     def add_comment(self, comment: Comment) -> None:
         self.comments.append(comment)
@@ -157,14 +171,29 @@ async def opened(
 ) -> Ticket:
     """Open a ticket from Slack (unless `origin` says otherwise)."""
     cmd = OpenTicket(type_id, "打印机坏了", requester, kwargs.pop("origin", SLACK), **kwargs)
-    return await open_ticket(cmd, uow, ctx)
+    ticket: Ticket = await handle(cmd, uow, ctx)
+    return ticket
 
 
 async def press(
     uow: FakeUnitOfWork, ctx: Context, key: str, action: Action, actor: str, **params: Any
 ) -> ActResult:
     """Press a card button (params carry a select's choice or a comment's text)."""
-    return await act(ActOnTicket(key, action, actor, SLACK, params), uow, ctx)
+    result: ActResult = await handle(
+        ActOnTicket(key, action, actor, SLACK, typed_params(action, params)), uow, ctx
+    )
+    return result
+
+
+def typed_params(action: Action, raw: dict[str, Any]) -> ActionParams:
+    """What a channel parses from a select or a comment box, from keyword arguments."""
+    if action == Action.ASSIGN:
+        return Assign(str(raw.get("assignee", "")))
+    if action == Action.SET_PRIORITY:
+        return SetPriority(str(raw.get("priority")))
+    if action == Action.COMMENT:
+        return WriteComment(str(raw.get("body", "")))
+    return None
 
 
 async def accepted_by_li_lei(uow: FakeUnitOfWork, ctx: Context) -> Ticket:
@@ -178,4 +207,5 @@ async def tick(uow: FakeUnitOfWork, ctx: Context, ticket: Ticket) -> list[Notice
     assert ticket.wake_at is not None
     assert isinstance(ctx.clock, FrozenClock)
     ctx.clock.set(max(ctx.clock.now(), ticket.wake_at))
-    return await fire_timer(ticket.key, ticket.timer_generation, uow, ctx)
+    notices: list[Notice] = await handle(FireTimer(ticket.key, ticket.timer_generation), uow, ctx)
+    return notices

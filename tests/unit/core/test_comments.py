@@ -10,7 +10,7 @@ from core.clock import FrozenClock
 from core.commands import AddComment
 from core.errors import FormInvalid, NotFound, PermissionDenied
 from core.events import EventKind
-from core.handlers import add_comment
+from core.handlers.comments import add_comment
 from core.ports import Context
 from core.ticket import ChannelRef
 from core.workflow import Action

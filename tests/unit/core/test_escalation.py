@@ -11,13 +11,15 @@ from core.clock import FrozenClock
 from core.escalation import (
     Anchor,
     EscalationChain,
-    EscalationPlan,
-    EscalationState,
     EscalationStep,
-    Notify,
     NotifyKind,
     Recipient,
     RecipientKind,
+)
+from core.escalation_plan import (
+    EscalationPlan,
+    EscalationState,
+    Notify,
     due_steps,
     fire,
     next_due,

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+from core.bus import COMMAND_HANDLERS
 from core.clock import FrozenClock
-from core.commands import ActOnTicket, AddComment, OpenTicket
+from core.commands import ActOnTicket, AddComment, FireTimer, OpenTicket
 from core.errors import FormInvalid
 from core.events import EventKind
-from core.handlers import HANDLERS, act, add_comment, open_ticket
+from core.handlers.actions import act
+from core.handlers.comments import add_comment
+from core.handlers.opening import open_ticket
+from core.handlers.timers import fire_timer
 from core.ports import Context
 from core.ticket import Priority, Status
 
@@ -168,4 +172,9 @@ async def test_unknown_priority_is_rejected_naming_the_choices(
 
 
 async def test_handlers_are_registered_by_command_type() -> None:
-    assert {OpenTicket: open_ticket, ActOnTicket: act, AddComment: add_comment} == HANDLERS
+    assert {
+        OpenTicket: open_ticket,
+        ActOnTicket: act,
+        AddComment: add_comment,
+        FireTimer: fire_timer,
+    } == COMMAND_HANDLERS

@@ -6,9 +6,11 @@ from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
+from core.bus import handle
 from core.calendar import BusinessCalendar
 from core.card import build_card
 from core.clock import FrozenClock
+from core.commands import FireTimer
 from core.escalation import (
     Anchor,
     EscalationChain,
@@ -17,7 +19,6 @@ from core.escalation import (
     Recipient,
     RecipientKind,
 )
-from core.handlers import fire_timer
 from core.ports import Context, Schedule, SlaChoice
 from core.sla import SlaMetric, SlaPolicy, SlaTarget
 from core.ticket import Priority, Status, Ticket
@@ -182,7 +183,7 @@ async def test_a_timer_of_the_previous_cycle_does_nothing() -> None:
     events = len(uow.events)
     clock.set(MONDAY_1230 + timedelta(hours=1))  # both steps of the new cycle are due by now
 
-    assert await fire_timer(ticket.key, stale, uow, ctx) == []
+    assert await handle(FireTimer(ticket.key, stale), uow, ctx) == []
     assert len(uow.events) == events
     due = await tick(uow, ctx, ticket)
     assert sorted(n.kind for n in due) == [NotifyKind.ESCALATION, NotifyKind.REMINDER]

@@ -7,9 +7,11 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from core.assignment import AssignmentPolicy, Availability, Strategy, Workload
+from core.bus import handle
 from core.calendar import BusinessCalendar
 from core.card import CardKind, build_card, build_notice_card
 from core.clock import FrozenClock
+from core.commands import FireTimer
 from core.escalation import (
     Anchor,
     EscalationChain,
@@ -19,7 +21,6 @@ from core.escalation import (
     RecipientKind,
 )
 from core.events import EventKind
-from core.handlers import fire_timer
 from core.ports import Context, Schedule, SlaChoice, TeamLoad
 from core.quiet_hours import Route
 from core.sla import SlaMetric, SlaPolicy, SlaTarget
@@ -141,7 +142,7 @@ async def test_a_timer_from_before_a_change_sends_nothing() -> None:
     await press(uow, ctx, ticket.key, Action.SET_PRIORITY, "wangfang", priority="high")
     clock.advance(timedelta(hours=5))
 
-    assert await fire_timer(ticket.key, stale, uow, ctx) == []
+    assert await handle(FireTimer(ticket.key, stale), uow, ctx) == []
 
 
 async def test_priority_change_replans_to_the_new_target_and_keeps_fired_steps_fired() -> None:

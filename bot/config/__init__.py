@@ -1,7 +1,7 @@
 """The service's YAML configuration: loading, validation and conversion into core objects.
 
 Loading reports every problem in one go ("path.to.key: what is wrong"), so an operator can fix a
-file in one pass. docs/configuration.md describes each key; bot.config_sections holds the schema.
+file in one pass. docs/configuration.md describes each key; bot.config.sections holds the schema.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from pydantic import (
     model_validator,
 )
 
-from bot.config_messages import schema_problems
-from bot.config_refs import cross_reference_problems
-from bot.config_schedule import (
+from bot.config.messages import schema_problems
+from bot.config.refs import cross_reference_problems
+from bot.config.schedule import (
     CalendarConfig,
     EscalationChainConfig,
     RotationConfig,
@@ -31,7 +31,7 @@ from bot.config_schedule import (
     build_calendars,
     policy_for,
 )
-from bot.config_sections import (
+from bot.config.sections import (
     ApiConfig,
     AttachmentsConfig,
     ChannelsConfig,
@@ -44,7 +44,7 @@ from bot.config_sections import (
     TeamConfig,
     TicketTypeConfig,
 )
-from bot.config_source import apply_overrides, interpolate, read_yaml
+from bot.config.source import apply_overrides, interpolate, read_yaml
 from core.assignment import AssignmentPolicy, Availability, Leave, SkillRule
 from core.calendar import BusinessCalendar
 from core.escalation import EscalationChain

@@ -9,8 +9,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.base import Channel
-from bot.api import Api
-from bot.errors import error_middleware
+from bot.http.api import Api
+from bot.http.problems import error_middleware
 from bot.metrics import Metrics
 
 MAX_BODY = 1 * 1024 * 1024

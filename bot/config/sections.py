@@ -1,7 +1,7 @@
 """The sections of the YAML configuration, one pydantic model each; bot.config assembles them.
 
 Every model is frozen and forbids unknown keys. Rules that span sections (references, unique
-ids) live in bot.config_refs.
+ids) live in bot.config.refs.
 """
 
 from __future__ import annotations
@@ -387,7 +387,7 @@ Secret = Annotated[str, Field(min_length=1)]
 
 
 class SlackConfig(ChannelConfig):
-    """Secrets are checked per mode in bot.config_refs, so the message can name the mode."""
+    """Secrets are checked per mode in bot.config.refs, so the message can name the mode."""
 
     mode: Literal["http", "socket"] = "http"
     bot_token: Secret | None = Field(default=None, repr=False)

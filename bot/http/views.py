@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from bot.errors import ApiError
+from bot.http.problems import ApiError
 from core.errors import FieldError, FormInvalid
 from core.forms import TicketType
 from core.i18n import Text

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.base import Channel, DeliveryError
-from bot.dispatcher import Dispatcher
+from bot.delivery.dispatcher import Dispatcher
 from core.card import Card, build_notice_card
 from core.escalation import NotifyKind
 from core.i18n import LOCALES, Locale

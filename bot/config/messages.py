@@ -11,7 +11,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from bot.config_source import Loc, dotted
+from bot.config.source import Loc, dotted
 
 
 def schema_problems(

@@ -1,7 +1,7 @@
 """Config sections about time: calendars, SLA policies, escalation chains, on-call rotations.
 
 Each model checks itself and builds its core object; references between sections (a policy's
-calendar, a chain's person) are checked in bot.config_refs.
+calendar, a chain's person) are checked in bot.config.refs.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, model_validator
 
-from bot.config_sections import NonEmpty, Section, Slug, Timezone, at_least_one
+from bot.config.sections import NonEmpty, Section, Slug, Timezone, at_least_one
 from core.calendar import BusinessCalendar, CalendarError, Range, china_calendar
 from core.escalation import (
     Anchor,

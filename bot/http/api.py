@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -12,7 +12,9 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.base import InboundKey, Submitted
-from bot.api_views import (
+from bot.http.openapi import openapi_document
+from bot.http.problems import ApiError
+from bot.http.views import (
     PREFIX,
     attachment_json,
     body_str,
@@ -29,11 +31,18 @@ from bot.api_views import (
     ticket_json,
     type_json,
 )
-from bot.errors import ApiError
-from bot.openapi import openapi_document
 from bot.service import TicketService
-from core.commands import ActOnTicket, AddComment, Command, OpenTicket
-from core.handlers import ActResult
+from core.commands import (
+    ActionParams,
+    ActOnTicket,
+    AddComment,
+    Assign,
+    Command,
+    OpenTicket,
+    SetPriority,
+    WriteComment,
+)
+from core.handlers.actions import ActResult
 from core.people import Person
 from core.text import field_problem
 from core.ticket import ChannelRef, Comment, Priority, Status, Ticket
@@ -228,13 +237,13 @@ class Api:
             or version > _VERSION_MAX
         ):
             raise invalid("version", "type", f"must be an integer from 0 to {_VERSION_MAX}")
-        params = {k: v for k, v in body.items() if k in ("assignee", "priority", "body")}
-        for name, value in params.items():
-            if not isinstance(value, str):
+        for name in ("assignee", "priority", "body"):
+            if name in body and not isinstance(body[name], str):
                 raise invalid(name, "type", "must be a string")
-        if "priority" in params and params["priority"] not in {p.value for p in Priority}:
+        if "priority" in body and body["priority"] not in {p.value for p in Priority}:
             known = ", ".join(p.value for p in Priority)
             raise invalid("priority", "options", f"must be one of {known}")
+        params = _params(action, body)
         command = ActOnTicket(key, action, person.id, _API, params, seen_version=version)
         done = await self.service.submit(command)
         result: ActResult = done.value
@@ -295,6 +304,17 @@ class Api:
         if ticket is None:
             raise ApiError(404, "not_found", f"no ticket {key}")
         return ticket
+
+
+def _params(action: Action, body: Mapping[str, Any]) -> ActionParams:
+    """The fields an action reads from the request body; the others are ignored."""
+    if action == Action.ASSIGN:
+        return Assign(str(body.get("assignee", "")))
+    if action == Action.SET_PRIORITY:
+        return SetPriority(str(body.get("priority")))
+    if action == Action.COMMENT:
+        return WriteComment(str(body.get("body", "")))
+    return None
 
 
 def _path(request: web.Request, name: str) -> str:

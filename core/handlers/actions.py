@@ -1,0 +1,113 @@
+"""Acting on a ticket (a card button, a REST call): check, then apply the action's effect."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core import timekeeping
+from core.commands import ActOnTicket, AddComment, Assign, SetPriority, WriteComment
+from core.errors import Conflict
+from core.handlers.checks import (
+    actor_locale,
+    actor_of,
+    check_allowed,
+    load_ticket,
+    param_values,
+    refuse_unstorable,
+)
+from core.handlers.comments import add_comment
+from core.handlers.effects import EFFECTS, Press
+from core.i18n import Locale, as_locale, t
+from core.people import Person, display_name
+from core.ports import Context, UnitOfWork
+from core.ticket import Status, Ticket
+from core.workflow import TRANSITIONS, Action, allowed
+
+_NOT_IDEMPOTENT = frozenset({Action.ASSIGN, Action.REOPEN})
+
+
+@dataclass(frozen=True)
+class ActResult:
+    ticket: Ticket
+    changed: bool
+    message: str = ""
+
+
+async def act(cmd: ActOnTicket, uow: UnitOfWork, ctx: Context) -> ActResult:
+    refuse_unstorable(param_values(cmd.params))
+    if cmd.action == Action.COMMENT:
+        params = cmd.params
+        body = params.body if isinstance(params, WriteComment) else ""
+        public = params.public if isinstance(params, WriteComment) else True
+        await add_comment(AddComment(cmd.key, cmd.actor_id, body, cmd.origin, public), uow, ctx)
+        ticket = await load_ticket(uow, cmd.key, actor_locale(ctx, cmd.actor_id))
+        return ActResult(ticket, True)
+    actor = actor_of(ctx, cmd.actor_id)
+    locale = as_locale(actor.locale)
+    ticket = await load_ticket(uow, cmd.key, locale)
+    check_allowed(actor, cmd.action, ticket, ctx, locale)
+    action_label = t(f"action.{cmd.action.value}", locale)
+    noop = _already_done(cmd, ticket, actor, ctx, locale)
+    if noop is not None:
+        return noop
+    if not allowed(cmd.action, ticket.status):
+        status = t(f"status.{ticket.status.value}", locale)
+        raise Conflict(t("err.not_allowed_in_state", locale, action=action_label, status=status))
+    now = ctx.clock.now()
+    event = EFFECTS[cmd.action](Press(cmd, ticket, actor, ctx, now, ticket.status))
+    timekeeping.on_action(ticket, cmd.action, ctx, now)
+    ticket.updated_at = now
+    uow.tickets.update(ticket)
+    uow.record(event)
+    uow.refresh_cards(ticket)
+    return ActResult(ticket, True)
+
+
+def _already_done(
+    cmd: ActOnTicket, ticket: Ticket, actor: Person, ctx: Context, locale: Locale
+) -> ActResult | None:
+    """Pressing a button whose effect already happened: a no-op for the same person, else explain."""
+    target = TRANSITIONS[cmd.action].target
+    if cmd.action in (Action.ACCEPT, Action.CLAIM):
+        taken = ticket.status not in (Status.NEW, Status.ASSIGNED) and ticket.status.is_open
+        if not taken:
+            return None
+        if ticket.assignee_id == actor.id:
+            return ActResult(
+                ticket,
+                False,
+                t(
+                    "err.already_in_state",
+                    locale,
+                    status=t(f"status.{ticket.status.value}", locale),
+                ),
+            )
+        who = display_name(ctx.directory, ticket.assignee_id, locale) or "?"
+        raise Conflict(t("err.already_accepted", locale, who=who))
+    if target is not None and ticket.status == target and cmd.action not in _NOT_IDEMPOTENT:
+        status = t(f"status.{target.value}", locale)
+        return ActResult(ticket, False, t("err.already_in_state", locale, status=status))
+    return _same_value(cmd, ticket, ctx, locale)
+
+
+def _same_value(cmd: ActOnTicket, ticket: Ticket, ctx: Context, locale: Locale) -> ActResult | None:
+    """A resubmitted select (double click, retried request) must not notify or log twice."""
+    if not ticket.is_open:
+        return None
+    assignee, params = ticket.assignee_id, cmd.params
+    if (
+        isinstance(params, Assign)
+        and cmd.action == Action.ASSIGN
+        and assignee
+        and params.assignee_id == assignee
+    ):
+        who = display_name(ctx.directory, assignee, locale)
+        return ActResult(ticket, False, t("err.already_assigned", locale, who=who))
+    if (
+        isinstance(params, SetPriority)
+        and cmd.action == Action.SET_PRIORITY
+        and params.priority == ticket.priority.value
+    ):
+        label = t(f"priority.{ticket.priority.value}", locale)
+        return ActResult(ticket, False, t("err.already_priority", locale, priority=label))
+    return None
