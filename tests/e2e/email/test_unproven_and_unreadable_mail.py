@@ -174,14 +174,3 @@ async def test_the_trusted_header_is_ignored_from_a_peer_that_is_not_our_relay(
         assert comment["author"] != "li.lei"
         assert UNVERIFIED in comment["body"]
 
-
-async def test_mail_from_an_unconfigured_address_is_taken_as_before(
-    sqlite_url: str, tmp_path: Path
-) -> None:
-    async with mail_world(sqlite_url, tmp_path, emails={"li.lei": LEAD}) as world:
-        key = await ticket_from_zhang_san(world)
-        code, _ = await world.send(compose(f"Re: [{key}] VPN down", "Works again, thanks."))
-        assert code == 250
-        [comment] = (await api(world, f"/tickets/{key}/comments"))["items"]
-        assert comment["author"] == "mail:zhang.san@example.cn" and comment["public"] is True
-        assert comment["body"] == "Works again, thanks."
