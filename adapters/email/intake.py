@@ -21,9 +21,21 @@ from typing import Any
 
 from adapters.base import Gateway, InboundFile, InboundKey, Submitted
 from adapters.email.files import fill_attachment_field, inbound_files, with_attachment_lines
-from adapters.email.formfields import FieldValue, parse_field_lines
-from adapters.email.loop import AckLimiter, AutoKind, may_auto_reply, parse_bounce
-from adapters.email.notes import is_unverified, unverified_person, with_notes
+from adapters.email.formfields import FieldValue, apply_tag, parse_field_lines
+from adapters.email.loop import (
+    AckLimiter,
+    AutoKind,
+    answers_something,
+    may_auto_reply,
+    parse_bounce,
+)
+from adapters.email.notes import (
+    is_unverified,
+    missing_fields,
+    refused,
+    unverified_person,
+    with_notes,
+)
 from adapters.email.parse import ParsedMail, parse_mail, strip_quoted, with_original
 from adapters.email.senders import Arrival, Verdict, verify
 from adapters.email.settings import EmailSettings
@@ -36,8 +48,7 @@ from adapters.email.threads import (
 from core.clock import Clock
 from core.commands import AddComment, Command, OpenTicket
 from core.errors import DomainError, FormInvalid, NotFound, PermissionDenied
-from core.forms import FieldKind, TicketType
-from core.i18n import LOCALES, Locale, Text
+from core.i18n import Locale, Text
 from core.people import Person, Role
 from core.ticket import ChannelRef, Ticket
 
@@ -124,6 +135,7 @@ class MailIntake:
         return Route(type_id, tag if plus and tag else None)
 
     async def accept(self, raw: bytes, arrival: Arrival) -> Outcome:
+        """Take one mail in; raises TemporaryFailure (try later) or PermanentFailure (never)."""
         parsed = parse_mail(
             raw,
             max_attachment_bytes=self.settings.max_attachment_bytes,
@@ -167,7 +179,7 @@ class MailIntake:
             outcome = await self._comment(parsed, key, await self._requester(parsed, verdict))
             if outcome is not None:
                 return outcome
-        if _answers_something(parsed):
+        if answers_something(parsed.headers):
             # an out-of-office answer to no ticket of ours: nobody is asking for help
             return Outcome(Disposition.DROPPED, detail="auto-reply to something else")
         requester = await self._requester(parsed, verdict)
@@ -200,7 +212,7 @@ class MailIntake:
             return None
         except PermissionDenied as exc:
             if not is_unverified(requester):
-                await self._answer(parsed, _refused(key, exc))
+                await self._answer(parsed, refused(key, exc))
                 return Outcome(Disposition.REFUSED, key, exc.message)
             # someone else's ticket, in a configured person's name but unproven: kept for the
             # agents as an internal note, never shown to the requester, nobody mailed
@@ -258,7 +270,7 @@ class MailIntake:
         files = inbound_files(parsed)
         if ttype is not None:
             fields, text = parse_field_lines(text, ttype.fields)
-            _apply_tag(ttype, route.tag, fields)
+            apply_tag(ttype, route.tag, fields)
             fill_attachment_field(ttype, fields, files)
         title = _title(parsed, text)
         # counted once: the acknowledgement or, if the form is incomplete, the reply instead
@@ -278,7 +290,7 @@ class MailIntake:
             done = await self._submit(command, parsed)
         except FormInvalid as exc:
             if ttype is not None and may_answer:
-                await self._answer(parsed, _missing_fields(ttype, title, exc), counted=True)
+                await self._answer(parsed, missing_fields(ttype, title, exc), counted=True)
             return Outcome(Disposition.FORM_REPLY, detail=exc.message)
         key = _committed_key(done)
         if key is not None:
@@ -396,58 +408,9 @@ def _committed_key(done: Submitted) -> str | None:
     return key if isinstance(key, str) else None
 
 
-def _answers_something(parsed: ParsedMail) -> bool:
-    """RFC 3834 auto-replied, or a vacation robot's own marker: an answer, never a request.
-
-    auto-generated mail (monitoring alerts) still opens tickets, just without acknowledgement.
-    """
-    h = parsed.headers
-    submitted = h.get("auto-submitted", "").strip().lower()
-    return submitted.startswith("auto-replied") or "x-autoreply" in h or "x-autorespond" in h
-
-
 def _title(parsed: ParsedMail, text: str) -> str:
     title = strip_reply_prefixes(parsed.subject)
     if not title:
         title = next((line.strip() for line in text.splitlines() if line.strip()), "")
     title = title or "(no subject)"
     return title if len(title) <= _TITLE_MAX else title[: _TITLE_MAX - 1] + "…"
-
-
-def _apply_tag(ttype: TicketType, tag: str | None, fields: dict[str, FieldValue]) -> None:
-    """it+printer@: the tag fills the first select field that has that option."""
-    if tag is None:
-        return
-    for spec in ttype.fields:
-        if spec.kind != FieldKind.SELECT or spec.id in fields:
-            continue
-        for opt in spec.options:
-            if opt.value.lower() == tag:
-                fields[spec.id] = opt.value
-                return
-
-
-def _missing_fields(ttype: TicketType, title: str, exc: FormInvalid) -> dict[Locale, str]:
-    out: dict[Locale, str] = {}
-    for loc in LOCALES:
-        lines = []
-        for error in exc.errors:
-            spec = ttype.field(error.field)
-            label = spec.label.get(loc) if spec else error.field
-            lines.append(f"  {label}: {error.text(loc)}")
-        if loc == "zh-CN":
-            head = f"您的请求“{title}”还缺少信息，未创建工单。请回复本邮件并补上这些行："
-            tail = "每行写成“字段：值”。"
-        else:
-            head = f'Your request "{title}" needs more information; no ticket was opened yet.'
-            head += " Please send it again with these lines:"
-            tail = 'Write each one as "Field: value".'
-        out[loc] = "\n".join([head, "", *lines, "", tail])
-    return out
-
-
-def _refused(key: str, exc: PermissionDenied) -> dict[Locale, str]:
-    return {
-        "en": f"Your reply was not added to {key}: {exc.message}",
-        "zh-CN": f"您的回复未添加到 {key}：{exc.message}",
-    }

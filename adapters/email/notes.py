@@ -1,10 +1,13 @@
-"""What a ticket or comment says about the mail it came from, in both languages: a sender
-whose address was not proven, and a mail that could only be read in part."""
+"""What the intake writes about a mail, in both languages: on its ticket or comment (a sender
+whose address was not proven, a mail read only in part), and in answers sent outside a ticket
+(missing form fields, a refused reply)."""
 
 from __future__ import annotations
 
 from adapters.email.parse import ORIGINAL_NAME, ParsedMail
-from core.i18n import Locale, Text
+from core.errors import FormInvalid, PermissionDenied
+from core.forms import TicketType
+from core.i18n import LOCALES, Locale, Text
 from core.people import Person
 
 # the stand-in for mail in a configured person's name that `senders.verify` did not prove
@@ -40,3 +43,29 @@ def with_notes(text: str, parsed: ParsedMail, author: Person) -> str:
     if not lines:
         return text
     return "\n".join(lines) + ("\n\n" + text if text else "")
+
+
+def missing_fields(ttype: TicketType, title: str, exc: FormInvalid) -> dict[Locale, str]:
+    out: dict[Locale, str] = {}
+    for loc in LOCALES:
+        lines = []
+        for error in exc.errors:
+            spec = ttype.field(error.field)
+            label = spec.label.get(loc) if spec else error.field
+            lines.append(f"  {label}: {error.text(loc)}")
+        if loc == "zh-CN":
+            head = f"您的请求“{title}”还缺少信息，未创建工单。请回复本邮件并补上这些行："
+            tail = "每行写成“字段：值”。"
+        else:
+            head = f'Your request "{title}" needs more information; no ticket was opened yet.'
+            head += " Please send it again with these lines:"
+            tail = 'Write each one as "Field: value".'
+        out[loc] = "\n".join([head, "", *lines, "", tail])
+    return out
+
+
+def refused(key: str, exc: PermissionDenied) -> dict[Locale, str]:
+    return {
+        "en": f"Your reply was not added to {key}: {exc.message}",
+        "zh-CN": f"您的回复未添加到 {key}：{exc.message}",
+    }

@@ -173,4 +173,3 @@ async def test_the_trusted_header_is_ignored_from_a_peer_that_is_not_our_relay(
         [comment] = (await api(world, f"/tickets/{key}/comments"))["items"]
         assert comment["author"] != "li.lei"
         assert UNVERIFIED in comment["body"]
-
