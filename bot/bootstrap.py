@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.base import Channel, Gateway, MessageRef
 from adapters.email.channel import EmailChannel
+from adapters.email.senders import SenderCheck, networks
 from adapters.email.settings import (
     AckPolicy,
     EmailSettings,
@@ -329,6 +330,10 @@ def _email(
         ),
         people=tuple(people),
         service_name=config.service.name,
+        senders=SenderCheck(
+            authserv_ids=frozenset(a.lower() for a in mail.sender_verification.authserv_ids),
+            trusted_relays=networks(str(n) for n in mail.sender_verification.trusted_relays),
+        ),
     )
     return EmailChannel(settings, gateway, clock)
 

@@ -10,7 +10,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from core.forms import FieldKind, FieldSpec
+from core.forms import FieldKind, FieldSpec, TicketType
 
 FieldValue = str | list[str]
 
@@ -65,3 +65,16 @@ def _option(spec: FieldSpec, raw: str) -> str:
         if wanted in {_fold(opt.value), _fold(opt.label.en), _fold(opt.label.zh or opt.label.en)}:
             return opt.value
     return raw
+
+
+def apply_tag(ttype: TicketType, tag: str | None, fields: dict[str, FieldValue]) -> None:
+    """it+printer@: the tag fills the first select field that has that option."""
+    if tag is None:
+        return
+    for spec in ttype.fields:
+        if spec.kind != FieldKind.SELECT or spec.id in fields:
+            continue
+        for opt in spec.options:
+            if opt.value.lower() == tag:
+                fields[spec.id] = opt.value
+                return

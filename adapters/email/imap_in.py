@@ -7,7 +7,8 @@ Message-ID dedupe turns that second copy into nothing.
 One mail that fails must not hold up the mail behind it. Its failure is logged, it stays
 unseen, the pass goes on with the next mail, and later passes try it again; after
 `quarantine_after` failures it is set aside in `quarantine_folder` (or at least flagged so
-that no pass fetches it again) with an ERROR line naming it. A database that cannot be
+that no pass fetches it again) with an ERROR line naming it; a mail the intake refused for
+good (`PermanentFailure`) is set aside on its first failure. A database that cannot be
 reached is not the mail's fault: every mail would fail the same way, so the pass ends there,
 nothing is counted, and the next pass (after a backoff) starts again. Failures are counted in
 memory per UIDVALIDITY and UID; a restart counts afresh.
@@ -27,7 +28,8 @@ from typing import Any
 
 from aioimaplib import aioimaplib
 
-from adapters.email.intake import MailIntake
+from adapters.email.intake import MailIntake, PermanentFailure
+from adapters.email.senders import Arrival
 from adapters.email.settings import ImapSettings
 
 log = logging.getLogger("gongdan.email")
@@ -159,7 +161,7 @@ class ImapPoller:
             if raw is None:
                 continue
             try:
-                await self.intake.accept(raw, envelope_from=None, recipients=[])
+                await self.intake.accept(raw, Arrival("imap"))
             except Exception as exc:
                 if _database_unavailable(exc):
                     raise IntakeUnavailable(_describe(exc)) from exc
@@ -178,7 +180,9 @@ class ImapPoller:
         """Count a failure of this mail; at `quarantine_after` set it aside. Logs never carry
         the body: the UID, the Message-ID and the error's type and message are enough."""
         key = self._key(uid)
-        failures = self._failures.get(key, 0) + 1
+        limit = self.settings.quarantine_after
+        # a mail the intake refused for good would fail the same way on every pass
+        failures = limit if isinstance(exc, PermanentFailure) else self._failures.get(key, 0) + 1
         self._failures[key] = failures
         facts: dict[str, Any] = {
             "uid": uid,
@@ -187,7 +191,6 @@ class ImapPoller:
             "error": _describe(exc),
             "at": _where(exc),
         }
-        limit = self.settings.quarantine_after
         if failures < limit:
             log.warning(
                 "IMAP mail could not be processed; it stays unseen and is tried again",

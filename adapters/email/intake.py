@@ -2,22 +2,42 @@
 
 Shared by the SMTP listener and the IMAP poller. `accept` returns only after the Gateway
 committed (or decided there is nothing to commit); a failure to commit raises
-`TemporaryFailure`, so SMTP answers 451 and IMAP leaves the message unseen.
+`TemporaryFailure`, so SMTP answers 451 and IMAP leaves the message unseen. A mail that fails
+for a reason of its own fails the same way on every delivery, so it is never "try again": it
+opens a ticket with the original attached, and only if even that is refused `PermanentFailure`
+is raised (SMTP 554, IMAP quarantine at once).
+
+A configured person's address in `From` counts only when `senders.verify` proves it; else the
+mail comes from a stand-in, `mail-unverified:<address>`, with no powers, and says so.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
 from adapters.base import Gateway, InboundFile, InboundKey, Submitted
 from adapters.email.files import fill_attachment_field, inbound_files, with_attachment_lines
-from adapters.email.formfields import FieldValue, parse_field_lines
-from adapters.email.loop import AckLimiter, AutoKind, may_auto_reply, parse_bounce
-from adapters.email.parse import ParsedMail, parse_mail, strip_quoted
+from adapters.email.formfields import FieldValue, apply_tag, parse_field_lines
+from adapters.email.loop import (
+    AckLimiter,
+    AutoKind,
+    answers_something,
+    may_auto_reply,
+    parse_bounce,
+)
+from adapters.email.notes import (
+    is_unverified,
+    missing_fields,
+    refused,
+    unverified_person,
+    with_notes,
+)
+from adapters.email.parse import ParsedMail, parse_mail, strip_quoted, with_original
+from adapters.email.senders import Arrival, Verdict, verify
 from adapters.email.settings import EmailSettings
 from adapters.email.threads import (
     referenced_ids,
@@ -28,8 +48,7 @@ from adapters.email.threads import (
 from core.clock import Clock
 from core.commands import AddComment, Command, OpenTicket
 from core.errors import DomainError, FormInvalid, NotFound, PermissionDenied
-from core.forms import FieldKind, TicketType
-from core.i18n import LOCALES, Locale, Text
+from core.i18n import Locale, Text
 from core.people import Person, Role
 from core.ticket import ChannelRef, Ticket
 
@@ -61,6 +80,10 @@ _REMEMBERED_REPLIES = 10_000
 
 class TemporaryFailure(Exception):
     """The mail could not be committed now; the sender (or the poller) must try again."""
+
+
+class PermanentFailure(Exception):
+    """This mail can never be taken in: trying it again would fail the same way."""
 
 
 class Disposition(StrEnum):
@@ -111,33 +134,56 @@ class MailIntake:
             return None
         return Route(type_id, tag if plus and tag else None)
 
-    async def accept(
-        self, raw: bytes, *, envelope_from: str | None, recipients: list[str]
-    ) -> Outcome:
+    async def accept(self, raw: bytes, arrival: Arrival) -> Outcome:
+        """Take one mail in; raises TemporaryFailure (try later) or PermanentFailure (never)."""
         parsed = parse_mail(
             raw,
             max_attachment_bytes=self.settings.max_attachment_bytes,
-            envelope_from=envelope_from,
+            envelope_from=arrival.envelope_from,
             our_loop_header=self.settings.loop_header,
             our_addresses=self.settings.own_addresses,
         )
+        verdict = verify(parsed.from_addr, parsed.auth_results, arrival, self.settings.senders)
+        try:
+            return await self._take(raw, parsed, arrival, verdict)
+        except TemporaryFailure:
+            raise
+        except Exception as exc:
+            log.exception("mail could not be processed", extra={"dedupe_key": parsed.dedupe_key})
+            problem = parsed.problem or f"could not be processed ({type(exc).__name__})"
+            kept = with_original(parsed, raw, problem, self.settings.max_attachment_bytes)
+            return await self._keep(kept, arrival, verdict)
+
+    async def _keep(self, parsed: ParsedMail, arrival: Arrival, verdict: Verdict) -> Outcome:
+        """The last resort for a mail the intake failed on: a new ticket, original attached.
+        Same dedupe key, so a part that did commit is not made twice."""
+        try:
+            requester = await self._requester(parsed, verdict)
+            return await self._open(parsed, requester, self._route_for(parsed, arrival))
+        except TemporaryFailure:
+            raise
+        except Exception as exc:
+            log.exception("mail refused for good", extra={"dedupe_key": parsed.dedupe_key})
+            raise PermanentFailure(f"{type(exc).__name__}: {exc}"[:200]) from exc
+
+    async def _take(
+        self, raw: bytes, parsed: ParsedMail, arrival: Arrival, verdict: Verdict
+    ) -> Outcome:
         if parsed.auto is AutoKind.BOUNCE:
             return await self._bounce(raw, parsed)
         if parsed.auto in _NEVER_A_TICKET:
             log.info("mail ignored", extra={"why": str(parsed.auto), "from": parsed.from_addr})
             return Outcome(Disposition.DROPPED, detail=str(parsed.auto))
         key = self._thread_key(parsed)
-        requester = None
         if key is not None:
-            requester = await self._requester(parsed)
-            outcome = await self._comment(parsed, key, requester)
+            outcome = await self._comment(parsed, key, await self._requester(parsed, verdict))
             if outcome is not None:
                 return outcome
-        if _answers_something(parsed):
+        if answers_something(parsed.headers):
             # an out-of-office answer to no ticket of ours: nobody is asking for help
             return Outcome(Disposition.DROPPED, detail="auto-reply to something else")
-        requester = requester or await self._requester(parsed)
-        return await self._open(parsed, requester, self._route_for(parsed, recipients))
+        requester = await self._requester(parsed, verdict)
+        return await self._open(parsed, requester, self._route_for(parsed, arrival))
 
     # ---- replies --------------------------------------------------------------------------
     def _thread_key(self, parsed: ParsedMail) -> str | None:
@@ -150,11 +196,12 @@ class MailIntake:
 
     async def _comment(self, parsed: ParsedMail, key: str, requester: Person) -> Outcome | None:
         """Add the reply to its ticket; None when that ticket does not exist (open a new one)."""
-        body = with_attachment_lines(strip_quoted(parsed.text), parsed)[:_COMMENT_MAX]
+        text = with_attachment_lines(strip_quoted(parsed.text), parsed) or "(…)"
+        body = with_notes(text, parsed, requester)[:_COMMENT_MAX]
         command = AddComment(
             key=key,
             author_id=requester.id,
-            body=body or "(…)",
+            body=body,
             origin=self._origin(parsed),
             # an out-of-office answer belongs in the log, not in everyone's chat
             public=parsed.auto is None,
@@ -164,8 +211,14 @@ class MailIntake:
         except NotFound:
             return None
         except PermissionDenied as exc:
-            await self._answer(parsed, _refused(key, exc))
-            return Outcome(Disposition.REFUSED, key, exc.message)
+            if not is_unverified(requester):
+                await self._answer(parsed, refused(key, exc))
+                return Outcome(Disposition.REFUSED, key, exc.message)
+            # someone else's ticket, in a configured person's name but unproven: kept for the
+            # agents as an internal note, never shown to the requester, nobody mailed
+            await self.gateway.register_person(MAIL_SYSTEM)
+            note = replace(command, author_id=MAIL_SYSTEM.id, public=False)
+            done = await self._submit(note, parsed)
         await self._keep_files(_committed_key(done) or key, inbound_files(parsed), parsed, True)
         if done.duplicate:
             return Outcome(Disposition.DUPLICATE, key)
@@ -201,8 +254,8 @@ class MailIntake:
         return Outcome(Disposition.BOUNCE, keys[0], bounce.status)
 
     # ---- new tickets ----------------------------------------------------------------------
-    def _route_for(self, parsed: ParsedMail, recipients: list[str]) -> Route:
-        for address in (*recipients, *parsed.to, *parsed.cc):
+    def _route_for(self, parsed: ParsedMail, arrival: Arrival) -> Route:
+        for address in (*arrival.recipients, *parsed.to, *parsed.cc):
             found = self.route(address)
             if found is not None:
                 return found
@@ -217,7 +270,7 @@ class MailIntake:
         files = inbound_files(parsed)
         if ttype is not None:
             fields, text = parse_field_lines(text, ttype.fields)
-            _apply_tag(ttype, route.tag, fields)
+            apply_tag(ttype, route.tag, fields)
             fill_attachment_field(ttype, fields, files)
         title = _title(parsed, text)
         # counted once: the acknowledgement or, if the form is incomplete, the reply instead
@@ -227,7 +280,9 @@ class MailIntake:
             title=title,
             requester_id=requester.id,
             origin=self._origin(parsed),
-            description=with_attachment_lines(text, parsed)[:_DESCRIPTION_MAX],
+            description=with_notes(with_attachment_lines(text, parsed), parsed, requester)[
+                :_DESCRIPTION_MAX
+            ],
             fields=fields,
             post_card=may_answer,
         )
@@ -235,7 +290,7 @@ class MailIntake:
             done = await self._submit(command, parsed)
         except FormInvalid as exc:
             if ttype is not None and may_answer:
-                await self._answer(parsed, _missing_fields(ttype, title, exc), counted=True)
+                await self._answer(parsed, missing_fields(ttype, title, exc), counted=True)
             return Outcome(Disposition.FORM_REPLY, detail=exc.message)
         key = _committed_key(done)
         if key is not None:
@@ -311,19 +366,26 @@ class MailIntake:
         except Exception as exc:
             raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
 
-    async def _requester(self, parsed: ParsedMail) -> Person:
+    async def _requester(self, parsed: ParsedMail, verdict: Verdict) -> Person:
         addr = parsed.from_addr
         directory = self.gateway.directory
         known = directory.by_identity(CHANNEL, addr) or self._by_email.get(addr)
+        if known is not None and (verdict.verified or known.id == f"mail:{addr}"):
+            return known  # an address-only requester is never more than its address
         if known is not None:
-            return known
-        person = Person(
-            id=f"mail:{addr}",
-            name=Text.of(parsed.from_name or addr),
-            email=addr,
-            locale=self.settings.locale,
-            identities={CHANNEL: addr},
-        )
+            log.warning(
+                "unverified mail in the name of a configured person",
+                extra={"from": addr, "person": known.id, "why": verdict.why},
+            )
+            person = unverified_person(addr, self.settings.locale)
+        else:
+            person = Person(
+                id=f"mail:{addr}",
+                name=Text.of(parsed.from_name or addr),
+                email=addr,
+                locale=self.settings.locale,
+                identities={CHANNEL: addr},
+            )
         existing = directory.person(person.id)
         if existing is not None:
             return existing
@@ -346,58 +408,9 @@ def _committed_key(done: Submitted) -> str | None:
     return key if isinstance(key, str) else None
 
 
-def _answers_something(parsed: ParsedMail) -> bool:
-    """RFC 3834 auto-replied, or a vacation robot's own marker: an answer, never a request.
-
-    auto-generated mail (monitoring alerts) still opens tickets, just without acknowledgement.
-    """
-    h = parsed.headers
-    submitted = h.get("auto-submitted", "").strip().lower()
-    return submitted.startswith("auto-replied") or "x-autoreply" in h or "x-autorespond" in h
-
-
 def _title(parsed: ParsedMail, text: str) -> str:
     title = strip_reply_prefixes(parsed.subject)
     if not title:
         title = next((line.strip() for line in text.splitlines() if line.strip()), "")
     title = title or "(no subject)"
     return title if len(title) <= _TITLE_MAX else title[: _TITLE_MAX - 1] + "…"
-
-
-def _apply_tag(ttype: TicketType, tag: str | None, fields: dict[str, FieldValue]) -> None:
-    """it+printer@: the tag fills the first select field that has that option."""
-    if tag is None:
-        return
-    for spec in ttype.fields:
-        if spec.kind != FieldKind.SELECT or spec.id in fields:
-            continue
-        for opt in spec.options:
-            if opt.value.lower() == tag:
-                fields[spec.id] = opt.value
-                return
-
-
-def _missing_fields(ttype: TicketType, title: str, exc: FormInvalid) -> dict[Locale, str]:
-    out: dict[Locale, str] = {}
-    for loc in LOCALES:
-        lines = []
-        for error in exc.errors:
-            spec = ttype.field(error.field)
-            label = spec.label.get(loc) if spec else error.field
-            lines.append(f"  {label}: {error.text(loc)}")
-        if loc == "zh-CN":
-            head = f"您的请求“{title}”还缺少信息，未创建工单。请回复本邮件并补上这些行："
-            tail = "每行写成“字段：值”。"
-        else:
-            head = f'Your request "{title}" needs more information; no ticket was opened yet.'
-            head += " Please send it again with these lines:"
-            tail = 'Write each one as "Field: value".'
-        out[loc] = "\n".join([head, "", *lines, "", tail])
-    return out
-
-
-def _refused(key: str, exc: PermissionDenied) -> dict[Locale, str]:
-    return {
-        "en": f"Your reply was not added to {key}: {exc.message}",
-        "zh-CN": f"您的回复未添加到 {key}：{exc.message}",
-    }

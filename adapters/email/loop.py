@@ -243,3 +243,13 @@ class AckLimiter:
     def _forget_before(self, cutoff: datetime) -> None:
         for key in [k for k, v in self._sent.items() if not v or v[-1] <= cutoff]:
             del self._sent[key]
+
+
+def answers_something(headers: Mapping[str, str]) -> bool:
+    """RFC 3834 auto-replied, or a vacation robot's own marker: an answer, never a request.
+
+    auto-generated mail (monitoring alerts) still opens tickets, just without acknowledgement.
+    """
+    h = headers
+    submitted = h.get("auto-submitted", "").strip().lower()
+    return submitted.startswith("auto-replied") or "x-autoreply" in h or "x-autorespond" in h

@@ -8,22 +8,36 @@ from __future__ import annotations
 
 import email
 import hashlib
+import logging
 import re
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email import policy
 from email.message import Message
+from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime, unquote
 from types import MappingProxyType
 
 from adapters.email.bodytext import CONTROL_CHARS, clean_text, html_to_text, strip_quoted
 from adapters.email.charsets import decode_bytes, decode_header_text, raw_8bit_to_str
 from adapters.email.loop import DEFAULT_LOOP_HEADER, AutoKind, auto_kind
+from adapters.email.mimetree import bounded_tree
 from adapters.email.threads import message_ids, normalize_message_id
-from core.text import clean_text as replace_unstorable
+from core.text import clean_text as storable
 
-__all__ = ["Attachment", "ParsedMail", "parse_mail", "strip_quoted"]
+__all__ = [
+    "ORIGINAL_NAME",
+    "Attachment",
+    "ParsedMail",
+    "parse_mail",
+    "strip_quoted",
+    "with_original",
+]
+
+log = logging.getLogger("gongdan.email")
+
+ORIGINAL_NAME = "original-message.eml"
 
 _EXT = {"message/rfc822": ".eml", "text/calendar": ".ics", "text/html": ".html"}
 
@@ -56,6 +70,17 @@ class ParsedMail:
     headers: Mapping[str, str]
     auto: AutoKind | None
     dedupe_key: str
+    # every Authentication-Results header, top first (senders.verify reads them)
+    auth_results: tuple[str, ...] = ()
+    # why the standard parse failed; the raw mail is then the last attachment (ORIGINAL_NAME)
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class _LoopFacts:
+    envelope_from: str | None
+    our_loop_header: str
+    our_addresses: Collection[str]
 
 
 def parse_mail(
@@ -66,37 +91,86 @@ def parse_mail(
     our_loop_header: str = DEFAULT_LOOP_HEADER,
     our_addresses: Collection[str] = (),
 ) -> ParsedMail:
-    """Parse one mail. The keyword arguments after the size limit feed `auto_kind`."""
-    msg = email.message_from_bytes(raw, policy=policy.compat32)
+    """Parse one mail; never raises. The keyword arguments after the size limit feed `auto_kind`.
+
+    A mail the standard parser fails on (nesting too deep, or any other error: the same bytes
+    fail the same way every time) is read again with the bounded parse in `mimetree`; then
+    `problem` says why and the raw mail is the last attachment, so nothing is lost."""
+    loop = _LoopFacts(envelope_from, our_loop_header, our_addresses)
+    try:
+        msg = email.message_from_bytes(raw, policy=policy.compat32)
+        return _parsed(msg, raw, max_attachment_bytes, loop, None)
+    except Exception as exc:  # RecursionError included: deterministic, so never "try later"
+        problem = _problem(exc)
+    log.warning("mail read with the bounded parser", extra={"problem": problem})
+    # the bounded tree; else the headers alone; else nothing but the original attached
+    for build in (bounded_tree, _headers_only, lambda _: Message()):
+        try:
+            return _parsed(build(raw), raw, max_attachment_bytes, loop, problem)
+        except Exception:
+            log.warning("mail read with less", extra={"problem": problem}, exc_info=True)
+    raise AssertionError("unreachable: an empty Message always parses")
+
+
+def _headers_only(raw: bytes) -> Message:
+    head = BytesParser(policy=policy.compat32).parsebytes(raw, headersonly=True)
+    head.set_payload([])  # the body is in the attached original
+    return head
+
+
+def _problem(exc: Exception) -> str:
+    if isinstance(exc, RecursionError):
+        return "MIME structure nested too deep"
+    return f"unreadable MIME structure ({type(exc).__name__})"
+
+
+def _parsed(
+    msg: Message, raw: bytes, limit: int, loop: _LoopFacts, problem: str | None
+) -> ParsedMail:
     headers = _headers(msg)
     from_name, from_addr = _sender(msg)
     bodies: list[Message] = []
     files: list[Message] = []
     _collect(msg, bodies, files)
+    attachments = tuple(_attachment(p, i, limit) for i, p in enumerate(files, 1))
     mid = normalize_message_id(headers.get("message-id"))
-    return ParsedMail(
+    parsed = ParsedMail(
         message_id=mid,
         in_reply_to=message_ids(headers.get("in-reply-to")),
         references=message_ids(headers.get("references")),
-        subject=_one_line(headers.get("subject", "")),
+        # the one place decoded text is made storable (NUL, unpaired surrogates)
+        subject=storable(_one_line(headers.get("subject", ""))),
         from_addr=from_addr,
-        from_name=from_name,
+        from_name=storable(from_name),
         to=_addresses(msg, "to"),
         cc=_addresses(msg, "cc"),
         date=_date(headers.get("date")),
-        text=_body_text(bodies),
-        attachments=tuple(_attachment(p, i, max_attachment_bytes) for i, p in enumerate(files, 1)),
+        text=storable(_body_text(bodies)),
+        attachments=attachments,
         headers=MappingProxyType(headers),
         auto=auto_kind(
             headers,
             from_addr=from_addr,
-            envelope_from=envelope_from,
-            our_loop_header=our_loop_header,
-            our_addresses=our_addresses,
+            envelope_from=loop.envelope_from,
+            our_loop_header=loop.our_loop_header,
+            our_addresses=loop.our_addresses,
             part_types={p.get_content_type() for p in msg.walk()},
         ),
         dedupe_key=mid or "sha256:" + hashlib.sha256(raw).hexdigest(),
+        auth_results=tuple(_raw_header(msg, "authentication-results")),
     )
+    return parsed if problem is None else with_original(parsed, raw, problem, limit)
+
+
+def with_original(parsed: ParsedMail, raw: bytes, problem: str, limit: int) -> ParsedMail:
+    """parsed, marked with `problem`, with the raw mail as its last attachment (once: a mail
+    already marked keeps its first problem)."""
+    if parsed.problem is not None:
+        return parsed
+    original = Attachment(
+        ORIGINAL_NAME, "message/rfc822", len(raw), raw if len(raw) <= limit else b""
+    )
+    return replace(parsed, problem=problem, attachments=(*parsed.attachments, original))
 
 
 def _headers(msg: Message) -> dict[str, str]:
@@ -109,15 +183,15 @@ def _headers(msg: Message) -> dict[str, str]:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(replace_unstorable(CONTROL_CHARS.sub("", text)).split())
+    return " ".join(CONTROL_CHARS.sub("", text).split())
 
 
 def _raw_header(msg: Message, name: str) -> list[str]:
-    return [
-        raw_8bit_to_str(re.sub(r"\r?\n(?=[ \t])", "", str(v)))
-        for k, v in msg.raw_items()
-        if k.lower() == name
-    ]
+    return [raw_8bit_to_str(_unfolded(str(v))) for k, v in msg.raw_items() if k.lower() == name]
+
+
+def _unfolded(value: str) -> str:
+    return re.sub(r"\r?\n(?=[ \t])", "", value)
 
 
 def _sender(msg: Message) -> tuple[str, str]:
@@ -252,4 +326,4 @@ def _body_text(bodies: list[Message]) -> str:
         if part.get_content_type() == "text/html":
             text = html_to_text(text)
         texts.append(text)
-    return replace_unstorable(clean_text("\n\n".join(texts)))
+    return clean_text("\n\n".join(texts))

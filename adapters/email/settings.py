@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Literal
 
 from adapters.email.loop import DEFAULT_LOOP_HEADER
+from adapters.email.senders import SenderCheck
 from core.i18n import Locale
 from core.people import Person
 
@@ -93,6 +94,8 @@ class EmailSettings:
     loop_header: str = DEFAULT_LOOP_HEADER
     people: tuple[Person, ...] = ()
     service_name: str = "Gongdan"
+    # whose Authentication-Results prove a From address (nobody's by default)
+    senders: SenderCheck = field(default_factory=SenderCheck)
 
     @property
     def own_addresses(self) -> frozenset[str]:

@@ -5,7 +5,8 @@ aiosmtpd's Controller would run a second loop in a thread; serving `SMTP` throug
 only after the ticket or comment committed.
 
 Replies: 550 at RCPT for an address that is not ours, 552 over the size limit (aiosmtpd),
-451 when the commit failed (the sending MTA retries later), 250 otherwise.
+451 when the commit failed for a reason that may pass (the sending MTA retries later), 554
+when this mail can never be taken in (retrying would fail the same way), 250 otherwise.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from adapters.email.intake import Disposition, MailIntake, TemporaryFailure
+from adapters.email.intake import Disposition, MailIntake, PermanentFailure, TemporaryFailure
+from adapters.email.senders import Arrival
 from adapters.email.settings import ListenSettings
 
 log = logging.getLogger("gongdan.email")
@@ -46,12 +48,18 @@ class _Handler:
         raw = envelope.original_content or envelope.content or b""
         if isinstance(raw, str):
             raw = raw.encode("utf-8", "surrogateescape")
+        arrival = Arrival(
+            "smtp",
+            envelope_from=envelope.mail_from,
+            peer=_peer_host(session.peer),
+            recipients=tuple(envelope.rcpt_tos),
+        )
         try:
-            outcome = await self.intake.accept(
-                raw, envelope_from=envelope.mail_from, recipients=list(envelope.rcpt_tos)
-            )
+            outcome = await self.intake.accept(raw, arrival)
         except TemporaryFailure:
             return "451 4.3.0 Temporary failure storing the message; please try again later"
+        except PermanentFailure:
+            return "554 5.6.0 This message cannot be processed; it was not accepted"
         except Exception:
             # an unexpected bug must not lose the mail: the sender keeps it and retries
             log.exception("mail intake crashed")
@@ -143,6 +151,13 @@ class SmtpListener:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
+
+
+def _peer_host(peer: object) -> str | None:
+    """The IP address of aiosmtpd's `session.peer` (host, port[, flow, scope]) tuple."""
+    if isinstance(peer, tuple) and peer and isinstance(peer[0], str):
+        return peer[0]
+    return None
 
 
 def _tls_context(settings: ListenSettings) -> ssl.SSLContext | None:

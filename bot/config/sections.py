@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from ipaddress import ip_network
 from typing import Annotated, Literal, Self, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -17,6 +18,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    IPvAnyNetwork,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -464,6 +466,17 @@ class AckLimitConfig(Section):
     per_day: int = Field(default=10, ge=0)
 
 
+class SenderVerificationConfig(Section):
+    """Whose Authentication-Results header proves a From address (docs/channels/email.md)."""
+
+    # the authserv-ids our boundary MTA writes; empty: no mail is verified
+    authserv_ids: list[NonEmpty] = Field(default_factory=list)
+    # SMTP peers (addresses or networks) that are that MTA; others' headers are ignored
+    trusted_relays: list[IPvAnyNetwork] = Field(
+        default_factory=lambda: [ip_network("127.0.0.0/8"), ip_network("::1/128")]
+    )
+
+
 class EmailConfig(ChannelConfig):
     domain: NonEmpty  # right of the @ in our Message-IDs
     addresses: dict[MailAddress, NonEmpty] = Field(min_length=1)  # it@acme.test: it
@@ -477,6 +490,7 @@ class EmailConfig(ChannelConfig):
     relay: MailRelayConfig | None = None
     max_message_bytes: int = Field(default=10 * 2**20, ge=1024)
     ack_limit: AckLimitConfig = AckLimitConfig()
+    sender_verification: SenderVerificationConfig = SenderVerificationConfig()
 
 
 class ChannelsConfig(Section):

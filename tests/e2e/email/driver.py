@@ -85,9 +85,21 @@ async def relay_sink() -> AsyncIterator[Sink]:
         await server.wait_closed()
 
 
-def email_config(db_url: str, tmp_path: Path, relay_port: int | None, **overrides: Any) -> Config:
+def email_config(
+    db_url: str,
+    tmp_path: Path,
+    relay_port: int | None,
+    *,
+    emails: dict[str, str] | None = None,
+    attachment_limit: int = ATTACHMENT_LIMIT,
+    **overrides: Any,
+) -> Config:
+    """The test company with the email channel; `emails` gives configured people an address."""
     data = yaml.safe_load(TEST_CONFIG.read_text(encoding="utf-8"))
-    data["attachments"] = {"dir": str(tmp_path / "attachments"), "max_bytes": ATTACHMENT_LIMIT}
+    data["attachments"] = {"dir": str(tmp_path / "attachments"), "max_bytes": attachment_limit}
+    for person in data["people"]:
+        if person["id"] in (emails or {}):
+            person["email"] = (emails or {})[person["id"]]
     data["ticket_types"].append(
         {
             "id": "repair",
@@ -228,9 +240,14 @@ async def mail_world(
     *,
     clock: Clock | None = None,
     relay: bool = True,
+    emails: dict[str, str] | None = None,
+    attachment_limit: int = ATTACHMENT_LIMIT,
     **overrides: Any,
 ) -> AsyncIterator[MailWorld]:
     async with relay_sink() as sink:
-        config = email_config(db_url, tmp_path, sink.port if relay else None, **overrides)
+        port = sink.port if relay else None
+        config = email_config(
+            db_url, tmp_path, port, emails=emails, attachment_limit=attachment_limit, **overrides
+        )
         async with running(config, clock=clock) as app:
             yield MailWorld(app, sink)

@@ -126,3 +126,25 @@ async def test_mail_that_cannot_be_committed_stays_unseen_and_is_taken_again(
         await eventually(lambda: count_is(world, 1))
         await eventually(lambda: _seen(server, 1))
         assert failing.failures == 0
+
+
+async def test_over_imap_only_the_trusted_authserv_id_proves_a_configured_sender(
+    sqlite_url: str, tmp_path: Path, imap: tuple[MockImapServer, int]
+) -> None:
+    server, port = imap
+    lead = "li.lei@acme.example"
+    for subject, authserv_id in (("Proven", "mx.acme.example"), ("Unproven", "mx.evil.example")):
+        results = f"{authserv_id}; dmarc=pass header.from=acme.example"
+        headers = {"Authentication-Results": results}
+        deliver(server, compose(subject, "VPN gateway restarted", sender=lead, headers=headers))
+    async with mail_world(
+        sqlite_url,
+        tmp_path,
+        smtp_listen=None,
+        imap=imap_section(port),
+        emails={"li.lei": lead},
+        sender_verification={"authserv_ids": ["mx.acme.example"]},
+    ) as world:
+        await eventually(lambda: count_is(world, 2))
+        requesters = {t.title: t.requester_id for t in await world.tickets()}
+        assert requesters == {"Proven": "li.lei", "Unproven": f"mail-unverified:{lead}"}

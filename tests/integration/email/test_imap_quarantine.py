@@ -1,5 +1,6 @@
 """IMAP intake when one mail cannot be processed: the mail behind it still comes in, the bad
-one is quarantined after `quarantine_after` passes, and a database outage blames no mail."""
+one is quarantined after `quarantine_after` passes (at once when it is refused for good), a
+mail no parser can take opens a ticket as over SMTP, and a database outage blames no mail."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import email
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +20,16 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from adapters.base import Submitted
 from adapters.email.imap_in import QUARANTINE_KEYWORD, ImapPoller
+from adapters.email.parse import ORIGINAL_NAME
 from bot.logs import JsonFormatter
 from core.commands import Command
+from core.errors import Conflict
+from storage.attachments import ticket_attachments
+from storage.db import reader
 from tests.dbs import fresh_database
 from tests.e2e.email.driver import MailWorld, compose, mail_world
 from tests.integration.email.imap_double import ImapDouble, new_double
+from tests.unit.adapters.email.hostile_mail import nested_multipart
 
 USER = "desk"
 INBOX = "INBOX"
@@ -63,6 +71,18 @@ def imap_section(server: ImapDouble, **settings: Any) -> dict[str, Any]:
 
 def deliver(server: ImapDouble, raw: bytes) -> None:
     server.receive(Mail(email.message_from_bytes(raw)), imap_user=USER)
+
+
+class RawMail(Mail):  # type: ignore[misc]
+    """A mail served byte for byte: the double's own Mail would re-serialise a parsed message,
+    and the standard parser cannot take the mail these tests are about."""
+
+    def __init__(self, raw: bytes) -> None:
+        super().__init__(BytesParser(policy=policy.compat32).parsebytes(raw, headersonly=True))
+        self.raw = raw
+
+    def as_bytes(self) -> bytes:
+        return self.raw
 
 
 def folder(server: ImapDouble, name: str) -> list[tuple[str, list[str]]] | None:
@@ -281,3 +301,58 @@ async def test_a_database_outage_stops_the_pass_and_quarantines_nothing(
             await passes.next()
             assert await titles(world) == {"Printer jammed", "VPN down"}
             assert folder(server, INBOX) == [("Printer jammed", [SEEN]), ("VPN down", [SEEN])]
+
+
+async def test_a_mail_nested_a_thousand_deep_opens_a_ticket_with_the_original_on_the_first_pass(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    raw = nested_multipart(1000, top_text="三楼打印机冒烟了")
+    async with (
+        imap_server("UIDPLUS MOVE") as server,
+        mail_world(
+            sqlite_url, tmp_path, imap=imap_section(server), attachment_limit=2**20
+        ) as world,
+    ):
+        async with paced(world) as passes:
+            server.receive(RawMail(raw), imap_user=USER)
+            await passes.next()
+            assert folder(server, INBOX) == [("Nested mail", [SEEN])]
+            assert folder(server, "Gongdan-Quarantine") is None
+
+        [ticket] = await world.tickets()
+        assert "三楼打印机冒烟了" in ticket.description
+        assert f"the original is attached as {ORIGINAL_NAME}" in ticket.description
+        async with reader(world.app.services.engine).connect() as conn:
+            stored = await ticket_attachments(conn, ticket.key)
+        assert [(a.filename, a.size, a.stored) for a in stored] == [(ORIGINAL_NAME, len(raw), True)]
+
+
+class RefusesEverything:
+    """The real service, except that it refuses every command the same way every time."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.attempts = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    async def submit(self, command: Command, **kwargs: Any) -> Submitted:
+        self.attempts += 1
+        raise Conflict("refused, as it will be next time")
+
+
+async def test_a_mail_refused_for_good_is_quarantined_on_its_first_pass(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    async with (
+        imap_server("UIDPLUS MOVE") as server,
+        mail_world(sqlite_url, tmp_path, imap=imap_section(server)) as world,
+    ):
+        refusing = RefusesEverything(world.app.services.service)
+        world.channel.intake.gateway = refusing
+        async with paced(world) as passes:
+            deliver(server, compose("Printer jammed", "3F east"))
+            await passes.next()
+            assert folder(server, "Gongdan-Quarantine") == [("Printer jammed", [])]
+            assert folder(server, INBOX) == []
