@@ -14,6 +14,7 @@ thread, a room) has one delivery in flight at a time, so what is said there arri
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import uuid
@@ -43,6 +44,8 @@ T = TypeVar("T")
 _LEASE_MARGIN = timedelta(seconds=30)
 # while deliveries are out, look for rows that became due (paced or backed-off ones) this often
 _BUSY_POLL_S = 1.0
+# on stop, how long to wait for the last settlement
+_FINAL_SETTLE_S = 2.0
 
 
 @dataclass
@@ -198,9 +201,15 @@ class Dispatcher:
                 except TimeoutError:
                     self._due = True
         finally:
-            for task in [*flight.running, claiming, settling]:
+            for task in [*flight.running, claiming]:
                 if task is not None:
                     task.cancel()
+            # record what was sent, so a restart does not send it again; bounded, we are stopping
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                async with asyncio.timeout(_FINAL_SETTLE_S):
+                    if settling is not None:
+                        await settling
+                    await self._settle(flight)
 
     def _background(self, work: Awaitable[T]) -> asyncio.Task[T]:
         async def run() -> T:
