@@ -1,6 +1,6 @@
 """One received mail -> one committed change: a new ticket, a comment, a bounce note, or nothing.
 
-Shared by the SMTP listener and the IMAP poller. `accept` returns only after the Gateway
+Shared by the SMTP listener and the IMAP poller. `accept` returns only after the bot
 committed (or decided there is nothing to commit); a failure to commit raises
 `TemporaryFailure`, so SMTP answers 451 and IMAP leaves the message unseen. A mail that fails
 for a reason of its own fails the same way on every delivery, so it is never "try again": it
@@ -17,9 +17,8 @@ import logging
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
-from adapters.base import Gateway, InboundFile, InboundKey, Submitted
 from adapters.email.files import fill_attachment_field, inbound_files, with_attachment_lines
 from adapters.email.formfields import FieldValue, apply_tag, parse_field_lines
 from adapters.email.loop import (
@@ -45,6 +44,7 @@ from adapters.email.threads import (
     ticket_key_from_message_id,
     ticket_key_from_subject,
 )
+from adapters.ports import Commands, Files, InboundFile, InboundKey, People, Submitted, Suppressions
 from core.clock import Clock
 from core.commands import AddComment, Command, OpenTicket
 from core.errors import DomainError, FormInvalid, NotFound, PermissionDenied
@@ -76,6 +76,10 @@ _TITLE_MAX = 200
 _COMMENT_MAX = 10_000
 _DESCRIPTION_MAX = 20_000
 _REMEMBERED_REPLIES = 10_000
+
+
+class MailIntakePorts(Commands, People, Files, Suppressions, Protocol):
+    """What taking mail in asks of the bot."""
 
 
 class TemporaryFailure(Exception):
@@ -110,7 +114,7 @@ class Route:
 
 
 class MailIntake:
-    def __init__(self, settings: EmailSettings, gateway: Gateway, clock: Clock) -> None:
+    def __init__(self, settings: EmailSettings, gateway: MailIntakePorts, clock: Clock) -> None:
         self.settings = settings
         self.gateway = gateway
         self.clock = clock
@@ -301,7 +305,7 @@ class MailIntake:
 
     # ---- shared -------------------------------------------------------------------------
     async def _submit(self, command: Command, parsed: ParsedMail) -> Submitted:
-        """What the Gateway committed (or that it was a duplicate); DomainErrors pass through."""
+        """What the bot committed (or that it was a duplicate); DomainErrors pass through."""
         try:
             return await self.gateway.submit(
                 command, inbound=InboundKey(CHANNEL, parsed.dedupe_key), respond=_key_of

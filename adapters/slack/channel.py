@@ -15,7 +15,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import aiohttp
 import orjson
@@ -28,7 +28,9 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.base import CardRenderer, DeliveryError, Gateway, MessageRef
+from adapters.contract import Capabilities, CardRenderer, CardState, DeliveryError, MessageRef
+from adapters.kit.locale import recipient_locale
+from adapters.ports import Cards, Commands, People
 from adapters.slack.client import DEFAULT_BASE_URL, BotIdentity, SlackClient, sdk_logger
 from adapters.slack.escape import clip_mrkdwn
 from adapters.slack.identity import CHANNEL, SlackPeople
@@ -67,10 +69,34 @@ class SlackSettings:
     configured: tuple[Person, ...] = ()
 
 
-class SlackChannel:
+class SlackPorts(Commands, People, Cards, Protocol):
+    """What Slack asks of the bot."""
+
+
+class SlackReach:
+    """How notices find people on Slack: a DM to their Slack user id. Team notices go to the
+    conversation the ticket came from; Slack names no fallback room."""
+
     name = CHANNEL
 
-    def __init__(self, settings: SlackSettings, gateway: Gateway) -> None:
+    def direct_ref(self, person: Person) -> ChannelRef | None:
+        user = person.identities.get(CHANNEL)
+        return ChannelRef(CHANNEL, user) if user else None
+
+    def is_direct(self, where: ChannelRef) -> bool:
+        return False
+
+    def team_room(self, team_id: str) -> ChannelRef | None:
+        return None
+
+
+class SlackChannel(SlackReach):
+    name = CHANNEL
+    capabilities = Capabilities(
+        update_in_place=True, ephemeral=True, threads=True, native_forms=True
+    )
+
+    def __init__(self, settings: SlackSettings, gateway: SlackPorts) -> None:
         if settings.mode == "http" and not settings.signing_secret:
             raise ValueError("Slack over HTTP needs a signing secret")
         if settings.mode == "socket" and not settings.app_token:
@@ -271,7 +297,7 @@ class SlackChannel:
     # ---- outbound (called by the outbox dispatcher) -----------------------------------------
     async def post_card(self, where: ChannelRef, cards: CardRenderer) -> MessageRef:
         channel = _conversation(where)
-        message = render_card(cards(self.settings.locale))
+        message = render_card(cards(self._locale(channel)))
         data = await self.client.call(
             "chat.postMessage",
             channel=channel,
@@ -284,8 +310,8 @@ class SlackChannel:
             CHANNEL, str(data.get("channel") or channel), str(data["ts"]), where.thread
         )
 
-    async def update_card(self, ref: MessageRef, cards: CardRenderer) -> None:
-        message = render_card(cards(self.settings.locale))
+    async def update_card(self, ref: MessageRef, cards: CardRenderer) -> CardState | None:
+        message = render_card(cards(self._locale(ref.conversation)))
         await self.client.call(
             "chat.update",
             channel=ref.conversation,
@@ -293,12 +319,13 @@ class SlackChannel:
             text=message["text"],
             blocks=message["blocks"],
         )
+        return None
 
     async def post_text(
         self, where: ChannelRef, text: dict[Locale, str], *, ephemeral_to: str | None = None
     ) -> MessageRef | None:
         channel = _conversation(where)
-        chosen = text.get(self.settings.locale) or text.get("en") or ""
+        chosen = text.get(self._locale(channel)) or text.get("en") or ""
         body = clip_mrkdwn(chosen, TEXT_MAX)
         # replies and notices belong in the card's thread (or the thread it was raised in)
         thread = where.thread or where.message
@@ -312,6 +339,11 @@ class SlackChannel:
             "chat.postMessage", channel=channel, text=body, thread_ts=thread
         )
         return MessageRef(CHANNEL, channel, str(data["ts"]), thread)
+
+    def _locale(self, conversation: str) -> Locale:
+        """A DM (posted to a user id) is in that person's language; a channel in the workspace's."""
+        directory = self.gateway.directory
+        return recipient_locale(directory, CHANNEL, conversation, self.settings.locale)
 
     def _slack_user(self, who: str) -> str:
         if _SLACK_USER.fullmatch(who):

@@ -16,7 +16,8 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from adapters.base import DeliveryError, Gateway
+from adapters.contract import DeliveryError
+from adapters.ports import People
 from adapters.slack.client import SlackClient
 from core.i18n import Locale, Text
 from core.people import Person, Role
@@ -35,7 +36,7 @@ class SlackPeople:
     def __init__(
         self,
         client: SlackClient,
-        gateway: Gateway,
+        gateway: People,
         people: Iterable[Person],
         locale: Locale,
         sleep: Sleep = asyncio.sleep,

@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
-from adapters.base import DeliveryError, Gateway, InboundKey
+from adapters.contract import DeliveryError
+from adapters.ports import Cards, Commands, InboundKey
 from adapters.slack.client import SlackClient
 from adapters.slack.identity import CHANNEL, SlackPeople
 from adapters.slack.inbound import (
@@ -63,6 +64,10 @@ log = logging.getLogger("gongdan.slack")
 Ack = Callable[..., Awaitable[Any]]
 
 
+class ListenerPorts(Commands, Cards, Protocol):
+    """What Slack's listeners ask of the bot."""
+
+
 @dataclass(frozen=True)
 class Intake:
     """The Slack workspace's routing: which channels are help desks, which type by default."""
@@ -78,7 +83,7 @@ class SlackListeners:
     def __init__(
         self,
         intake: Intake,
-        gateway: Gateway,
+        gateway: ListenerPorts,
         client: SlackClient,
         people: SlackPeople,
         bot_user_id: Callable[[], str],

@@ -14,11 +14,12 @@ import uuid
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import WSCloseCode, WSMessage, WSMsgType, web
 
-from adapters.base import CardRenderer, Gateway, InboundKey, MessageRef
+from adapters.contract import Capabilities, CardRenderer, CardState, MessageRef
+from adapters.ports import Cards, Commands, InboundKey, People
 from adapters.webchat.frames import Act, FrameError, Hello, Say, SubmitForm, parse
 from adapters.webchat.limits import Limits
 from adapters.webchat.render import render_form
@@ -28,8 +29,10 @@ from adapters.webchat.rooms import (
     Client,
     Room,
     RoomHub,
+    WebchatReach,
     WebchatSettings,
     now_iso,
+    team_rooms,
 )
 from core.commands import (
     ActionParams,
@@ -43,6 +46,7 @@ from core.errors import DomainError, FieldError, FormInvalid
 from core.forms import TicketType
 from core.handlers.actions import ActResult
 from core.i18n import LOCALES, Locale
+from core.people import Person
 from core.ticket import ChannelRef, Ticket
 from core.workflow import Action
 
@@ -53,16 +57,38 @@ __all__ = ["CHANNEL", "Limits", "Room", "WebchatChannel", "WebchatSettings"]
 _NEW_RE = re.compile(r"^/new(?:\s+(\S+))?\s*$", re.IGNORECASE)
 
 
+class WebchatPorts(Commands, People, Cards, Protocol):
+    """What the web chat asks of the bot."""
+
+
+# cards shown again per room after a restart
+RESTORED_PER_ROOM = 50
+
+
 class WebchatChannel:
     name = CHANNEL
+    capabilities = Capabilities(
+        update_in_place=True, ephemeral=True, threads=False, native_forms=True
+    )
 
     def __init__(
-        self, settings: WebchatSettings, gateway: Gateway, limits: Limits | None = None
+        self, settings: WebchatSettings, gateway: WebchatPorts, limits: Limits | None = None
     ) -> None:
         self.settings = settings
         self.gateway = gateway
         self.hub = RoomHub(settings, gateway.directory, limits)
+        self.reach = WebchatReach(team_rooms(settings.rooms, gateway.ticket_types))
         self._static = Path(str(resources.files("adapters.webchat") / "static"))
+
+    # ---- reach (notices) ------------------------------------------------------------------
+    def direct_ref(self, person: Person) -> ChannelRef | None:
+        return self.reach.direct_ref(person)
+
+    def is_direct(self, where: ChannelRef) -> bool:
+        return self.reach.is_direct(where)
+
+    def team_room(self, team_id: str) -> ChannelRef | None:
+        return self.reach.team_room(team_id)
 
     # ---- routes -------------------------------------------------------------------------
     def routes(self) -> list[web.AbstractRouteDef]:
@@ -74,7 +100,9 @@ class WebchatChannel:
         ]
 
     async def start(self) -> None:
-        return None
+        """Show each room's recent cards again (room history lives in memory)."""
+        for ref, cards in await self.gateway.recent_cards(CHANNEL, RESTORED_PER_ROOM):
+            self.hub.restore_card(ref, cards)
 
     async def stop(self) -> None:
         clients = list(self.hub.clients.values())
@@ -345,8 +373,9 @@ class WebchatChannel:
     async def post_card(self, where: ChannelRef, cards: CardRenderer) -> MessageRef:
         return self.hub.post_card(where, cards)
 
-    async def update_card(self, ref: MessageRef, cards: CardRenderer) -> None:
+    async def update_card(self, ref: MessageRef, cards: CardRenderer) -> CardState | None:
         self.hub.update_card(ref, cards)
+        return None
 
     async def post_text(
         self, where: ChannelRef, text: dict[Locale, str], *, ephemeral_to: str | None = None

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from adapters.base import Channel, DeliveryError, MessageRef
+from adapters.contract import Channel, DeliveryError, MessageRef
 from bot.metrics import Metrics
 from core.card import Card, build_card
 from core.clock import Clock

@@ -6,6 +6,7 @@ import logging
 
 import pytest
 
+from adapters.slack.channel import SlackReach
 from adapters.slack.client import SlackClient
 from adapters.slack.identity import LOOKUP_INTERVAL_S, SlackPeople
 from bot.delivery.notices import NoticeRouter
@@ -46,7 +47,7 @@ async def test_a_person_with_only_an_email_is_linked_and_reminders_then_reach_th
 ) -> None:
     slack.add_user("U0HAN", "Meimei", email="HAN@example.com")
     people, door, _ = linker(slack, [HAN, NOMAIL])
-    router = NoticeRouter(Context({}, door.directory, clock), frozenset({"slack"}), {})
+    router = NoticeRouter(Context({}, door.directory, clock), (SlackReach(),))
     assert router.direct("han") == []  # no Slack identity: no way to DM them
 
     linked = await people.link_by_email([HAN, NOMAIL])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from adapters.base import DeliveryError
+from adapters.contract import DeliveryError
 from adapters.slack.client import SlackClient
 from adapters.slack.identity import SlackPeople
 from core.i18n import Text
