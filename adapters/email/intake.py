@@ -17,7 +17,7 @@ import logging
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Protocol
 
 from adapters.email.files import fill_attachment_field, inbound_files, with_attachment_lines
 from adapters.email.formfields import FieldValue, apply_tag, parse_field_lines
@@ -44,13 +44,14 @@ from adapters.email.threads import (
     ticket_key_from_message_id,
     ticket_key_from_subject,
 )
+from adapters.kit.intake import committed_key, remembered_key
 from adapters.ports import Commands, Files, InboundFile, InboundKey, People, Submitted, Suppressions
 from core.clock import Clock
 from core.commands import AddComment, Command, OpenTicket
 from core.errors import DomainError, FormInvalid, NotFound, PermissionDenied
 from core.i18n import Locale, Text
 from core.people import Person, Role
-from core.ticket import ChannelRef, Ticket
+from core.ticket import ChannelRef
 
 log = logging.getLogger("gongdan.email")
 
@@ -223,7 +224,7 @@ class MailIntake:
             await self.gateway.register_person(MAIL_SYSTEM)
             note = replace(command, author_id=MAIL_SYSTEM.id, public=False)
             done = await self._submit(note, parsed)
-        await self._keep_files(_committed_key(done) or key, inbound_files(parsed), parsed, True)
+        await self._keep_files(committed_key(done) or key, inbound_files(parsed), parsed, True)
         if done.duplicate:
             return Outcome(Disposition.DUPLICATE, key)
         return Outcome(Disposition.COMMENTED, key)
@@ -296,7 +297,7 @@ class MailIntake:
             if ttype is not None and may_answer:
                 await self._answer(parsed, missing_fields(ttype, title, exc), counted=True)
             return Outcome(Disposition.FORM_REPLY, detail=exc.message)
-        key = _committed_key(done)
+        key = committed_key(done)
         if key is not None:
             await self._keep_files(key, files, parsed, False)
         if done.duplicate:
@@ -308,7 +309,7 @@ class MailIntake:
         """What the bot committed (or that it was a duplicate); DomainErrors pass through."""
         try:
             return await self.gateway.submit(
-                command, inbound=InboundKey(CHANNEL, parsed.dedupe_key), respond=_key_of
+                command, inbound=InboundKey(CHANNEL, parsed.dedupe_key), respond=remembered_key
             )
         except DomainError:
             raise
@@ -398,18 +399,6 @@ class MailIntake:
         except Exception as exc:
             raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
         return person
-
-
-def _key_of(value: Any) -> Any:
-    if isinstance(value, Ticket):
-        return value.key
-    return getattr(value, "ticket_key", value)
-
-
-def _committed_key(done: Submitted) -> str | None:
-    """The ticket key of a committed command; a duplicate's stored response is that key."""
-    key = done.response if done.duplicate else _key_of(done.value)
-    return key if isinstance(key, str) else None
 
 
 def _title(parsed: ParsedMail, text: str) -> str:

@@ -133,11 +133,3 @@ def _one_input_modal(
             }
         ],
     }
-
-
-def first_line(text: str, limit: int = 200) -> str:
-    """A ticket title from a chat message: its first non-empty line, clipped."""
-    for line in text.splitlines():
-        if line.strip():
-            return clip(line.strip(), limit)
-    return ""

@@ -19,6 +19,14 @@ from typing import Any, Protocol
 from aiohttp import WSCloseCode, WSMessage, WSMsgType, web
 
 from adapters.contract import Capabilities, CardRenderer, CardState, MessageRef
+from adapters.kit.buttons import action_params
+from adapters.kit.intake import (
+    committed_key,
+    form_prefill,
+    opens_ticket,
+    remembered_key,
+    title_from,
+)
 from adapters.ports import Cards, Commands, InboundKey, People
 from adapters.webchat.frames import Act, FrameError, Hello, Say, SubmitForm, parse
 from adapters.webchat.limits import Limits
@@ -35,20 +43,15 @@ from adapters.webchat.rooms import (
     team_rooms,
 )
 from core.commands import (
-    ActionParams,
     ActOnTicket,
-    Assign,
     OpenTicket,
-    SetPriority,
-    WriteComment,
 )
 from core.errors import DomainError, FieldError, FormInvalid
 from core.forms import TicketType
 from core.handlers.actions import ActResult
 from core.i18n import LOCALES, Locale
 from core.people import Person
-from core.ticket import ChannelRef, Ticket
-from core.workflow import Action
+from core.ticket import ChannelRef
 
 log = logging.getLogger("gongdan.webchat")
 
@@ -234,10 +237,11 @@ class WebchatChannel:
             self._open_form(client, new.group(1), client_id, {})
             return
         mentioned, body = self._strip_mention(text)
-        if not (room.help_desk or mentioned):
+        if not opens_ticket(mentioned=mentioned, help_desk=room.help_desk):
             client.send({"type": "ack", "client_id": client_id})
             return
-        title = body.splitlines()[0][:200] if body else text[:200]
+        # the web chat cuts a long first line without a mark
+        title = title_from(body or text, marker="")
         command = OpenTicket(
             type_id=room.ticket_type,
             title=title,
@@ -247,14 +251,12 @@ class WebchatChannel:
         )
         try:
             done = await self.gateway.submit(
-                command, inbound=InboundKey(CHANNEL, f"say:{client_id}"), respond=_ticket_key
+                command, inbound=InboundKey(CHANNEL, f"say:{client_id}"), respond=remembered_key
             )
         except FormInvalid:
-            self._open_form(
-                client, room.ticket_type, client_id, {"title": title, "description": body}
-            )
+            self._open_form(client, room.ticket_type, client_id, form_prefill(title, body))
             return
-        key = done.response if done.duplicate else _ticket_key(done.value)
+        key = committed_key(done)
         client.send({"type": "ack", "client_id": client_id, "ticket": key})
 
     def _strip_mention(self, text: str) -> tuple[bool, str]:
@@ -325,7 +327,7 @@ class WebchatChannel:
         )
         try:
             done = await self.gateway.submit(
-                command, inbound=InboundKey(CHANNEL, f"form:{client_id}"), respond=_ticket_key
+                command, inbound=InboundKey(CHANNEL, f"form:{client_id}"), respond=remembered_key
             )
         except FormInvalid as exc:
             prefill = {
@@ -341,26 +343,18 @@ class WebchatChannel:
                 }
             )
             return
-        key = done.response if done.duplicate else _ticket_key(done.value)
+        key = committed_key(done)
         client.send({"type": "ack", "client_id": client_id, "ticket": key})
 
     async def _action(self, client: Client, frame: Act) -> None:
         assert client.person is not None and client.room is not None
         client_id = frame.client_id or uuid.uuid4().hex
-        value = frame.value or ""
-        params: ActionParams = None
-        if frame.action == Action.ASSIGN:
-            params = Assign(value)
-        elif frame.action == Action.SET_PRIORITY:
-            params = SetPriority(value)
-        elif frame.action == Action.COMMENT:
-            params = WriteComment(value)
         command = ActOnTicket(
             key=frame.ticket,
             action=frame.action,
             actor_id=client.person.id,
             origin=ChannelRef(CHANNEL, client.room),
-            params=params,
+            params=action_params(frame.action, frame.value or ""),
             seen_version=frame.version,
         )
         done = await self.gateway.submit(command, inbound=InboundKey(CHANNEL, f"act:{client_id}"))
@@ -393,10 +387,6 @@ class WebchatChannel:
         if client_id is not None:
             frame["client_id"] = client_id
         client.send(frame)
-
-
-def _ticket_key(value: Any) -> Any:
-    return value.key if isinstance(value, Ticket) else value
 
 
 _BINARY: dict[Locale, str] = {
