@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -28,6 +29,7 @@ class PostedCard:
     message: str
     rendered_version: int
     locale: str | None = None
+    state: dict[str, Any] | None = None  # what the platform needs to touch it again
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Settlement:
     sent: list[int] = field(default_factory=list)
     retries: list[Retry] = field(default_factory=list)
     failed: list[tuple[int, str]] = field(default_factory=list)
+    states: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (card_ref, state)
 
     def __bool__(self) -> bool:
         return bool(self.posted or self.updated or self.sent or self.retries or self.failed)
@@ -68,6 +71,13 @@ async def settle(conn: AsyncConnection, now: datetime, s: Settlement) -> None:
             )
             .values(rendered_version=sa.bindparam("version")),
             [{"ref_id": ref, "version": version} for _, ref, version in s.updated],
+        )
+    if s.states:  # a platform handle an update replaced (WeCom's response_code is single-use)
+        await conn.execute(
+            sa.update(card_refs)
+            .where(card_refs.c.id == sa.bindparam("ref_id"))
+            .values(state=sa.bindparam("state")),
+            [{"ref_id": ref, "state": state} for ref, state in s.states],
         )
     if s.retries:
         await conn.execute(
@@ -132,6 +142,7 @@ async def record_refs(conn: AsyncConnection, now: datetime, posted: list[PostedC
             "locale": p.locale,
             "rendered_version": p.rendered_version,
             "created_at": now,
+            "state": p.state,
         }
         for p in fresh
     ]

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -87,6 +88,7 @@ class Dispatcher:
         self._stopping = False
         self._pace: dict[str, _Pace] = {}
         self._tickets: dict[int, Ticket] = {}
+        self._states: dict[int, dict[str, Any]] = {}  # card ref -> its stored state, this pass
 
     def wake(self) -> None:
         self._wake.set()
@@ -148,6 +150,9 @@ class Dispatcher:
         async with self.engine.connect() as conn:
             self._tickets = await queries.tickets_by_ids(
                 conn, (i.ticket_id for i in items if i.ticket_id is not None)
+            )
+            self._states = await outbox.card_states(
+                conn, (i.card_ref_id for i in items if i.card_ref_id is not None)
             )
         sem = asyncio.Semaphore(policy.concurrency)
         done = Settlement()
@@ -215,16 +220,25 @@ class Dispatcher:
                     ref.thread,
                     ref.message,
                     ticket.version,
+                    state=dict(ref.state) if ref.state else None,
                 )
             )
         elif item.kind == "card_update":
             assert ticket is not None
             t = item.target
+            ref_id = item.card_ref_id or int(t["card_ref"])
             ref = MessageRef(
-                item.channel, str(t["conversation"]), str(t["message"]), t.get("thread")
+                item.channel,
+                str(t["conversation"]),
+                str(t["message"]),
+                t.get("thread"),
+                state=self._states.get(ref_id),
             )
-            await channel.update_card(ref, _Cards(ticket, self.ctx))
-            done.updated.append((item.id, item.card_ref_id or int(t["card_ref"]), ticket.version))
+            state = await channel.update_card(ref, _Cards(ticket, self.ctx))
+            done.updated.append((item.id, ref_id, ticket.version))
+            if state is not None:
+                done.states.append((ref_id, dict(state)))
+                self._states[ref_id] = dict(state)
         else:  # "comment" and "notice": text into a conversation
             where = ChannelRef.from_json(item.target)
             text: dict[Locale, str] = {loc: self._text(item, ticket, loc) for loc in LOCALES}
