@@ -5,9 +5,9 @@ Block Kit, escape.py keeps user text inert, types.py documents the payloads.
 """
 
 from adapters.contract import ChannelEnv, ChannelSpec
-from adapters.slack.channel import SlackChannel, SlackSettings
-from adapters.slack.config import SlackConfig, check
-from adapters.slack.identity import CHANNEL
+from adapters.slack.channel import SlackChannel
+from adapters.slack.config import SlackConfig, SlackSettings, check
+from adapters.slack.people import CHANNEL
 
 
 def build(section: SlackConfig, env: ChannelEnv) -> SlackChannel:

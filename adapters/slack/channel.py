@@ -1,7 +1,7 @@
 """The Slack channel: a slack-bolt AsyncApp over HTTP (/slack/events) or Socket Mode, same listeners.
 
 Inbound: bolt verifies the signature (5-minute window on the raw body) and routes each delivery
-to adapters.slack.listeners, which commits before bolt answers. Outbound: the outbox dispatcher
+to adapters.slack.intake, which commits before bolt answers. Outbound: the outbox dispatcher
 calls post_card / update_card / post_text, which render core Cards as Block Kit and raise
 DeliveryError (429 with Retry-After) on failure.
 """
@@ -14,8 +14,7 @@ import contextlib
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import aiohttp
 import orjson
@@ -31,12 +30,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.contract import Capabilities, CardRenderer, CardState, DeliveryError, MessageRef
 from adapters.kit.locale import recipient_locale
 from adapters.ports import Cards, Commands, People
-from adapters.slack.client import DEFAULT_BASE_URL, BotIdentity, SlackClient, sdk_logger
+from adapters.slack.client import BotIdentity, SlackClient, sdk_logger
+from adapters.slack.config import SlackSettings, WorkspaceRouting
 from adapters.slack.escape import clip_mrkdwn
-from adapters.slack.identity import CHANNEL, SlackPeople
 from adapters.slack.inbound import SlackPayloadError
-from adapters.slack.listeners import Intake, SlackListeners
+from adapters.slack.intake import SlackListeners
 from adapters.slack.modals import COMMENT_CALLBACK_ID, PICK_CALLBACK_ID
+from adapters.slack.people import CHANNEL, SlackPeople, SlackReach
 from adapters.slack.render import render_card
 from adapters.slack.types import ACTION_PREFIX, CREATE_SHORTCUT_ID, FORM_CALLBACK_ID
 from core.i18n import Locale
@@ -51,43 +51,8 @@ _RECONNECT_S = (1, 2, 5, 10, 30)
 TEXT_MAX = 12_000  # Slack truncates message text at 40,000; a comment is at most 10,000
 
 
-@dataclass(frozen=True)
-class SlackSettings:
-    bot_token: str = field(repr=False)
-    mode: Literal["http", "socket"] = "http"
-    signing_secret: str | None = field(default=None, repr=False)
-    app_token: str | None = field(default=None, repr=False)
-    api_base_url: str = DEFAULT_BASE_URL
-    help_desk_channels: Mapping[str, str] = field(default_factory=dict)
-    default_ticket_type: str | None = None  # None: the first configured type
-    team_id: str | None = None  # set: deliveries from other workspaces are ignored
-    locale: Locale = "zh-CN"
-    command: str = "/ticket"
-    people: tuple[Person, ...] = ()
-    # the people in the config (trusted e-mails): those with an e-mail and no Slack identity are
-    # looked up by e-mail at start, so reminders reach them on Slack
-    configured: tuple[Person, ...] = ()
-
-
 class SlackPorts(Commands, People, Cards, Protocol):
     """What Slack asks of the bot."""
-
-
-class SlackReach:
-    """How notices find people on Slack: a DM to their Slack user id. Team notices go to the
-    conversation the ticket came from; Slack names no fallback room."""
-
-    name = CHANNEL
-
-    def direct_ref(self, person: Person) -> ChannelRef | None:
-        user = person.identities.get(CHANNEL)
-        return ChannelRef(CHANNEL, user) if user else None
-
-    def is_direct(self, where: ChannelRef) -> bool:
-        return False
-
-    def team_room(self, team_id: str) -> ChannelRef | None:
-        return None
 
 
 class SlackChannel(SlackReach):
@@ -106,7 +71,7 @@ class SlackChannel(SlackReach):
         self.client = SlackClient(settings.bot_token, settings.api_base_url)
         self.people = SlackPeople(self.client, gateway, settings.people, settings.locale)
         self.bot: BotIdentity | None = None
-        intake = Intake(
+        intake = WorkspaceRouting(
             help_desk_channels=dict(settings.help_desk_channels),
             default_ticket_type=settings.default_ticket_type,
             locale=settings.locale,

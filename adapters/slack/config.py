@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
@@ -17,7 +18,9 @@ from adapters.kit.config import (
     http_url,
     pattern_check,
 )
+from adapters.slack.client import DEFAULT_BASE_URL
 from core.i18n import Locale
+from core.people import Person
 
 SlackChannelId = Annotated[
     str, pattern_check(r"[CGD][A-Z0-9]{2,}", "use a Slack channel id such as C024BE91L")
@@ -79,3 +82,32 @@ def check(section: Mapping[str, Any], known: Known) -> list[str]:
     for channel, type_id in desks.items() if isinstance(desks, Mapping) else ():
         check_type(f"channels.slack.help_desk_channels.{channel}", type_id, known.types, problems)
     return problems
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    bot_token: str = field(repr=False)
+    mode: Literal["http", "socket"] = "http"
+    signing_secret: str | None = field(default=None, repr=False)
+    app_token: str | None = field(default=None, repr=False)
+    api_base_url: str = DEFAULT_BASE_URL
+    help_desk_channels: Mapping[str, str] = field(default_factory=dict)
+    default_ticket_type: str | None = None  # None: the first configured type
+    team_id: str | None = None  # set: deliveries from other workspaces are ignored
+    locale: Locale = "zh-CN"
+    command: str = "/ticket"
+    people: tuple[Person, ...] = ()
+    # the people in the config (trusted e-mails): those with an e-mail and no Slack identity are
+    # looked up by e-mail at start, so reminders reach them on Slack
+    configured: tuple[Person, ...] = ()
+
+
+@dataclass(frozen=True)
+class WorkspaceRouting:
+    """The Slack workspace's routing: which channels are help desks, which type by default."""
+
+    help_desk_channels: Mapping[str, str] = field(default_factory=dict)
+    default_ticket_type: str | None = None
+    locale: Locale = "zh-CN"
+    team_id: str | None = None
+    people: tuple[Person, ...] = ()

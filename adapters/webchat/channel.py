@@ -42,6 +42,14 @@ from adapters.webchat.rooms import (
     now_iso,
     team_rooms,
 )
+from adapters.webchat.texts import (
+    BINARY,
+    EMPTY_TEXT,
+    FAILED,
+    HELLO_FIRST,
+    UNKNOWN_PERSON_OR_ROOM,
+    UNKNOWN_TYPE,
+)
 from core.commands import (
     ActOnTicket,
     OpenTicket,
@@ -166,7 +174,7 @@ class WebchatChannel:
 
     async def _receive(self, client: Client, msg: WSMessage) -> None:
         if msg.type == WSMsgType.BINARY:
-            self._notice(client, _BINARY, "error")
+            self._notice(client, BINARY, "error")
             return
         try:
             frame = parse(msg.data, self.hub.limits.max_text_chars)
@@ -178,7 +186,7 @@ class WebchatChannel:
             if isinstance(frame, Hello):
                 self._hello(client, frame)
             elif client.person is None or client.room is None:
-                self._notice(client, _HELLO_FIRST, "error", client_id)
+                self._notice(client, HELLO_FIRST, "error", client_id)
             elif isinstance(frame, Say):
                 await self._say(client, frame)
             elif isinstance(frame, Act):
@@ -189,7 +197,7 @@ class WebchatChannel:
             self._notice(client, dict.fromkeys(LOCALES, exc.message), "error", client_id)
         except Exception:
             log.exception("web chat frame failed")
-            self._notice(client, _FAILED, "error", client_id)
+            self._notice(client, FAILED, "error", client_id)
 
     def _hello(self, client: Client, frame: Hello) -> None:
         person = self.gateway.directory.person(frame.person)
@@ -197,7 +205,7 @@ class WebchatChannel:
         if person is not None and frame.room == DM_PREFIX + person.id:
             room = self.hub.direct_room(frame.room)
         if person is None or room is None:
-            self._notice(client, _UNKNOWN_PERSON_OR_ROOM, "error")
+            self._notice(client, UNKNOWN_PERSON_OR_ROOM, "error")
             return
         if client.room in self.hub.state:
             self.hub.state[client.room].clients.discard(id(client))
@@ -213,7 +221,7 @@ class WebchatChannel:
         text = frame.text.strip()
         client_id = frame.client_id or uuid.uuid4().hex
         if not text:
-            self._notice(client, _EMPTY_TEXT, "error", client_id)
+            self._notice(client, EMPTY_TEXT, "error", client_id)
             return
         room = self.hub.rooms[client.room]
         person = client.person
@@ -315,7 +323,7 @@ class WebchatChannel:
         client_id = frame.client_id or uuid.uuid4().hex
         ttype = self.gateway.ticket_types.get(frame.ticket_type)
         if ttype is None:
-            self._notice(client, _UNKNOWN_TYPE, "error", client_id)
+            self._notice(client, UNKNOWN_TYPE, "error", client_id)
             return
         command = OpenTicket(
             type_id=ttype.id,
@@ -387,23 +395,3 @@ class WebchatChannel:
         if client_id is not None:
             frame["client_id"] = client_id
         client.send(frame)
-
-
-_BINARY: dict[Locale, str] = {
-    "en": "binary frames are not accepted: send JSON text",
-    "zh-CN": "不接受二进制消息帧：请发送 JSON 文本",
-}
-_HELLO_FIRST: dict[Locale, str] = {
-    "en": "say hello first: choose who you are and a room",
-    "zh-CN": "请先发送 hello：选择你的身份和频道",
-}
-_UNKNOWN_PERSON_OR_ROOM: dict[Locale, str] = {
-    "en": "unknown person or room",
-    "zh-CN": "未知的人员或频道",
-}
-_UNKNOWN_TYPE: dict[Locale, str] = {"en": "unknown ticket type", "zh-CN": "未知的工单类型"}
-_EMPTY_TEXT: dict[Locale, str] = {"en": "text: must not be empty", "zh-CN": "text：不能为空"}
-_FAILED: dict[Locale, str] = {
-    "en": "the server could not handle this message; please try again",
-    "zh-CN": "服务器未能处理这条消息，请重试",
-}

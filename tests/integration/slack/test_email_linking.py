@@ -6,9 +6,8 @@ import logging
 
 import pytest
 
-from adapters.slack.channel import SlackReach
 from adapters.slack.client import SlackClient
-from adapters.slack.identity import LOOKUP_INTERVAL_S, SlackPeople
+from adapters.slack.people import LOOKUP_INTERVAL_S, SlackPeople, SlackReach
 from bot.delivery.notices import NoticeRouter
 from core.clock import FrozenClock
 from core.i18n import Text

@@ -7,7 +7,7 @@ from typing import Any
 
 from adapters.contract import DeliveryError
 from adapters.slack.client import SlackClient
-from adapters.slack.identity import SlackPeople
+from adapters.slack.people import SlackPeople
 from core.i18n import Text
 from core.people import Person, Role
 from tests.fakes.gateway import DirectoryGateway

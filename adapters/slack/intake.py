@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, Protocol
 
 from adapters.contract import DeliveryError
@@ -22,9 +22,10 @@ from adapters.kit.intake import (
     remembered_key,
     title_from,
 )
+from adapters.kit.texts import both
 from adapters.ports import Cards, Commands, InboundKey
 from adapters.slack.client import SlackClient
-from adapters.slack.identity import CHANNEL, SlackPeople
+from adapters.slack.config import WorkspaceRouting
 from adapters.slack.inbound import (
     ButtonClick,
     Ignored,
@@ -41,13 +42,13 @@ from adapters.slack.links import permalink
 from adapters.slack.modals import (
     BODY_BLOCK,
     TYPE_BLOCK,
-    both,
     comment_modal,
     metadata,
     read_metadata,
     say,
     type_picker,
 )
+from adapters.slack.people import CHANNEL, SlackPeople
 from adapters.slack.render import form_errors, form_values, render_form
 from core.commands import (
     ActOnTicket,
@@ -59,7 +60,6 @@ from core.errors import DomainError, FieldError, FormInvalid
 from core.forms import FieldKind, TicketType
 from core.handlers.actions import ActResult
 from core.i18n import LOCALES, Locale
-from core.people import Person
 from core.ticket import ChannelRef
 from core.workflow import Action
 
@@ -72,21 +72,10 @@ class ListenerPorts(Commands, Cards, Protocol):
     """What Slack's listeners ask of the bot."""
 
 
-@dataclass(frozen=True)
-class Intake:
-    """The Slack workspace's routing: which channels are help desks, which type by default."""
-
-    help_desk_channels: Mapping[str, str] = field(default_factory=dict)
-    default_ticket_type: str | None = None
-    locale: Locale = "zh-CN"
-    team_id: str | None = None
-    people: tuple[Person, ...] = ()
-
-
 class SlackListeners:
     def __init__(
         self,
-        intake: Intake,
+        intake: WorkspaceRouting,
         gateway: ListenerPorts,
         client: SlackClient,
         people: SlackPeople,
