@@ -11,7 +11,7 @@ import asyncio
 import logging
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,9 +27,10 @@ from adapters.kit.intake import (
     remembered_key,
     title_from,
 )
-from adapters.ports import Cards, Commands, InboundKey, People
+from adapters.ports import Cards, Commands, InboundKey, People, Submitted
 from adapters.webchat.frames import Act, FrameError, Hello, Say, SubmitForm, parse
 from adapters.webchat.limits import Limits
+from adapters.webchat.pump import pump, queued
 from adapters.webchat.render import render_form
 from adapters.webchat.rooms import (
     CHANNEL,
@@ -50,10 +51,7 @@ from adapters.webchat.texts import (
     UNKNOWN_PERSON_OR_ROOM,
     UNKNOWN_TYPE,
 )
-from core.commands import (
-    ActOnTicket,
-    OpenTicket,
-)
+from core.commands import ActOnTicket, Command, OpenTicket
 from core.errors import DomainError, FieldError, FormInvalid
 from core.forms import TicketType
 from core.handlers.actions import ActResult
@@ -156,21 +154,22 @@ class WebchatChannel:
         await ws.prepare(request)
         client = self.hub.connect(ws, request.transport)
         try:
-            # one frame at a time: the next is read only once this one is answered, so a
-            # flood waits in TCP buffers (the sender's), not in this process
-            async for msg in ws:
-                if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
-                    continue
-                if client.gate.admit():
-                    await self._receive(client, msg)
-                elif client.gate.exhausted:
-                    await client.sender.close(WSCloseCode.POLICY_VIOLATION, "rate limit exceeded")
-                    break
-                elif client.gate.should_warn():
-                    self._notice(client, limits.rate_notice(), "error")
+            await pump(ws, client, limits, self._receive, self._rate_notice)
         finally:
             await self.hub.disconnect(client)
         return ws
+
+    async def _submit(
+        self, command: Command, key: InboundKey, respond: Callable[[Any], Any] | None = None
+    ) -> Submitted:
+        """Hand a command to the bot. The socket's next frame may start as soon as this one's
+        command is queued (nothing awaits before the writer's queue takes it), so frames of one
+        socket commit in the order they came."""
+        queued()
+        return await self.gateway.submit(command, inbound=key, respond=respond)
+
+    def _rate_notice(self, client: Client) -> None:
+        self._notice(client, self.hub.limits.rate_notice(), "error")
 
     async def _receive(self, client: Client, msg: WSMessage) -> None:
         if msg.type == WSMsgType.BINARY:
@@ -258,8 +257,8 @@ class WebchatChannel:
             origin=ChannelRef(CHANNEL, room.id, message=msg_id),
         )
         try:
-            done = await self.gateway.submit(
-                command, inbound=InboundKey(CHANNEL, f"say:{client_id}"), respond=remembered_key
+            done = await self._submit(
+                command, InboundKey(CHANNEL, f"say:{client_id}"), remembered_key
             )
         except FormInvalid:
             self._open_form(client, room.ticket_type, client_id, form_prefill(title, body))
@@ -334,8 +333,8 @@ class WebchatChannel:
             origin=ChannelRef(CHANNEL, client.room, message=f"f-{client_id}"),
         )
         try:
-            done = await self.gateway.submit(
-                command, inbound=InboundKey(CHANNEL, f"form:{client_id}"), respond=remembered_key
+            done = await self._submit(
+                command, InboundKey(CHANNEL, f"form:{client_id}"), remembered_key
             )
         except FormInvalid as exc:
             prefill = {
@@ -365,7 +364,7 @@ class WebchatChannel:
             params=action_params(frame.action, frame.value or ""),
             seen_version=frame.version,
         )
-        done = await self.gateway.submit(command, inbound=InboundKey(CHANNEL, f"act:{client_id}"))
+        done = await self._submit(command, InboundKey(CHANNEL, f"act:{client_id}"))
         result = done.value
         if isinstance(result, ActResult) and not result.changed and result.message:
             self._notice(client, dict.fromkeys(LOCALES, result.message), "info", client_id)
