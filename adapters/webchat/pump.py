@@ -62,6 +62,8 @@ async def pump(
             if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
                 continue
             if client.gate.exhausted:
+                # what was let in is answered before the close, as it would be one at a time
+                await asyncio.gather(*handling, return_exceptions=True)
                 await client.sender.close(WSCloseCode.POLICY_VIOLATION, "rate limit exceeded")
                 return
             if client.gate.should_warn():
