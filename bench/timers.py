@@ -43,6 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from adapters.webchat.rooms import WebchatReach  # noqa: E402
 from bench.harness import pct, pg_database, rss_mb  # noqa: E402
 from bot.clock import SystemClock  # noqa: E402
 from bot.delivery.notices import NoticeRouter  # noqa: E402
@@ -335,7 +336,7 @@ async def rig(db: str, ctx: Context, tmp: Path) -> AsyncIterator[Rig]:
         writer = Writer(
             engine, clock=ctx.clock, on_commit=lambda: commits.append(datetime.now(UTC))
         )
-        router = NoticeRouter(ctx, frozenset({"webchat"}), {"it": HELPDESK_ROOM})
+        router = NoticeRouter(ctx, (WebchatReach({"it": HELPDESK_ROOM}),))
         policy = SchedulerPolicy(max_sleep_s=1.0)
         scheduler = Scheduler(reader(engine), writer, ctx, router, policy=policy, lock=lock)
         await writer.start()

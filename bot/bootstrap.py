@@ -5,28 +5,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.base import Channel, Gateway, MessageRef
-from adapters.email.channel import EmailChannel
-from adapters.email.senders import SenderCheck, networks
-from adapters.email.settings import (
-    AckPolicy,
-    EmailSettings,
-    ImapSettings,
-    ListenSettings,
-    RelaySettings,
-)
-from adapters.slack.channel import SlackChannel, SlackSettings
-from adapters.webchat.channel import Room, WebchatChannel, WebchatSettings
+from adapters.contract import Channel, ChannelEnv
+from bot.channels import CHANNELS
 from bot.clock import SystemClock
 from bot.config import Config
-from bot.delivery.dispatcher import Dispatcher, DispatchPolicy, _Cards
+from bot.delivery.dispatcher import Dispatcher, DispatchPolicy
 from bot.delivery.notices import NoticeDispatcher, NoticeRouter
 from bot.http.api import Api, ApiToken
 from bot.http.app import Health, build_app
@@ -34,13 +23,11 @@ from bot.http.connections import ConnectionGuard, ConnectionLimits, GuardedSite,
 from bot.http.problems import BODY_TIMEOUT
 from bot.logs import Throttle
 from bot.metrics import Gauge, Metrics
-from bot.scheduler import Scheduler, SchedulerPolicy, schedule_from, scheduler_lock, team_rooms
+from bot.scheduler import Scheduler, SchedulerPolicy, schedule_from, scheduler_lock
 from bot.service import TicketService
 from core.clock import Clock
-from core.i18n import as_locale
 from core.people import Person
 from core.ports import Context
-from storage import outbox, queries
 from storage.attachments import AttachmentStore
 from storage.db import create_engine, reader
 from storage.migrate import migrate, needs_migration
@@ -74,7 +61,6 @@ class Services:
         await self.writer.start()
         for channel in self.channels.values():
             await channel.start()
-        await self._restore_webchat()
         await self.dispatcher.start()
         if self.scheduler is not None:
             await self.scheduler.start()
@@ -91,20 +77,6 @@ class Services:
         await self.service.close()
         await self.writer.stop()
         await self.engine.dispose()
-
-    async def _restore_webchat(self) -> None:
-        chat = self.channels.get("webchat")
-        if not isinstance(chat, WebchatChannel):
-            return
-        async with reader(self.engine).connect() as conn:
-            refs = await outbox.recent_card_refs(conn, "webchat", 50)
-            for ref in reversed(refs):  # oldest first, as the room saw them
-                ticket = await queries.ticket_by_id(conn, ref.ticket_id)
-                if ticket is not None:
-                    chat.restore_card(
-                        MessageRef("webchat", ref.conversation, ref.message, ref.thread),
-                        _Cards(ticket, self.service.ctx),
-                    )
 
 
 async def prepare_database(url: str, *, auto_migrate: bool = True) -> None:
@@ -177,31 +149,7 @@ async def build(config: Config, *, clock: Clock | None = None, migrate_db: bool 
     )
     files = AttachmentStore(Path(config.attachments.dir), config.attachments.max_bytes)
     service = TicketService(reader(engine), writer, ctx, metrics, attachments=files)
-    channels: dict[str, Channel] = {}
-    webchat = config.channels.webchat
-    if webchat is not None and webchat.enabled:
-        settings = WebchatSettings(
-            service_name=config.service.name,
-            bot_name=webchat.bot_name.text(),
-            rooms=tuple(
-                Room(
-                    r.id,
-                    r.name.text(),
-                    r.help_desk,
-                    r.ticket_type,
-                    as_locale(r.locale) if r.locale else None,
-                )
-                for r in webchat.rooms
-            ),
-            people=configured,
-        )
-        channels["webchat"] = WebchatChannel(settings, service)
-    slack = _slack(config, service, directory.people, configured)
-    if slack is not None:
-        channels["slack"] = slack
-    mail = _email(config, service, directory.people, clock)
-    if mail is not None:
-        channels["email"] = mail
+    channels = _channels(config, service, directory.people, configured, clock)
     o = config.outbox
     policy = DispatchPolicy(
         max_attempts=o.max_attempts,
@@ -223,7 +171,7 @@ async def build(config: Config, *, clock: Clock | None = None, migrate_db: bool 
         )
     )
     app = build_app(api, channels.values(), health, metrics)
-    router = NoticeRouter(ctx, frozenset(channels), team_rooms(config))
+    router = NoticeRouter(ctx, tuple(channels.values()))
     scheduler = Scheduler(
         reader(engine),
         writer,
@@ -247,96 +195,30 @@ async def build(config: Config, *, clock: Clock | None = None, migrate_db: bool 
     )
 
 
-def _slack(
-    config: Config, gateway: Gateway, people: list[Person], configured: tuple[Person, ...]
-) -> SlackChannel | None:
-    slack = config.channels.slack
-    if slack is None or not slack.enabled:
-        return None
-    settings = SlackSettings(
-        bot_token=slack.bot_token or "",
-        mode=slack.mode,
-        signing_secret=slack.signing_secret,
-        app_token=slack.app_token,
-        api_base_url=slack.api_base_url,
-        help_desk_channels=dict(slack.help_desk_channels),
-        default_ticket_type=slack.default_ticket_type,
-        team_id=slack.team_id,
-        locale=slack.locale or config.service.default_locale,
-        command=slack.command,
+def _channels(
+    config: Config,
+    service: TicketService,
+    people: list[Person],
+    configured: tuple[Person, ...],
+    clock: Clock,
+) -> dict[str, Channel]:
+    """Every configured, enabled channel, built by its own spec, in registry order."""
+    env = ChannelEnv(
+        ports=service,
+        clock=clock,
+        service_name=config.service.name,
+        base_url=config.service.base_url,
+        default_locale=config.service.default_locale,
+        max_attachment_bytes=config.attachments.max_bytes,
         people=tuple(people),
         configured=configured,
     )
-    return SlackChannel(settings, gateway)
-
-
-def _email(
-    config: Config, gateway: Gateway, people: list[Person], clock: Clock
-) -> EmailChannel | None:
-    mail = config.channels.email
-    if mail is None or not mail.enabled:
-        return None
-    listen = None
-    if mail.smtp_listen:
-        host, _, port = mail.smtp_listen.rpartition(":")
-        listen = ListenSettings(
-            host=host.strip("[]"),
-            port=int(port),
-            tls_cert=mail.tls_cert,
-            tls_key=mail.tls_key,
-            require_starttls=mail.require_starttls,
-            auth=dict(mail.auth),
-            auth_required=mail.auth_required,
-        )
-    imap = mail.imap
-    relay = mail.relay
-    settings = EmailSettings(
-        domain=mail.domain,
-        addresses=dict(mail.addresses),
-        base_url=config.service.base_url,
-        locale=config.service.default_locale,
-        listen=listen,
-        imap=ImapSettings(
-            host=imap.host,
-            port=imap.port,
-            user=imap.user,
-            password=imap.password,
-            tls=imap.tls,
-            folder=imap.folder,
-            move_to=imap.move_to,
-            poll_seconds=imap.poll_seconds,
-            default_ticket_type=imap.default_ticket_type,
-            quarantine_after=imap.quarantine_after,
-            quarantine_folder=imap.quarantine_folder,
-        )
-        if imap is not None
-        else None,
-        relay=RelaySettings(
-            host=relay.host,
-            port=relay.port,
-            from_addr=relay.from_addr,
-            username=relay.username,
-            password=relay.password,
-            security=relay.security,
-            timeout_s=relay.timeout_s,
-        )
-        if relay is not None
-        else None,
-        max_message_bytes=mail.max_message_bytes,
-        max_attachment_bytes=config.attachments.max_bytes,
-        ack=AckPolicy(
-            window=timedelta(minutes=mail.ack_limit.window_minutes),
-            per_window=mail.ack_limit.per_window,
-            per_day=mail.ack_limit.per_day,
-        ),
-        people=tuple(people),
-        service_name=config.service.name,
-        senders=SenderCheck(
-            authserv_ids=frozenset(a.lower() for a in mail.sender_verification.authserv_ids),
-            trusted_relays=networks(str(n) for n in mail.sender_verification.trusted_relays),
-        ),
-    )
-    return EmailChannel(settings, gateway, clock)
+    channels: dict[str, Channel] = {}
+    for spec in CHANNELS:
+        section = config.channels.section(spec.name)
+        if section is not None and section.enabled:
+            channels[spec.name] = spec.build(section, env)
+    return channels
 
 
 async def listen(services: Services, host: str, port: int) -> tuple[web.AppRunner, str]:

@@ -205,17 +205,6 @@ def schedule_from(config: Config, loads: TeamLoads | None = None) -> Schedule:
     )
 
 
-def team_rooms(config: Config) -> dict[str, str]:
-    """Web chat help desk rooms by the team their ticket type files into (first room wins)."""
-    types = config.ticket_types()
-    rooms: dict[str, str] = {}
-    for room in config.channels.webchat.rooms:
-        team = types[room.ticket_type].default_team if room.ticket_type in types else None
-        if room.help_desk and team:
-            rooms.setdefault(team, room.id)
-    return rooms
-
-
 def scheduler_lock(url: str) -> SqliteSchedulerLock | None:
     """Taken now on SQLite (raises SchedulerLocked); PostgreSQL replicas need no lock."""
     if make_url(url).get_backend_name() != "sqlite":

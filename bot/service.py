@@ -1,4 +1,4 @@
-"""TicketService: the Gateway adapters call. Runs core handlers inside the group-commit writer."""
+"""TicketService: the Ports adapters call. Runs core handlers inside the group-commit writer."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.base import InboundFile, InboundKey, MessageRef, Submitted
+from adapters.contract import CardRenderer, MessageRef
+from adapters.ports import InboundFile, InboundKey, Submitted
+from bot.delivery.dispatcher import _Cards
 from bot.metrics import Metrics
 from core.bus import handle
 from core.card import Card, build_card
@@ -159,6 +161,21 @@ class TicketService:
             ),
             queues_outbox=True,
         )
+
+    async def recent_cards(
+        self, channel: str, per_conversation: int
+    ) -> list[tuple[MessageRef, CardRenderer]]:
+        """The latest cards of each conversation on `channel`, oldest first, for tickets that
+        still exist (a channel that keeps history in memory shows them again after a restart)."""
+        found: list[tuple[MessageRef, CardRenderer]] = []
+        async with self.engine.connect() as conn:
+            refs = await outbox.recent_card_refs(conn, channel, per_conversation)
+            for ref in reversed(refs):  # oldest first, as the room saw them
+                ticket = await queries.ticket_by_id(conn, ref.ticket_id)
+                if ticket is not None:
+                    where = MessageRef(channel, ref.conversation, ref.message, ref.thread)
+                    found.append((where, _Cards(ticket, self.ctx)))
+        return found
 
     async def ticket(self, key: str) -> Ticket | None:
         async with self.engine.connect() as conn:

@@ -5,7 +5,7 @@ Every write here runs through Writer.run, so on SQLite the writer stays the only
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,6 +45,7 @@ class CardRef:
     rendered_version: int
     created_at: datetime
     rendered_status: str | None = None  # the status it last showed, where that matters (email)
+    state: dict[str, Any] | None = None  # the platform's handle on the card (a JSON object)
 
 
 async def claim(
@@ -144,6 +145,19 @@ async def card_refs_for(conn: AsyncConnection, ticket_id: int) -> list[CardRef]:
         sa.select(card_refs).where(card_refs.c.ticket_id == ticket_id).order_by(card_refs.c.id)
     )
     return [CardRef(**r) for r in rows.mappings()]
+
+
+async def card_states(conn: AsyncConnection, ref_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """The stored state of each of these card refs that has one."""
+    ids = set(ref_ids)
+    if not ids:
+        return {}
+    rows = await conn.execute(
+        sa.select(card_refs.c.id, card_refs.c.state).where(
+            card_refs.c.id.in_(ids), card_refs.c.state.is_not(None)
+        )
+    )
+    return {int(i): dict(state) for i, state in rows if isinstance(state, dict)}
 
 
 async def recent_card_refs(

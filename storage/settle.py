@@ -37,6 +37,7 @@ class PostedCard:
     locale: str | None = None
     # the outbox target of the card_post: comments waiting for this post name it
     post_target: Mapping[str, Any] | None = None
+    state: dict[str, Any] | None = None  # what the platform needs to touch it again
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class Settlement:
     sent: list[int] = field(default_factory=list)
     retries: list[Retry] = field(default_factory=list)
     failed: list[tuple[int, str]] = field(default_factory=list)
+    states: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (card_ref, state)
 
     def __bool__(self) -> bool:
         return bool(self.posted or self.updated or self.sent or self.retries or self.failed)
@@ -68,6 +70,7 @@ class Settlement:
         self.sent += other.sent
         self.retries += other.retries
         self.failed += other.failed
+        self.states += other.states
 
 
 async def settle(conn: AsyncConnection, now: datetime, s: Settlement) -> None:
@@ -88,6 +91,13 @@ async def settle(conn: AsyncConnection, now: datetime, s: Settlement) -> None:
             )
             .values(rendered_version=sa.bindparam("version")),
             [{"ref_id": ref, "version": version} for _, ref, version in s.updated],
+        )
+    if s.states:  # a platform handle an update replaced (WeCom's response_code is single-use)
+        await conn.execute(
+            sa.update(card_refs)
+            .where(card_refs.c.id == sa.bindparam("ref_id"))
+            .values(state=sa.bindparam("state")),
+            [{"ref_id": ref, "state": state} for ref, state in s.states],
         )
     if s.retries:
         await conn.execute(
@@ -161,6 +171,7 @@ async def record_refs(
             "locale": p.locale,
             "rendered_version": p.rendered_version,
             "created_at": now,
+            "state": p.state,
         }
         for p in fresh
     ]

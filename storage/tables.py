@@ -231,6 +231,8 @@ card_refs = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     # the status the platform last showed (email: the last status mail), so none repeats
     sa.Column("rendered_status", sa.String(16), nullable=True),
+    # what the platform needs to touch the card again (adapters.contract.CardState); None: nothing
+    sa.Column("state", sa.JSON, nullable=True),
     sa.UniqueConstraint("channel", "conversation", "message"),
     sa.Index(None, "ticket_id"),
 )

@@ -16,7 +16,8 @@ from importlinter.domain.contract import Contract, ContractCheck
 
 
 class AllowListContract(Contract):
-    """source_modules may import only themselves, the standard library and allowed_modules."""
+    """source_modules may import only themselves, the standard library and allowed_modules
+    (packages, or modules inside them: `adapters.kit` allows `adapters.kit.config`)."""
 
     type_name = "allowlist"
 
@@ -30,8 +31,7 @@ class AllowListContract(Contract):
         for source in sources:
             for module in sorted({source, *graph.find_descendants(source)}):
                 for imported in sorted(graph.find_modules_directly_imported_by(module)):
-                    top = imported.split(".")[0]
-                    if top in allowed:
+                    if _allowed(imported, allowed):
                         continue
                     details = graph.get_import_details(importer=module, imported=imported)
                     broken.append((module, imported, [d["line_number"] for d in details]))
@@ -42,3 +42,9 @@ class AllowListContract(Contract):
             where = ", ".join(f"l.{n}" for n in lines)
             output.print_error(f"{module} imports {imported} ({where}), which is not allowed")
             output.new_line()
+
+
+def _allowed(module: str, allowed: set[str]) -> bool:
+    """`module` is an allowed package or inside one (entries may be dotted: adapters.kit)."""
+    parts = module.split(".")
+    return any(".".join(parts[:n]) in allowed for n in range(1, len(parts) + 1))

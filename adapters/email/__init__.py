@@ -1,5 +1,8 @@
 """The email channel: parsing, threading and loop-safety policy (pure), used by the mail I/O."""
 
+from adapters.contract import ChannelEnv, ChannelSpec
+from adapters.email.channel import EmailChannel
+from adapters.email.config import EmailConfig, check, settings
 from adapters.email.formfields import parse_field_lines
 from adapters.email.loop import (
     DEFAULT_LOOP_HEADER,
@@ -20,8 +23,24 @@ from adapters.email.threads import (
     ticket_key_from_subject,
 )
 
+
+def build(section: EmailConfig, env: ChannelEnv) -> EmailChannel:
+    mail = settings(
+        section,
+        base_url=env.base_url,
+        locale=env.default_locale,
+        service_name=env.service_name,
+        max_attachment_bytes=env.max_attachment_bytes,
+        people=env.people,
+    )
+    return EmailChannel(mail, env.ports, env.clock)
+
+
+SPEC = ChannelSpec(name="email", config=EmailConfig, build=build, check=check)
+
 __all__ = [
     "DEFAULT_LOOP_HEADER",
+    "SPEC",
     "AckLimiter",
     "Attachment",
     "AutoKind",

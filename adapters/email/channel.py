@@ -7,7 +7,7 @@ Every outbound mail answers the previous one (In-Reply-To/References) so clients
 
 Which status was last mailed survives restarts: the acknowledgement's Message-ID carries the
 status it announced (its card ref is only recorded after it is sent), and each status mail
-stores its status on the card ref through the Gateway.
+stores its status on the card ref through the CardStatus port.
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from __future__ import annotations
 import html
 import logging
 import uuid
+from typing import Protocol
 
 from aiohttp import web
 
-from adapters.base import CardRenderer, DeliveryError, Gateway, MessageRef
+from adapters.contract import Capabilities, CardRenderer, CardState, DeliveryError, MessageRef
 from adapters.email.imap_in import ImapPoller
 from adapters.email.intake import CHANNEL, MailIntake
 from adapters.email.outbound import AutoSubmitted, Mailer
@@ -31,9 +32,12 @@ from adapters.email.threads import (
     subject_with_tag,
     ticket_key_from_message_id,
 )
+from adapters.kit.locale import recipient_locale
+from adapters.ports import Cards, CardStatus, Commands, Files, People, Suppressions
 from core.card import Card
 from core.clock import Clock
 from core.i18n import Locale
+from core.people import Person
 from core.ticket import ChannelRef, Status
 
 log = logging.getLogger("gongdan.email")
@@ -59,10 +63,20 @@ _ASK_AGAIN: dict[Locale, str] = {
 }
 
 
-class EmailChannel:
-    name = CHANNEL
+class EmailPorts(Commands, People, Cards, CardStatus, Files, Suppressions, Protocol):
+    """What mail asks of the bot: every port (it answers, files, bounces and remembers)."""
 
-    def __init__(self, settings: EmailSettings, gateway: Gateway, clock: Clock) -> None:
+
+class EmailChannel:
+    """Mail: no direct notices (a reminder is not mailed), status changes as new mails in the
+    ticket's thread."""
+
+    name = CHANNEL
+    capabilities = Capabilities(
+        update_in_place=False, ephemeral=False, threads=True, native_forms=False
+    )
+
+    def __init__(self, settings: EmailSettings, gateway: EmailPorts, clock: Clock) -> None:
         self.settings = settings
         self.gateway = gateway
         self.intake = MailIntake(settings, gateway, clock)
@@ -130,11 +144,21 @@ class EmailChannel:
         )
         return MessageRef(CHANNEL, to, mid, thread=where.message)
 
-    async def update_card(self, ref: MessageRef, cards: CardRenderer) -> None:
+    # ---- reach (notices) ------------------------------------------------------------------
+    def direct_ref(self, person: Person) -> ChannelRef | None:
+        return None
+
+    def is_direct(self, where: ChannelRef) -> bool:
+        return False
+
+    def team_room(self, team_id: str) -> ChannelRef | None:
+        return None
+
+    async def update_card(self, ref: MessageRef, cards: CardRenderer) -> CardState | None:
         to = self._recipient(ref.conversation)
         card = cards(self._locale(to))
         if await self._last_mailed(ref) == card.status.value:
-            return  # the ticket changed, its status did not: no mail for that
+            return None  # the ticket changed, its status did not: no mail for that
         lead = _STATUS[card.locale].format(key=card.ticket_key, status=card.status_label)
         link = None
         if card.status is Status.RESOLVED:
@@ -154,6 +178,7 @@ class EmailChannel:
         except Exception:
             # the mail is out; failing the delivery now would only send it twice
             log.exception("status mail sent but not recorded", extra={"ticket": card.ticket_key})
+        return None
 
     async def post_text(
         self, where: ChannelRef, text: dict[Locale, str], *, ephemeral_to: str | None = None
@@ -226,10 +251,10 @@ class EmailChannel:
         return addr
 
     def _locale(self, address: str) -> Locale:
-        person = self.gateway.directory.by_identity(CHANNEL, address)
-        if person is None:
-            person = next((p for p in self.settings.people if p.email == address), None)
-        return person.locale if person is not None else self.settings.locale
+        directory = self.gateway.directory
+        return recipient_locale(
+            directory, CHANNEL, address, self.settings.locale, known=self.settings.people
+        )
 
     async def _last_mailed(self, ref: MessageRef) -> str | None:
         """The status of the last status mail, else the one the acknowledgement announced."""

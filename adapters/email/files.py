@@ -6,9 +6,9 @@ after a 451, IMAP message still unseen) names the same files and storing them ag
 
 from __future__ import annotations
 
-from adapters.base import InboundFile, attachment_id
 from adapters.email.formfields import FieldValue
 from adapters.email.parse import ParsedMail
+from adapters.ports import InboundFile, attachment_id
 from core.forms import FieldKind, TicketType
 
 SOURCE = "email"

@@ -28,7 +28,8 @@ from typing import Any
 
 from aioimaplib import aioimaplib
 
-from adapters.email.intake import MailIntake, PermanentFailure
+from adapters.email.intake import MailIntake
+from adapters.email.outcomes import PermanentFailure
 from adapters.email.senders import Arrival
 from adapters.email.settings import ImapSettings
 

@@ -1,6 +1,6 @@
 """One received mail -> one committed change: a new ticket, a comment, a bounce note, or nothing.
 
-Shared by the SMTP listener and the IMAP poller. `accept` returns only after the Gateway
+Shared by the SMTP listener and the IMAP poller. `accept` returns only after the bot
 committed (or decided there is nothing to commit); a failure to commit raises
 `TemporaryFailure`, so SMTP answers 451 and IMAP leaves the message unseen. A mail that fails
 for a reason of its own fails the same way on every delivery, so it is never "try again": it
@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from dataclasses import dataclass, replace
-from enum import StrEnum
-from typing import Any
+from dataclasses import replace
+from typing import Protocol
 
-from adapters.base import Gateway, InboundFile, InboundKey, Submitted
 from adapters.email.files import fill_attachment_field, inbound_files, with_attachment_lines
 from adapters.email.formfields import FieldValue, apply_tag, parse_field_lines
 from adapters.email.loop import (
@@ -36,6 +34,13 @@ from adapters.email.notes import (
     unverified_person,
     with_notes,
 )
+from adapters.email.outcomes import (
+    Disposition,
+    MailOutcome,
+    MailRoute,
+    PermanentFailure,
+    TemporaryFailure,
+)
 from adapters.email.parse import ParsedMail, parse_mail, strip_quoted, with_original
 from adapters.email.senders import Arrival, Verdict, verify
 from adapters.email.settings import EmailSettings
@@ -45,12 +50,14 @@ from adapters.email.threads import (
     ticket_key_from_message_id,
     ticket_key_from_subject,
 )
+from adapters.kit.intake import committed_key, remembered_key
+from adapters.ports import Commands, Files, InboundFile, InboundKey, People, Submitted, Suppressions
 from core.clock import Clock
 from core.commands import AddComment, Command, OpenTicket
 from core.errors import DomainError, FormInvalid, NotFound, PermissionDenied
 from core.i18n import Locale, Text
 from core.people import Person, Role
-from core.ticket import ChannelRef, Ticket
+from core.ticket import ChannelRef
 
 log = logging.getLogger("gongdan.email")
 
@@ -78,39 +85,12 @@ _DESCRIPTION_MAX = 20_000
 _REMEMBERED_REPLIES = 10_000
 
 
-class TemporaryFailure(Exception):
-    """The mail could not be committed now; the sender (or the poller) must try again."""
-
-
-class PermanentFailure(Exception):
-    """This mail can never be taken in: trying it again would fail the same way."""
-
-
-class Disposition(StrEnum):
-    OPENED = "opened"
-    COMMENTED = "commented"
-    BOUNCE = "bounce"
-    FORM_REPLY = "form_reply"
-    REFUSED = "refused"
-    DROPPED = "dropped"
-    DUPLICATE = "duplicate"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    disposition: Disposition
-    ticket_key: str | None = None
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class Route:
-    ticket_type: str
-    tag: str | None = None
+class MailIntakePorts(Commands, People, Files, Suppressions, Protocol):
+    """What taking mail in asks of the bot."""
 
 
 class MailIntake:
-    def __init__(self, settings: EmailSettings, gateway: Gateway, clock: Clock) -> None:
+    def __init__(self, settings: EmailSettings, gateway: MailIntakePorts, clock: Clock) -> None:
         self.settings = settings
         self.gateway = gateway
         self.clock = clock
@@ -122,7 +102,7 @@ class MailIntake:
         self._by_email = {p.email.lower(): p for p in settings.people if p.email}
         self._answered: OrderedDict[str, None] = OrderedDict()
 
-    def route(self, address: str) -> Route | None:
+    def route(self, address: str) -> MailRoute | None:
         """The ticket type a recipient address files into (plus-tag kept), None if not ours."""
         addr = address.strip().strip("<>").lower()
         local, at, domain = addr.rpartition("@")
@@ -132,9 +112,9 @@ class MailIntake:
         type_id = self.settings.addresses.get(f"{base}@{domain}")
         if type_id is None:
             return None
-        return Route(type_id, tag if plus and tag else None)
+        return MailRoute(type_id, tag if plus and tag else None)
 
-    async def accept(self, raw: bytes, arrival: Arrival) -> Outcome:
+    async def accept(self, raw: bytes, arrival: Arrival) -> MailOutcome:
         """Take one mail in; raises TemporaryFailure (try later) or PermanentFailure (never)."""
         parsed = parse_mail(
             raw,
@@ -154,7 +134,7 @@ class MailIntake:
             kept = with_original(parsed, raw, problem, self.settings.max_attachment_bytes)
             return await self._keep(kept, arrival, verdict)
 
-    async def _keep(self, parsed: ParsedMail, arrival: Arrival, verdict: Verdict) -> Outcome:
+    async def _keep(self, parsed: ParsedMail, arrival: Arrival, verdict: Verdict) -> MailOutcome:
         """The last resort for a mail the intake failed on: a new ticket, original attached.
         Same dedupe key, so a part that did commit is not made twice."""
         try:
@@ -168,12 +148,12 @@ class MailIntake:
 
     async def _take(
         self, raw: bytes, parsed: ParsedMail, arrival: Arrival, verdict: Verdict
-    ) -> Outcome:
+    ) -> MailOutcome:
         if parsed.auto is AutoKind.BOUNCE:
             return await self._bounce(raw, parsed)
         if parsed.auto in _NEVER_A_TICKET:
             log.info("mail ignored", extra={"why": str(parsed.auto), "from": parsed.from_addr})
-            return Outcome(Disposition.DROPPED, detail=str(parsed.auto))
+            return MailOutcome(Disposition.DROPPED, detail=str(parsed.auto))
         key = self._thread_key(parsed)
         if key is not None:
             outcome = await self._comment(parsed, key, await self._requester(parsed, verdict))
@@ -181,7 +161,7 @@ class MailIntake:
                 return outcome
         if answers_something(parsed.headers):
             # an out-of-office answer to no ticket of ours: nobody is asking for help
-            return Outcome(Disposition.DROPPED, detail="auto-reply to something else")
+            return MailOutcome(Disposition.DROPPED, detail="auto-reply to something else")
         requester = await self._requester(parsed, verdict)
         return await self._open(parsed, requester, self._route_for(parsed, arrival))
 
@@ -194,7 +174,7 @@ class MailIntake:
         prefixes = [tt.prefix for tt in self.gateway.ticket_types.values()]
         return ticket_key_from_subject(parsed.subject, prefixes)
 
-    async def _comment(self, parsed: ParsedMail, key: str, requester: Person) -> Outcome | None:
+    async def _comment(self, parsed: ParsedMail, key: str, requester: Person) -> MailOutcome | None:
         """Add the reply to its ticket; None when that ticket does not exist (open a new one)."""
         text = with_attachment_lines(strip_quoted(parsed.text), parsed) or "(…)"
         body = with_notes(text, parsed, requester)[:_COMMENT_MAX]
@@ -213,21 +193,21 @@ class MailIntake:
         except PermissionDenied as exc:
             if not is_unverified(requester):
                 await self._answer(parsed, refused(key, exc))
-                return Outcome(Disposition.REFUSED, key, exc.message)
+                return MailOutcome(Disposition.REFUSED, key, exc.message)
             # someone else's ticket, in a configured person's name but unproven: kept for the
             # agents as an internal note, never shown to the requester, nobody mailed
             await self.gateway.register_person(MAIL_SYSTEM)
             note = replace(command, author_id=MAIL_SYSTEM.id, public=False)
             done = await self._submit(note, parsed)
-        await self._keep_files(_committed_key(done) or key, inbound_files(parsed), parsed, True)
+        await self._keep_files(committed_key(done) or key, inbound_files(parsed), parsed, True)
         if done.duplicate:
-            return Outcome(Disposition.DUPLICATE, key)
-        return Outcome(Disposition.COMMENTED, key)
+            return MailOutcome(Disposition.DUPLICATE, key)
+        return MailOutcome(Disposition.COMMENTED, key)
 
-    async def _bounce(self, raw: bytes, parsed: ParsedMail) -> Outcome:
+    async def _bounce(self, raw: bytes, parsed: ParsedMail) -> MailOutcome:
         bounce = parse_bounce(raw)
         if bounce is None:
-            return Outcome(Disposition.DROPPED, detail="unreadable delivery report")
+            return MailOutcome(Disposition.DROPPED, detail="unreadable delivery report")
         if bounce.permanent:
             await self._suppress(bounce.recipients, bounce.status)
         keys = [
@@ -239,7 +219,7 @@ class MailIntake:
             if k is not None
         ]
         if not keys:
-            return Outcome(Disposition.DROPPED, detail="bounce of a mail we did not send")
+            return MailOutcome(Disposition.DROPPED, detail="bounce of a mail we did not send")
         who = ", ".join(bounce.recipients) or "?"
         kind = "permanently" if bounce.permanent else "temporarily"
         body = f"Mail to {who} failed {kind} (status {bounce.status or '?'})."
@@ -250,20 +230,20 @@ class MailIntake:
         try:
             await self._submit(command, parsed)
         except NotFound:
-            return Outcome(Disposition.DROPPED, keys[0], "bounce for an unknown ticket")
-        return Outcome(Disposition.BOUNCE, keys[0], bounce.status)
+            return MailOutcome(Disposition.DROPPED, keys[0], "bounce for an unknown ticket")
+        return MailOutcome(Disposition.BOUNCE, keys[0], bounce.status)
 
     # ---- new tickets ----------------------------------------------------------------------
-    def _route_for(self, parsed: ParsedMail, arrival: Arrival) -> Route:
+    def _route_for(self, parsed: ParsedMail, arrival: Arrival) -> MailRoute:
         for address in (*arrival.recipients, *parsed.to, *parsed.cc):
             found = self.route(address)
             if found is not None:
                 return found
         imap = self.settings.imap
         fallback = imap.default_ticket_type if imap is not None else None
-        return Route(fallback or next(iter(self.settings.addresses.values())))
+        return MailRoute(fallback or next(iter(self.settings.addresses.values())))
 
-    async def _open(self, parsed: ParsedMail, requester: Person, route: Route) -> Outcome:
+    async def _open(self, parsed: ParsedMail, requester: Person, route: MailRoute) -> MailOutcome:
         ttype = self.gateway.ticket_types.get(route.ticket_type)
         text = parsed.text
         fields: dict[str, FieldValue] = {}
@@ -291,20 +271,20 @@ class MailIntake:
         except FormInvalid as exc:
             if ttype is not None and may_answer:
                 await self._answer(parsed, missing_fields(ttype, title, exc), counted=True)
-            return Outcome(Disposition.FORM_REPLY, detail=exc.message)
-        key = _committed_key(done)
+            return MailOutcome(Disposition.FORM_REPLY, detail=exc.message)
+        key = committed_key(done)
         if key is not None:
             await self._keep_files(key, files, parsed, False)
         if done.duplicate:
-            return Outcome(Disposition.DUPLICATE)
-        return Outcome(Disposition.OPENED, key)
+            return MailOutcome(Disposition.DUPLICATE)
+        return MailOutcome(Disposition.OPENED, key)
 
     # ---- shared -------------------------------------------------------------------------
     async def _submit(self, command: Command, parsed: ParsedMail) -> Submitted:
-        """What the Gateway committed (or that it was a duplicate); DomainErrors pass through."""
+        """What the bot committed (or that it was a duplicate); DomainErrors pass through."""
         try:
             return await self.gateway.submit(
-                command, inbound=InboundKey(CHANNEL, parsed.dedupe_key), respond=_key_of
+                command, inbound=InboundKey(CHANNEL, parsed.dedupe_key), respond=remembered_key
             )
         except DomainError:
             raise
@@ -394,18 +374,6 @@ class MailIntake:
         except Exception as exc:
             raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
         return person
-
-
-def _key_of(value: Any) -> Any:
-    if isinstance(value, Ticket):
-        return value.key
-    return getattr(value, "ticket_key", value)
-
-
-def _committed_key(done: Submitted) -> str | None:
-    """The ticket key of a committed command; a duplicate's stored response is that key."""
-    key = done.response if done.duplicate else _key_of(done.value)
-    return key if isinstance(key, str) else None
 
 
 def _title(parsed: ParsedMail, text: str) -> str:

@@ -20,7 +20,7 @@ from typing import Literal
 
 import aiosmtplib
 
-from adapters.base import DeliveryError
+from adapters.contract import DeliveryError
 from adapters.email.settings import RelaySettings
 from adapters.email.threads import reply_headers
 

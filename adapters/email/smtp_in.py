@@ -19,7 +19,8 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from adapters.email.intake import Disposition, MailIntake, PermanentFailure, TemporaryFailure
+from adapters.email.intake import MailIntake
+from adapters.email.outcomes import Disposition, PermanentFailure, TemporaryFailure
 from adapters.email.senders import Arrival
 from adapters.email.settings import ListenSettings
 

@@ -10,10 +10,19 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Collection, Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from adapters.email.parse import ParsedMail
+
+class Threaded(Protocol):
+    """What threading reads of a parsed mail (adapters.email.parse.ParsedMail): its parents.
+    A protocol, so this module needs nothing from the parser (which needs it)."""
+
+    @property
+    def in_reply_to(self) -> tuple[str, ...]: ...
+
+    @property
+    def references(self) -> tuple[str, ...]: ...
+
 
 _ANGLE_ID = re.compile(r"<([^<>\s]+)>")
 _BARE_ID = re.compile(r"[^\s<>()\"',;]+@[^\s<>()\"',;]+")
@@ -65,7 +74,7 @@ def ticket_key_from_subject(subject: str, prefixes: Collection[str]) -> str | No
     return None
 
 
-def referenced_ids(parsed: ParsedMail) -> tuple[str, ...]:
+def referenced_ids(parsed: Threaded) -> tuple[str, ...]:
     """In-Reply-To first, then References newest first: the likeliest parent comes first."""
     ordered = (*parsed.in_reply_to, *reversed(parsed.references))
     return tuple(dict.fromkeys(ordered))

@@ -1,7 +1,7 @@
 """The Slack channel: a slack-bolt AsyncApp over HTTP (/slack/events) or Socket Mode, same listeners.
 
 Inbound: bolt verifies the signature (5-minute window on the raw body) and routes each delivery
-to adapters.slack.listeners, which commits before bolt answers. Outbound: the outbox dispatcher
+to adapters.slack.intake, which commits before bolt answers. Outbound: the outbox dispatcher
 calls post_card / update_card / post_text, which render core Cards as Block Kit and raise
 DeliveryError (429 with Retry-After) on failure.
 """
@@ -14,8 +14,7 @@ import contextlib
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Protocol
 
 import orjson
 from aiohttp import web
@@ -27,13 +26,16 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.base import CardRenderer, DeliveryError, Gateway, MessageRef
-from adapters.slack.client import DEFAULT_BASE_URL, BotIdentity, SlackClient, sdk_logger
+from adapters.contract import Capabilities, CardRenderer, CardState, DeliveryError, MessageRef
+from adapters.kit.locale import recipient_locale
+from adapters.ports import Cards, Commands, People
+from adapters.slack.client import BotIdentity, SlackClient, sdk_logger
+from adapters.slack.config import SlackSettings, WorkspaceRouting
 from adapters.slack.escape import clip_mrkdwn
-from adapters.slack.identity import CHANNEL, SlackPeople
 from adapters.slack.inbound import SlackPayloadError
-from adapters.slack.listeners import Intake, SlackListeners
+from adapters.slack.intake import SlackListeners
 from adapters.slack.modals import COMMENT_CALLBACK_ID, PICK_CALLBACK_ID
+from adapters.slack.people import CHANNEL, SlackPeople, SlackReach
 from adapters.slack.render import render_card
 from adapters.slack.types import ACTION_PREFIX, CREATE_SHORTCUT_ID, FORM_CALLBACK_ID
 from core.i18n import Locale
@@ -48,28 +50,17 @@ _RECONNECT_S = (1, 2, 5, 10, 30)
 TEXT_MAX = 12_000  # Slack truncates message text at 40,000; a comment is at most 10,000
 
 
-@dataclass(frozen=True)
-class SlackSettings:
-    bot_token: str = field(repr=False)
-    mode: Literal["http", "socket"] = "http"
-    signing_secret: str | None = field(default=None, repr=False)
-    app_token: str | None = field(default=None, repr=False)
-    api_base_url: str = DEFAULT_BASE_URL
-    help_desk_channels: Mapping[str, str] = field(default_factory=dict)
-    default_ticket_type: str | None = None  # None: the first configured type
-    team_id: str | None = None  # set: deliveries from other workspaces are ignored
-    locale: Locale = "zh-CN"
-    command: str = "/ticket"
-    people: tuple[Person, ...] = ()
-    # the people in the config (trusted e-mails): those with an e-mail and no Slack identity are
-    # looked up by e-mail at start, so reminders reach them on Slack
-    configured: tuple[Person, ...] = ()
+class SlackPorts(Commands, People, Cards, Protocol):
+    """What Slack asks of the bot."""
 
 
-class SlackChannel:
+class SlackChannel(SlackReach):
     name = CHANNEL
+    capabilities = Capabilities(
+        update_in_place=True, ephemeral=True, threads=True, native_forms=True
+    )
 
-    def __init__(self, settings: SlackSettings, gateway: Gateway) -> None:
+    def __init__(self, settings: SlackSettings, gateway: SlackPorts) -> None:
         if settings.mode == "http" and not settings.signing_secret:
             raise ValueError("Slack over HTTP needs a signing secret")
         if settings.mode == "socket" and not settings.app_token:
@@ -79,7 +70,7 @@ class SlackChannel:
         self.client = SlackClient(settings.bot_token, settings.api_base_url)
         self.people = SlackPeople(self.client, gateway, settings.people, settings.locale)
         self.bot: BotIdentity | None = None
-        intake = Intake(
+        intake = WorkspaceRouting(
             help_desk_channels=dict(settings.help_desk_channels),
             default_ticket_type=settings.default_ticket_type,
             locale=settings.locale,
@@ -270,7 +261,7 @@ class SlackChannel:
     # ---- outbound (called by the outbox dispatcher) -----------------------------------------
     async def post_card(self, where: ChannelRef, cards: CardRenderer) -> MessageRef:
         channel = _conversation(where)
-        message = render_card(cards(self.settings.locale))
+        message = render_card(cards(self._locale(channel)))
         data = await self.client.call(
             "chat.postMessage",
             channel=channel,
@@ -283,8 +274,8 @@ class SlackChannel:
             CHANNEL, str(data.get("channel") or channel), str(data["ts"]), where.thread
         )
 
-    async def update_card(self, ref: MessageRef, cards: CardRenderer) -> None:
-        message = render_card(cards(self.settings.locale))
+    async def update_card(self, ref: MessageRef, cards: CardRenderer) -> CardState | None:
+        message = render_card(cards(self._locale(ref.conversation)))
         await self.client.call(
             "chat.update",
             channel=ref.conversation,
@@ -292,12 +283,13 @@ class SlackChannel:
             text=message["text"],
             blocks=message["blocks"],
         )
+        return None
 
     async def post_text(
         self, where: ChannelRef, text: dict[Locale, str], *, ephemeral_to: str | None = None
     ) -> MessageRef | None:
         channel = _conversation(where)
-        chosen = text.get(self.settings.locale) or text.get("en") or ""
+        chosen = text.get(self._locale(channel)) or text.get("en") or ""
         body = clip_mrkdwn(chosen, TEXT_MAX)
         # replies and notices belong in the card's thread (or the thread it was raised in)
         thread = where.thread or where.message
@@ -311,6 +303,11 @@ class SlackChannel:
             "chat.postMessage", channel=channel, text=body, thread_ts=thread
         )
         return MessageRef(CHANNEL, channel, str(data["ts"]), thread)
+
+    def _locale(self, conversation: str) -> Locale:
+        """A DM (posted to a user id) is in that person's language; a channel in the workspace's."""
+        directory = self.gateway.directory
+        return recipient_locale(directory, CHANNEL, conversation, self.settings.locale)
 
     def _slack_user(self, who: str) -> str:
         if _SLACK_USER.fullmatch(who):

@@ -17,7 +17,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.base import DeliveryError
+from adapters.contract import DeliveryError
 
 DEFAULT_BASE_URL = "https://slack.com/api/"
 DEFAULT_TIMEOUT_S = 10

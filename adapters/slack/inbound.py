@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.kit.buttons import ButtonValueError, parse_button_value
 from adapters.slack.escape import unescape
 from adapters.slack.render import form_values
 from adapters.slack.types import ACTION_PREFIX, CREATE_SHORTCUT_ID, FORM_CALLBACK_ID
@@ -292,11 +293,10 @@ def parse_view_submission(payload: Mapping[str, Any]) -> ViewSubmission | Ignore
 
 
 def _key_version(text: str, sep: str) -> tuple[str, int]:
-    key, _, rest = text.partition(sep)
-    version = rest.split(sep)[0]
-    if not key or not version.isdigit():
-        raise SlackPayloadError(f"cannot read a ticket key and version from {text!r}")
-    return key, int(version)
+    try:
+        return parse_button_value(text, sep)
+    except ButtonValueError as exc:
+        raise SlackPayloadError(str(exc)) from None
 
 
 def _team_of_event(body: Mapping[str, Any], event: Mapping[str, Any]) -> str:

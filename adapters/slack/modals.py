@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 
+from adapters.kit.texts import say as say_both
 from adapters.slack.escape import clip
 from adapters.slack.render import MODAL_TITLE_MAX, OPTION_TEXT_MAX, PRIVATE_METADATA_MAX, plain
 from adapters.slack.types import INPUT_ACTION_ID, Block
 from core.forms import TicketType
-from core.i18n import LOCALES, Locale, Text
+from core.i18n import Locale, Text
 
 PICK_CALLBACK_ID = "tkt.pick_type"
 COMMENT_CALLBACK_ID = "tkt.comment"
@@ -42,12 +43,7 @@ TEXTS = {
 
 def say(text_id: str, /, **values: str) -> dict[Locale, str]:
     """A Slack-only notice in both languages (the outbox picks the channel's one)."""
-    return {loc: TEXTS[text_id].get(loc).format(**values) for loc in LOCALES}
-
-
-def both(text: str) -> dict[Locale, str]:
-    """Core's error messages come in the actor's language; show them as they are."""
-    return dict.fromkeys(LOCALES, text)
+    return say_both(TEXTS, text_id, **values)
 
 
 def metadata(**values: str | None) -> str:
@@ -133,11 +129,3 @@ def _one_input_modal(
             }
         ],
     }
-
-
-def first_line(text: str, limit: int = 200) -> str:
-    """A ticket title from a chat message: its first non-empty line, clipped."""
-    for line in text.splitlines():
-        if line.strip():
-            return clip(line.strip(), limit)
-    return ""

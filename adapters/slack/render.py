@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
+from adapters.kit.buttons import button_value
 from adapters.slack.escape import clip, clip_mrkdwn, escape_mrkdwn
 from adapters.slack.types import (
     ACTION_PREFIX,
@@ -159,7 +160,7 @@ def _element(card: Card, action: CardAction) -> Block | None:
         "type": "button",
         "action_id": action_id,
         "text": plain(action.label, BUTTON_TEXT_MAX),
-        "value": clip(f"{card.ticket_key}|{card.version}", BUTTON_VALUE_MAX),
+        "value": clip(button_value(card.ticket_key, card.version), BUTTON_VALUE_MAX),
     }
     if action.style in (Style.PRIMARY, Style.DANGER):
         button["style"] = action.style.value

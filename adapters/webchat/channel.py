@@ -11,16 +11,26 @@ import asyncio
 import logging
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import WSCloseCode, WSMessage, WSMsgType, web
 
-from adapters.base import CardRenderer, Gateway, InboundKey, MessageRef
+from adapters.contract import Capabilities, CardRenderer, CardState, MessageRef
+from adapters.kit.buttons import action_params
+from adapters.kit.intake import (
+    committed_key,
+    form_prefill,
+    opens_ticket,
+    remembered_key,
+    title_from,
+)
+from adapters.ports import Cards, Commands, InboundKey, People, Submitted
 from adapters.webchat.frames import Act, FrameError, Hello, Say, SubmitForm, parse
 from adapters.webchat.limits import Limits
+from adapters.webchat.pump import pump, queued
 from adapters.webchat.render import render_form
 from adapters.webchat.rooms import (
     CHANNEL,
@@ -28,23 +38,26 @@ from adapters.webchat.rooms import (
     Client,
     Room,
     RoomHub,
+    WebchatReach,
     WebchatSettings,
     now_iso,
+    team_rooms,
 )
-from core.commands import (
-    ActionParams,
-    ActOnTicket,
-    Assign,
-    OpenTicket,
-    SetPriority,
-    WriteComment,
+from adapters.webchat.texts import (
+    BINARY,
+    EMPTY_TEXT,
+    FAILED,
+    HELLO_FIRST,
+    UNKNOWN_PERSON_OR_ROOM,
+    UNKNOWN_TYPE,
 )
+from core.commands import ActOnTicket, Command, OpenTicket
 from core.errors import DomainError, FieldError, FormInvalid
 from core.forms import TicketType
 from core.handlers.actions import ActResult
 from core.i18n import LOCALES, Locale
-from core.ticket import ChannelRef, Ticket
-from core.workflow import Action
+from core.people import Person
+from core.ticket import ChannelRef
 
 log = logging.getLogger("gongdan.webchat")
 
@@ -53,16 +66,38 @@ __all__ = ["CHANNEL", "Limits", "Room", "WebchatChannel", "WebchatSettings"]
 _NEW_RE = re.compile(r"^/new(?:\s+(\S+))?\s*$", re.IGNORECASE)
 
 
+class WebchatPorts(Commands, People, Cards, Protocol):
+    """What the web chat asks of the bot."""
+
+
+# cards shown again per room after a restart
+RESTORED_PER_ROOM = 50
+
+
 class WebchatChannel:
     name = CHANNEL
+    capabilities = Capabilities(
+        update_in_place=True, ephemeral=True, threads=False, native_forms=True
+    )
 
     def __init__(
-        self, settings: WebchatSettings, gateway: Gateway, limits: Limits | None = None
+        self, settings: WebchatSettings, gateway: WebchatPorts, limits: Limits | None = None
     ) -> None:
         self.settings = settings
         self.gateway = gateway
         self.hub = RoomHub(settings, gateway.directory, limits)
+        self.reach = WebchatReach(team_rooms(settings.rooms, gateway.ticket_types))
         self._static = Path(str(resources.files("adapters.webchat") / "static"))
+
+    # ---- reach (notices) ------------------------------------------------------------------
+    def direct_ref(self, person: Person) -> ChannelRef | None:
+        return self.reach.direct_ref(person)
+
+    def is_direct(self, where: ChannelRef) -> bool:
+        return self.reach.is_direct(where)
+
+    def team_room(self, team_id: str) -> ChannelRef | None:
+        return self.reach.team_room(team_id)
 
     # ---- routes -------------------------------------------------------------------------
     def routes(self) -> list[web.AbstractRouteDef]:
@@ -74,7 +109,9 @@ class WebchatChannel:
         ]
 
     async def start(self) -> None:
-        return None
+        """Show each room's recent cards again (room history lives in memory)."""
+        for ref, cards in await self.gateway.recent_cards(CHANNEL, RESTORED_PER_ROOM):
+            self.hub.restore_card(ref, cards)
 
     async def stop(self) -> None:
         clients = list(self.hub.clients.values())
@@ -117,25 +154,26 @@ class WebchatChannel:
         await ws.prepare(request)
         client = self.hub.connect(ws, request.transport)
         try:
-            # one frame at a time: the next is read only once this one is answered, so a
-            # flood waits in TCP buffers (the sender's), not in this process
-            async for msg in ws:
-                if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
-                    continue
-                if client.gate.admit():
-                    await self._receive(client, msg)
-                elif client.gate.exhausted:
-                    await client.sender.close(WSCloseCode.POLICY_VIOLATION, "rate limit exceeded")
-                    break
-                elif client.gate.should_warn():
-                    self._notice(client, limits.rate_notice(), "error")
+            await pump(ws, client, limits, self._receive, self._rate_notice)
         finally:
             await self.hub.disconnect(client)
         return ws
 
+    async def _submit(
+        self, command: Command, key: InboundKey, respond: Callable[[Any], Any] | None = None
+    ) -> Submitted:
+        """Hand a command to the bot. The socket's next frame may start as soon as this one's
+        command is queued (nothing awaits before the writer's queue takes it), so frames of one
+        socket commit in the order they came."""
+        queued()
+        return await self.gateway.submit(command, inbound=key, respond=respond)
+
+    def _rate_notice(self, client: Client) -> None:
+        self._notice(client, self.hub.limits.rate_notice(), "error")
+
     async def _receive(self, client: Client, msg: WSMessage) -> None:
         if msg.type == WSMsgType.BINARY:
-            self._notice(client, _BINARY, "error")
+            self._notice(client, BINARY, "error")
             return
         try:
             frame = parse(msg.data, self.hub.limits.max_text_chars)
@@ -147,7 +185,7 @@ class WebchatChannel:
             if isinstance(frame, Hello):
                 self._hello(client, frame)
             elif client.person is None or client.room is None:
-                self._notice(client, _HELLO_FIRST, "error", client_id)
+                self._notice(client, HELLO_FIRST, "error", client_id)
             elif isinstance(frame, Say):
                 await self._say(client, frame)
             elif isinstance(frame, Act):
@@ -158,7 +196,7 @@ class WebchatChannel:
             self._notice(client, dict.fromkeys(LOCALES, exc.message), "error", client_id)
         except Exception:
             log.exception("web chat frame failed")
-            self._notice(client, _FAILED, "error", client_id)
+            self._notice(client, FAILED, "error", client_id)
 
     def _hello(self, client: Client, frame: Hello) -> None:
         person = self.gateway.directory.person(frame.person)
@@ -166,7 +204,7 @@ class WebchatChannel:
         if person is not None and frame.room == DM_PREFIX + person.id:
             room = self.hub.direct_room(frame.room)
         if person is None or room is None:
-            self._notice(client, _UNKNOWN_PERSON_OR_ROOM, "error")
+            self._notice(client, UNKNOWN_PERSON_OR_ROOM, "error")
             return
         if client.room in self.hub.state:
             self.hub.state[client.room].clients.discard(id(client))
@@ -182,7 +220,7 @@ class WebchatChannel:
         text = frame.text.strip()
         client_id = frame.client_id or uuid.uuid4().hex
         if not text:
-            self._notice(client, _EMPTY_TEXT, "error", client_id)
+            self._notice(client, EMPTY_TEXT, "error", client_id)
             return
         room = self.hub.rooms[client.room]
         person = client.person
@@ -206,10 +244,11 @@ class WebchatChannel:
             self._open_form(client, new.group(1), client_id, {})
             return
         mentioned, body = self._strip_mention(text)
-        if not (room.help_desk or mentioned):
+        if not opens_ticket(mentioned=mentioned, help_desk=room.help_desk):
             client.send({"type": "ack", "client_id": client_id})
             return
-        title = body.splitlines()[0][:200] if body else text[:200]
+        # the web chat cuts a long first line without a mark
+        title = title_from(body or text, marker="")
         command = OpenTicket(
             type_id=room.ticket_type,
             title=title,
@@ -218,15 +257,13 @@ class WebchatChannel:
             origin=ChannelRef(CHANNEL, room.id, message=msg_id),
         )
         try:
-            done = await self.gateway.submit(
-                command, inbound=InboundKey(CHANNEL, f"say:{client_id}"), respond=_ticket_key
+            done = await self._submit(
+                command, InboundKey(CHANNEL, f"say:{client_id}"), remembered_key
             )
         except FormInvalid:
-            self._open_form(
-                client, room.ticket_type, client_id, {"title": title, "description": body}
-            )
+            self._open_form(client, room.ticket_type, client_id, form_prefill(title, body))
             return
-        key = done.response if done.duplicate else _ticket_key(done.value)
+        key = committed_key(done)
         client.send({"type": "ack", "client_id": client_id, "ticket": key})
 
     def _strip_mention(self, text: str) -> tuple[bool, str]:
@@ -285,7 +322,7 @@ class WebchatChannel:
         client_id = frame.client_id or uuid.uuid4().hex
         ttype = self.gateway.ticket_types.get(frame.ticket_type)
         if ttype is None:
-            self._notice(client, _UNKNOWN_TYPE, "error", client_id)
+            self._notice(client, UNKNOWN_TYPE, "error", client_id)
             return
         command = OpenTicket(
             type_id=ttype.id,
@@ -296,8 +333,8 @@ class WebchatChannel:
             origin=ChannelRef(CHANNEL, client.room, message=f"f-{client_id}"),
         )
         try:
-            done = await self.gateway.submit(
-                command, inbound=InboundKey(CHANNEL, f"form:{client_id}"), respond=_ticket_key
+            done = await self._submit(
+                command, InboundKey(CHANNEL, f"form:{client_id}"), remembered_key
             )
         except FormInvalid as exc:
             prefill = {
@@ -313,29 +350,21 @@ class WebchatChannel:
                 }
             )
             return
-        key = done.response if done.duplicate else _ticket_key(done.value)
+        key = committed_key(done)
         client.send({"type": "ack", "client_id": client_id, "ticket": key})
 
     async def _action(self, client: Client, frame: Act) -> None:
         assert client.person is not None and client.room is not None
         client_id = frame.client_id or uuid.uuid4().hex
-        value = frame.value or ""
-        params: ActionParams = None
-        if frame.action == Action.ASSIGN:
-            params = Assign(value)
-        elif frame.action == Action.SET_PRIORITY:
-            params = SetPriority(value)
-        elif frame.action == Action.COMMENT:
-            params = WriteComment(value)
         command = ActOnTicket(
             key=frame.ticket,
             action=frame.action,
             actor_id=client.person.id,
             origin=ChannelRef(CHANNEL, client.room),
-            params=params,
+            params=action_params(frame.action, frame.value or ""),
             seen_version=frame.version,
         )
-        done = await self.gateway.submit(command, inbound=InboundKey(CHANNEL, f"act:{client_id}"))
+        done = await self._submit(command, InboundKey(CHANNEL, f"act:{client_id}"))
         result = done.value
         if isinstance(result, ActResult) and not result.changed and result.message:
             self._notice(client, dict.fromkeys(LOCALES, result.message), "info", client_id)
@@ -345,8 +374,9 @@ class WebchatChannel:
     async def post_card(self, where: ChannelRef, cards: CardRenderer) -> MessageRef:
         return self.hub.post_card(where, cards)
 
-    async def update_card(self, ref: MessageRef, cards: CardRenderer) -> None:
+    async def update_card(self, ref: MessageRef, cards: CardRenderer) -> CardState | None:
         self.hub.update_card(ref, cards)
+        return None
 
     async def post_text(
         self, where: ChannelRef, text: dict[Locale, str], *, ephemeral_to: str | None = None
@@ -364,27 +394,3 @@ class WebchatChannel:
         if client_id is not None:
             frame["client_id"] = client_id
         client.send(frame)
-
-
-def _ticket_key(value: Any) -> Any:
-    return value.key if isinstance(value, Ticket) else value
-
-
-_BINARY: dict[Locale, str] = {
-    "en": "binary frames are not accepted: send JSON text",
-    "zh-CN": "不接受二进制消息帧：请发送 JSON 文本",
-}
-_HELLO_FIRST: dict[Locale, str] = {
-    "en": "say hello first: choose who you are and a room",
-    "zh-CN": "请先发送 hello：选择你的身份和频道",
-}
-_UNKNOWN_PERSON_OR_ROOM: dict[Locale, str] = {
-    "en": "unknown person or room",
-    "zh-CN": "未知的人员或频道",
-}
-_UNKNOWN_TYPE: dict[Locale, str] = {"en": "unknown ticket type", "zh-CN": "未知的工单类型"}
-_EMPTY_TEXT: dict[Locale, str] = {"en": "text: must not be empty", "zh-CN": "text：不能为空"}
-_FAILED: dict[Locale, str] = {
-    "en": "the server could not handle this message; please try again",
-    "zh-CN": "服务器未能处理这条消息，请重试",
-}

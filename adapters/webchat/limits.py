@@ -31,6 +31,8 @@ class Limits:
     person_rate: float = 10.0
     # refused frames after the rate notice before the socket is closed with 1008
     refused_before_close: int = 50
+    # frames of one socket handled at once (their answers and commits keep the frames' order)
+    in_flight: int = 8
 
     def rate_notice(self) -> dict[Locale, str]:
         return {

@@ -15,17 +15,18 @@ import json
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
-from adapters.base import CardRenderer, DeliveryError, MessageRef
+from adapters.contract import CardRenderer, DeliveryError, MessageRef
 from adapters.webchat.limits import Limits, RateGate, TokenBucket
 from adapters.webchat.render import render_card
 from adapters.webchat.sender import Sender
+from core.forms import TicketType
 from core.i18n import LOCALES, Locale, Text
 from core.people import Directory, Person
 from core.ticket import ChannelRef
@@ -50,6 +51,36 @@ class WebchatSettings:
     bot_name: Text
     rooms: tuple[Room, ...]
     people: tuple[Person, ...]
+
+
+class WebchatReach:
+    """How notices find people and teams in the web chat: a person's direct room
+    "dm:<person id>", and the help desk room that files a team's tickets."""
+
+    name = CHANNEL
+
+    def __init__(self, team_rooms: Mapping[str, str] | None = None) -> None:
+        self.team_rooms = dict(team_rooms or {})
+
+    def direct_ref(self, person: Person) -> ChannelRef | None:
+        return ChannelRef(CHANNEL, DM_PREFIX + person.id)
+
+    def is_direct(self, where: ChannelRef) -> bool:
+        return (where.conversation or "").startswith(DM_PREFIX)
+
+    def team_room(self, team_id: str) -> ChannelRef | None:
+        room = self.team_rooms.get(team_id)
+        return ChannelRef(CHANNEL, room) if room is not None else None
+
+
+def team_rooms(rooms: Iterable[Room], types: Mapping[str, TicketType]) -> dict[str, str]:
+    """Help desk rooms by the team their ticket type files into (first room wins)."""
+    found: dict[str, str] = {}
+    for room in rooms:
+        team = types[room.ticket_type].default_team if room.ticket_type in types else None
+        if room.help_desk and team:
+            found.setdefault(team, room.id)
+    return found
 
 
 @dataclass

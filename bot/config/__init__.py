@@ -21,6 +21,8 @@ from pydantic import (
     model_validator,
 )
 
+from adapters.kit.config import Section
+from bot.channels import CHANNELS
 from bot.config.messages import schema_problems
 from bot.config.refs import cross_reference_problems
 from bot.config.schedule import (
@@ -39,7 +41,6 @@ from bot.config.sections import (
     LoggingConfig,
     OutboxConfig,
     PersonConfig,
-    Section,
     ServiceConfig,
     TeamConfig,
     TicketTypeConfig,
@@ -200,13 +201,17 @@ class Config(Section):
     def summary(self) -> str:
         """One line for `gongdan check-config`: what this file sets up."""
         channels = self.channels.enabled()
-        rooms = len(self.channels.webchat.rooms) if "webchat" in channels else 0
+        details = [
+            f"{spec.name}: {said}"
+            for spec in CHANNELS
+            if spec.name in channels and (said := spec.summary(channels[spec.name]))
+        ]
         return (
             f"{self.service.name}: {_count(len(self.people), 'person', 'people')}, "
             f"{_count(len(self.teams), 'team')}, "
             f"{_count(len(self.ticket_type_configs), 'ticket type')}, "
             f"channels: {', '.join(channels) or 'none'}"
-            + (f" (webchat: {_count(rooms, 'room')})" if rooms else "")
+            + (f" ({', '.join(details)})" if details else "")
             + f", database: {self.database.backend}"
         )
 

@@ -1,5 +1,7 @@
 """Checks that span entries: unique ids and references from one section to another.
 
+Each channel checks its own section (its spec's `check`, adapters/<ch>/config.py).
+
 They read the plain data rather than the validated model, so they still run (and report) when
 another part of the file is invalid.
 """
@@ -10,9 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-_SHOW_KNOWN = 5
+from adapters.kit.config import Entries, Known
+from adapters.kit.config import as_key as _as_key
+from adapters.kit.config import as_list as _list
+from adapters.kit.config import check_type as _check_type
+from adapters.kit.config import entries as _entries
+from adapters.kit.config import unique as _unique
+from bot.channels import CHANNELS
 
-Entries = list[tuple[str, Mapping[str, Any]]]
+_SHOW_KNOWN = 5
 
 
 def cross_reference_problems(data: Mapping[str, Any]) -> list[str]:
@@ -39,15 +47,10 @@ def cross_reference_problems(data: Mapping[str, Any]) -> list[str]:
         _check_ref(f"{path}.default_team", ttype.get("default_team"), team_ids, "team", problems)
     channels = data.get("channels")
     if isinstance(channels, Mapping):
-        for name, channel in channels.items():
-            if not isinstance(channel, Mapping):
-                continue
-            rooms = _entries(channel.get("rooms"), f"channels.{name}.rooms")
-            _unique(rooms, "id", "room id", problems)
-            for path, room in rooms:
-                _check_type(f"{path}.ticket_type", room.get("ticket_type"), type_ids, problems)
-        _check_slack(channels.get("slack"), type_ids, problems)
-        _check_email(channels.get("email"), type_ids, problems)
+        for spec in CHANNELS:  # each channel checks its own section (adapters/<ch>/config.py)
+            section = channels.get(spec.name)
+            if isinstance(section, Mapping):
+                problems += spec.check(section, Known(types=type_ids, people=person_ids))
     known = _Known(person_ids, team_ids, type_ids, {})
     _check_schedule(data, people, teams, known, problems)
     api = data.get("api")
@@ -60,95 +63,11 @@ def cross_reference_problems(data: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-_SLACK_SECRETS = {
-    "http": (("bot_token", "xoxb-"), ("signing_secret", "")),
-    "socket": (("bot_token", "xoxb-"), ("app_token", "xapp-")),
-}
-
-
-def _check_slack(slack: object, types: Mapping[str, str] | None, problems: list[str]) -> None:
-    """Which secrets the chosen mode needs, and that the ticket types it names exist."""
-    if not isinstance(slack, Mapping) or slack.get("enabled") is False:
-        return
-    mode = slack.get("mode", "http")
-    for key, prefix in _SLACK_SECRETS.get(str(mode), ()):
-        value = slack.get(key)
-        if value is None:
-            where = "Basic Information → App Credentials" if key == "signing_secret" else ""
-            where = where or ("OAuth & Permissions" if key == "bot_token" else "App-Level Tokens")
-            problems.append(
-                f"channels.slack.{key}: required when mode is {mode} "
-                f"(find it in your Slack app's {where})"
-            )
-        elif prefix and isinstance(value, str) and value and not value.startswith(prefix):
-            # never echo a secret; its prefix says which kind of token was pasted
-            problems.append(f"channels.slack.{key}: must start with {prefix!r}")
-    default = slack.get("default_ticket_type")
-    _check_type("channels.slack.default_ticket_type", default, types, problems)
-    desks = slack.get("help_desk_channels")
-    for channel, type_id in desks.items() if isinstance(desks, Mapping) else ():
-        _check_type(f"channels.slack.help_desk_channels.{channel}", type_id, types, problems)
-
-
-def _check_email(email: object, types: Mapping[str, str] | None, problems: list[str]) -> None:
-    """Every address files into a known ticket type; a relay or a listener needs its pieces."""
-    if not isinstance(email, Mapping) or email.get("enabled") is False:
-        return
-    addresses = email.get("addresses")
-    for address, type_id in addresses.items() if isinstance(addresses, Mapping) else ():
-        _check_type(f"channels.email.addresses.{address}", type_id, types, problems)
-    imap = email.get("imap")
-    if isinstance(imap, Mapping):
-        default = imap.get("default_ticket_type")
-        _check_type("channels.email.imap.default_ticket_type", default, types, problems)
-    if bool(email.get("tls_cert")) != bool(email.get("tls_key")):
-        problems.append("channels.email: give both tls_cert and tls_key (STARTTLS needs both)")
-    if email.get("auth_required") and not email.get("auth"):
-        problems.append("channels.email.auth_required: list the users in channels.email.auth")
-    if not email.get("smtp_listen") and not isinstance(imap, Mapping):
-        problems.append(
-            "channels.email: set smtp_listen, imap or both (otherwise no mail comes in)"
-        )
-
-
 def _known(data: Mapping[str, Any], section: str, ids: dict[str, str]) -> dict[str, str] | None:
     """None when the section is malformed: the schema reports that, and every reference would
     otherwise be reported as unknown too."""
     value = data.get(section)
     return ids if value is None or isinstance(value, list | tuple) else None
-
-
-def _list(value: object) -> list[Any]:
-    return list(value) if isinstance(value, list | tuple) else []
-
-
-def _entries(value: object, path: str) -> Entries:
-    return [(f"{path}[{i}]", v) for i, v in enumerate(_list(value)) if isinstance(v, Mapping)]
-
-
-def _as_key(value: object) -> str | None:
-    # YAML reads `id: 42` as a number; the schema turns it into text, so compare it as text
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str | int | float):
-        return str(value)
-    return None
-
-
-def _unique(entries: Entries, key: str, what: str, problems: list[str]) -> dict[str, str]:
-    """Report repeats of entry[key]; return every value seen -> the path of its first use."""
-    seen: dict[str, str] = {}
-    for path, entry in entries:
-        value = _as_key(entry.get(key))
-        if value is None:
-            continue
-        if value in seen:
-            problems.append(
-                f"{path}.{key}: duplicate {what} {value!r} (already used by {seen[value]})"
-            )
-        else:
-            seen[value] = path
-    return seen
 
 
 def _unique_secret(tokens: Entries, problems: list[str]) -> None:
@@ -196,14 +115,6 @@ def _check_ref(
         if len(names) > _SHOW_KNOWN:
             listing += ", ..."
     problems.append(f"{path}: unknown {what} {ref!r} ({listing})")
-
-
-def _check_type(
-    path: str, value: object, known: Mapping[str, str] | None, problems: list[str]
-) -> None:
-    ref = _as_key(value)
-    if ref is not None and known is not None and ref not in known:
-        problems.append(f"{path}: unknown ticket type {ref!r}")
 
 
 @dataclass

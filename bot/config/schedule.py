@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, model_validator
 
-from bot.config.sections import NonEmpty, Section, Slug, Timezone, at_least_one
+from adapters.kit.config import NonEmpty, Section
+from bot.config.sections import Slug, Timezone, at_least_one
 from core.calendar import BusinessCalendar, CalendarError, Range, china_calendar
 from core.escalation import (
     Anchor,

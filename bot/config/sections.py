@@ -1,48 +1,42 @@
 """The sections of the YAML configuration, one pydantic model each; bot.config assembles them.
 
 Every model is frozen and forbids unknown keys. Rules that span sections (references, unique
-ids) live in bot.config.refs.
+ids) live in bot.config.refs. Each channel's section is its own model (adapters/<ch>/config.py),
+listed under `channels` from the registry in bot/channels.py.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import date
-from ipaddress import ip_network
-from typing import Annotated, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
-    IPvAnyNetwork,
     ValidationInfo,
+    create_model,
     field_validator,
     model_validator,
 )
 
+from adapters.kit.config import ChannelConfig, LocalizedText, NonEmpty, Section, pattern_check
+from bot.channels import CHANNELS, channel_names
 from core.assignment import Strategy
 from core.forms import FieldKind
-from core.i18n import Locale, Text
+from core.i18n import Locale
 from core.people import Role
 from core.ticket import Priority
 
 _T = TypeVar("_T")
-ChannelName = Literal["slack", "dingtalk", "wecom", "email", "webchat"]
 
-
-def _pattern_check(pattern: str, rule: str) -> AfterValidator:
-    compiled = re.compile(pattern)
-
-    def check(value: str) -> str:
-        if not compiled.fullmatch(value):
-            raise ValueError(f"{value!r} is not allowed: {rule}")
-        return value
-
-    return AfterValidator(check)
+if TYPE_CHECKING:
+    ChannelName = str
+else:  # the registered channels, and those planned
+    ChannelName = Literal[channel_names()]
 
 
 _RESERVED_FIELDS = frozenset({"title", "description", "priority"})
@@ -70,70 +64,31 @@ def _upper(value: object) -> object:
 
 Slug = Annotated[
     str,
-    _pattern_check(
+    pattern_check(
         r"[a-z0-9][a-z0-9._-]*",
         "use lowercase letters, digits, '.', '_' or '-', starting with a letter or digit",
     ),
 ]
-RoomId = Annotated[
-    str,
-    _pattern_check(
-        r"[a-z0-9][a-z0-9_-]*",
-        "use lowercase letters, digits, '_' or '-', starting with a letter or digit",
-    ),
-]
 TypeId = Annotated[
     str,
-    _pattern_check(
+    pattern_check(
         r"[a-z][a-z0-9_-]*", "use lowercase letters, digits, '_' or '-', starting with a letter"
     ),
 ]
 FieldId = Annotated[
     str,
-    _pattern_check(
+    pattern_check(
         r"[a-z][a-z0-9_]*", "use lowercase letters, digits or '_', starting with a letter"
     ),
     AfterValidator(_not_reserved),
 ]
 Prefix = Annotated[
     str,
-    _pattern_check(
+    pattern_check(
         r"[A-Z][A-Z0-9]{0,9}", "use 1 to 10 capital letters or digits, starting with a letter"
     ),
 ]
 Timezone = Annotated[str, AfterValidator(_timezone)]
-NonEmpty = Annotated[str, Field(min_length=1)]
-
-
-class Section(BaseModel):
-    """Base of every config model."""
-
-    # extra="forbid" turns a misspelt key into an "unknown key" problem instead of a silent default;
-    # numbers become text so that `dingtalk: 10086` is a valid external id
-    model_config = ConfigDict(frozen=True, extra="forbid", coerce_numbers_to_str=True)
-
-
-class LocalizedText(Section):
-    """A label in zh-CN and/or en; a plain string means the same text in both."""
-
-    model_config = ConfigDict(populate_by_name=True)
-
-    zh: str | None = Field(default=None, alias="zh-CN")
-    en: str | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _plain_string(cls, value: object) -> object:
-        return {"zh-CN": value, "en": value} if isinstance(value, str) else value
-
-    @model_validator(mode="after")
-    def _one_language(self) -> Self:
-        if not (self.zh or self.en):
-            raise ValueError("give the text in zh-CN, en or both")
-        return self
-
-    def text(self) -> Text:
-        return Text(en=self.en or "", zh=self.zh or "")
 
 
 class ServiceConfig(Section):
@@ -363,150 +318,37 @@ class TicketTypeConfig(Section):
     fields: tuple[FieldConfig, ...] = ()
 
 
-class RoomConfig(Section):
-    id: RoomId
-    name: LocalizedText
-    help_desk: bool = False  # False: only messages that @mention the bot open tickets
-    ticket_type: NonEmpty
-    locale: Locale | None = None
+class ChannelSections(Section):
+    """The `channels` section: one optional key per registered channel (bot/channels.py)."""
 
+    if TYPE_CHECKING:  # the fields are made from the registry
 
-class ChannelConfig(Section):
-    """What every channel section has."""
+        def __getattr__(self, name: str) -> Any: ...
 
-    enabled: bool = True
-
-
-class WebchatConfig(ChannelConfig):
-    bot_name: LocalizedText = LocalizedText.model_validate({"zh-CN": "工单助手", "en": "Gongdan"})
-    rooms: tuple[RoomConfig, ...] = ()
-
-
-SlackChannelId = Annotated[
-    str, _pattern_check(r"[CGD][A-Z0-9]{2,}", "use a Slack channel id such as C024BE91L")
-]
-Secret = Annotated[str, Field(min_length=1)]
-
-
-class SlackConfig(ChannelConfig):
-    """Secrets are checked per mode in bot.config.refs, so the message can name the mode."""
-
-    mode: Literal["http", "socket"] = "http"
-    bot_token: Secret | None = Field(default=None, repr=False)
-    signing_secret: Secret | None = Field(default=None, repr=False)
-    app_token: Secret | None = Field(default=None, repr=False)
-    api_base_url: str = "https://slack.com/api/"
-    # channel id -> the type of tickets its top-level messages open
-    help_desk_channels: dict[SlackChannelId, NonEmpty] = Field(default_factory=dict)
-    default_ticket_type: NonEmpty | None = None  # None: the first ticket type
-    team_id: NonEmpty | None = None
-    locale: Locale | None = None  # None: service.default_locale
-    command: Annotated[str, _pattern_check(r"/[a-z0-9_-]+", "a slash command such as /ticket")] = (
-        "/ticket"
-    )
-
-    @field_validator("api_base_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not re.match(r"https?://[^/\s]+", value):
-            raise ValueError(f"{value!r} must be an http:// or https:// URL")
-        return value if value.endswith("/") else value + "/"
-
-
-MailAddress = Annotated[
-    str,
-    BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str) else v),
-    _pattern_check(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", "use a mail address such as it@acme.test"),
-]
-HostPort = Annotated[
-    str, _pattern_check(r"\[?[A-Za-z0-9.:-]+\]?:\d{1,5}", "use host:port such as 127.0.0.1:2525")
-]
-
-
-class MailRelayConfig(Section):
-    """Where outbound mail goes (aiosmtplib). `from` is also the envelope sender: bounces return."""
-
-    host: NonEmpty
-    port: int = Field(default=587, ge=1, le=65535)
-    username: NonEmpty | None = None
-    password: Secret | None = Field(default=None, repr=False)
-    security: Literal["none", "starttls", "tls"] = "starttls"
-    from_addr: MailAddress = Field(alias="from")
-    timeout_s: float = Field(default=30.0, gt=0)
-
-
-class ImapConfig(Section):
-    host: NonEmpty
-    port: int = Field(default=993, ge=1, le=65535)
-    user: NonEmpty
-    password: Secret = Field(repr=False)
-    tls: bool = True
-    folder: NonEmpty = "INBOX"
-    move_to: NonEmpty | None = None  # None: flag handled mail as seen
-    poll_seconds: float = Field(default=60.0, gt=0)
-    default_ticket_type: NonEmpty | None = None  # for mail naming none of `addresses`
-    # failed attempts at one mail before it is set aside in quarantine_folder
-    quarantine_after: int = Field(default=3, ge=1)
-    quarantine_folder: NonEmpty = "Gongdan-Quarantine"
-
-    @model_validator(mode="after")
-    def _quarantine_elsewhere(self) -> Self:
-        same = self.quarantine_folder == self.folder
-        if same or self.quarantine_folder.upper() == self.folder.upper() == "INBOX":
-            raise ValueError(
-                f"quarantine_folder ({self.quarantine_folder!r}) must differ from folder "
-                f"({self.folder!r}): quarantined mail would be fetched again"
-            )
-        return self
-
-
-class AckLimitConfig(Section):
-    per_window: int = Field(default=1, ge=0)
-    window_minutes: float = Field(default=10.0, gt=0)
-    per_day: int = Field(default=10, ge=0)
-
-
-class SenderVerificationConfig(Section):
-    """Whose Authentication-Results header proves a From address (docs/channels/email.md)."""
-
-    # the authserv-ids our boundary MTA writes; empty: no mail is verified
-    authserv_ids: list[NonEmpty] = Field(default_factory=list)
-    # SMTP peers (addresses or networks) that are that MTA; others' headers are ignored
-    trusted_relays: list[IPvAnyNetwork] = Field(
-        default_factory=lambda: [ip_network("127.0.0.0/8"), ip_network("::1/128")]
-    )
-
-
-class EmailConfig(ChannelConfig):
-    domain: NonEmpty  # right of the @ in our Message-IDs
-    addresses: dict[MailAddress, NonEmpty] = Field(min_length=1)  # it@acme.test: it
-    smtp_listen: HostPort | None = None
-    tls_cert: NonEmpty | None = None  # offers STARTTLS on the listener
-    tls_key: NonEmpty | None = None
-    require_starttls: bool = False
-    auth: dict[NonEmpty, Secret] = Field(default_factory=dict, repr=False)
-    auth_required: bool = False
-    imap: ImapConfig | None = None
-    relay: MailRelayConfig | None = None
-    max_message_bytes: int = Field(default=10 * 2**20, ge=1024)
-    ack_limit: AckLimitConfig = AckLimitConfig()
-    sender_verification: SenderVerificationConfig = SenderVerificationConfig()
-
-
-class ChannelsConfig(Section):
-    # a new channel is one more line here
-    webchat: WebchatConfig = WebchatConfig()
-    slack: SlackConfig | None = None
-    email: EmailConfig | None = None
+    def section(self, name: str) -> ChannelConfig | None:
+        value = getattr(self, name, None)
+        return value if isinstance(value, ChannelConfig) else None
 
     def enabled(self) -> dict[str, ChannelConfig]:
         """The configured, enabled channels by name."""
-        found = {name: getattr(self, name) for name in type(self).model_fields}
-        return {
-            name: section
-            for name, section in found.items()
-            if isinstance(section, ChannelConfig) and section.enabled
-        }
+        found = {name: self.section(name) for name in type(self).model_fields}
+        return {name: s for name, s in found.items() if s is not None and s.enabled}
+
+
+def _channels_model() -> type[ChannelSections]:
+    fields: dict[str, Any] = {
+        spec.name: (spec.config, spec.config())
+        if spec.on_by_default
+        else (spec.config | None, None)
+        for spec in CHANNELS
+    }
+    return create_model("ChannelsConfig", __base__=ChannelSections, **fields)
+
+
+if TYPE_CHECKING:
+    ChannelsConfig = ChannelSections
+else:
+    ChannelsConfig = _channels_model()
 
 
 class OutboxConfig(Section):

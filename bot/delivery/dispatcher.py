@@ -22,11 +22,11 @@ from collections import Counter, deque
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from adapters.base import Channel, DeliveryError, MessageRef
+from adapters.contract import Channel, DeliveryError, MessageRef
 from bot.metrics import Metrics
 from core.card import Card, build_card
 from core.clock import Clock
@@ -99,6 +99,7 @@ class _Job:
     ticket: Ticket | None
     loaded: bool  # the claim loaded the ticket (None then means it is gone)
     start_by: datetime  # later, the lease could end during the send: hand the row back
+    state: dict[str, Any] | None = None  # the card's platform state as stored at the claim
 
     @property
     def conversation(self) -> Conversation:
@@ -152,7 +153,9 @@ class Dispatcher:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._pace: dict[str, _Pace] = {}
-        self._loaded: dict[int, Ticket | None] = {}  # outbox id -> its ticket, while it is sent
+        self._jobs: dict[int, _Job] = {}  # outbox id -> its claim (ticket, state), while sent
+        # card ref -> the state an update returned that is not settled yet (newer than stored)
+        self._unsettled_states: dict[int, dict[str, Any]] = {}
 
     def wake(self) -> None:
         self._due = True
@@ -257,6 +260,9 @@ class Dispatcher:
                 tickets = await queries.tickets_by_ids(
                     conn, (i.ticket_id for i in items if i.ticket_id is not None)
                 )
+                states = await outbox.card_states(
+                    conn, (i.card_ref_id for i in items if i.card_ref_id is not None)
+                )
         except Exception:
             log.exception("outbox claim failed; retrying shortly")
             return 0
@@ -266,7 +272,8 @@ class Dispatcher:
         for item in items:
             ticket = tickets.get(item.ticket_id) if item.ticket_id is not None else None
             loaded = item.ticket_id is not None and item.ticket_id in tickets
-            flight.waiting.append(_Job(item, ticket, loaded, start_by))
+            state = states.get(item.card_ref_id) if item.card_ref_id is not None else None
+            flight.waiting.append(_Job(item, ticket, loaded, start_by, state))
         return len(items)
 
     def _start(self, flight: _Flight) -> None:
@@ -307,12 +314,11 @@ class Dispatcher:
     async def _run(self, flight: _Flight, job: _Job) -> None:
         done = Settlement()
         item = job.item
-        if job.loaded:
-            self._loaded[item.id] = job.ticket
+        self._jobs[item.id] = job
         try:
             await self._deliver(item, done)
         finally:
-            self._loaded.pop(item.id, None)
+            self._jobs.pop(item.id, None)
             flight.finished.extend(done)
 
     async def _settle(self, flight: _Flight) -> None:
@@ -326,6 +332,10 @@ class Dispatcher:
         except Exception:
             # the rows stay leased and come back when their lease ends: sent at least once
             log.exception("outbox settlement failed", extra={"items": len(done)})
+            return
+        for ref_id, state in done.states:  # stored now: the next claim reads it
+            if self._unsettled_states.get(ref_id) is state:
+                del self._unsettled_states[ref_id]
 
     def _pace_for(self, key: str, per_second: float | None) -> _Pace:
         pace = self._pace.get(key)
@@ -388,22 +398,39 @@ class Dispatcher:
                     ref.message,
                     ticket.version,
                     post_target=item.target,
+                    state=dict(ref.state) if ref.state else None,
                 )
             )
         elif item.kind == "card_update":
             assert ticket is not None
             t = item.target
+            ref_id = item.card_ref_id or int(t["card_ref"])
             ref = MessageRef(
-                item.channel, str(t["conversation"]), str(t["message"]), t.get("thread")
+                item.channel,
+                str(t["conversation"]),
+                str(t["message"]),
+                t.get("thread"),
+                state=self._card_state(item, ref_id),
             )
-            await channel.update_card(ref, _Cards(ticket, self.ctx))
-            done.updated.append((item.id, item.card_ref_id or int(t["card_ref"]), ticket.version))
+            returned = await channel.update_card(ref, _Cards(ticket, self.ctx))
+            done.updated.append((item.id, ref_id, ticket.version))
+            if returned is not None:
+                state = dict(returned)
+                done.states.append((ref_id, state))
+                self._unsettled_states[ref_id] = state
         else:  # "comment" and "notice": text into a conversation
             where = ChannelRef.from_json(item.target)
             text: dict[Locale, str] = {loc: self._text(item, ticket, loc) for loc in LOCALES}
             ephemeral = item.payload.get("ephemeral_to")
             await channel.post_text(where, text, ephemeral_to=str(ephemeral) if ephemeral else None)
             done.sent.append(item.id)
+
+    def _card_state(self, item: outbox.OutboxItem, ref_id: int) -> dict[str, Any] | None:
+        """What the platform last returned for the card: an unsettled update's, else the stored."""
+        if ref_id in self._unsettled_states:
+            return self._unsettled_states[ref_id]
+        job = self._jobs.get(item.id)
+        return job.state if job is not None else None
 
     def _text(self, item: outbox.OutboxItem, ticket: Ticket | None, locale: Locale) -> str:
         payload = item.payload
@@ -420,8 +447,9 @@ class Dispatcher:
     async def _ticket(self, item: outbox.OutboxItem) -> Ticket | None:
         if item.ticket_id is None:
             return None
-        if item.id in self._loaded:  # loaded with its claim
-            return self._loaded[item.id]
+        job = self._jobs.get(item.id)
+        if job is not None and job.loaded:  # loaded with its claim
+            return job.ticket
         async with self.engine.connect() as conn:
             return await queries.ticket_by_id(conn, item.ticket_id)
 

@@ -1,22 +1,23 @@
 """Where reminders and escalations go, and how the outbox delivers them.
 
-A notice for a person becomes a card in their direct conversation on every channel that can
-reach them (web chat: the room "dm:<person id>"; Slack: their user id). A notice for the team
-becomes one line in the team's group chat: the conversation the ticket came from, else the web
-chat help desk room that files tickets for that team.
+A notice for a person becomes a card in their direct conversation on every running channel
+that can reach them (each channel's `direct_ref`). A notice for the team becomes one line in
+the team's group chat: the conversation the ticket came from (unless that is someone's direct
+conversation), else the first channel that names a room for the team (`team_room`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.base import Channel, DeliveryError
+from adapters.contract import Channel, DeliveryError, Reach
 from bot.delivery.dispatcher import Dispatcher
 from core.card import Card, build_notice_card
 from core.escalation import NotifyKind
-from core.i18n import LOCALES, Locale
+from core.i18n import LOCALES, Locale, Text
+from core.people import Person
 from core.ports import Context
 from core.ticket import ChannelRef, Ticket
 from core.timekeeping import Notice
@@ -25,16 +26,13 @@ from storage.settle import Settlement
 from storage.unit_of_work import Send
 
 NOTICE_KINDS = frozenset({"remind", "escalate"})
-DM_PREFIX = "dm:"
 
 
 @dataclass(frozen=True)
 class NoticeRouter:
     ctx: Context
-    # channel names that are running
-    channels: frozenset[str]
-    # web chat help desk rooms by the team their ticket type files into
-    team_rooms: Mapping[str, str]
+    # the running channels, in registry order
+    channels: Sequence[Reach]
 
     def sends(self, ticket: Ticket, notice: Notice) -> list[Send]:
         payload: dict[str, Any] = {"notice": notice.to_json(), "key": notice.key}
@@ -54,28 +52,23 @@ class NoticeRouter:
         return [Send(ticket.key, room, "notice", line, notice.deliver_at)]
 
     def direct(self, person_id: str) -> list[ChannelRef]:
-        found = []
-        if "webchat" in self.channels:
-            found.append(ChannelRef("webchat", DM_PREFIX + person_id))
-        person = self.ctx.directory.person(person_id)
-        slack_id = person.identities.get("slack") if person else None
-        if "slack" in self.channels and slack_id:
-            found.append(ChannelRef("slack", slack_id))
-        return found
+        # someone the directory no longer knows still gets what needs no identity (a web chat
+        # direct room, which then refuses the delivery for good), as before channels said it
+        person = self.ctx.directory.person(person_id) or Person(
+            person_id, Text(person_id, person_id)
+        )
+        return [ref for ch in self.channels if (ref := ch.direct_ref(person)) is not None]
 
     def team_room(self, ticket: Ticket) -> ChannelRef | None:
         origin = ticket.origin
-        if (
-            origin is not None
-            and origin.conversation
-            and origin.channel in self.channels
-            and not origin.conversation.startswith(DM_PREFIX)
-        ):
-            return ChannelRef(origin.channel, origin.conversation, origin.thread)
-        room = self.team_rooms.get(ticket.team_id or "")
-        if room is not None and "webchat" in self.channels:
-            return ChannelRef("webchat", room)
-        return None
+        running = {ch.name: ch for ch in self.channels}
+        came_from = running.get(origin.channel) if origin is not None else None
+        if origin is not None and origin.conversation and came_from is not None:
+            where = ChannelRef(origin.channel, origin.conversation, origin.thread)
+            if not came_from.is_direct(where):
+                return where
+        team = ticket.team_id or ""
+        return next((r for ch in self.channels if (r := ch.team_room(team)) is not None), None)
 
 
 class NoticeDispatcher(Dispatcher):

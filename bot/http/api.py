@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from adapters.base import InboundKey, Submitted
+from adapters.ports import InboundKey, Submitted
 from bot.http.openapi import openapi_document
 from bot.http.problems import ApiError
 from bot.http.views import (

@@ -8,7 +8,7 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.base import Channel
+from adapters.contract import Channel
 from bot.http.api import Api
 from bot.http.problems import error_middleware
 from bot.metrics import Metrics

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from adapters.base import InboundFile, attachment_id
+from adapters.ports import InboundFile, attachment_id
 from tests.e2e.harness import Running, running, service_config
 
 API = "/api/v1"

@@ -1,11 +1,12 @@
-"""A Gateway double for adapter tests that only need the people directory."""
+"""A Ports double for adapter tests that only need the people directory."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from adapters.base import InboundFile, InboundKey, MessageRef, Submitted
+from adapters.contract import MessageRef
+from adapters.ports import InboundFile, InboundKey, Submitted
 from core.card import Card
 from core.commands import Command
 from core.forms import TicketType
@@ -15,7 +16,7 @@ from core.ticket import ChannelRef
 
 
 class DirectoryGateway:
-    """A Gateway for adapter tests that only meet people: a directory that register_person
+    """A Ports for adapter tests that only meet people: a directory that register_person
     adds to (and records); every other port answers "nothing"."""
 
     def __init__(self, people: list[Person]) -> None:

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from adapters.base import Submitted
 from adapters.email.intake import MAIL_SYSTEM
 from adapters.email.loop import AutoKind
 from adapters.email.parse import parse_mail
+from adapters.ports import Submitted
 from core.clock import FrozenClock
 from core.commands import AddComment, Command
 from core.ticket import ChannelRef

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from aiohttp import web
 
-from adapters.base import CardRenderer, DeliveryError, MessageRef
+from adapters.contract import CardRenderer, DeliveryError, MessageRef
 from bot.bootstrap import Services, build
 from bot.delivery.dispatcher import Dispatcher, DispatchPolicy
 from core.clock import FrozenClock

@@ -18,9 +18,9 @@ import pytest
 from aioimaplib.imap_testing_server import Mail
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from adapters.base import Submitted
 from adapters.email.imap_in import QUARANTINE_KEYWORD, ImapPoller
 from adapters.email.parse import ORIGINAL_NAME
+from adapters.ports import Submitted
 from bot.logs import JsonFormatter
 from core.commands import Command
 from core.errors import Conflict

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from adapters.slack.client import SlackClient
-from adapters.slack.identity import LOOKUP_INTERVAL_S, SlackPeople
+from adapters.slack.people import LOOKUP_INTERVAL_S, SlackPeople, SlackReach
 from bot.delivery.notices import NoticeRouter
 from core.clock import FrozenClock
 from core.i18n import Text
@@ -46,7 +46,7 @@ async def test_a_person_with_only_an_email_is_linked_and_reminders_then_reach_th
 ) -> None:
     slack.add_user("U0HAN", "Meimei", email="HAN@example.com")
     people, door, _ = linker(slack, [HAN, NOMAIL])
-    router = NoticeRouter(Context({}, door.directory, clock), frozenset({"slack"}), {})
+    router = NoticeRouter(Context({}, door.directory, clock), (SlackReach(),))
     assert router.direct("han") == []  # no Slack identity: no way to DM them
 
     linked = await people.link_by_email([HAN, NOMAIL])

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.webchat.rooms import WebchatReach
 from bot.delivery.notices import NoticeRouter
 from bot.scheduler import Scheduler, SchedulerPolicy
 from core.clock import FrozenClock
@@ -58,7 +59,7 @@ def context(clock: FrozenClock) -> Context:
 def scheduler(
     engine: AsyncEngine, writer: Writer, ctx: Context, name: str, batch: int = 256
 ) -> Scheduler:
-    router = NoticeRouter(ctx, frozenset({"webchat"}), {"it": "helpdesk"})
+    router = NoticeRouter(ctx, (WebchatReach({"it": "helpdesk"}),))
     policy = SchedulerPolicy(batch=batch, lease=timedelta(seconds=30))
     return Scheduler(engine, writer, ctx, router, policy=policy, owner=name)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from adapters.base import DeliveryError
+from adapters.contract import DeliveryError
 from adapters.slack.client import SlackClient
-from adapters.slack.identity import SlackPeople
+from adapters.slack.people import SlackPeople
 from core.i18n import Text
 from core.people import Person, Role
 from tests.fakes.gateway import DirectoryGateway

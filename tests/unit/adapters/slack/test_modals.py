@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
+from adapters.kit.intake import title_from as first_line
 from adapters.slack.modals import (
     COMMENT_CALLBACK_ID,
     PICK_CALLBACK_ID,
     comment_modal,
-    first_line,
     metadata,
     read_metadata,
     say,

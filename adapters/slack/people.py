@@ -16,10 +16,12 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from adapters.base import DeliveryError, Gateway
+from adapters.contract import DeliveryError
+from adapters.ports import People
 from adapters.slack.client import SlackClient
 from core.i18n import Locale, Text
 from core.people import Person, Role
+from core.ticket import ChannelRef
 
 log = logging.getLogger("gongdan.slack")
 
@@ -35,7 +37,7 @@ class SlackPeople:
     def __init__(
         self,
         client: SlackClient,
-        gateway: Gateway,
+        gateway: People,
         people: Iterable[Person],
         locale: Locale,
         sleep: Sleep = asyncio.sleep,
@@ -199,3 +201,20 @@ def _name(user: Mapping[str, Any] | None) -> str | None:
 def _str(data: Mapping[str, Any] | None, key: str) -> str | None:
     value = data.get(key) if data else None
     return value if isinstance(value, str) and value else None
+
+
+class SlackReach:
+    """How notices find people on Slack: a DM to their Slack user id. Team notices go to the
+    conversation the ticket came from; Slack names no fallback room."""
+
+    name = CHANNEL
+
+    def direct_ref(self, person: Person) -> ChannelRef | None:
+        user = person.identities.get(CHANNEL)
+        return ChannelRef(CHANNEL, user) if user else None
+
+    def is_direct(self, where: ChannelRef) -> bool:
+        return False
+
+    def team_room(self, team_id: str) -> ChannelRef | None:
+        return None

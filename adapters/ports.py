@@ -1,20 +1,12 @@
-"""The contract every channel implements, and the door it uses to reach the ticket core.
-
-A channel adapter:
-- inbound: verifies what the platform sends, turns it into core commands and hands them to the
-  Gateway (which dedupes and commits them before the adapter acknowledges the platform);
-- outbound: renders a core Card in its platform's format, posts it, updates it in place, and sends
-  notices. It never touches storage: the bot's outbox dispatcher calls it.
-"""
+"""The narrow ports through which channels reach the ticket core; each adapter asks only for
+the ones it uses. The bot's TicketService (bot/service.py) implements all of them."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-from aiohttp import web
+from typing import TYPE_CHECKING, Any, Protocol
 
 from core.card import Card
 from core.commands import Command
@@ -23,15 +15,8 @@ from core.i18n import Locale
 from core.people import Directory, Person
 from core.ticket import ChannelRef
 
-
-@dataclass(frozen=True)
-class MessageRef:
-    """Where a posted message lives, so it can be updated later."""
-
-    channel: str
-    conversation: str
-    message: str
-    thread: str | None = None
+if TYPE_CHECKING:
+    from adapters.contract import CardRenderer, MessageRef
 
 
 @dataclass(frozen=True)
@@ -45,7 +30,7 @@ class InboundKey:
 
 @dataclass(frozen=True)
 class Submitted:
-    """What the Gateway did with a command: its result, or that it was a duplicate."""
+    """What the Commands port did with a command: its result, or that it was a duplicate."""
 
     value: Any
     duplicate: bool = False
@@ -74,22 +59,8 @@ def attachment_id(source: str, key: str, index: int) -> str:
     return f"{digest[:24]}-{index:04d}"
 
 
-class DeliveryError(Exception):
-    """An outbound call failed. retry_after: the platform asked us to wait (429)."""
-
-    def __init__(
-        self, message: str, *, retry_after: float | None = None, permanent: bool = False
-    ) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-        self.permanent = permanent
-
-
-class Gateway(Protocol):
-    """What the bot offers adapters: commit commands, and read what cards need."""
-
-    @property
-    def directory(self) -> Directory: ...
+class Commands(Protocol):
+    """Commit core commands (after dedupe) and queue notices."""
 
     @property
     def ticket_types(self) -> dict[str, TicketType]: ...
@@ -104,22 +75,52 @@ class Gateway(Protocol):
         """Run the command in one transaction; returns after commit. Raises core DomainErrors."""
         ...
 
-    async def card(self, ticket_key: str, locale: Locale) -> Card | None: ...
-
-    async def register_person(self, person: Person) -> None:
-        """Remember a person first met on a channel (persisted; later lookups find them)."""
-        ...
-
-    async def ticket_for_message(self, channel: str, conversation: str, message: str) -> str | None:
-        """The ticket whose card is that message, so replies in its thread become comments."""
-        ...
-
     async def notify(
         self, where: ChannelRef, text: Mapping[Locale, str], *, ephemeral_to: str | None = None
     ) -> None:
         """Queue a notice through the outbox (ephemeral_to: only that platform user sees it)."""
         ...
 
+
+class People(Protocol):
+    """Who is who: the directory, and people first met on a channel."""
+
+    @property
+    def directory(self) -> Directory: ...
+
+    async def register_person(self, person: Person) -> None:
+        """Remember a person first met on a channel (persisted; later lookups find them)."""
+        ...
+
+
+class Cards(Protocol):
+    """Read what cards show and where they live."""
+
+    async def card(self, ticket_key: str, locale: Locale) -> Card | None: ...
+
+    async def ticket_for_message(self, channel: str, conversation: str, message: str) -> str | None:
+        """The ticket whose card is that message, so replies in its thread become comments."""
+        ...
+
+    async def recent_cards(
+        self, channel: str, per_conversation: int
+    ) -> list[tuple[MessageRef, CardRenderer]]:
+        """The latest cards posted in each conversation, oldest first, to show again."""
+        ...
+
+
+class CardStatus(Protocol):
+    """The status a posted card last showed, where the channel decides whether to send again
+    (email mails a status change once). Platform handles go in MessageRef.state instead."""
+
+    async def rendered_status(self, ref: MessageRef) -> str | None:
+        """The ticket status that posted card last showed (None: not recorded)."""
+        ...
+
+    async def remember_status(self, ref: MessageRef, status: str) -> None: ...
+
+
+class Files(Protocol):
     async def store_attachments(
         self,
         ticket_key: str,
@@ -131,6 +132,8 @@ class Gateway(Protocol):
         `comment_message`); returns the ids of those kept in full. Safe to repeat."""
         ...
 
+
+class Suppressions(Protocol):
     async def suppress(self, channel: str, address: str, reason: str) -> None:
         """Stop sending to an address on that channel, across restarts."""
         ...
@@ -139,35 +142,6 @@ class Gateway(Protocol):
         """The channel's addresses that must get nothing."""
         ...
 
-    async def rendered_status(self, ref: MessageRef) -> str | None:
-        """The ticket status that posted card last showed (None: not recorded)."""
-        ...
 
-    async def remember_status(self, ref: MessageRef, status: str) -> None: ...
-
-
-CardRenderer = Callable[[Locale], Card]
-
-
-class Channel(Protocol):
-    """One chat platform. Outbound methods raise DeliveryError on failure."""
-
-    name: str
-
-    def routes(self) -> list[web.AbstractRouteDef]:
-        """HTTP routes the channel needs mounted on the service (may be empty)."""
-        ...
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
-
-    async def post_card(self, where: ChannelRef, cards: CardRenderer) -> MessageRef: ...
-
-    async def update_card(self, ref: MessageRef, cards: CardRenderer) -> None: ...
-
-    async def post_text(
-        self, where: ChannelRef, text: dict[Locale, str], *, ephemeral_to: str | None = None
-    ) -> MessageRef | None:
-        """Post plain text (comments relayed from other channels, notices)."""
-        ...
+class Ports(Commands, People, Cards, CardStatus, Files, Suppressions, Protocol):
+    """Every port at once: what the bot's service offers (a channel keeps the ones it uses)."""

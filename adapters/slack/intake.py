@@ -10,12 +10,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import replace
+from typing import Any, Protocol
 
-from adapters.base import DeliveryError, Gateway, InboundKey
+from adapters.contract import DeliveryError
+from adapters.kit.buttons import action_params
+from adapters.kit.intake import (
+    committed_key,
+    form_prefill,
+    opens_ticket,
+    remembered_key,
+    title_from,
+)
+from adapters.kit.texts import both
+from adapters.ports import Cards, Commands, InboundKey
 from adapters.slack.client import SlackClient
-from adapters.slack.identity import CHANNEL, SlackPeople
+from adapters.slack.config import WorkspaceRouting
 from adapters.slack.inbound import (
     ButtonClick,
     Ignored,
@@ -32,30 +42,25 @@ from adapters.slack.links import permalink
 from adapters.slack.modals import (
     BODY_BLOCK,
     TYPE_BLOCK,
-    both,
     comment_modal,
-    first_line,
     metadata,
     read_metadata,
     say,
     type_picker,
 )
+from adapters.slack.people import CHANNEL, SlackPeople
 from adapters.slack.render import form_errors, form_values, render_form
 from core.commands import (
-    ActionParams,
     ActOnTicket,
     AddComment,
-    Assign,
     Command,
     OpenTicket,
-    SetPriority,
 )
 from core.errors import DomainError, FieldError, FormInvalid
 from core.forms import FieldKind, TicketType
 from core.handlers.actions import ActResult
 from core.i18n import LOCALES, Locale
-from core.people import Person
-from core.ticket import ChannelRef, Comment, Ticket
+from core.ticket import ChannelRef
 from core.workflow import Action
 
 log = logging.getLogger("gongdan.slack")
@@ -63,22 +68,15 @@ log = logging.getLogger("gongdan.slack")
 Ack = Callable[..., Awaitable[Any]]
 
 
-@dataclass(frozen=True)
-class Intake:
-    """The Slack workspace's routing: which channels are help desks, which type by default."""
-
-    help_desk_channels: Mapping[str, str] = field(default_factory=dict)
-    default_ticket_type: str | None = None
-    locale: Locale = "zh-CN"
-    team_id: str | None = None
-    people: tuple[Person, ...] = ()
+class ListenerPorts(Commands, Cards, Protocol):
+    """What Slack's listeners ask of the bot."""
 
 
 class SlackListeners:
     def __init__(
         self,
-        intake: Intake,
-        gateway: Gateway,
+        intake: WorkspaceRouting,
+        gateway: ListenerPorts,
         client: SlackClient,
         people: SlackPeople,
         bot_user_id: Callable[[], str],
@@ -115,14 +113,14 @@ class SlackListeners:
             if ticket is not None:
                 person = await self.people.person(intake.user)
                 comment = AddComment(ticket, person.id, intake.text, where)
-                await self._submit(comment, key, where, intake.user, respond=_ticket_key)
+                await self._submit(comment, key, where, intake.user, respond=remembered_key)
                 return
         if not self._opens_ticket(intake):
             return
         person = await self.people.person(intake.user)
         command = OpenTicket(
             type_id=self.type_for(intake.channel),
-            title=first_line(intake.text),
+            title=title_from(intake.text),
             description=intake.text,
             requester_id=person.id,
             origin=self._linked(where, intake.ts, intake.thread_ts),
@@ -130,9 +128,12 @@ class SlackListeners:
         await self._submit(command, key, where, intake.user)
 
     def _opens_ticket(self, intake: MessageIntake) -> bool:
-        if intake.mentioned or intake.is_direct:
-            return True
-        return not intake.is_reply and intake.channel in self.intake.help_desk_channels
+        return opens_ticket(
+            mentioned=intake.mentioned,
+            direct=intake.is_direct,
+            reply=intake.is_reply,
+            help_desk=intake.channel in self.intake.help_desk_channels,
+        )
 
     # ---- buttons and selects on a card -------------------------------------------------
     async def on_block_action(self, body: dict[str, Any], ack: Ack) -> None:
@@ -162,7 +163,7 @@ class SlackListeners:
             action=click.action,
             actor_id=person.id,
             origin=where,
-            params=_params(click),
+            params=action_params(click.action, str(click.value)),
             seen_version=click.version,
         )
         done = await self._submit(command, _click_key(body, click), where, click.user)
@@ -192,25 +193,27 @@ class SlackListeners:
         ttype = types[type_id or self.type_for(slash.channel)]
         open_ = OpenTicket(
             type_id=ttype.id,
-            title=first_line(text),
+            title=title_from(text),
             description=text,
             requester_id=person.id,
             origin=ChannelRef(CHANNEL, slash.channel),
         )
         try:
             done = await self.gateway.submit(
-                open_, inbound=InboundKey(CHANNEL, f"cmd:{slash.trigger_id}"), respond=_ticket_key
+                open_,
+                inbound=InboundKey(CHANNEL, f"cmd:{slash.trigger_id}"),
+                respond=remembered_key,
             )
         except FormInvalid:
             # the type needs more than a sentence: show its form with what was typed
-            prefill = {"title": open_.title, "description": text}
+            prefill = form_prefill(open_.title, text)
             await self._open_form(slash.trigger_id, ttype, prefill, slash.channel)
             await ack()
             return
         except DomainError as exc:
             await ack(text=exc.message)
             return
-        key = done.response if done.duplicate else _ticket_key(done.value)
+        key = committed_key(done)
         await ack(text=say("opened", key=str(key), title=open_.title)[self.locale])
 
     # ---- "Create ticket" on a message ---------------------------------------------------
@@ -226,7 +229,7 @@ class SlackListeners:
         where = ChannelRef(CHANNEL, shortcut.channel, thread=thread, message=shortcut.message_ts)
         command = OpenTicket(
             type_id=self.type_for(shortcut.channel),
-            title=first_line(shortcut.message_text),
+            title=title_from(shortcut.message_text),
             description=shortcut.message_text,
             requester_id=requester.id,
             # the card goes to the message's thread; the link points at the message itself
@@ -238,7 +241,7 @@ class SlackListeners:
             if done.duplicate:
                 notice = say("already", key=str(done.response))
             else:
-                notice = say("opened", key=_ticket_key(done.value), title=command.title)
+                notice = say("opened", key=remembered_key(done.value), title=command.title)
             await self.gateway.notify(where, notice, ephemeral_to=shortcut.user)
         await ack()
 
@@ -277,7 +280,7 @@ class SlackListeners:
             await self.gateway.submit(
                 command,
                 inbound=InboundKey(CHANNEL, f"view:{submission.view_id}"),
-                respond=_ticket_key,
+                respond=remembered_key,
             )
         except FormInvalid as exc:
             await ack(**form_errors(exc, _input_blocks(ttype)))
@@ -301,7 +304,7 @@ class SlackListeners:
             done = await self.gateway.submit(
                 command,
                 inbound=InboundKey(CHANNEL, f"view:{view.get('id', '')}"),
-                respond=_ticket_key,
+                respond=remembered_key,
             )
         except DomainError as exc:
             await ack(response_action="errors", errors={BODY_BLOCK: exc.message[:150]})
@@ -334,7 +337,9 @@ class SlackListeners:
     ) -> Any:
         """Commit the command; a refusal is explained to the user alone and changes nothing."""
         try:
-            return await self.gateway.submit(command, inbound=key, respond=respond or _ticket_key)
+            return await self.gateway.submit(
+                command, inbound=key, respond=respond or remembered_key
+            )
         except DomainError as exc:
             await self.gateway.notify(where, both(exc.message), ephemeral_to=user)
             return None
@@ -371,14 +376,6 @@ def _view(body: Mapping[str, Any]) -> tuple[Mapping[str, Any], dict[str, Any]]:
         raise SlackPayloadError(f"cannot read the view state: {exc}") from exc
 
 
-def _params(click: ButtonClick) -> ActionParams:
-    if click.action == Action.ASSIGN:
-        return Assign(str(click.value))
-    if click.action == Action.SET_PRIORITY:
-        return SetPriority(str(click.value))
-    return None
-
-
 def _click_key(body: Mapping[str, Any], click: ButtonClick) -> InboundKey | None:
     """A click is delivered once, but a resent payload carries the same action_ts."""
     actions = body.get("actions")
@@ -392,14 +389,3 @@ def _click_key(body: Mapping[str, Any], click: ButtonClick) -> InboundKey | None
 def _input_blocks(ttype: TicketType | None) -> set[str]:
     fields = ttype.fields if ttype else ()
     return {"title", "description"} | {f.id for f in fields if f.kind != FieldKind.ATTACHMENT}
-
-
-def _ticket_key(value: Any) -> str:
-    """What a committed command is remembered by (a duplicate is answered with it): the key."""
-    if isinstance(value, Ticket):
-        return value.key
-    if isinstance(value, Comment):
-        return value.ticket_key
-    if isinstance(value, ActResult):
-        return value.ticket.key
-    return str(value)

@@ -1,0 +1,148 @@
+"""The contract every channel implements, and the spec it registers with.
+
+A channel adapter:
+- inbound: verifies what the platform sends, turns it into core commands and hands them to the
+  ports it asks for (adapters.ports), which dedupe and commit them before the adapter
+  acknowledges the platform;
+- outbound: renders a core Card in its platform's format, posts it, updates it in place, and
+  sends text. It never touches storage: the bot's outbox dispatcher calls it.
+
+A new channel is a folder `adapters/<ch>/` whose `__init__.py` exports a `ChannelSpec`, plus one
+line in `bot/channels.py` (docs/channels/adding-a-channel.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
+
+from aiohttp import web
+
+from adapters.kit.config import ChannelConfig, Known
+from adapters.ports import Ports
+from core.card import Card
+from core.clock import Clock
+from core.i18n import Locale
+from core.people import Person
+from core.ticket import ChannelRef
+
+# A small JSON object a platform needs to touch a posted card again (DingTalk's outTrackId,
+# WeCom's single-use response_code). Kept per card_refs row; None: the channel keeps none.
+CardState = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """Where a posted message lives, so it can be updated later."""
+
+    channel: str
+    conversation: str
+    message: str
+    thread: str | None = None
+    # the card's state as last stored (post_card: what to store); not part of its identity
+    state: CardState | None = field(default=None, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a channel can do, so callers need not know which channel they talk to."""
+
+    update_in_place: bool = False  # False: a status change is a new message (email)
+    ephemeral: bool = False  # a text only one person in a conversation sees
+    threads: bool = False  # replies to a card can be grouped under it
+    native_forms: bool = False  # the platform shows a form (Slack modals); else text or a page
+
+
+class DeliveryError(Exception):
+    """An outbound call failed. retry_after: the platform asked us to wait (429)."""
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, permanent: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.permanent = permanent
+
+
+CardRenderer = Callable[[Locale], Card]
+
+
+class Reach(Protocol):
+    """How notices find people and teams on a channel, without the bot naming the channel."""
+
+    @property
+    def name(self) -> str: ...
+
+    def direct_ref(self, person: Person) -> ChannelRef | None:
+        """Where a message reaches this person alone (None: the channel cannot)."""
+        ...
+
+    def is_direct(self, where: ChannelRef) -> bool:
+        """Whether a conversation is one person's direct conversation (not a team's)."""
+        ...
+
+    def team_room(self, team_id: str) -> ChannelRef | None:
+        """The group conversation a team's notices fall back to (None: none on this channel)."""
+        ...
+
+
+class Channel(Reach, Protocol):
+    """One chat platform. Outbound methods raise DeliveryError on failure."""
+
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    def routes(self) -> list[web.AbstractRouteDef]:
+        """HTTP routes the channel needs mounted on the service (may be empty)."""
+        ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def post_card(self, where: ChannelRef, cards: CardRenderer) -> MessageRef:
+        """Post; the returned ref's `state` (if any) is stored with the card."""
+        ...
+
+    async def update_card(self, ref: MessageRef, cards: CardRenderer) -> CardState | None:
+        """Update in place (`ref.state`: as stored); returns a new state to store, or None."""
+        ...
+
+    async def post_text(
+        self, where: ChannelRef, text: dict[Locale, str], *, ephemeral_to: str | None = None
+    ) -> MessageRef | None:
+        """Post plain text (comments relayed from other channels, notices)."""
+        ...
+
+
+@dataclass(frozen=True)
+class ChannelEnv:
+    """What the composition root hands every channel's builder."""
+
+    ports: Ports  # the bot's service: a channel keeps only the ports it uses
+    clock: Clock
+    service_name: str
+    base_url: str
+    default_locale: Locale
+    max_attachment_bytes: int
+    people: tuple[Person, ...]  # everyone known at start (configured and met on channels)
+    configured: tuple[Person, ...]  # the people the config file lists (trusted e-mails)
+
+
+C = TypeVar("C", bound=ChannelConfig)
+
+
+@dataclass(frozen=True)
+class ChannelSpec(Generic[C]):
+    """What a channel folder exports: its name, config model, cross-checks and builder."""
+
+    name: str
+    config: type[C]
+    build: Callable[[C, ChannelEnv], Channel]
+    # problems that span sections, read from the plain data: "channels.<name>.<key>: ..."
+    check: Callable[[Mapping[str, Any], Known], list[str]] = lambda _section, _known: []
+    # True: the section exists (with defaults) when the file does not mention it
+    on_by_default: bool = False
+    # what check-config's summary adds for this channel, e.g. "2 rooms" ("" adds nothing)
+    summary: Callable[[C], str] = lambda _section: ""

@@ -1,0 +1,56 @@
+"""A card sent to one person's Slack DM is in that person's language, not the workspace's."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from core.clock import FrozenClock
+from tests.e2e.harness import running
+from tests.e2e.slack.driver import USERS, SlackDriver, card_text, slack_config
+from tests.fakes.slack import FakeSlack
+
+# Monday 2026-01-05 09:00 in Shanghai
+OPENED = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
+
+
+def bob_is_reminded(data: dict[str, Any]) -> None:
+    """Every ticket goes to bob.smith (locale en), who is reminded 10 min before the SLA."""
+    team = data["teams"][0]
+    team["members"] = ["bob.smith"]
+    team["assignment"] = {"strategy": "round_robin"}
+    data["sla_policies"] = [
+        {
+            "id": "it-4h",
+            "applies_to": {"types": ["it"]},
+            "first_response": {"within": "4h", "business_time": False},
+            "escalation": "it-chain",
+        }
+    ]
+    data["escalation_chains"] = [
+        {
+            "id": "it-chain",
+            "steps": [{"at": "-10m", "relative_to": "first_response", "notify": "assignee"}],
+        }
+    ]
+
+
+async def test_a_reminder_by_slack_dm_is_in_the_recipients_language(
+    db_url: str, fake: FakeSlack
+) -> None:
+    clock = FrozenClock(OPENED)
+    # the workspace speaks Chinese (service.default_locale); bob reads English
+    async with running(slack_config(db_url, fake, edit=bob_is_reminded), clock) as svc:
+        slack = SlackDriver(svc, fake)
+        await slack.mention(USERS["zhao.li"], "VPN 连不上")
+        [card] = await slack.cards(1)
+        scheduler = svc.services.scheduler
+        assert scheduler is not None
+        clock.advance(timedelta(hours=3, minutes=50))
+        await scheduler.tick()
+        await slack.settle()
+        [reminder] = fake.messages_in(USERS["bob.smith"])
+
+    assert "Priority" in card_text(reminder) and "优先级" not in card_text(reminder)
+    # the ticket's card in the help desk channel stays in the workspace's language
+    assert "优先级" in card_text(card)
