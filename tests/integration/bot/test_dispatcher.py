@@ -98,7 +98,7 @@ async def _open(services: Services, room: str = "r1") -> str:
     return str(done.value.key)
 
 
-async def _rows(services: Services) -> list[sa.Row[tuple[object, ...]]]:
+async def _rows(services: Services) -> list[sa.Row[Any, Any, Any]]:
     async with services.engine.connect() as conn:
         result = await conn.execute(sa.select(outbox.c.kind, outbox.c.status, outbox.c.attempts))
         return list(result)
