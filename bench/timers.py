@@ -76,7 +76,7 @@ TEAM = Team("it", Text("IT", "IT"), members=("bob",), lead="bob")
 HELPDESK_ROOM = "helpdesk"
 HELPDESK = ChannelRef("webchat", HELPDESK_ROOM)
 ASSIGNEE = esc.Recipient(esc.RecipientKind.ASSIGNEE)
-STEP = esc.EscalationStep(REMIND_AFTER, esc.Anchor.CREATED, ASSIGNEE, esc.NotifyKind.REMINDER)
+STEP = esc.EscalationStep(REMIND_AFTER, esc.Anchor.CREATED, ASSIGNEE, esc.NoticeKind.REMINDER)
 CHAIN = esc.EscalationChain("idle-month", (STEP,))
 POLICY = SlaPolicy(
     "calendar-time",

@@ -63,14 +63,16 @@ _VERSION_MAX = 2**31 - 1
 
 
 @dataclass(frozen=True)
-class ApiToken:
+class BearerToken:
+    """A configured API token (`api.tokens`) as the API checks it: who presents it acts as whom."""
+
     name: str
     token: str
     person_id: str
 
 
 class Api:
-    def __init__(self, service: TicketService, tokens: Sequence[ApiToken]) -> None:
+    def __init__(self, service: TicketService, tokens: Sequence[BearerToken]) -> None:
         self.service = service
         self.tokens = [(t.token.encode(), t) for t in tokens]
 
@@ -90,7 +92,7 @@ class Api:
         ]
 
     # ---- auth ---------------------------------------------------------------------------
-    def _caller(self, request: web.Request) -> tuple[ApiToken, Person]:
+    def _caller(self, request: web.Request) -> tuple[BearerToken, Person]:
         header = request.headers.get("Authorization", "")
         scheme, _, presented = header.partition(" ")
         if scheme.lower() != "bearer" or not presented.strip():
@@ -321,7 +323,7 @@ def _path(request: web.Request, name: str) -> str:
     return param(name, request.match_info[name])
 
 
-def _idempotency(request: web.Request, token: ApiToken, fingerprint: str) -> InboundKey | None:
+def _idempotency(request: web.Request, token: BearerToken, fingerprint: str) -> InboundKey | None:
     """The request's Idempotency-Key, scoped to the token; None when it sent none."""
     key = request.headers.get("Idempotency-Key")
     if key is None:

@@ -15,7 +15,7 @@ from core.escalation import (
     Anchor,
     EscalationChain,
     EscalationStep,
-    NotifyKind,
+    NoticeKind,
     Recipient,
     RecipientKind,
 )
@@ -33,7 +33,7 @@ CHAIN = EscalationChain(
     "nudge",
     (
         EscalationStep(
-            REMIND_AFTER, Anchor.CREATED, Recipient(RecipientKind.ASSIGNEE), NotifyKind.REMINDER
+            REMIND_AFTER, Anchor.CREATED, Recipient(RecipientKind.ASSIGNEE), NoticeKind.REMINDER
         ),
     ),
 )

@@ -12,14 +12,14 @@ from core.escalation import (
     Anchor,
     EscalationChain,
     EscalationStep,
-    NotifyKind,
+    NoticeKind,
     Recipient,
     RecipientKind,
 )
 from core.escalation_plan import (
     EscalationPlan,
     EscalationState,
-    Notify,
+    StepFiring,
     due_steps,
     fire,
     next_due,
@@ -29,7 +29,7 @@ from core.escalation_plan import (
 )
 from core.i18n import Text
 from core.people import Team
-from core.quiet_hours import Route, deliver_at
+from core.quiet_hours import DeliveryRoute, deliver_at
 from core.sla import SlaMetric, SlaPolicy, SlaTarget, start_clocks
 from core.ticket import Priority
 
@@ -55,7 +55,7 @@ CHAIN = EscalationChain(
             -10 * MINUTE,
             Anchor.FIRST_RESPONSE,
             Recipient(RecipientKind.ASSIGNEE),
-            NotifyKind.REMINDER,
+            NoticeKind.REMINDER,
         ),
         EscalationStep(
             timedelta(0),
@@ -83,7 +83,7 @@ def opened(policy: SlaPolicy = FOUR_HOURS) -> tuple[EscalationPlan, EscalationSt
     return plan(CHAIN, clocks, OPENED, ticket_key="IT-1042"), EscalationState()
 
 
-def who(sent: list[Notify]) -> list[str]:
+def who(sent: list[StepFiring]) -> list[str]:
     return [f"{n.recipient}#{n.occurrence}" for n in sent]
 
 
@@ -235,10 +235,10 @@ def test_recipients_resolve_to_the_people_holding_the_roles() -> None:
 # --- quiet hours -------------------------------------------------------------------------------
 
 
-def reminder_at(when: datetime) -> Notify:
+def reminder_at(when: datetime) -> StepFiring:
     current, state = opened()
     [notice] = due_steps(current, BREACH - 10 * MINUTE, state)
-    return Notify(
+    return StepFiring(
         notice.recipient, notice.kind, notice.ticket_key, notice.step_id, 0, when,
         notice.urgent_priorities,
     )  # fmt: skip
@@ -248,24 +248,24 @@ def test_quiet_hours_hold_a_reminder_until_the_recipients_morning() -> None:
     evening = datetime(2026, 1, 7, 20, 0, tzinfo=SHANGHAI)
     when, route = deliver_at(reminder_at(evening), OFFICE, Priority.NORMAL, evening)
     assert when == datetime(2026, 1, 8, 9, 0, tzinfo=SHANGHAI)
-    assert route is Route.NORMAL
+    assert route is DeliveryRoute.NORMAL
 
 
 def test_urgent_ticket_goes_out_now_by_the_urgent_route() -> None:
     evening = datetime(2026, 1, 7, 20, 0, tzinfo=SHANGHAI)
     when, route = deliver_at(reminder_at(evening), OFFICE, Priority.URGENT, evening)
     assert when == evening.astimezone(UTC)
-    assert route is Route.URGENT
+    assert route is DeliveryRoute.URGENT
 
 
 def test_reminder_within_working_hours_goes_out_now() -> None:
     noon = datetime(2026, 1, 7, 11, 0, tzinfo=SHANGHAI)
     assert deliver_at(reminder_at(noon), OFFICE, Priority.URGENT, noon) == (
         noon.astimezone(UTC),
-        Route.NORMAL,
+        DeliveryRoute.NORMAL,
     )
 
 
 def test_recipient_without_a_calendar_takes_messages_at_any_hour() -> None:
     night = datetime(2026, 1, 8, 3, 0, tzinfo=SHANGHAI)
-    assert deliver_at(reminder_at(night), None, Priority.LOW, night)[1] is Route.NORMAL
+    assert deliver_at(reminder_at(night), None, Priority.LOW, night)[1] is DeliveryRoute.NORMAL

@@ -23,7 +23,7 @@ from core.events import (
     TicketReopened,
     event_from,
 )
-from core.quiet_hours import Route
+from core.quiet_hours import DeliveryRoute
 from core.ticket import Priority, Status
 
 AT = datetime(2024, 3, 4, 9, 30, tzinfo=UTC)
@@ -102,7 +102,7 @@ STORED: list[tuple[Event, dict[str, object]]] = [
             **HEAD,
             to="lilei",
             step="IT-1001/c:0#0/assignee",
-            route=Route.NORMAL,
+            route=DeliveryRoute.NORMAL,
             deliver_at=AT,
         ),
         {
@@ -117,7 +117,7 @@ STORED: list[tuple[Event, dict[str, object]]] = [
             **HEAD,
             to="team_channel",
             step="IT-1001/c:1#0/team_channel",
-            route=Route.URGENT,
+            route=DeliveryRoute.URGENT,
             deliver_at=AT,
         ),
         {
