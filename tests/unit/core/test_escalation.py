@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from core.calendar import BusinessCalendar
 from core.clock import FrozenClock
 from core.escalation import (
     Anchor,
     EscalationChain,
+    EscalationError,
     EscalationStep,
     NoticeKind,
     Recipient,
@@ -230,6 +234,42 @@ def test_recipients_resolve_to_the_people_holding_the_roles() -> None:
     assert Recipient.parse("team_lead").person("han.meimei", team) == "li.lei"
     assert Recipient.parse("manager").person(None, team) == "zhao.min"
     assert Recipient.parse("team_channel").person("han.meimei", team) is None
+
+
+def test_the_team_channel_and_a_vacant_role_name_nobody_and_a_person_names_themselves() -> None:
+    assert Recipient.parse("team_lead").person("han.meimei", None) is None
+    assert Recipient(RecipientKind.TEAM_CHANNEL).person("han.meimei", None) is None
+    assert Recipient.parse("wang.fang").person("han.meimei", None) == "wang.fang"
+
+
+@pytest.mark.parametrize(
+    ("kind", "person_id"), [(RecipientKind.PERSON, None), (RecipientKind.ASSIGNEE, "li.lei")]
+)
+def test_only_a_person_recipient_names_a_person(kind: RecipientKind, person_id: str | None) -> None:
+    with pytest.raises(EscalationError, match="names a person id"):
+        Recipient(kind, person_id)
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"repeat_every": timedelta(0)}, "repeat_every must be positive"),
+        ({"repeat_every": HOUR, "max_repeats": -1}, "max_repeats must not be negative"),
+    ],
+)
+def test_a_step_that_cannot_repeat_as_written_is_refused(
+    changes: dict[str, Any], reason: str
+) -> None:
+    with pytest.raises(EscalationError, match=reason):
+        EscalationStep(HOUR, Anchor.CREATED, Recipient(RecipientKind.ASSIGNEE), **changes)
+
+
+def test_a_damaged_stored_plan_is_refused_with_what_is_wrong() -> None:
+    current, _ = opened()
+    damaged = current.to_json()
+    del damaged["steps"][0]["anchor"]
+    with pytest.raises(EscalationError, match="not a stored escalation plan: KeyError"):
+        EscalationPlan.from_json(damaged)
 
 
 # --- quiet hours -------------------------------------------------------------------------------

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -146,3 +147,15 @@ def test_an_event_stores_the_same_json_and_reads_back_from_it(
 def test_an_unknown_kind_is_not_read_back() -> None:
     with pytest.raises(ValueError, match="TicketTeleported"):
         event_from("TicketTeleported", {}, **HEAD)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Bare(Event):
+    """An event with nothing but the header (none of ours is one yet)."""
+
+    kind: ClassVar[EventKind] = EventKind.TICKET_ACCEPTED
+
+
+def test_an_event_without_fields_of_its_own_stores_an_empty_object() -> None:
+    assert Bare(**HEAD).data == {}
+    assert Bare.fields_from({"from": "new"}) == {}
