@@ -67,23 +67,21 @@ def cpu_seconds(pid: int) -> float:
 @asynccontextmanager
 async def pg_database() -> AsyncIterator[str]:
     """A new PostgreSQL database for one run, dropped afterwards."""
-    import asyncpg
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
 
-    dsn = PG_ADMIN.replace("postgresql+asyncpg://", "postgresql://")
     name = f"gongdan_bench_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(dsn)
+    admin = create_async_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    try:
-        yield f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
-    finally:
-        conn = await asyncpg.connect(dsn)
+        async with admin.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
         try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            yield f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
         finally:
-            await conn.close()
+            async with admin.connect() as conn:
+                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
 
 
 @asynccontextmanager

@@ -77,7 +77,7 @@ TEAM = Team("it", Text("IT", "IT"), members=("bob",), lead="bob")
 HELPDESK_ROOM = "helpdesk"
 HELPDESK = ChannelRef("webchat", HELPDESK_ROOM)
 ASSIGNEE = esc.Recipient(esc.RecipientKind.ASSIGNEE)
-STEP = esc.EscalationStep(REMIND_AFTER, esc.Anchor.CREATED, ASSIGNEE, esc.NotifyKind.REMINDER)
+STEP = esc.EscalationStep(REMIND_AFTER, esc.Anchor.CREATED, ASSIGNEE, esc.NoticeKind.REMINDER)
 CHAIN = esc.EscalationChain("idle-month", (STEP,))
 POLICY = SlaPolicy(
     "calendar-time",
@@ -334,7 +334,7 @@ async def rig(db: str, ctx: Context, tmp: Path) -> AsyncIterator[Rig]:
         engine = create_engine(url)
         commits: list[datetime] = []
         writer = Writer(
-            engine, clock=ctx.clock, on_commit=lambda: commits.append(datetime.now(UTC))
+            engine, clock=ctx.clock, on_outbox=lambda: commits.append(datetime.now(UTC))
         )
         router = NoticeRouter(ctx, (WebchatReach({"it": HELPDESK_ROOM}),))
         policy = SchedulerPolicy(max_sleep_s=1.0)

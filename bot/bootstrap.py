@@ -17,7 +17,7 @@ from bot.clock import SystemClock
 from bot.config import Config
 from bot.delivery.dispatcher import Dispatcher, DispatchPolicy
 from bot.delivery.notices import NoticeDispatcher, NoticeRouter
-from bot.http.api import Api, ApiToken
+from bot.http.api import Api, BearerToken
 from bot.http.app import Health, build_app
 from bot.http.connections import ConnectionGuard, ConnectionLimits, GuardedSite, MalformedRequests
 from bot.http.problems import BODY_TIMEOUT
@@ -160,7 +160,7 @@ async def build(config: Config, *, clock: Clock | None = None, migrate_db: bool 
     )
     dispatcher = NoticeDispatcher(reader(engine), writer, channels, ctx, clock, metrics, policy)
     dispatcher_ref.append(dispatcher)
-    tokens = [ApiToken(t.name, t.token, t.person) for t in config.api.tokens]
+    tokens = [BearerToken(t.name, t.token, t.person) for t in config.api.tokens]
     api = Api(service, tokens)
     health = Health(engine)
     metrics.gauges.append(

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from core.escalation import NotifyKind
+from core.escalation import NoticeKind
 from core.forms import FieldKind, FieldSpec
 from core.i18n import Locale, t
 from core.people import display_name
@@ -298,7 +298,7 @@ def build_notice_card(ticket: Ticket, ctx: Context, locale: Locale, notice: Noti
     due = notice.due_at
     if due is not None:
         fields.append(CardField(t("field.sla_due", locale), local_time(due, zone)))
-    reminder = notice.kind is NotifyKind.REMINDER
+    reminder = notice.kind is NoticeKind.REMINDER
     if reminder:
         if due is None:
             body = t("msg.reminder", locale, **base)

@@ -37,7 +37,9 @@ class RecipientKind(StrEnum):
 _ROLES = frozenset(k.value for k in RecipientKind if k is not RecipientKind.PERSON)
 
 
-class NotifyKind(StrEnum):
+class NoticeKind(StrEnum):
+    """What a step sends, and so which card: a reminder (Accept, Snooze) or an escalation."""
+
     REMINDER = "reminder"
     ESCALATION = "escalation"
 
@@ -80,7 +82,7 @@ class EscalationStep:
     offset: timedelta
     anchor: Anchor
     recipient: Recipient
-    kind: NotifyKind = NotifyKind.ESCALATION
+    kind: NoticeKind = NoticeKind.ESCALATION
     also_team_channel: bool = False
     repeat_every: timedelta | None = None
     # None with repeat_every: repeat until acknowledged or resolved

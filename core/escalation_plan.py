@@ -2,8 +2,9 @@
 
 A chain is frozen onto the ticket as an EscalationPlan when its SLA clocks start, so later config
 edits affect new tickets only. The plan says when each step is due; an EscalationState says what
-already fired. `due_steps` answers "what should happen now" as Notify values; the scheduler does
-the I/O. Step ids are stable across re-plans, which is what keeps a fired step from firing again.
+already fired. `due_steps` answers "what should happen now" as StepFiring values (a step due for
+one recipient, a role or a person); `core.timekeeping` turns each into a Notice to deliver. Step
+ids are stable across re-plans, which is what keeps a fired step from firing again.
 A reopened ticket `restart`s its chain: a new cycle with its own step ids, nothing fired yet.
 """
 
@@ -21,7 +22,7 @@ from core.escalation import (
     EscalationChain,
     EscalationError,
     EscalationStep,
-    NotifyKind,
+    NoticeKind,
     Recipient,
     RecipientKind,
 )
@@ -91,10 +92,10 @@ class EscalationState:
         """The ticket is resolved: every pending step is cancelled."""
         return replace(self, resolved=True)
 
-    def record(self, sent: Iterable[Notify]) -> EscalationState:
+    def record(self, sent: Iterable[StepFiring]) -> EscalationState:
         fired = dict(self.fired)
-        for notify in sent:
-            fired[notify.step_id] = max(fired.get(notify.step_id, 0), notify.occurrence + 1)
+        for firing in sent:
+            fired[firing.step_id] = max(fired.get(firing.step_id, 0), firing.occurrence + 1)
         return replace(self, fired=fired)
 
     def to_json(self) -> dict[str, Any]:
@@ -116,11 +117,14 @@ class EscalationState:
 
 
 @dataclass(frozen=True)
-class Notify:
-    """One message to send: the scheduler resolves the recipient and checks quiet hours."""
+class StepFiring:
+    """A step due for one recipient as the chain names it (a role or a person).
+
+    `core.timekeeping` resolves the recipient and checks quiet hours, making it a Notice.
+    """
 
     recipient: Recipient
-    kind: NotifyKind
+    kind: NoticeKind
     ticket_key: str
     step_id: str
     # 0 for the step's first firing, n for its n-th repeat
@@ -217,7 +221,7 @@ def _due(
 
 def due_steps(
     current: EscalationPlan, now: datetime, state: EscalationState, token: int | None = None
-) -> list[Notify]:
+) -> list[StepFiring]:
     """What fires at `now`, given what already fired. A stale `token` fires nothing.
 
     After downtime a repeating step fires once, for its latest due occurrence, not once per miss.
@@ -225,19 +229,19 @@ def due_steps(
     moment = as_utc(now, "now")
     if state.stopped or not _current(current, state, token):
         return []
-    found: list[Notify] = []
+    found: list[StepFiring] = []
     for planned in current.steps:
         latest = _latest_due(planned, state.fired.get(planned.step_id, 0), moment)
         if latest is None:
             continue
         n, at = latest
-        found += _notices(current.ticket_key, planned, n, at)
+        found += _firings(current.ticket_key, planned, n, at)
     return found
 
 
 def fire(
     current: EscalationPlan, now: datetime, state: EscalationState, token: int | None = None
-) -> tuple[list[Notify], EscalationState]:
+) -> tuple[list[StepFiring], EscalationState]:
     """`due_steps` plus the state that records them, for a scheduler that sends and saves."""
     sent = due_steps(current, now, state, token)
     return sent, state.record(sent)
@@ -275,13 +279,13 @@ def _latest_due(planned: PlannedStep, fired: int, now: datetime) -> tuple[int, d
     return n, start + n * every
 
 
-def _notices(ticket_key: str, planned: PlannedStep, n: int, at: datetime) -> list[Notify]:
+def _firings(ticket_key: str, planned: PlannedStep, n: int, at: datetime) -> list[StepFiring]:
     step = planned.step
     who = [step.recipient]
     if step.also_team_channel and step.recipient.kind is not RecipientKind.TEAM_CHANNEL:
         who.append(Recipient(RecipientKind.TEAM_CHANNEL))
     return [
-        Notify(r, step.kind, ticket_key, planned.step_id, n, at, planned.urgent_priorities)
+        StepFiring(r, step.kind, ticket_key, planned.step_id, n, at, planned.urgent_priorities)
         for r in who
     ]
 
@@ -333,7 +337,7 @@ def _plan_from_json(data: Mapping[str, Any]) -> EscalationPlan:
                     offset=timedelta(seconds=float(s["offset_s"])),
                     anchor=Anchor(s["anchor"]),
                     recipient=Recipient.parse(str(s["recipient"])),
-                    kind=NotifyKind(s["kind"]),
+                    kind=NoticeKind(s["kind"]),
                     also_team_channel=bool(s["also_team_channel"]),
                     repeat_every=_delta(s.get("repeat_every_s")),
                     max_repeats=s.get("max_repeats"),

@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from core.quiet_hours import Route
+from core.quiet_hours import DeliveryRoute
 from core.ticket import Priority, Status
 from core.workflow import Action
 
@@ -256,7 +256,7 @@ class NoticeSent(Event):
 
     to: str  # a person id, or "team_channel"
     step: str  # the notice's stable key
-    route: Route
+    route: DeliveryRoute
     deliver_at: datetime
 
     @property
@@ -273,7 +273,7 @@ class NoticeSent(Event):
         return {
             "to": data["to"],
             "step": data["step"],
-            "route": Route(data["route"]),
+            "route": DeliveryRoute(data["route"]),
             "deliver_at": datetime.fromisoformat(data["deliver_at"]),
         }
 

@@ -1,7 +1,13 @@
-"""Who may press which button. Checked on every action, whichever channel it came from."""
+"""Who may press which button, and who may see which ticket.
+
+`may` is checked on every action, whichever channel it came from. `may_view` is checked on every
+read of a ticket (the ticket, its comments, events and attachments) and `viewable` filters a
+listing: the one place where sign-in and per-team visibility will land.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from core.people import Directory, Person
@@ -45,3 +51,21 @@ def may(actor: Person, action: Action, ticket: Ticket, directory: Directory) -> 
         return ALLOW if ok else Verdict(False, "reason.not_involved")
     # cancel
     return ALLOW if requester or leader else Verdict(False, "reason.not_involved")
+
+
+def may_view(viewer: Person, ticket: Ticket, directory: Directory) -> bool:
+    """Whether `viewer` may see the ticket with its comments, events and attachments.
+
+    Today everyone the directory knows may see every ticket; `viewer` is a known person.
+    """
+    return True
+
+
+ViewCheck = Callable[[Person, Ticket, Directory], bool]
+
+
+def viewable(
+    viewer: Person, tickets: Iterable[Ticket], directory: Directory, check: ViewCheck = may_view
+) -> list[Ticket]:
+    """The tickets of a listing that `viewer` may see (by `check`), in their order."""
+    return [t for t in tickets if check(viewer, t, directory)]

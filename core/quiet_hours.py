@@ -15,7 +15,9 @@ from core.calendar import BusinessCalendar, as_utc
 from core.ticket import Priority
 
 
-class Route(StrEnum):
+class DeliveryRoute(StrEnum):
+    """How a notice goes out: normally, or urgently (through quiet hours, with an @mention)."""
+
     NORMAL = "normal"
     URGENT = "urgent"
 
@@ -32,11 +34,11 @@ def deliver_at(
     recipient_calendar: BusinessCalendar | None,
     priority: Priority,
     now: datetime,
-) -> tuple[datetime, Route]:
+) -> tuple[datetime, DeliveryRoute]:
     """When and how to deliver; a recipient without a calendar takes messages at any hour."""
     moment = as_utc(now, "now")
     if recipient_calendar is None or recipient_calendar.is_open(moment):
-        return moment, Route.NORMAL
+        return moment, DeliveryRoute.NORMAL
     if priority in step.urgent_priorities:
-        return moment, Route.URGENT
-    return recipient_calendar.next_open(moment), Route.NORMAL
+        return moment, DeliveryRoute.URGENT
+    return recipient_calendar.next_open(moment), DeliveryRoute.NORMAL

@@ -14,9 +14,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from core.escalation import NotifyKind, RecipientKind
+from core.escalation import NoticeKind, RecipientKind
 from core.escalation_plan import (
-    Notify,
+    StepFiring,
     fire,
     next_due,
     plan,
@@ -24,7 +24,7 @@ from core.escalation_plan import (
     restart,
 )
 from core.ports import Context, SlaChoice
-from core.quiet_hours import Route, deliver_at
+from core.quiet_hours import DeliveryRoute, deliver_at
 from core.sla import SlaClock, SlaMetric, start_clocks
 from core.sla_state import SlaCycle, Timekeeping
 from core.ticket import Ticket
@@ -37,11 +37,11 @@ _STOPS = frozenset({Action.RESOLVE, Action.CANCEL, Action.CLOSE})
 class Notice:
     """One reminder or escalation to deliver: to a person, or as a line in the team's chat."""
 
-    kind: NotifyKind
+    kind: NoticeKind
     ticket_key: str
     person_id: str | None  # None: the team's group chat
     deliver_at: datetime
-    route: Route
+    route: DeliveryRoute
     key: str  # stable: dedupes the message downstream
     metric: str  # the anchor: an SlaMetric value, or "created"
     due_at: datetime | None  # the anchor's SLA due instant (None for "created")
@@ -64,11 +64,11 @@ class Notice:
     def from_json(cls, data: Mapping[str, Any]) -> Notice:
         due = data.get("due_at")
         return cls(
-            kind=NotifyKind(data["kind"]),
+            kind=NoticeKind(data["kind"]),
             ticket_key=str(data["ticket_key"]),
             person_id=data.get("person_id"),
             deliver_at=datetime.fromisoformat(data["deliver_at"]),
-            route=Route(data.get("route", "normal")),
+            route=DeliveryRoute(data.get("route", "normal")),
             key=str(data["key"]),
             metric=str(data.get("metric", "created")),
             due_at=datetime.fromisoformat(due) if due else None,
@@ -222,38 +222,38 @@ def due_notices(ticket: Ticket, ctx: Context, now: datetime, generation: int) ->
     earlier = sum(tk.state.fired.values())
     sent, tk.state = fire(tk.escalation, now, tk.state, token=tk.escalation.generation)
     notices = [
-        n for notify in sent if (n := _notice(ticket, tk, notify, ctx, now, earlier)) is not None
+        n for firing in sent if (n := _notice(ticket, tk, firing, ctx, now, earlier)) is not None
     ]
     save(ticket, tk)
     return notices
 
 
 def _notice(
-    ticket: Ticket, tk: Timekeeping, notify: Notify, ctx: Context, now: datetime, earlier: int
+    ticket: Ticket, tk: Timekeeping, firing: StepFiring, ctx: Context, now: datetime, earlier: int
 ) -> Notice | None:
     team = ctx.directory.team(ticket.team_id) if ticket.team_id else None
-    to_team = notify.recipient.kind is RecipientKind.TEAM_CHANNEL
-    person = None if to_team else notify.recipient.person(ticket.assignee_id, team)
+    to_team = firing.recipient.kind is RecipientKind.TEAM_CHANNEL
+    person = None if to_team else firing.recipient.person(ticket.assignee_id, team)
     if person is None and not to_team:
-        if notify.recipient.kind is not RecipientKind.ASSIGNEE or team is None:
+        if firing.recipient.kind is not RecipientKind.ASSIGNEE or team is None:
             return None
         # nobody holds the ticket yet: the reminder goes to the team's chat instead
         to_team = True
-    when, route = now, Route.NORMAL
+    when, route = now, DeliveryRoute.NORMAL
     if person is not None:
-        when, route = deliver_at(notify, ctx.schedule.hours.get(person), ticket.priority, now)
+        when, route = deliver_at(firing, ctx.schedule.hours.get(person), ticket.priority, now)
         snoozed = tk.snoozed_until
-        if notify.kind is NotifyKind.REMINDER and snoozed is not None and snoozed > when:
+        if firing.kind is NoticeKind.REMINDER and snoozed is not None and snoozed > when:
             when = snoozed
-    anchor = _anchor(tk, notify.step_id)
+    anchor = _anchor(tk, firing.step_id)
     clock = tk.clocks.get(SlaMetric(anchor)) if anchor in _METRICS else None
     return Notice(
-        kind=notify.kind,
+        kind=firing.kind,
         ticket_key=ticket.key,
         person_id=person,
         deliver_at=when,
         route=route,
-        key=notify.key,
+        key=firing.key,
         metric=anchor,
         due_at=clock.due_at() if clock is not None else None,
         earlier=earlier,

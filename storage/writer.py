@@ -43,7 +43,9 @@ class Inbound:
 
 
 @dataclass(frozen=True)
-class Outcome(Generic[T]):
+class WriteResult(Generic[T]):
+    """What a submission came to once committed: the work's value, or a replayed duplicate."""
+
     value: T | None  # what work returned (None when duplicate)
     duplicate: bool = False
     response: Any = None  # for duplicates: the stored response JSON (None if none stored)
@@ -144,7 +146,7 @@ class Writer:
         inbound: Inbound | None = None,
         respond: Callable[[T], Any] | None = None,
         reserve: str | None = None,
-    ) -> Outcome[T]:
+    ) -> WriteResult[T]:
         """Run work in the next batch; returns once its writes are committed.
 
         work may run more than once (a batch that cannot commit is replayed item by item, a
@@ -153,7 +155,7 @@ class Writer:
         sub = _Submission(self._future(), work=work, inbound=inbound, reserve=reserve)
         sub.respond = cast(Callable[[Any], Any] | None, respond)
         self._queue.put_nowait(sub)
-        return cast(Outcome[T], await sub.future)
+        return cast(WriteResult[T], await sub.future)
 
     async def run(
         self, fn: Callable[[AsyncConnection], Awaitable[T]], *, queues_outbox: bool = False
@@ -285,7 +287,7 @@ class Writer:
                 if fingerprint != sub.inbound.fingerprint:
                     result.answer(sub, error=IdempotencyMismatch(sub.inbound))
                 else:
-                    result.answer(sub, Outcome(None, True, response))
+                    result.answer(sub, WriteResult(None, True, response))
                 return
         uow = StorageUnitOfWork(state)
         before = state.numbers.snapshot()
@@ -312,7 +314,7 @@ class Writer:
                     "received_at": now,
                 }
             )
-        result.answer(sub, Outcome(value))
+        result.answer(sub, WriteResult(value))
 
 
 async def _already_received(
@@ -360,7 +362,7 @@ def _settle(sub: _Submission, value: Any, error: BaseException | None) -> None:
 __all__ = [
     "IdempotencyMismatch",
     "Inbound",
-    "Outcome",
     "StorageUnitOfWork",
+    "WriteResult",
     "Writer",
 ]

@@ -8,6 +8,7 @@ package, the standard library, and the third-party packages its contract allows.
 from __future__ import annotations
 
 import sys
+from typing import cast
 
 from grimp import ImportGraph
 from importlinter.application import output
@@ -25,8 +26,9 @@ class AllowListContract(Contract):
     allowed_modules = fields.ListField(subfield=fields.StringField(), required=False, default=[])
 
     def check(self, graph: ImportGraph, verbose: bool) -> ContractCheck:
-        allowed = {*self.source_modules, *self.allowed_modules, *sys.stdlib_module_names}  # type: ignore[misc]
-        sources: list[str] = list(self.source_modules)  # type: ignore[arg-type]
+        # import-linter declares each field as a class attribute; an instance holds its values
+        sources = cast(list[str], self.source_modules)
+        allowed = {*sources, *cast(list[str], self.allowed_modules), *sys.stdlib_module_names}
         broken: list[tuple[str, str, list[int]]] = []
         for source in sources:
             for module in sorted({source, *graph.find_descendants(source)}):

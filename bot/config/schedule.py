@@ -21,7 +21,7 @@ from core.escalation import (
     Anchor,
     EscalationChain,
     EscalationStep,
-    NotifyKind,
+    NoticeKind,
     Recipient,
     RecipientKind,
 )
@@ -187,7 +187,7 @@ class EscalationStepConfig(Section):
     at: Duration
     relative_to: Anchor = Anchor.CREATED
     notify: NonEmpty  # assignee, team_lead, manager, team_channel or a person id
-    kind: NotifyKind | None = None  # None: reminder for the assignee, escalation for others
+    kind: NoticeKind | None = None  # None: reminder for the assignee, escalation for others
     also_team_channel: bool = False
     repeat_every: PositiveDuration | None = None
     max_repeats: int | None = Field(default=None, ge=0)
@@ -201,9 +201,9 @@ class EscalationStepConfig(Section):
     def step(self) -> EscalationStep:
         recipient = Recipient.parse(self.notify)
         default = (
-            NotifyKind.REMINDER
+            NoticeKind.REMINDER
             if recipient.kind is RecipientKind.ASSIGNEE
-            else NotifyKind.ESCALATION
+            else NoticeKind.ESCALATION
         )
         return EscalationStep(
             offset=self.at,

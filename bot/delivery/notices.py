@@ -15,7 +15,7 @@ from typing import Any
 from adapters.contract import Channel, DeliveryError, Reach
 from bot.delivery.dispatcher import Dispatcher
 from core.card import Card, build_notice_card
-from core.escalation import NotifyKind
+from core.escalation import NoticeKind
 from core.i18n import LOCALES, Locale, Text
 from core.people import Person
 from core.ports import Context
@@ -37,7 +37,7 @@ class NoticeRouter:
     def sends(self, ticket: Ticket, notice: Notice) -> list[Send]:
         payload: dict[str, Any] = {"notice": notice.to_json(), "key": notice.key}
         if notice.person_id is not None:
-            kind = "remind" if notice.kind is NotifyKind.REMINDER else "escalate"
+            kind = "remind" if notice.kind is NoticeKind.REMINDER else "escalate"
             return [
                 Send(ticket.key, where, kind, payload, notice.deliver_at)
                 for where in self.direct(notice.person_id)

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.ports import InboundKey, Submitted
 from bot.http.openapi import openapi_document
 from bot.http.problems import ApiError
+from bot.http.reads import TicketReads
 from bot.http.views import (
     PREFIX,
     attachment_json,
@@ -45,13 +45,11 @@ from core.commands import (
 from core.handlers.actions import ActResult
 from core.people import Person
 from core.text import field_problem
-from core.ticket import ChannelRef, Comment, Priority, Status, Ticket
+from core.ticket import ChannelRef, Comment, Priority, Status
 from core.workflow import Action
 from storage import queries
 from storage.attachments import (
     AttachmentMissing,
-    get_attachment,
-    ticket_attachments,
 )
 from storage.writer import IdempotencyMismatch
 
@@ -63,16 +61,20 @@ _VERSION_MAX = 2**31 - 1
 
 
 @dataclass(frozen=True)
-class ApiToken:
+class BearerToken:
+    """A configured API token (`api.tokens`) as the API checks it: who presents it acts as whom."""
+
     name: str
     token: str
     person_id: str
 
 
 class Api:
-    def __init__(self, service: TicketService, tokens: Sequence[ApiToken]) -> None:
+    def __init__(self, service: TicketService, tokens: Sequence[BearerToken]) -> None:
         self.service = service
         self.tokens = [(t.token.encode(), t) for t in tokens]
+        # every ticket read goes through it: core decides what the caller may see
+        self.reads = TicketReads(service.engine, service.directory)
 
     def routes(self) -> list[web.AbstractRouteDef]:
         return [
@@ -90,7 +92,7 @@ class Api:
         ]
 
     # ---- auth ---------------------------------------------------------------------------
-    def _caller(self, request: web.Request) -> tuple[ApiToken, Person]:
+    def _caller(self, request: web.Request) -> tuple[BearerToken, Person]:
         header = request.headers.get("Authorization", "")
         scheme, _, presented = header.partition(" ")
         if scheme.lower() != "bearer" or not presented.strip():
@@ -166,12 +168,15 @@ class Api:
             ) from None
 
     async def get(self, request: web.Request) -> web.Response:
-        self._caller(request)
-        ticket = await self._ticket(_path(request, "key"))
+        _, person = self._caller(request)
+        key = _path(request, "key")
+        ticket = await self.reads.ticket(person, key)
+        if ticket is None:
+            raise _no_ticket(key)
         return web.json_response(ticket_json(ticket))
 
     async def list(self, request: web.Request) -> web.Response:
-        self._caller(request)
+        _, person = self._caller(request)
         q = request.query
         for name, value in q.items():
             param(name, value)
@@ -194,11 +199,10 @@ class Api:
             raise ApiError(400, "bad_request", "limit: must be an integer") from None
         if not 1 <= limit <= 200:
             raise ApiError(400, "bad_request", "limit: must be between 1 and 200")
-        async with self.service.engine.connect() as conn:
-            try:
-                items, cursor = await queries.list_tickets(conn, f, limit, q.get("cursor") or None)
-            except ValueError as exc:
-                raise ApiError(400, "bad_request", f"cursor: {exc}") from None
+        try:
+            items, cursor = await self.reads.tickets(person, f, limit, q.get("cursor") or None)
+        except ValueError as exc:
+            raise ApiError(400, "bad_request", f"cursor: {exc}") from None
         return web.json_response({"items": [ticket_json(t) for t in items], "next_cursor": cursor})
 
     async def comment(self, request: web.Request) -> web.Response:
@@ -253,33 +257,32 @@ class Api:
         )
 
     async def comments(self, request: web.Request) -> web.Response:
-        return await self._listing(request, queries.ticket_comments, comment_json)
+        return await self._listing(request, self.reads.comments, comment_json)
 
     async def events(self, request: web.Request) -> web.Response:
-        return await self._listing(request, queries.ticket_events, event_json)
+        return await self._listing(request, self.reads.events, event_json)
 
     async def attachments(self, request: web.Request) -> web.Response:
-        return await self._listing(request, ticket_attachments, attachment_json)
+        return await self._listing(request, self.reads.attachments, attachment_json)
 
     async def _listing(
         self,
         request: web.Request,
-        query: Callable[[AsyncConnection, str], Awaitable[Sequence[T]]],
+        read: Callable[[Person, str], Awaitable[Sequence[T] | None]],
         view: Callable[[T], dict[str, Any]],
     ) -> web.Response:
         """A ticket's comments, events or attachments: 404 for an unknown ticket, else items."""
-        self._caller(request)
+        _, person = self._caller(request)
         key = _path(request, "key")
-        await self._ticket(key)
-        async with self.service.engine.connect() as conn:
-            rows = await query(conn, key)
+        rows = await read(person, key)
+        if rows is None:
+            raise _no_ticket(key)
         return web.json_response({"items": [view(row) for row in rows]})
 
     async def download(self, request: web.Request) -> web.Response:
-        self._caller(request)
+        _, person = self._caller(request)
         ident = _path(request, "id")
-        async with self.service.engine.connect() as conn:
-            found = await get_attachment(conn, ident) if len(ident) <= 64 else None
+        found = await self.reads.attachment(person, ident) if len(ident) <= 64 else None
         if found is None:
             raise ApiError(404, "not_found", f"no attachment {ident}")
         store = self.service.attachments
@@ -299,12 +302,6 @@ class Api:
             },
         )
 
-    async def _ticket(self, key: str) -> Ticket:
-        ticket = await self.service.ticket(key)
-        if ticket is None:
-            raise ApiError(404, "not_found", f"no ticket {key}")
-        return ticket
-
 
 def _params(action: Action, body: Mapping[str, Any]) -> ActionParams:
     """The fields an action reads from the request body; the others are ignored."""
@@ -317,11 +314,15 @@ def _params(action: Action, body: Mapping[str, Any]) -> ActionParams:
     return None
 
 
+def _no_ticket(key: str) -> ApiError:
+    return ApiError(404, "not_found", f"no ticket {key}")
+
+
 def _path(request: web.Request, name: str) -> str:
     return param(name, request.match_info[name])
 
 
-def _idempotency(request: web.Request, token: ApiToken, fingerprint: str) -> InboundKey | None:
+def _idempotency(request: web.Request, token: BearerToken, fingerprint: str) -> InboundKey | None:
     """The request's Idempotency-Key, scoped to the token; None when it sent none."""
     key = request.headers.get("Idempotency-Key")
     if key is None:

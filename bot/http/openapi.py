@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.forms import NUMBER_LIMIT
+from bot.http.openapi_schemas import NO_NUL, SOME_TEXT, TEXT, schemas
 from core.ticket import Priority, Status
 from core.workflow import Action
 
-# text a database can store: no NUL (nor unpaired surrogates, which a JSON Schema cannot name)
-_NO_NUL = "^[^\\u0000]*$"
-# ... and at least one character that is not white space (the server trims text)
-_SOME_TEXT = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
-_TEXT = {"type": "string", "pattern": _NO_NUL}
 # tickets.version is a 32-bit integer column
 _VERSION = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
 # RFC 9110 field value, as the IETF Idempotency-Key draft's sf-string: printable ASCII, no
@@ -30,8 +25,6 @@ _IDEMPOTENCY_KEY = {
 }
 
 _STATUS = f"({'|'.join(s.value for s in Status)})"
-_LABELS = {"type": "object", "properties": {"zh-CN": {"type": "string"}, "en": {"type": "string"}}}
-_TIME = {"type": ["string", "null"], "format": "date-time"}
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -61,7 +54,7 @@ _KEY = {
     "name": "key",
     "in": "path",
     "required": True,
-    "schema": {"type": "string", "pattern": _NO_NUL},
+    "schema": {"type": "string", "pattern": NO_NUL},
     "example": "IT-1042",
 }
 
@@ -124,7 +117,7 @@ def openapi_document() -> dict[str, Any]:
                             "description": "Comma-separated statuses",
                         },
                         *(
-                            {"name": n, "in": "query", "schema": _TEXT}
+                            {"name": n, "in": "query", "schema": TEXT}
                             for n in ("assignee", "team", "type", "requester")
                         ),
                         {
@@ -185,7 +178,7 @@ def openapi_document() -> dict[str, Any]:
                                     "properties": {
                                         "body": {
                                             "type": "string",
-                                            "pattern": _SOME_TEXT,
+                                            "pattern": SOME_TEXT,
                                             "maxLength": 10_000,
                                         },
                                         "public": {"type": "boolean"},
@@ -228,12 +221,12 @@ def openapi_document() -> dict[str, Any]:
                                 "schema": {
                                     "type": "object",
                                     "properties": {
-                                        "assignee": {**_TEXT, "description": "for assign"},
+                                        "assignee": {**TEXT, "description": "for assign"},
                                         "priority": {
                                             "type": "string",
                                             "enum": [p.value for p in Priority],
                                         },
-                                        "body": {**_TEXT, "description": "for comment"},
+                                        "body": {**TEXT, "description": "for comment"},
                                         "version": {
                                             **_VERSION,
                                             "description": "the version you saw",
@@ -269,7 +262,7 @@ def openapi_document() -> dict[str, Any]:
             "/attachments/{id}": {
                 "get": {
                     "summary": "Download an attachment (Content-Disposition carries its name)",
-                    "parameters": [{"name": "id", "in": "path", "required": True, "schema": _TEXT}],
+                    "parameters": [{"name": "id", "in": "path", "required": True, "schema": TEXT}],
                     "responses": {
                         "200": {
                             "description": "The file's bytes, with its content type",
@@ -288,173 +281,6 @@ def openapi_document() -> dict[str, Any]:
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": _schemas(),
-        },
-    }
-
-
-def _schemas() -> dict[str, Any]:
-    return {
-        "Error": {
-            "type": "object",
-            "required": ["error", "detail"],
-            "properties": {
-                "error": {"type": "string"},
-                "detail": {"type": "string"},
-                "fields": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "properties": {
-                            "field": {"type": "string"},
-                            "rule": {"type": "string"},
-                            "message": {"type": "string"},
-                        },
-                    },
-                },
-            },
-        },
-        "NewTicket": {
-            "type": "object",
-            "required": ["type", "title"],
-            "properties": {
-                "type": {**_TEXT, "example": "it"},
-                "title": {"type": "string", "pattern": _SOME_TEXT, "maxLength": 200},
-                "description": _TEXT,
-                "fields": {
-                    "type": "object",
-                    "description": "field id -> answer, as GET /ticket-types describes them; a "
-                    f"number is within ±{NUMBER_LIMIT} (2^53 - 1)",
-                },
-                "priority": {"type": "string", "enum": [p.value for p in Priority]},
-                "requester": {**_TEXT, "description": "person id (admin tokens only)"},
-            },
-        },
-        "Ticket": {
-            "type": "object",
-            "properties": {
-                "key": {"type": "string"},
-                "type": {"type": "string"},
-                "title": {"type": "string"},
-                "description": {"type": "string"},
-                "fields": {"type": "object"},
-                "priority": {"type": "string", "enum": [p.value for p in Priority]},
-                "status": {"type": "string", "enum": [s.value for s in Status]},
-                "requester": {"type": "string"},
-                "assignee": {"type": ["string", "null"]},
-                "team": {"type": ["string", "null"]},
-                "origin": {
-                    "type": ["object", "null"],
-                    "description": "Where the ticket was opened: channel, conversation, thread, "
-                    "message, and link (the source message's permalink, when it has one)",
-                },
-                "version": {"type": "integer"},
-                "created_at": _TIME,
-                "updated_at": _TIME,
-                "first_response_at": _TIME,
-                "resolved_at": _TIME,
-                "closed_at": _TIME,
-            },
-        },
-        "TicketPage": {
-            "type": "object",
-            "properties": {
-                "items": {"type": "array", "items": {"$ref": "#/components/schemas/Ticket"}},
-                "next_cursor": {"type": ["string", "null"]},
-            },
-        },
-        "ActResult": {
-            "type": "object",
-            "properties": {
-                "ticket": {"$ref": "#/components/schemas/Ticket"},
-                "changed": {"type": "boolean"},
-                "message": {"type": "string"},
-            },
-        },
-        "Comment": {
-            "type": "object",
-            "properties": {
-                "ticket": {"type": "string"},
-                "author": {"type": "string"},
-                "body": {"type": "string"},
-                "public": {"type": "boolean"},
-                "created_at": _TIME,
-            },
-        },
-        "CommentList": {
-            "type": "object",
-            "properties": {
-                "items": {"type": "array", "items": {"$ref": "#/components/schemas/Comment"}}
-            },
-        },
-        "Event": {
-            "type": "object",
-            "properties": {
-                "id": {"type": "integer"},
-                "kind": {"type": "string", "example": "TicketAccepted"},
-                "actor": {"type": ["string", "null"]},
-                "channel": {"type": "string"},
-                "data": {"type": "object"},
-                "at": _TIME,
-            },
-        },
-        "EventList": {
-            "type": "object",
-            "properties": {
-                "items": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}
-            },
-        },
-        "Attachment": {
-            "type": "object",
-            "properties": {
-                "id": {"type": "string"},
-                "ticket": {"type": "string"},
-                "comment": {
-                    "type": ["integer", "null"],
-                    "description": "set if a reply brought it",
-                },
-                "filename": {"type": "string"},
-                "content_type": {"type": "string"},
-                "size": {"type": "integer", "description": "bytes, also when not stored"},
-                "stored": {"type": "boolean", "description": "false: over the size limit"},
-                "note": {"type": "string", "description": "why the bytes were not kept"},
-                "download": {"type": ["string", "null"]},
-                "created_at": _TIME,
-            },
-        },
-        "AttachmentList": {
-            "type": "object",
-            "properties": {
-                "items": {"type": "array", "items": {"$ref": "#/components/schemas/Attachment"}}
-            },
-        },
-        "TicketTypeList": {
-            "type": "object",
-            "properties": {
-                "items": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "properties": {
-                            "id": {"type": "string"},
-                            "prefix": {"type": "string"},
-                            "name": _LABELS,
-                            "fields": {
-                                "type": "array",
-                                "items": {
-                                    "type": "object",
-                                    "properties": {
-                                        "id": {"type": "string"},
-                                        "kind": {"type": "string"},
-                                        "label": _LABELS,
-                                        "required": {"type": "boolean"},
-                                        "options": {"type": "array"},
-                                    },
-                                },
-                            },
-                        },
-                    },
-                }
-            },
+            "schemas": schemas(),
         },
     }

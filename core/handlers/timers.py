@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core import timekeeping
 from core.commands import FireTimer
-from core.escalation import NotifyKind
+from core.escalation import NoticeKind
 from core.events import ReminderSent, TicketEscalated
 from core.ports import Context, UnitOfWork
 from core.timekeeping import Notice
@@ -20,7 +20,7 @@ async def fire_timer(cmd: FireTimer, uow: UnitOfWork, ctx: Context) -> list[Noti
     notices = timekeeping.due_notices(ticket, ctx, now, generation)
     uow.tickets.update(ticket)
     for notice in notices:
-        reminder = notice.kind is NotifyKind.REMINDER
+        reminder = notice.kind is NoticeKind.REMINDER
         event = ReminderSent if reminder else TicketEscalated
         uow.record(
             event(

@@ -36,7 +36,7 @@ class Chat:
 
         async def next_match() -> dict[str, Any]:
             while True:
-                frame = await self.ws.receive_json()
+                frame: dict[str, Any] = await self.ws.receive_json()
                 if matches(frame):
                     return frame
                 self.backlog.append(frame)

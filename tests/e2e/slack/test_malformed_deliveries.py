@@ -15,7 +15,7 @@ EVENT = event_callback(message_event("U0ZHAOLI", "C0GENERAL", "打印机坏了",
 RAW = json.dumps(EVENT).encode()
 
 
-def signed(body: bytes = RAW, **headers: str) -> SignedRequest:
+def signed(body: bytes = RAW, /, **headers: str) -> SignedRequest:
     base = {"Content-Type": "application/json", **sign(SECRET, body, int(time.time()))}
     return SignedRequest(body, base | headers)
 

@@ -24,10 +24,11 @@ from core.workflow import Action
 from storage.tables import card_refs
 from tests.dbs import fresh_database
 from tests.e2e.harness import service_config
+from tests.fakes.channel import ReachesNobody
 
 
 @dataclass
-class SingleUseCodes:
+class SingleUseCodes(ReachesNobody):
     """A channel like WeCom: every post or update answers a code that the next update spends."""
 
     name: str = "codes"

@@ -24,10 +24,11 @@ from core.workflow import Action
 from storage.tables import outbox
 from tests.dbs import fresh_database
 from tests.e2e.harness import service_config
+from tests.fakes.channel import ReachesNobody
 
 
 @dataclass
-class FakeChannel:
+class FakeChannel(ReachesNobody):
     """A channel that records what it was asked to send and fails when told to."""
 
     name: str = "fake"
@@ -104,7 +105,7 @@ async def _open(services: Services, room: str = "r1") -> str:
     return str(done.value.key)
 
 
-async def _rows(services: Services) -> list[sa.Row[tuple[object, ...]]]:
+async def _rows(services: Services) -> list[sa.Row[Any, Any, Any]]:
     async with services.engine.connect() as conn:
         result = await conn.execute(sa.select(outbox.c.kind, outbox.c.status, outbox.c.attempts))
         return list(result)

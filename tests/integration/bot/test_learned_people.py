@@ -44,10 +44,10 @@ async def test_a_newcomer_is_stored_with_their_first_ticket_and_a_quiet_one_at_s
 
         again = await build(service_config(url))
         async with again.engine.connect() as conn:
-            stored = {p.id: p for p in await load_people(conn)}
+            reloaded = {p.id: p for p in await load_people(conn)}
         await again.engine.dispose()
-        assert stored[QUIET.id].name == QUIET.name  # flushed when the service stopped
-        assert stored[NEWCOMER.id].identities == {"email": "wu@example.cn"}
+        assert reloaded[QUIET.id].name == QUIET.name  # flushed when the service stopped
+        assert reloaded[NEWCOMER.id].identities == {"email": "wu@example.cn"}
 
 
 async def test_a_configured_person_linked_on_a_channel_keeps_the_link_after_a_restart(

@@ -27,7 +27,7 @@ from core.ports import Context
 from core.ticket import ChannelRef, Comment, Ticket
 from core.workflow import Action
 from storage.unit_of_work import StorageUnitOfWork
-from storage.writer import Outcome, Writer
+from storage.writer import Writer, WriteResult
 
 IT = TicketType(id="it", prefix="IT", name=Text("IT support", "IT 支持"), default_team="it")
 ALICE = Person("alice", Text("Alice", "爱丽丝"), locale="en")
@@ -61,7 +61,7 @@ async def open_one(writer: Writer, ctx: Context, title: str = "VPN is down") -> 
 
 async def press(
     writer: Writer, ctx: Context, key: str, action: Action, actor: str, **params: Any
-) -> Outcome[ActResult]:
+) -> WriteResult[ActResult]:
     async def work(uow: StorageUnitOfWork) -> ActResult:
         return await act(ActOnTicket(key, action, actor, SLACK, _typed(action, params)), uow, ctx)
 

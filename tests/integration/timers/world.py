@@ -16,7 +16,7 @@ from core.escalation import (
     Anchor,
     EscalationChain,
     EscalationStep,
-    NotifyKind,
+    NoticeKind,
     Recipient,
     RecipientKind,
 )
@@ -34,7 +34,7 @@ CHAIN = EscalationChain(
     "nudge",
     (
         EscalationStep(
-            REMIND_AFTER, Anchor.CREATED, Recipient(RecipientKind.ASSIGNEE), NotifyKind.REMINDER
+            REMIND_AFTER, Anchor.CREATED, Recipient(RecipientKind.ASSIGNEE), NoticeKind.REMINDER
         ),
     ),
 )

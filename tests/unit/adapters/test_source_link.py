@@ -12,9 +12,9 @@ from adapters.email.render import card_html, card_text
 from adapters.slack.render import render_card as slack_card
 from adapters.webchat.render import render_card as web_card
 from core.card import Card, build_card, build_notice_card
-from core.escalation import NotifyKind
+from core.escalation import NoticeKind
 from core.i18n import Locale
-from core.quiet_hours import Route
+from core.quiet_hours import DeliveryRoute
 from core.ticket import ChannelRef, Status, Ticket
 from core.timekeeping import Notice
 from tests.unit.core.fakes import make_context
@@ -172,9 +172,9 @@ def test_reminder_and_escalation_cards_link_to_the_source_too() -> None:
         status=Status.NEW,
         origin=ChannelRef("slack", "C024BE91L", None, "1767600000.000777", LINK),
     )
-    for kind in (NotifyKind.REMINDER, NotifyKind.ESCALATION):
+    for kind in (NoticeKind.REMINDER, NoticeKind.ESCALATION):
         notice = Notice(
-            kind, "IT-1001", "lilei", NOW, Route.NORMAL, f"IT-1001/{kind}", "created", None
+            kind, "IT-1001", "lilei", NOW, DeliveryRoute.NORMAL, f"IT-1001/{kind}", "created", None
         )
         built = build_notice_card(ticket, CTX, "en", notice)
 

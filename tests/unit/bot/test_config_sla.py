@@ -14,7 +14,7 @@ import yaml
 from bot.config import Config, ConfigError, load_config, parse_config
 from bot.config.schedule import parse_duration
 from core.assignment import Strategy, TicketFacts, Workload, assign
-from core.escalation import Anchor, NotifyKind, Recipient, RecipientKind
+from core.escalation import Anchor, NoticeKind, Recipient, RecipientKind
 from core.oncall import who_is_on_call
 from core.sla import SlaMetric
 from core.ticket import Priority
@@ -108,7 +108,7 @@ def test_example_chain_reminds_assignee_then_lead_then_manager(example: Config) 
     assert (reminder.offset, reminder.anchor, reminder.kind) == (
         timedelta(minutes=-10),
         Anchor.FIRST_RESPONSE,
-        NotifyKind.REMINDER,
+        NoticeKind.REMINDER,
     )
     assert lead.recipient == Recipient(RecipientKind.TEAM_LEAD)
     assert lead.also_team_channel

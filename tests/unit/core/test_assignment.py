@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -41,6 +41,7 @@ OFFICE = BusinessCalendar(
 )
 # Wednesday 2026-01-07, mid-morning in Shanghai
 NOW = datetime(2026, 1, 7, 10, 0, tzinfo=SHANGHAI)
+MINUTE = timedelta(minutes=1)
 TICKET = TicketFacts("it", {"category": "network", "office": "beijing"})
 IDLE = Workload()
 
@@ -176,6 +177,43 @@ def test_region_field_sends_the_ticket_to_people_serving_that_region() -> None:
     assert reason == "region beijing; round robin: first"
 
 
+def test_a_tag_rule_asks_for_its_skills_only_from_tickets_with_the_tag() -> None:
+    rule = (SkillRule(frozenset({"network"}), tag="vip"),)
+    vip = TicketFacts("it", {}, tags=frozenset({"vip"}))
+    assert decide(Strategy.SKILLS, skills=SKILLS, skill_rules=rule, ticket=vip) == (
+        "zhang.wei",
+        "skill network matched; least loaded: 0 open, weight 0",
+    )
+    plain = TicketFacts("it", {})
+    assert decide(Strategy.SKILLS, skills=SKILLS, skill_rules=rule, ticket=plain)[0] == "han.meimei"
+
+
+def test_a_multi_select_field_needs_every_skill_it_names() -> None:
+    both = TicketFacts("it", {"category": ["network", "hardware"]})
+    assignee, reason = decide(
+        Strategy.SKILLS, skills=SKILLS, skill_rules=CATEGORY_IS_SKILL, ticket=both
+    )
+    assert (assignee, reason.split(";")[0]) == ("zhang.wei", "skill hardware, network matched")
+
+
+def test_a_ticket_without_a_region_may_go_to_anyone() -> None:
+    regions = {"beijing": ("liu.yang",)}
+    nowhere = TicketFacts("it", {"office": ""})
+    assignee, reason = decide(
+        Strategy.REGION,
+        Strategy.ROUND_ROBIN,
+        region_field="office",
+        regions=regions,
+        ticket=nowhere,
+    )
+    assert (assignee, reason) == ("han.meimei", "round robin: first")
+
+
+def test_a_policy_without_strategies_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least one strategy"):
+        AssignmentPolicy(strategies=())
+
+
 # --- availability -------------------------------------------------------------------------------
 
 
@@ -215,6 +253,20 @@ def test_team_hours_apply_to_members_without_their_own() -> None:
     )
 
 
+def test_leave_that_ends_before_it_starts_is_refused() -> None:
+    with pytest.raises(ValueError, match="before it starts"):
+        Leave(date(2026, 1, 8), date(2026, 1, 7))
+
+
+def test_a_long_burst_of_tickets_keeps_reading_each_minute_right() -> None:
+    # more distinct minutes than the availability remembers: answers stay right after it forgets
+    person = Availability(hours=OFFICE)
+    morning = datetime(2026, 1, 7, 9, 0, tzinfo=SHANGHAI)
+    answers = {person.absence(morning + n * MINUTE, None) for n in range(300)}
+    assert answers == {None}
+    assert person.absence(datetime(2026, 1, 7, 20, 0, tzinfo=SHANGHAI), None) == "off hours"
+
+
 def test_nobody_available_goes_to_the_team_queue_for_anyone_to_claim() -> None:
     leave = (Leave(date(2026, 1, 1), date(2026, 1, 31)),)
     away = {p: Availability(leave=leave) for p in TEAM.members}
@@ -248,6 +300,14 @@ def test_on_call_person_on_leave_hands_over_to_the_next_strategy() -> None:
     away = {"zhang.wei": Availability(leave=(Leave(date(2026, 1, 7), date(2026, 1, 7)),))}
     assignee, _ = decide(Strategy.ON_CALL, Strategy.ROUND_ROBIN, rotation=ROTA, availability=away)
     assert assignee == "han.meimei"
+
+
+def test_before_the_rotation_starts_nobody_is_on_call_and_the_next_strategy_decides() -> None:
+    early = datetime(2026, 1, 2, 10, 0, tzinfo=SHANGHAI)
+    assert decide(Strategy.ON_CALL, Strategy.ROUND_ROBIN, rotation=ROTA, now=early) == (
+        "han.meimei",
+        "rotation it-night starts 2026-01-05; round robin: first",
+    )
 
 
 def test_on_call_strategy_without_a_rotation_is_refused() -> None:

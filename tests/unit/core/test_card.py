@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,12 +13,17 @@ from core.card import (
     Card,
     CardAction,
     CardField,
+    CardKind,
     Colour,
     Style,
     build_card,
+    build_notice_card,
 )
+from core.escalation import NoticeKind
 from core.i18n import Locale
+from core.quiet_hours import DeliveryRoute
 from core.ticket import Priority, Status, Ticket
+from core.timekeeping import Notice
 from core.workflow import Action
 
 from .fakes import make_context
@@ -233,3 +238,40 @@ def test_long_description_is_cut_to_500_characters() -> None:
 
 def test_card_carries_the_ticket_version_for_stale_clicks() -> None:
     assert card(version=7).version == 7
+
+
+# --- reminders and escalations ----------------------------------------------------------------
+
+
+def notice(kind: NoticeKind, due: datetime | None, earlier: int = 0) -> Notice:
+    key = f"IT-1001/std:0#{earlier}/lilei"
+    return Notice(
+        kind, "IT-1001", "lilei", NOW, DeliveryRoute.NORMAL, key, "first_response", due, earlier
+    )
+
+
+def test_a_late_reminder_says_since_when_in_days_and_offers_only_snooze_once_work_started() -> None:
+    due = NOW - timedelta(days=2, hours=3)
+    late = notice(NoticeKind.REMINDER, due, earlier=4)
+    c = build_notice_card(ticket(status=Status.IN_PROGRESS), CTX, "en", late)
+    assert c.kind is CardKind.REMINDER
+    assert c.body == (
+        "IT-1001 VPN 连不上: first response was due 2026-01-03 06:00 (UTC), 2 d 3 h ago."
+    )
+    assert [a.id for a in c.actions] == [Action.SNOOZE]
+
+
+def test_an_escalation_before_the_due_time_asks_for_a_hand_and_tells_the_story_so_far() -> None:
+    early = notice(NoticeKind.ESCALATION, NOW + timedelta(hours=1), earlier=2)
+    c = build_notice_card(ticket(status=Status.IN_PROGRESS), CTX, "en", early)
+    assert c.kind is CardKind.ESCALATION
+    assert c.body == "IT-1001 VPN 连不上 needs a hand."
+    assert "Late by" not in fields(c)
+    assert fields(c)["So far"] == "opened 0 min ago; now In progress; 2 earlier notice(s)"
+    assert [a.id for a in c.actions] == [Action.ASSIGN]  # nothing left to take over
+
+
+def test_a_notice_about_a_closed_ticket_offers_no_buttons() -> None:
+    for kind in NoticeKind:
+        c = build_notice_card(ticket(status=Status.CLOSED), CTX, "zh-CN", notice(kind, None))
+        assert c.actions == ()

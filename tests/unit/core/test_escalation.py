@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from core.calendar import BusinessCalendar
 from core.clock import FrozenClock
 from core.escalation import (
     Anchor,
     EscalationChain,
+    EscalationError,
     EscalationStep,
-    NotifyKind,
+    NoticeKind,
     Recipient,
     RecipientKind,
 )
 from core.escalation_plan import (
     EscalationPlan,
     EscalationState,
-    Notify,
+    StepFiring,
     due_steps,
     fire,
     next_due,
@@ -29,7 +33,7 @@ from core.escalation_plan import (
 )
 from core.i18n import Text
 from core.people import Team
-from core.quiet_hours import Route, deliver_at
+from core.quiet_hours import DeliveryRoute, deliver_at
 from core.sla import SlaMetric, SlaPolicy, SlaTarget, start_clocks
 from core.ticket import Priority
 
@@ -55,7 +59,7 @@ CHAIN = EscalationChain(
             -10 * MINUTE,
             Anchor.FIRST_RESPONSE,
             Recipient(RecipientKind.ASSIGNEE),
-            NotifyKind.REMINDER,
+            NoticeKind.REMINDER,
         ),
         EscalationStep(
             timedelta(0),
@@ -83,7 +87,7 @@ def opened(policy: SlaPolicy = FOUR_HOURS) -> tuple[EscalationPlan, EscalationSt
     return plan(CHAIN, clocks, OPENED, ticket_key="IT-1042"), EscalationState()
 
 
-def who(sent: list[Notify]) -> list[str]:
+def who(sent: list[StepFiring]) -> list[str]:
     return [f"{n.recipient}#{n.occurrence}" for n in sent]
 
 
@@ -232,13 +236,49 @@ def test_recipients_resolve_to_the_people_holding_the_roles() -> None:
     assert Recipient.parse("team_channel").person("han.meimei", team) is None
 
 
+def test_the_team_channel_and_a_vacant_role_name_nobody_and_a_person_names_themselves() -> None:
+    assert Recipient.parse("team_lead").person("han.meimei", None) is None
+    assert Recipient(RecipientKind.TEAM_CHANNEL).person("han.meimei", None) is None
+    assert Recipient.parse("wang.fang").person("han.meimei", None) == "wang.fang"
+
+
+@pytest.mark.parametrize(
+    ("kind", "person_id"), [(RecipientKind.PERSON, None), (RecipientKind.ASSIGNEE, "li.lei")]
+)
+def test_only_a_person_recipient_names_a_person(kind: RecipientKind, person_id: str | None) -> None:
+    with pytest.raises(EscalationError, match="names a person id"):
+        Recipient(kind, person_id)
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"repeat_every": timedelta(0)}, "repeat_every must be positive"),
+        ({"repeat_every": HOUR, "max_repeats": -1}, "max_repeats must not be negative"),
+    ],
+)
+def test_a_step_that_cannot_repeat_as_written_is_refused(
+    changes: dict[str, Any], reason: str
+) -> None:
+    with pytest.raises(EscalationError, match=reason):
+        EscalationStep(HOUR, Anchor.CREATED, Recipient(RecipientKind.ASSIGNEE), **changes)
+
+
+def test_a_damaged_stored_plan_is_refused_with_what_is_wrong() -> None:
+    current, _ = opened()
+    damaged = current.to_json()
+    del damaged["steps"][0]["anchor"]
+    with pytest.raises(EscalationError, match="not a stored escalation plan: KeyError"):
+        EscalationPlan.from_json(damaged)
+
+
 # --- quiet hours -------------------------------------------------------------------------------
 
 
-def reminder_at(when: datetime) -> Notify:
+def reminder_at(when: datetime) -> StepFiring:
     current, state = opened()
     [notice] = due_steps(current, BREACH - 10 * MINUTE, state)
-    return Notify(
+    return StepFiring(
         notice.recipient, notice.kind, notice.ticket_key, notice.step_id, 0, when,
         notice.urgent_priorities,
     )  # fmt: skip
@@ -248,24 +288,24 @@ def test_quiet_hours_hold_a_reminder_until_the_recipients_morning() -> None:
     evening = datetime(2026, 1, 7, 20, 0, tzinfo=SHANGHAI)
     when, route = deliver_at(reminder_at(evening), OFFICE, Priority.NORMAL, evening)
     assert when == datetime(2026, 1, 8, 9, 0, tzinfo=SHANGHAI)
-    assert route is Route.NORMAL
+    assert route is DeliveryRoute.NORMAL
 
 
 def test_urgent_ticket_goes_out_now_by_the_urgent_route() -> None:
     evening = datetime(2026, 1, 7, 20, 0, tzinfo=SHANGHAI)
     when, route = deliver_at(reminder_at(evening), OFFICE, Priority.URGENT, evening)
     assert when == evening.astimezone(UTC)
-    assert route is Route.URGENT
+    assert route is DeliveryRoute.URGENT
 
 
 def test_reminder_within_working_hours_goes_out_now() -> None:
     noon = datetime(2026, 1, 7, 11, 0, tzinfo=SHANGHAI)
     assert deliver_at(reminder_at(noon), OFFICE, Priority.URGENT, noon) == (
         noon.astimezone(UTC),
-        Route.NORMAL,
+        DeliveryRoute.NORMAL,
     )
 
 
 def test_recipient_without_a_calendar_takes_messages_at_any_hour() -> None:
     night = datetime(2026, 1, 8, 3, 0, tzinfo=SHANGHAI)
-    assert deliver_at(reminder_at(night), None, Priority.LOW, night)[1] is Route.NORMAL
+    assert deliver_at(reminder_at(night), None, Priority.LOW, night)[1] is DeliveryRoute.NORMAL

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -23,7 +24,7 @@ from core.events import (
     TicketReopened,
     event_from,
 )
-from core.quiet_hours import Route
+from core.quiet_hours import DeliveryRoute
 from core.ticket import Priority, Status
 
 AT = datetime(2024, 3, 4, 9, 30, tzinfo=UTC)
@@ -102,7 +103,7 @@ STORED: list[tuple[Event, dict[str, object]]] = [
             **HEAD,
             to="lilei",
             step="IT-1001/c:0#0/assignee",
-            route=Route.NORMAL,
+            route=DeliveryRoute.NORMAL,
             deliver_at=AT,
         ),
         {
@@ -117,7 +118,7 @@ STORED: list[tuple[Event, dict[str, object]]] = [
             **HEAD,
             to="team_channel",
             step="IT-1001/c:1#0/team_channel",
-            route=Route.URGENT,
+            route=DeliveryRoute.URGENT,
             deliver_at=AT,
         ),
         {
@@ -146,3 +147,15 @@ def test_an_event_stores_the_same_json_and_reads_back_from_it(
 def test_an_unknown_kind_is_not_read_back() -> None:
     with pytest.raises(ValueError, match="TicketTeleported"):
         event_from("TicketTeleported", {}, **HEAD)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Bare(Event):
+    """An event with nothing but the header (none of ours is one yet)."""
+
+    kind: ClassVar[EventKind] = EventKind.TICKET_ACCEPTED
+
+
+def test_an_event_without_fields_of_its_own_stores_an_empty_object() -> None:
+    assert Bare(**HEAD).data == {}
+    assert Bare.fields_from({"from": "new"}) == {}

@@ -88,6 +88,11 @@ def test_text_falls_back_to_the_language_it_has() -> None:
     assert Text("", "笔记本").get("en") == "笔记本"
 
 
+def test_text_shows_both_languages_to_the_web_page_each_falling_back() -> None:
+    assert Text("Laptop", "笔记本").to_json() == {"zh-CN": "笔记本", "en": "Laptop"}
+    assert Text("Laptop").to_json() == {"zh-CN": "Laptop", "en": "Laptop"}
+
+
 def test_text_is_built_from_config_values() -> None:
     label = Text("VPN", "VPN 权限")
     assert Text.of(label) is label

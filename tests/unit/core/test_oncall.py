@@ -108,6 +108,20 @@ def test_rotation_without_participants_is_refused() -> None:
         weekly(participants=())
 
 
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"handover": time(9, tzinfo=UTC)}, "handover is a local time"),
+        ({"timezone": "Mars/Olympus"}, "unknown time zone 'Mars/Olympus'"),
+    ],
+)
+def test_rotation_with_a_zoned_handover_or_an_unknown_zone_is_refused(
+    changes: dict[str, object], reason: str
+) -> None:
+    with pytest.raises(RotationError, match=reason):
+        weekly(**changes)
+
+
 def test_override_that_ends_before_it_starts_is_refused() -> None:
     with pytest.raises(RotationError, match="must end after it starts"):
         Override("li.lei", datetime(2026, 1, 2, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC))

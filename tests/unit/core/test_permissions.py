@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
 from core.assignment import Decision, choose_assignee
 from core.i18n import Text
-from core.people import Person, Role, StaticDirectory, Team, display_name
-from core.permissions import ALLOW, Verdict, may
+from core.people import Directory, Person, Role, StaticDirectory, Team, display_name
+from core.permissions import ALLOW, Verdict, may, may_view, viewable
 from core.ticket import Ticket
 from core.workflow import Action
 
@@ -81,6 +82,24 @@ def test_ticket_without_team_is_left_to_its_assignee_and_admins() -> None:
 
 def test_admin_is_always_allowed() -> None:
     assert all(verdict("root", action) is ALLOW for action in Action)
+
+
+# --- who may see what -------------------------------------------------------------------------
+
+
+def test_everyone_known_may_view_every_ticket_today() -> None:
+    others = (ticket(assignee=None, team="facilities"), ticket(assignee=None, team=None))
+    assert all(may_view(p, t, DIRECTORY) for p in EVERYONE for t in (ticket(), *others))
+
+
+def test_a_listing_keeps_what_the_viewer_may_see_in_its_order() -> None:
+    page = [replace(ticket(), key=f"IT-{n}", number=n) for n in (1003, 1002, 1001)]
+    assert viewable(LI_LEI, page, DIRECTORY) == page
+
+    def not_1002(viewer: Person, subject: Ticket, directory: Directory) -> bool:
+        return subject.key != "IT-1002"
+
+    assert [t.key for t in viewable(LI_LEI, page, DIRECTORY, not_1002)] == ["IT-1003", "IT-1001"]
 
 
 # --- people and teams -------------------------------------------------------------------------

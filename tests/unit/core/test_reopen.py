@@ -15,7 +15,7 @@ from core.escalation import (
     Anchor,
     EscalationChain,
     EscalationStep,
-    NotifyKind,
+    NoticeKind,
     Recipient,
     RecipientKind,
 )
@@ -57,7 +57,7 @@ CHAIN = EscalationChain(
             timedelta(minutes=30),
             Anchor.CREATED,
             Recipient(RecipientKind.ASSIGNEE),
-            NotifyKind.REMINDER,
+            NoticeKind.REMINDER,
         ),
         EscalationStep(timedelta(0), Anchor.RESOLUTION, Recipient(RecipientKind.TEAM_LEAD)),
     ),
@@ -161,12 +161,12 @@ async def test_reminder_30_min_after_created_fires_30_min_after_the_reopen_once(
     # not the original creation: nothing from the first cycle is overdue at once
     assert ticket.wake_at == FRIDAY_1730 + timedelta(minutes=30)
     again = await tick(uow, ctx, ticket)
-    assert [(n.kind, n.person_id) for n in again] == [(NotifyKind.REMINDER, "wangfang")]
+    assert [(n.kind, n.person_id) for n in again] == [(NoticeKind.REMINDER, "wangfang")]
     assert again[0].key != first[0].key  # a new message, not a replay of the first cycle's
     # next: the new resolution breach, for the lead; the reminder does not come back
     assert ticket.wake_at == MONDAY_1230
     breach = await tick(uow, ctx, ticket)
-    assert [(n.kind, n.person_id) for n in breach] == [(NotifyKind.ESCALATION, "wangfang")]
+    assert [(n.kind, n.person_id) for n in breach] == [(NoticeKind.ESCALATION, "wangfang")]
     assert ticket.wake_at is None
 
 
@@ -186,7 +186,7 @@ async def test_a_timer_of_the_previous_cycle_does_nothing() -> None:
     assert await handle(FireTimer(ticket.key, stale), uow, ctx) == []
     assert len(uow.events) == events
     due = await tick(uow, ctx, ticket)
-    assert sorted(n.kind for n in due) == [NotifyKind.ESCALATION, NotifyKind.REMINDER]
+    assert sorted(n.kind for n in due) == [NoticeKind.ESCALATION, NoticeKind.REMINDER]
 
 
 async def test_accept_after_the_reopen_silences_the_chain_again() -> None:

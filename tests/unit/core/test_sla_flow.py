@@ -16,13 +16,13 @@ from core.escalation import (
     Anchor,
     EscalationChain,
     EscalationStep,
-    NotifyKind,
+    NoticeKind,
     Recipient,
     RecipientKind,
 )
 from core.events import EventKind
 from core.ports import Context, Schedule, SlaChoice, TeamLoad
-from core.quiet_hours import Route
+from core.quiet_hours import DeliveryRoute
 from core.sla import SlaMetric, SlaPolicy, SlaTarget
 from core.ticket import Priority
 from core.timekeeping import load, sla_due
@@ -44,7 +44,7 @@ CHAIN = EscalationChain(
             timedelta(minutes=-10),
             Anchor.FIRST_RESPONSE,
             Recipient(RecipientKind.ASSIGNEE),
-            NotifyKind.REMINDER,
+            NoticeKind.REMINDER,
         ),
         EscalationStep(
             timedelta(0),
@@ -108,7 +108,7 @@ async def test_four_hour_chain_reminds_then_escalates_then_repeats_in_millisecon
 
     reminder = await tick(uow, ctx, ticket)
     assert clock.now() == START + timedelta(hours=3, minutes=50)
-    assert [(n.kind, n.person_id) for n in reminder] == [(NotifyKind.REMINDER, "wangfang")]
+    assert [(n.kind, n.person_id) for n in reminder] == [(NoticeKind.REMINDER, "wangfang")]
 
     breach = await tick(uow, ctx, ticket)
     assert clock.now() == START + timedelta(hours=4)
@@ -157,9 +157,9 @@ async def test_priority_change_replans_to_the_new_target_and_keeps_fired_steps_f
     assert sla_due(ticket) == START + timedelta(hours=1)  # measured from the same start
     assert ticket.wake_at == START + timedelta(minutes=50)
     first = await tick(uow, ctx, ticket)
-    assert [n.kind for n in first] == [NotifyKind.REMINDER]
+    assert [n.kind for n in first] == [NoticeKind.REMINDER]
     again = await tick(uow, ctx, ticket)
-    assert all(n.kind is NotifyKind.ESCALATION for n in again)
+    assert all(n.kind is NoticeKind.ESCALATION for n in again)
 
 
 async def test_waiting_pauses_and_resume_pushes_the_due_time_by_the_wait() -> None:
@@ -209,11 +209,11 @@ async def test_reminder_waits_for_the_recipients_morning_unless_urgent() -> None
 
     held = await tick(uow, ctx, normal)
     assert held[0].deliver_at == datetime(2026, 1, 6, 1, 0, tzinfo=UTC)  # 09:00 next day
-    assert held[0].route is Route.NORMAL
+    assert held[0].route is DeliveryRoute.NORMAL
     clock.set(late)
     now = await tick(uow, ctx, urgent)
     assert now[0].deliver_at == clock.now()
-    assert now[0].route is Route.URGENT
+    assert now[0].route is DeliveryRoute.URGENT
 
 
 async def test_snooze_holds_the_next_reminder() -> None:
