@@ -160,7 +160,13 @@ async def build(config: Config, *, clock: Clock | None = None, migrate_db: bool 
     directory = config.directory()
     configured = tuple(directory.people)  # the web chat's identity picker lists only these
     schedule = schedule_from(config, CachedTeamLoads(reader(engine), clock))
-    ctx = Context(types=config.ticket_types(), directory=directory, clock=clock, schedule=schedule)
+    ctx = Context(
+        types=config.ticket_types(),
+        directory=directory,
+        clock=clock,
+        schedule=schedule,
+        conversation=config.conversation.rules(),
+    )
     async with engine.begin() as conn:
         stored = await load_people(conn)
         for person in _with_learned_identities(directory.people, stored):
@@ -223,6 +229,8 @@ async def build(config: Config, *, clock: Clock | None = None, migrate_db: bool 
     )
     app = build_app(api, channels.values(), health, metrics)
     router = NoticeRouter(ctx, frozenset(channels), team_rooms(config))
+    service.notice_router = router
+    service.notice_hold = timedelta(seconds=o.notice_coalesce_s)
     scheduler = Scheduler(
         reader(engine),
         writer,

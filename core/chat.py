@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from core.conversation import ChatCommand, CommandName
 from core.errors import NotFound
-from core.i18n import Locale, as_locale, t
+from core.i18n import LOCALES, Locale, as_locale, t
 from core.people import Person, Team
 from core.ports import TicketReader
 from core.ticket import Ticket
@@ -97,5 +97,8 @@ async def queue(
 async def status(reader: TicketReader, key: str, locale: Locale) -> Answer:
     ticket = await reader.get(key)
     if ticket is None:
-        raise NotFound(t("err.not_found", locale, key=key))
+        raise NotFound(
+            t("err.not_found", locale, key=key),
+            {loc: t("err.not_found", loc, key=key) for loc in LOCALES},
+        )
     return Answer(ticket_line(ticket, locale), (ticket,), card=ticket)

@@ -7,7 +7,7 @@ ids) live in bot.config.refs.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from ipaddress import ip_network
 from typing import Annotated, Literal, Self, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from core.assignment import Strategy
+from core.conversation import ConversationRules
 from core.forms import FieldKind
 from core.i18n import Locale, Text
 from core.people import Role
@@ -515,6 +516,8 @@ class OutboxConfig(Section):
     max_backoff_s: float = Field(default=300.0, gt=0)
     # messages per second per channel; a channel not listed is not throttled
     rate_limits: dict[ChannelName, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
+    # lines one person gets about one ticket within this many seconds go out as one message
+    notice_coalesce_s: float = Field(default=60.0, ge=0)
 
     @field_validator("max_backoff_s")
     @classmethod
@@ -523,3 +526,17 @@ class OutboxConfig(Section):
         if base is not None and value < base:
             raise ValueError(f"must not be less than base_backoff_s ({base:g})")
         return value
+
+
+class ConversationConfig(Section):
+    """How chat messages are told apart (core.conversation); see docs/conversation.md."""
+
+    # small talk that opens no ticket, per language; None keeps the built-in lists
+    chatter: dict[Locale, tuple[NonEmpty, ...]] | None = None
+    # further messages from the same person in the same conversation within this many minutes
+    # are comments on the ticket they just opened
+    follow_up_minutes: float = Field(default=5.0, ge=0, le=24 * 60)
+
+    def rules(self) -> ConversationRules:
+        chatter = {str(k): v for k, v in self.chatter.items()} if self.chatter is not None else None
+        return ConversationRules.of(chatter, timedelta(minutes=self.follow_up_minutes))

@@ -13,7 +13,9 @@ from core.handlers.checks import (
     actor_of,
     check_allowed,
     load_ticket,
+    not_in_state,
     param_values,
+    refusal,
     refuse_unstorable,
 )
 from core.handlers.comments import add_comment, store_comment
@@ -50,13 +52,11 @@ async def act(cmd: ActOnTicket, uow: UnitOfWork, ctx: Context) -> ActResult:
     locale = as_locale(actor.locale)
     ticket = await load_ticket(uow, cmd.key, locale)
     check_allowed(actor, cmd.action, ticket, ctx, locale)
-    action_label = t(f"action.{cmd.action.value}", locale)
     noop = _already_done(cmd, ticket, actor, ctx, locale)
     if noop is not None:
         return noop
     if not allowed(cmd.action, ticket.status):
-        status = t(f"status.{ticket.status.value}", locale)
-        raise Conflict(t("err.not_allowed_in_state", locale, action=action_label, status=status))
+        raise not_in_state(f"action.{cmd.action.value}", ticket, locale)
     now = ctx.clock.now()
     previous = ticket.assignee_id
     press = Press(cmd, ticket, actor, ctx, now, ticket.status)
@@ -102,8 +102,13 @@ def _already_done(
                     status=t(f"status.{ticket.status.value}", locale),
                 ),
             )
-        who = display_name(ctx.directory, ticket.assignee_id, locale) or "?"
-        raise Conflict(t("err.already_accepted", locale, who=who))
+        holder = ticket.assignee_id
+
+        def render(loc: Locale) -> str:
+            who = display_name(ctx.directory, holder, loc) or "?"
+            return t("err.already_accepted", loc, who=who)
+
+        raise refusal(Conflict, locale, render)
     if target is not None and ticket.status == target and cmd.action not in _NOT_IDEMPOTENT:
         status = t(f"status.{target.value}", locale)
         return ActResult(ticket, False, t("err.already_in_state", locale, status=status))

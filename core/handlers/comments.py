@@ -6,11 +6,17 @@ from datetime import datetime
 
 from core import timekeeping
 from core.commands import AddComment
-from core.errors import FieldError, FormInvalid, PermissionDenied
+from core.errors import FieldError, FormInvalid
 from core.events import CommentAdded
 from core.forms import clean_text
-from core.handlers.checks import actor_of, check_allowed, load_ticket, refuse_unstorable
-from core.i18n import as_locale, t
+from core.handlers.checks import (
+    actor_of,
+    check_allowed,
+    forbidden,
+    load_ticket,
+    refuse_unstorable,
+)
+from core.i18n import as_locale
 from core.people import Person
 from core.permissions import is_support, may_write_internal
 from core.ports import Context, UnitOfWork
@@ -26,11 +32,7 @@ async def add_comment(cmd: AddComment, uow: UnitOfWork, ctx: Context) -> Comment
     if not cmd.public:
         verdict = may_write_internal(author, ticket, ctx.directory)
         if not verdict.allowed:
-            label = t("action.note", locale)
-            reason = t(verdict.reason_key, locale)
-            raise PermissionDenied(
-                t("err.forbidden", locale, action=label, key=ticket.key, reason=reason)
-            )
+            raise forbidden("action.note", ticket, verdict.reason_key, locale)
     refuse_unstorable([("body", cmd.body)])
     body = clean_text(cmd.body)
     if not body:

@@ -9,10 +9,17 @@ from typing import Any
 
 from core import timekeeping
 from core.commands import EditTicket
-from core.errors import Conflict, FieldError, FormInvalid, PermissionDenied
+from core.errors import Conflict, FieldError, FormInvalid
 from core.events import TicketAssigned, TicketEdited
 from core.forms import TicketType, clean_text
-from core.handlers.checks import actor_of, load_ticket, parse_priority
+from core.handlers.checks import (
+    actor_of,
+    forbidden,
+    load_ticket,
+    not_in_state,
+    parse_priority,
+    refusal,
+)
 from core.handlers.opening import checked_form, decide
 from core.i18n import as_locale, t
 from core.permissions import may_edit
@@ -34,24 +41,17 @@ async def edit_ticket(cmd: EditTicket, uow: UnitOfWork, ctx: Context) -> EditRes
     ticket = await load_ticket(uow, cmd.key, locale)
     verdict = may_edit(actor, ticket, ctx.directory)
     if not verdict.allowed:
-        label, reason = t("action.edit", locale), t(verdict.reason_key, locale)
-        raise PermissionDenied(
-            t("err.forbidden", locale, action=label, key=ticket.key, reason=reason)
-        )
-    if cmd.expected_version is not None and cmd.expected_version != ticket.version:
-        raise Conflict(
-            t(
-                "err.version_conflict",
-                locale,
-                key=ticket.key,
-                seen=cmd.expected_version,
-                now=ticket.version,
-            )
+        raise forbidden("action.edit", ticket, verdict.reason_key, locale)
+    seen = cmd.expected_version
+    if seen is not None and seen != ticket.version:
+        key, now_at = ticket.key, ticket.version
+        raise refusal(
+            Conflict,
+            locale,
+            lambda loc: t("err.version_conflict", loc, key=key, seen=seen, now=now_at),
         )
     if not ticket.is_open:
-        status = t(f"status.{ticket.status.value}", locale)
-        action = t("action.edit", locale)
-        raise Conflict(t("err.not_allowed_in_state", locale, action=action, status=status))
+        raise not_in_state("action.edit", ticket, locale)
     ttype, title, description, fields, priority = _validated(cmd, ticket, ctx)
     changes = _changes(ticket, ttype.id, title, description, fields, priority)
     if not changes:
