@@ -15,10 +15,10 @@ from bot.delivery.notices import NoticeRouter
 from bot.metrics import Metrics
 from core import chat
 from core.bus import handle
-from core.chat import Answer
-from core.conversation import ChatCommand
 from core.card import Card, build_card
+from core.chat import Answer
 from core.commands import Command, OpenTicket
+from core.conversation import ChatCommand
 from core.errors import DomainError
 from core.forms import TicketType
 from core.i18n import Locale

@@ -198,6 +198,10 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "{key} {title} is now assigned to you (by {who}).",
         "{key} {title} 已分派给你（{who}）。",
     ),
+    "notice.assigned_auto": (
+        "{key} {title} is now assigned to you.",
+        "{key} {title} 已分派给你。",
+    ),
     "notice.taken_over": (
         "{who} took over {key} {title}; it is no longer yours.",
         "{who} 接手了 {key} {title}，这张工单不再由你处理。",

@@ -93,7 +93,8 @@ async def on_reopened(event: TicketReopened, uow: UnitOfWork, ctx: Context) -> N
 
 
 async def on_assigned(event: TicketAssigned, uow: UnitOfWork, ctx: Context) -> None:
-    await _tell(uow, ctx, event, event.assignee_id, "assigned", "notice.assigned")
+    text_key = "notice.assigned" if event.actor_id else "notice.assigned_auto"
+    await _tell(uow, ctx, event, event.assignee_id, "assigned", text_key)
     previous = event.previous_id
     if previous is not None and previous != event.assignee_id and event.assignee_id:
         key = "notice.reassigned_away"
