@@ -206,10 +206,9 @@ def parse_command(text: str) -> ChatCommand | None:
     """A slash command ("/status IT-1001", "／帮助"), or None for anything else."""
     if not text or text[0] not in "/／":
         return None
-    head, _, rest = text[1:].strip().partition(" ")
-    head, rest = head.strip(), rest.strip()
-    if not head:
-        return None  # a lone slash is not a command
+    if len(text) < 2 or text[1].isspace():
+        return None  # a lone slash, or "/ 打印机坏了", is not a command
+    head, rest = _split(text[1:])
     name = _ALIASES.get(head.casefold())
     if name is None:
         return ChatCommand(CommandName.HELP, unknown="/" + head)
@@ -217,11 +216,17 @@ def parse_command(text: str) -> ChatCommand | None:
         return ChatCommand(name, type_id=rest.split()[0] if rest else None)
     if name not in _NEEDS_KEY:
         return ChatCommand(name)
-    key_text, _, after = rest.partition(" ")
-    key = key_text.strip().upper()
-    if not _KEY_SHAPE.fullmatch(key) or (name is CommandName.NOTE and not after.strip()):
+    key_text, after = _split(rest)
+    key = key_text.upper()
+    if not _KEY_SHAPE.fullmatch(key) or (name is CommandName.NOTE and not after):
         return ChatCommand(CommandName.HELP, usage_of=name)
-    return ChatCommand(name, key=key, text=after.strip())
+    return ChatCommand(name, key=key, text=after)
+
+
+def _split(text: str) -> tuple[str, str]:
+    """The first word and the rest, split at any whitespace (a tab, a full-width space)."""
+    parts = text.split(maxsplit=1)
+    return (parts[0], parts[1].strip()) if len(parts) == 2 else (text.strip(), "")
 
 
 _KEY_SHAPE = re.compile(r"[A-Z][A-Z0-9_]*-\d{1,12}")

@@ -195,7 +195,7 @@ def typed_params(action: Action, raw: dict[str, Any]) -> ActionParams:
         return Assign(str(raw.get("assignee", "")))
     if action == Action.SET_PRIORITY:
         return SetPriority(str(raw.get("priority")))
-    if action == Action.COMMENT:
+    if action == Action.COMMENT or (action in (Action.WAIT, Action.RESOLVE) and "body" in raw):
         return WriteComment(str(raw.get("body", "")))
     return None
 
