@@ -62,5 +62,5 @@ def test_bad_rows_are_reported_by_line_and_column_and_the_rest_is_replayed() -> 
 
 
 def test_a_missing_file_is_named_without_a_traceback(tmp_path: Path) -> None:
-    with pytest.raises(SimulateError, match="no-such.csv: no such file"):
+    with pytest.raises(SimulateError, match=r"no-such\.csv: no such file"):
         read_rows(tmp_path / "no-such.csv")
