@@ -214,6 +214,7 @@ async def build(config: Config, *, clock: Clock | None = None, migrate_db: bool 
         base_backoff_s=o.base_backoff_s,
         max_backoff_s=o.max_backoff_s,
         rate_limits={str(k): v for k, v in o.rate_limits.items()},
+        send_timeout_s=o.send_timeout_s,
     )
     dispatcher = NoticeDispatcher(reader(engine), writer, channels, ctx, clock, metrics, policy)
     dispatcher_ref.append(dispatcher)

@@ -244,6 +244,8 @@ async def _card_updates_and_relays(
     ticket_ids = {ids[k] for k in b.refresh} | {ids[c.ticket_key] for c in relays}
     if not ticket_ids:
         return []
+    # read before the card refs: a post settled meanwhile is then found as a card ref instead
+    pending = await _pending_posts(batch, ids, {ids[c.ticket_key] for c in relays})
     refs = (
         (
             await batch.conn.execute(
@@ -261,10 +263,44 @@ async def _card_updates_and_relays(
         now,
     )
     for comment in relays:
+        ticket_id = ids[comment.ticket_key]
         rows += _relays(
-            comment, [r for r in refs if r["ticket_id"] == ids[comment.ticket_key]], now
+            comment,
+            ticket_id,
+            [r for r in refs if r["ticket_id"] == ticket_id],
+            pending.get(ticket_id, []),
+            now,
         )
     return rows
+
+
+async def _pending_posts(
+    batch: BatchState, ids: dict[str, int], ticket_ids: set[int]
+) -> dict[int, list[dict[str, Any]]]:
+    """The targets of each ticket's card posts still in the outbox (this batch's included).
+
+    On PostgreSQL the rows are locked until this batch commits, so the dispatcher cannot settle
+    such a post between this read and the commit and miss the comments that wait for it."""
+    if not ticket_ids:
+        return {}
+    stmt = (
+        sa.select(outbox.c.ticket_id, outbox.c.target)
+        .where(
+            outbox.c.ticket_id.in_(ticket_ids),
+            outbox.c.kind == "card_post",
+            outbox.c.status == "pending",
+        )
+        .order_by(outbox.c.id)
+    )
+    if batch.conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    found: dict[int, list[dict[str, Any]]] = {}
+    for row in await batch.conn.execute(stmt):
+        found.setdefault(row.ticket_id, []).append(dict(row.target))
+    for key, where in batch.buffers.posts:
+        if ids[key] in ticket_ids:
+            found.setdefault(ids[key], []).append(where.to_json())
+    return found
 
 
 async def _queued_updates(conn: AsyncConnection, ticket_ids: set[int], now: datetime) -> set[int]:
@@ -294,7 +330,15 @@ def _card_updates(refs: list[Any], queued: set[int], now: datetime) -> list[dict
     ]
 
 
-def _relays(comment: Comment, refs: list[Any], now: datetime) -> list[dict[str, Any]]:
+def _relays(
+    comment: Comment,
+    ticket_id: int,
+    refs: list[Any],
+    pending: list[dict[str, Any]],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """One comment row per copy of the card on another channel: to the card where it is posted,
+    else waiting for its post (storage.settle releases it once the card is there)."""
     latest: dict[tuple[str, str], Any] = {}
     for r in refs:
         if r["channel"] != comment.channel.channel:
@@ -304,10 +348,19 @@ def _relays(comment: Comment, refs: list[Any], now: datetime) -> list[dict[str, 
         "author_id": comment.author_id,
         "body": comment.body,
     }
-    return [
-        outbox_row(now, r["channel"], "comment", r["ticket_id"], ref_target(r), payload, r["id"])
+    rows = [
+        outbox_row(now, r["channel"], "comment", ticket_id, ref_target(r), payload, r["id"])
         for r in latest.values()
     ]
+    for target in pending:
+        where = (str(target["channel"]), str(target.get("conversation")))
+        if where[0] == comment.channel.channel or where in latest:
+            continue
+        latest[where] = target
+        row = outbox_row(now, where[0], "comment", ticket_id, target, payload | {"awaits": target})
+        row["status"] = "waiting"
+        rows.append(row)
+    return rows
 
 
 def ref_target(ref: Any) -> dict[str, Any]:

@@ -5,6 +5,7 @@ Every write here runs through Writer.run, so on SQLite the writer stays the only
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,7 +22,7 @@ from storage.tables import card_refs, outbox, tickets
 class OutboxItem:
     id: int
     channel: str
-    kind: str  # "card_post" | "card_update" | "comment"
+    kind: str  # "card_post" | "card_update" | "comment" | "notice" | "remind" | "escalate"
     ticket_id: int | None
     ticket_key: str | None
     target: dict[str, Any]
@@ -47,9 +48,17 @@ class CardRef:
 
 
 async def claim(
-    conn: AsyncConnection, owner: str, now: datetime, limit: int, lease: timedelta
+    conn: AsyncConnection,
+    owner: str,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    skip_channels: Collection[str] = (),
 ) -> list[OutboxItem]:
-    """Lease up to limit due rows to owner, oldest first; a row is never held by two owners."""
+    """Lease up to limit due rows to owner, oldest first; a row is never held by two owners.
+
+    skip_channels: channels whose rows are not claimed now (the dispatcher has enough of them
+    queued already, so a stuck platform does not fill the batch and starve the others)."""
     due = (
         sa.select(outbox.c.id)
         .where(
@@ -60,6 +69,8 @@ async def claim(
         .order_by(outbox.c.next_attempt_at, outbox.c.id)
         .limit(limit)
     )
+    if skip_channels:
+        due = due.where(outbox.c.channel.not_in(list(skip_channels)))
     if conn.dialect.name == "postgresql":
         # replicas skip each other's rows instead of queueing on them
         due = due.with_for_update(skip_locked=True)
@@ -124,15 +135,8 @@ async def record_card_ref(
     posted = PostedCard(
         0, ticket_id, channel, conversation, thread, message, rendered_version, locale
     )
-    await record_refs(conn, now, [posted])
-    found = await conn.execute(
-        sa.select(card_refs.c.id).where(
-            card_refs.c.channel == channel,
-            card_refs.c.conversation == conversation,
-            card_refs.c.message == message,
-        )
-    )
-    return int(found.scalar_one())
+    ids = await record_refs(conn, now, [posted])
+    return ids[(channel, conversation, message)]
 
 
 async def card_refs_for(conn: AsyncConnection, ticket_id: int) -> list[CardRef]:

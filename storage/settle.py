@@ -1,13 +1,20 @@
-"""Settle a whole dispatcher pass in one go: the outbox bookkeeping for every item it handled.
+"""Settle the dispatcher's finished deliveries in one go: the outbox bookkeeping for each of them.
 
-One pass delivers up to a batch of rows; writing each result separately costs several statements
-and a savepoint per message. Here each table is touched once per pass.
+The dispatcher settles whatever finished while its previous settlement was being written, so a
+burst shares one write; writing each result separately would cost several statements and a
+savepoint per message. Here each table is touched once per settlement.
+
+A comment made while one of its ticket's cards is still waiting to be posted is stored as a
+"waiting" row aimed at that post (storage.flush); settling the post releases those rows, aimed at
+the card now posted, or fails them with the post.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -28,6 +35,8 @@ class PostedCard:
     message: str
     rendered_version: int
     locale: str | None = None
+    # the outbox target of the card_post: comments waiting for this post name it
+    post_target: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,17 @@ class Settlement:
 
     def __bool__(self) -> bool:
         return bool(self.posted or self.updated or self.sent or self.retries or self.failed)
+
+    def __len__(self) -> int:
+        parts = (self.posted, self.updated, self.sent, self.retries, self.failed)
+        return sum(len(p) for p in parts)
+
+    def extend(self, other: Settlement) -> None:
+        self.posted += other.posted
+        self.updated += other.updated
+        self.sent += other.sent
+        self.retries += other.retries
+        self.failed += other.failed
 
 
 async def settle(conn: AsyncConnection, now: datetime, s: Settlement) -> None:
@@ -103,16 +123,25 @@ async def settle(conn: AsyncConnection, now: datetime, s: Settlement) -> None:
             ),
             [{"item_id": item, "error": error[:4000]} for item, error in s.failed],
         )
-    if s.posted:
-        await record_refs(conn, now, s.posted)
+    ref_ids = await record_refs(conn, now, s.posted) if s.posted else {}
+    await _release_waiting(conn, now, s.posted, ref_ids, [item for item, _ in s.failed])
 
 
-async def record_refs(conn: AsyncConnection, now: datetime, posted: list[PostedCard]) -> None:
-    """Insert the new card refs; where the ticket moved on during the post, queue an update."""
-    known = {
-        (r.channel, r.conversation, r.message)
+RefKey = tuple[str, str, str]  # (channel, conversation, message)
+
+
+async def record_refs(
+    conn: AsyncConnection, now: datetime, posted: list[PostedCard]
+) -> dict[RefKey, int]:
+    """Insert the new card refs; where the ticket moved on during the post, queue an update.
+
+    Returns the card ref id of every posted card, new or recorded by an earlier attempt."""
+    known: dict[RefKey, int] = {
+        (r.channel, r.conversation, r.message): int(r.id)
         for r in await conn.execute(
-            sa.select(card_refs.c.channel, card_refs.c.conversation, card_refs.c.message).where(
+            sa.select(
+                card_refs.c.id, card_refs.c.channel, card_refs.c.conversation, card_refs.c.message
+            ).where(
                 sa.tuple_(card_refs.c.channel, card_refs.c.conversation, card_refs.c.message).in_(
                     [(p.channel, p.conversation, p.message) for p in posted]
                 )
@@ -121,7 +150,7 @@ async def record_refs(conn: AsyncConnection, now: datetime, posted: list[PostedC
     }
     fresh = [p for p in posted if (p.channel, p.conversation, p.message) not in known]
     if not fresh:  # every one was recorded by an earlier attempt that crashed before settling
-        return
+        return known
     rows = [
         {
             "ticket_id": p.ticket_id,
@@ -139,6 +168,9 @@ async def record_refs(conn: AsyncConnection, now: datetime, posted: list[PostedC
         sa.insert(card_refs).returning(card_refs.c.id, sort_by_parameter_order=True), rows
     )
     ids = [int(i) for i in result.scalars()]
+    known.update(
+        {(p.channel, p.conversation, p.message): i for p, i in zip(fresh, ids, strict=True)}
+    )
     versions = dict(
         (
             await conn.execute(
@@ -163,3 +195,80 @@ async def record_refs(conn: AsyncConnection, now: datetime, posted: list[PostedC
     ]
     if stale:
         await conn.execute(sa.insert(outbox), stale)
+    return known
+
+
+def same_target(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Two outbox targets name the same place (a JSON round trip may keep or drop nulls)."""
+    return {k: v for k, v in a.items() if v is not None} == {
+        k: v for k, v in b.items() if v is not None
+    }
+
+
+async def _release_waiting(
+    conn: AsyncConnection,
+    now: datetime,
+    posted: list[PostedCard],
+    ref_ids: Mapping[RefKey, int],
+    failed: list[int],
+) -> None:
+    """Comments waiting for a card that is now posted go to it, oldest first; comments waiting
+    for a post that failed for good fail with it."""
+    places = [(p.ticket_id, p.post_target, p) for p in posted if p.post_target is not None]
+    lost: list[tuple[int, Mapping[str, Any]]] = []
+    if failed:
+        rows = await conn.execute(
+            sa.select(outbox.c.ticket_id, outbox.c.target).where(
+                outbox.c.id.in_(failed), outbox.c.kind == "card_post"
+            )
+        )
+        lost = [(r.ticket_id, r.target) for r in rows if r.ticket_id is not None]
+    if not places and not lost:
+        return
+    waiting = (
+        await conn.execute(
+            sa.select(outbox.c.id, outbox.c.ticket_id, outbox.c.payload)
+            .where(
+                outbox.c.status == "waiting",
+                outbox.c.ticket_id.in_({t for t, _, _ in places} | {t for t, _ in lost}),
+            )
+            .order_by(outbox.c.id)
+        )
+    ).all()
+    released: list[dict[str, Any]] = []
+    dropped: list[dict[str, Any]] = []
+    for row in waiting:
+        awaits = row.payload.get("awaits") or {}
+        for ticket_id, target, p in places:
+            if ticket_id == row.ticket_id and same_target(awaits, target):
+                ref = {
+                    "id": ref_ids[(p.channel, p.conversation, p.message)],
+                    "channel": p.channel,
+                    "conversation": p.conversation,
+                    "thread": p.thread,
+                    "message": p.message,
+                }
+                released.append({"row_id": row.id, "target": ref_target(ref), "ref_id": ref["id"]})
+                break
+        else:
+            if any(t == row.ticket_id and same_target(awaits, tg) for t, tg in lost):
+                dropped.append({"row_id": row.id})
+    if released:
+        await conn.execute(
+            sa.update(outbox)
+            .where(outbox.c.id == sa.bindparam("row_id"), outbox.c.status == "waiting")
+            .values(
+                status="pending",
+                target=sa.bindparam("target"),
+                card_ref_id=sa.bindparam("ref_id"),
+                next_attempt_at=now,
+            ),
+            released,
+        )
+    if dropped:
+        await conn.execute(
+            sa.update(outbox)
+            .where(outbox.c.id == sa.bindparam("row_id"), outbox.c.status == "waiting")
+            .values(status="failed", last_error="the card this comment follows was never posted"),
+            dropped,
+        )

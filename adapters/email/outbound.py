@@ -115,10 +115,11 @@ class Mailer:
                     password=relay.password,
                     use_tls=relay.security == "tls",
                     start_tls=relay.security == "starttls",
-                    timeout=relay.timeout_s,
+                    timeout=relay.timeout_s,  # per connect and per command
                 )
-                await client.connect()
             try:
+                if fresh:
+                    await client.connect()
                 await client.send_message(msg, sender=relay.from_addr, recipients=[str(msg["To"])])
             except aiosmtplib.SMTPServerDisconnected:
                 if fresh or attempt == 2:
@@ -128,6 +129,11 @@ class Mailer:
                 with contextlib.suppress(aiosmtplib.SMTPException, OSError):
                     await client.rset()
                     self._keep(client)
+                raise
+            except BaseException:
+                # cancelled (the dispatcher's send timeout) or the socket broke mid-command:
+                # the connection is in an unknown state, so it is dropped, never pooled
+                client.close()
                 raise
             self._keep(client)
             return

@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import aiohttp
 import orjson
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
@@ -111,7 +110,7 @@ class SlackChannel:
     async def start(self) -> None:
         # one pooled session: a card post must not pay for a new TCP connection; Block Kit
         # payloads are encoded by orjson (the standard library's took about a seventh of the client's time per post)
-        self.client.web.session = aiohttp.ClientSession(json_serialize=_json_text)
+        self.client.open_session(_json_text)
         await self._identify()
         if self.settings.mode == "socket":
             self._socket = AsyncSocketModeHandler(self.app, app_token=self.settings.app_token)

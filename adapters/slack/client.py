@@ -9,7 +9,7 @@ https://docs.slack.dev/apis/web-api/rate-limits
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,6 +82,16 @@ class SlackClient:
     ) -> None:
         self.web = AsyncWebClient(
             token=token, base_url=base_url, timeout=timeout, logger=sdk_logger()
+        )
+
+    def open_session(self, json_serialize: Callable[[Any], str]) -> None:
+        """Give the client one pooled session, with the client's timeout on every call.
+
+        slack_sdk applies its `timeout` only to the sessions it makes itself; a session handed to
+        it keeps its own, and aiohttp's default is 300 s: one hung call then held a delivery for
+        minutes."""
+        self.web.session = aiohttp.ClientSession(
+            json_serialize=json_serialize, timeout=aiohttp.ClientTimeout(total=self.web.timeout)
         )
 
     async def call(self, method: str, **params: Any) -> dict[str, Any]:

@@ -516,6 +516,8 @@ class OutboxConfig(Section):
     max_backoff_s: float = Field(default=300.0, gt=0)
     # messages per second per channel; a channel not listed is not throttled
     rate_limits: dict[ChannelName, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
+    # longest wait for one send (any channel); then it counts as failed and is retried
+    send_timeout_s: float = Field(default=10.0, gt=0, le=300)
     # lines one person gets about one ticket within this many seconds go out as one message
     notice_coalesce_s: float = Field(default=60.0, ge=0)
 

@@ -53,8 +53,16 @@ class Sink:
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
     _arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
     port: int = 0
+    gate: asyncio.Event | None = None  # set: each message waits for it before it is taken
+
+    def hold(self) -> asyncio.Event:
+        """Messages wait at DATA until the returned event is set (a slow relay)."""
+        self.gate = asyncio.Event()
+        return self.gate
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.gate is not None:
+            await self.gate.wait()
         raw = envelope.original_content or b""
         msg = email.message_from_bytes(raw, policy=policy.default)
         assert isinstance(msg, EmailMessage)

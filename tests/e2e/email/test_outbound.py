@@ -36,23 +36,22 @@ async def test_comment_made_in_web_chat_is_mailed_as_a_threaded_reply(
         assert "&lt;b&gt;" in html.get_content()
 
 
-async def test_an_internal_note_never_reaches_the_requesters_mailbox(
-    sqlite_url: str, tmp_path: Path
+async def test_a_comment_made_before_the_acknowledgement_is_mailed_follows_it(
+    db_url: str, tmp_path: Path
 ) -> None:
-    async with mail_world(sqlite_url, tmp_path) as world:
-        key = key_in((await world.send(compose("Laptop", "fan is loud")))[1])
-        await world.sink.wait_for(1)
-        await world.delivered()
+    async with mail_world(db_url, tmp_path) as world:
+        gate = world.sink.hold()  # the acknowledgement is still on its way to the relay
+        key = key_in((await world.send(compose("Printer", "paper jam")))[1])
         service = world.app.services.service
-        await service.submit(AddComment(key, "li.lei", "他上周也报过", HELPDESK, public=False))
-        await service.submit(AddComment(key, "li.lei", "明天换风扇", HELPDESK))
-        _, relayed = await world.sink.wait_for(2)
-        await world.delivered()
-        assert len(world.sink.messages) == 2
+        await service.submit(AddComment(key, "li.lei", "马上到 / on my way", HELPDESK))
+        await service.submit(AddComment(key, "li.lei", "internal: toner low", HELPDESK, False))
+        gate.set()
+        ack, relayed = await world.sink.wait_for(2)
+        assert ack["In-Reply-To"] and relayed["In-Reply-To"] == ack["Message-ID"]
         text = relayed.get_body(("plain",))
-        assert text is not None and "明天换风扇" in text.get_content()
-        bodies = [m.get_body(("plain",)) for m in world.sink.messages]
-        assert all(b is not None and "他上周也报过" not in b.get_content() for b in bodies)
+        assert text is not None and "on my way" in text.get_content()
+        await world.delivered()
+        assert len(world.sink.messages) == 2  # once, and never the internal note
 
 
 async def test_resolution_mail_links_to_no_satisfaction_page_and_that_page_is_gone(

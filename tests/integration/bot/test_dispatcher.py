@@ -43,11 +43,17 @@ class FakeChannel:
 
     async def stop(self) -> None: ...
 
+    # posts to these conversations wait for the event before answering (a hung platform call)
+    hang: dict[str, asyncio.Event] = field(default_factory=dict)
+
     def _maybe_fail(self) -> None:
         if self.failures:
             raise self.failures.pop(0)
 
     async def post_card(self, where: ChannelRef, cards: CardRenderer) -> MessageRef:
+        gate = self.hang.get(where.conversation or "") or self.hang.get("*")
+        if gate is not None:
+            await gate.wait()
         self._maybe_fail()
         self.posts.append((where.conversation or "", cards("en").status_label))
         return MessageRef(self.name, where.conversation or "", f"m{len(self.posts)}")
@@ -228,3 +234,99 @@ async def test_an_idle_service_waits_for_work_instead_of_claiming_over_and_over(
 
     assert settled >= 2  # the card's pass ran (claim + settle)
     assert idle == 0
+
+
+async def _statuses(services: Services) -> dict[str, str]:
+    """Each card post's status by the room it goes to."""
+    async with services.engine.connect() as conn:
+        rows = await conn.execute(
+            sa.select(outbox.c.target, outbox.c.status).where(outbox.c.kind == "card_post")
+        )
+        return {str(r.target["conversation"]): str(r.status) for r in rows}
+
+
+async def _until(check: Any, within: float = 2.0) -> None:
+    async with asyncio.timeout(within):
+        while True:
+            if await check():
+                return
+            await asyncio.sleep(0.01)
+
+
+async def test_a_straggler_does_not_hold_back_settling_or_claiming_other_deliveries(
+    world: World,
+) -> None:
+    services, channel, dispatcher, _clock = world
+    gate = channel.hang["slow"] = asyncio.Event()
+    await _open(services, "slow")
+    await _open(services, "r2")
+    await dispatcher.start()
+    try:
+
+        async def others_sent() -> bool:
+            return (await _statuses(services)) == {"slow": "pending", "r2": "sent"}
+
+        await _until(others_sent)  # settled while the slow post is still out
+        await _open(services, "r3")  # committed after the straggler left: claimed and sent too
+        dispatcher.wake()
+
+        async def later_sent() -> bool:
+            return (await _statuses(services)).get("r3") == "sent"
+
+        await _until(later_sent)
+        assert (await _statuses(services))["slow"] == "pending"
+        gate.set()
+
+        async def all_sent() -> bool:
+            return set((await _statuses(services)).values()) == {"sent"}
+
+        await _until(all_sent)
+    finally:
+        gate.set()
+        await dispatcher.stop()
+    assert sorted(room for room, _ in channel.posts) == ["r2", "r3", "slow"]
+
+
+async def test_a_send_without_an_answer_times_out_and_is_retried_with_backoff(
+    world: World,
+) -> None:
+    services, channel, dispatcher, clock = world
+    dispatcher.policy.send_timeout_s = 0.05
+    gate = channel.hang["r1"] = asyncio.Event()
+    await _open(services)
+    async with asyncio.timeout(2):
+        assert await dispatcher.run_once() == 1
+    async with services.engine.connect() as conn:
+        row = (await conn.execute(sa.select(outbox))).mappings().one()
+    assert (row["status"], row["attempts"]) == ("pending", 1)
+    assert row["last_error"] == "no answer within 0.05 s"
+    assert row["lease_until"] is None
+    gate.set()
+    clock.advance(timedelta(seconds=2))  # the first backoff is at most base_backoff_s
+    assert await dispatcher.run_once() == 1
+    assert channel.posts == [("r1", "Assigned")]
+
+
+async def test_one_hung_channel_cannot_take_every_delivery_slot(world: World) -> None:
+    services, channel, dispatcher, _clock = world
+    other = FakeChannel(name="other")
+    dispatcher.channels = {"fake": channel, "other": other}
+    dispatcher.policy.concurrency = 3
+    dispatcher.policy.channel_concurrency = 2
+    gate = channel.hang["*"] = asyncio.Event()
+    for room in ("a", "b", "c"):
+        await _open(services, room)
+    await services.service.submit(
+        OpenTicket("it", "Scanner offline", "zhao.li", ChannelRef("other", "o1"))
+    )
+    await dispatcher.start()
+    try:
+
+        async def other_sent() -> bool:
+            return (await _statuses(services)).get("o1") == "sent"
+
+        await _until(other_sent)
+        assert other.posts == [("o1", "Assigned")]
+    finally:
+        gate.set()
+        await dispatcher.stop()
