@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +133,13 @@ async def build(config: Config, *, clock: Clock | None = None, migrate_db: bool 
     directory = config.directory()
     configured = tuple(directory.people)  # the web chat's identity picker lists only these
     schedule = schedule_from(config, CachedTeamLoads(reader(engine), clock))
-    ctx = Context(types=config.ticket_types(), directory=directory, clock=clock, schedule=schedule)
+    ctx = Context(
+        types=config.ticket_types(),
+        directory=directory,
+        clock=clock,
+        schedule=schedule,
+        conversation=config.conversation.rules(),
+    )
     async with engine.begin() as conn:
         stored = await load_people(conn)
         for person in _with_learned_identities(directory.people, stored):
@@ -172,6 +179,8 @@ async def build(config: Config, *, clock: Clock | None = None, migrate_db: bool 
     )
     app = build_app(api, channels.values(), health, metrics)
     router = NoticeRouter(ctx, tuple(channels.values()))
+    service.notice_router = router
+    service.notice_hold = timedelta(seconds=o.notice_coalesce_s)
     scheduler = Scheduler(
         reader(engine),
         writer,

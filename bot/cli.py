@@ -55,9 +55,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     setup_logging(config.logging.level, config.logging.format)
     if args.command == "simulate":
-        from bot.simulate import read_rows, simulate
+        from bot.simulate import SimulateError, read_rows, simulate
 
-        simulate(config, read_rows(args.tickets), sys.stdout)
+        try:
+            rows = read_rows(args.tickets)
+        except SimulateError as exc:
+            print(f"gongdan simulate: {exc}", file=sys.stderr)
+            return EXIT_INVALID
+        simulate(config, rows, sys.stdout)
         return 0
     from alembic.util import CommandError
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -12,10 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.contract import CardRenderer, MessageRef
 from adapters.ports import InboundFile, InboundKey, Submitted
 from bot.delivery.dispatcher import _Cards
+from bot.delivery.notices import NoticeRouter
 from bot.metrics import Metrics
+from core import chat
 from core.bus import handle
 from core.card import Card, build_card
+from core.chat import Answer
 from core.commands import Command, OpenTicket
+from core.conversation import ChatCommand
 from core.errors import DomainError
 from core.forms import TicketType
 from core.i18n import Locale
@@ -25,6 +30,7 @@ from core.ticket import ChannelRef, Ticket
 from storage import card_status, outbox, queries, suppressions
 from storage.attachments import AttachmentStore, NewAttachment, record_attachments
 from storage.people import sync_people
+from storage.queries import OpenTickets
 from storage.unit_of_work import StorageUnitOfWork
 from storage.writer import Inbound, Writer
 
@@ -52,6 +58,9 @@ class TicketService:
         assert isinstance(ctx.directory, StaticDirectory)
         self.directory: StaticDirectory = ctx.directory
         self._unsaved: dict[str, Person] = {}
+        # where people notices go (set by bootstrap once the channels exist); None: nowhere
+        self.notice_router: NoticeRouter | None = None
+        self.notice_hold = timedelta(seconds=60)
         self._background: set[asyncio.Task[None]] = set()
 
     @property
@@ -80,7 +89,10 @@ class TicketService:
             if newcomers:
                 assert isinstance(uow, StorageUnitOfWork)
                 await sync_people(uow.batch.conn, newcomers, ctx.clock.now())
-            return await handle(command, uow, ctx)
+            result = await handle(command, uow, ctx)
+            if self.notice_router is not None:
+                self.notice_router.route_people(uow, self.notice_hold)
+            return result
 
         reserve = None
         if isinstance(command, OpenTicket):
@@ -176,6 +188,10 @@ class TicketService:
                     where = MessageRef(channel, ref.conversation, ref.message, ref.thread)
                     found.append((where, _Cards(ticket, self.ctx)))
         return found
+
+    async def answer(self, command: ChatCommand, person: Person) -> Answer:
+        """/help, /mine, /queue, /status: read-only, never through the writer."""
+        return await chat.answer(command, person, OpenTickets(self.engine), self.directory.teams)
 
     async def ticket(self, key: str) -> Ticket | None:
         async with self.engine.connect() as conn:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import heapq
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -35,7 +35,7 @@ from core.clock import FrozenClock
 from core.commands import ActOnTicket, FireTimer, OpenTicket
 from core.errors import DomainError
 from core.events import Event, TicketAssigned
-from core.ports import Context, TeamLoad
+from core.ports import Context, PersonNotice, TeamLoad
 from core.ticket import ChannelRef, Comment, Priority, Ticket
 from core.timekeeping import Notice
 from core.workflow import Action
@@ -85,6 +85,8 @@ class _Memory:
 
     def relay_comment(self, comment: Comment) -> None: ...
 
+    def notify_person(self, notice: PersonNotice) -> None: ...
+
 
 class _Loads:
     def __init__(self, memory: _Memory) -> None:
@@ -123,7 +125,13 @@ async def _replay(config: Config, rows: list[dict[str, str]], out: TextIO) -> in
     steps: list[_Step] = []
     seq = 0
     for i, row in enumerate(rows):
-        for what, at in _row_steps(row, zone):
+        try:
+            row_steps = _row_steps(row, zone)
+        except RowProblem as problem:
+            # line 1 is the header: data row i is on line i + 2
+            print(f"line {i + 2}: skipped: {problem}", file=out)
+            continue
+        for what, at in row_steps:
             seq += 1
             heapq.heappush(steps, _Step(at, seq, what, i))
     keys: dict[int, str] = {}
@@ -144,19 +152,37 @@ async def _replay(config: Config, rows: list[dict[str, str]], out: TextIO) -> in
     return _breaches(memory, ctx, clock.now(), out)
 
 
-def _row_steps(row: dict[str, str], zone: ZoneInfo) -> list[tuple[str, datetime]]:
-    found = [("open", _when(row["created_at"], zone))]
+class RowProblem(ValueError):
+    """A CSV row the replay cannot use; the message names the column."""
+
+
+class SimulateError(Exception):
+    """The replay cannot start (the file is missing or unreadable); the message says why."""
+
+
+def _row_steps(row: Mapping[str, str | None], zone: ZoneInfo) -> list[tuple[str, datetime]]:
+    for column in ("created_at", "type"):
+        if not (row.get(column) or "").strip():
+            raise RowProblem(f"{column}: required, but empty or missing")
+    found = [("open", _when(row, "created_at", str(row["created_at"]), zone))]
     for start_end in filter(None, (row.get("waiting") or "").split(";")):
-        start, end = start_end.split("/")
-        found += [("wait", _when(start, zone)), ("resume", _when(end, zone))]
+        start, sep, end = start_end.partition("/")
+        if not sep or "/" in end:
+            raise RowProblem(f"waiting: {start_end!r} is not start/end")
+        found += [("wait", _when(row, "waiting", start, zone))]
+        found += [("resume", _when(row, "waiting", end, zone))]
     for column, what in (("accepted_at", "accept"), ("resolved_at", "resolve")):
-        if (row.get(column) or "").strip():
-            found.append((what, _when(row[column], zone)))
+        text = (row.get(column) or "").strip()
+        if text:
+            found.append((what, _when(row, column, text, zone)))
     return found
 
 
-def _when(text: str, zone: ZoneInfo) -> datetime:
-    moment = datetime.fromisoformat(text.strip())
+def _when(row: Mapping[str, str | None], column: str, text: str, zone: ZoneInfo) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise RowProblem(f"{column}: not an ISO 8601 time: {text.strip()!r}") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
@@ -172,14 +198,18 @@ async def _run(
     stamp = f"{ctx.clock.now().astimezone(zone):%Y-%m-%d %H:%M}"
     if step.what == "open":
         cmd = OpenTicket(
-            row["type"],
-            row["title"] or "(untitled)",
+            (row.get("type") or "").strip(),
+            row.get("title") or "(untitled)",
             "simulate",
             _ORIGIN,
-            priority=(row.get("priority") or None),
+            priority=(row.get("priority") or "").strip() or None,
             post_card=False,
         )
-        ticket: Ticket = await handle(cmd, memory, ctx)
+        try:
+            ticket: Ticket = await handle(cmd, memory, ctx)
+        except DomainError as exc:
+            print(f"line {step.row + 2}: skipped: {exc.message}", file=out)
+            return None
         keys[step.row] = ticket.key
         reason = next(
             (
@@ -192,7 +222,10 @@ async def _run(
         who = ticket.assignee_id or "team queue"
         print(f"{stamp}  {ticket.key}  opened, assigned to {who} ({reason})", file=out)
         return ticket
-    ticket = memory.tickets.all[keys[step.row]]
+    opened = memory.tickets.all.get(keys.get(step.row, ""))
+    if opened is None:  # its opening was refused, and said so
+        return None
+    ticket = opened
     if step.what == "timer":
         notices: list[Notice] = await handle(FireTimer(ticket.key, int(step.data)), memory, ctx)
         for n in notices:
@@ -242,5 +275,11 @@ def _breaches(memory: _Memory, ctx: Context, end: datetime, out: TextIO) -> int:
 
 
 def read_rows(path: str | Path) -> list[dict[str, str]]:
-    with Path(path).open(encoding="utf-8-sig", newline="") as handle:
-        return list(csv.DictReader(handle))
+    """The CSV's rows; SimulateError naming the file when it cannot be read as CSV text."""
+    try:
+        with Path(path).open(encoding="utf-8-sig", newline="") as handle:
+            return list(csv.DictReader(handle))
+    except FileNotFoundError:
+        raise SimulateError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise SimulateError(f"{path}: cannot read it as UTF-8 CSV: {exc}") from None

@@ -12,10 +12,21 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from core.commands import ActOnTicket, AddComment, Command, FireTimer, OpenTicket
+from core.commands import (
+    ActOnTicket,
+    AddComment,
+    CloseTicket,
+    Command,
+    EditTicket,
+    FireTimer,
+    OpenTicket,
+)
 from core.events import EVENT_TYPES, Event
+from core.handlers import informing
 from core.handlers.actions import act
+from core.handlers.closing import close_ticket
 from core.handlers.comments import add_comment
+from core.handlers.editing import edit_ticket
 from core.handlers.opening import open_ticket
 from core.handlers.timers import fire_timer
 from core.ports import Context, UnitOfWork
@@ -27,12 +38,16 @@ COMMAND_HANDLERS: dict[type, CommandHandler] = {
     OpenTicket: open_ticket,
     ActOnTicket: act,
     AddComment: add_comment,
+    CloseTicket: close_ticket,
+    EditTicket: edit_ticket,
     FireTimer: fire_timer,
 }
 
-# Nothing subscribes yet: what a command changes it changes itself (cards, relays, clocks).
-# Rules (on TicketOpened, PriorityChanged, ...) and approvals will subscribe here.
+# What a command changes it changes itself (cards, relays, clocks); telling people about it is
+# a subscriber's job (core.handlers.informing). Rules and approvals will subscribe here too.
 EVENT_HANDLERS: dict[type, list[EventHandler]] = {cls: [] for cls in EVENT_TYPES.values()}
+for _event, _subscriber in informing.SUBSCRIBERS.items():
+    EVENT_HANDLERS[_event].append(_subscriber)
 
 
 async def handle(message: Command, uow: UnitOfWork, ctx: Context) -> Any:

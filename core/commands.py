@@ -67,6 +67,31 @@ class AddComment:
 
 
 @dataclass(frozen=True)
+class CloseTicket:
+    """`/close KEY`: close a resolved ticket, or withdraw (cancel) one still open."""
+
+    key: str
+    actor_id: str
+    origin: ChannelRef
+
+
+@dataclass(frozen=True)
+class EditTicket:
+    """Change what was filed. None: leave as is; `fields` are merged into the current answers."""
+
+    key: str
+    actor_id: str
+    origin: ChannelRef
+    title: str | None = None
+    description: str | None = None
+    priority: str | None = None
+    type_id: str | None = None
+    fields: Mapping[str, Any] | None = None
+    # the version the editor saw (REST If-Match); another one is a conflict, not a silent overwrite
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
 class FireTimer:
     """A ticket's timer went off; `generation` is the one it was set for (a stale one does nothing)."""
 
@@ -74,4 +99,4 @@ class FireTimer:
     generation: int
 
 
-Command = OpenTicket | ActOnTicket | AddComment | FireTimer
+Command = OpenTicket | ActOnTicket | AddComment | CloseTicket | EditTicket | FireTimer

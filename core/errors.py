@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -11,9 +12,15 @@ class DomainError(Exception):
 
     code = "domain_error"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, texts: Mapping[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        # the same message in every language, when core has it: a REST caller's
+        # Accept-Language picks one; `message` is in the actor's language
+        self.texts: dict[str, str] = dict(texts or {})
+
+    def text(self, locale: str) -> str:
+        return self.texts.get(locale, self.message)
 
 
 class NotFound(DomainError):

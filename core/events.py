@@ -35,6 +35,8 @@ class EventKind(StrEnum):
     REMINDER_SNOOZED = "ReminderSnoozed"
     REMINDER_SENT = "ReminderSent"
     TICKET_ESCALATED = "TicketEscalated"
+    TICKET_TAKEN_OVER = "TicketTakenOver"
+    TICKET_EDITED = "TicketEdited"
 
 
 EVENT_FOR_ACTION: dict[Action, EventKind] = {
@@ -142,14 +144,23 @@ class StatusChanged(Event):
 
     from_status: Status
     to_status: Status
+    # what the actor wrote with it: the question when waiting, the resolution when resolving
+    note: str = ""
 
     @property
     def data(self) -> dict[str, Any]:
-        return {"from": self.from_status.value, "to": self.to_status.value}
+        data = {"from": self.from_status.value, "to": self.to_status.value}
+        if self.note:  # only when there is one, so older rows and readers keep their shape
+            data["note"] = self.note
+        return data
 
     @classmethod
     def fields_from(cls, data: Mapping[str, Any]) -> dict[str, Any]:
-        return {"from_status": Status(data["from"]), "to_status": Status(data["to"])}
+        return {
+            "from_status": Status(data["from"]),
+            "to_status": Status(data["to"]),
+            "note": str(data.get("note", "")),
+        }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -195,6 +206,40 @@ class TicketReopened(StatusChanged):
 @dataclass(frozen=True, kw_only=True)
 class TicketCancelled(StatusChanged):
     kind: ClassVar[EventKind] = EventKind.TICKET_CANCELLED
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketTakenOver(Event):
+    """Someone accepted or claimed a ticket another person held (recorded beside the accept)."""
+
+    kind: ClassVar[EventKind] = EventKind.TICKET_TAKEN_OVER
+    previous_id: str
+    assignee_id: str
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return {"previous": self.previous_id, "assignee": self.assignee_id}
+
+    @classmethod
+    def fields_from(cls, data: Mapping[str, Any]) -> dict[str, Any]:
+        return {"previous_id": data["previous"], "assignee_id": data["assignee"]}
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketEdited(Event):
+    """Title, description, priority, type or form fields changed after opening."""
+
+    kind: ClassVar[EventKind] = EventKind.TICKET_EDITED
+    # field name -> {"from": old, "to": new}; form fields are named "fields.<id>"
+    changes: Mapping[str, Mapping[str, Any]]
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return {"changes": {k: dict(v) for k, v in self.changes.items()}}
+
+    @classmethod
+    def fields_from(cls, data: Mapping[str, Any]) -> dict[str, Any]:
+        return {"changes": {k: dict(v) for k, v in data["changes"].items()}}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -307,6 +352,8 @@ EVENT_TYPES: dict[EventKind, type[Event]] = {
         ReminderSnoozed,
         ReminderSent,
         TicketEscalated,
+        TicketTakenOver,
+        TicketEdited,
     )
 }
 

@@ -111,6 +111,106 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "only the requester, the assignee or the team may do that",
         "只有提单人、处理人或团队成员可以这样做",
     ),
+    "reason.not_requester_or_lead": (
+        "only the requester or the team's lead may do that",
+        "只有提单人或团队负责人可以这样做",
+    ),
+    "reason.not_support": (
+        "internal notes are for the support team only (the assignee, the team, its lead)",
+        "内部备注仅限支持团队（处理人、团队成员、负责人）使用",
+    ),
+    "reason.not_editor": (
+        "only the requester, the assignee or the team may edit it",
+        "只有提单人、处理人或团队成员可以修改",
+    ),
+    "action.edit": ("Edit", "修改"),
+    "action.note": ("Internal note", "内部备注"),
+    "err.version_conflict": (
+        "{key} changed since you read it (you saw version {seen}, it is now {now}); reload and try again.",
+        "{key} 在你读取后已被修改（你看到的是第 {seen} 版，现在是第 {now} 版），请刷新后重试。",
+    ),
+    "err.nothing_to_edit": ("Nothing to change.", "没有需要修改的内容。"),
+    "comment.internal": ("Internal note (team only)", "内部备注（仅团队可见）"),
+    "comment.public": ("Reply", "回复"),
+    "chat.help_title": ("Commands:", "可用命令："),
+    "chat.help.new": ("/new [type]: open a ticket with a form", "/new [类型] —— 填写表单新建工单"),
+    "chat.help.mine": ("/mine: your open requests", "/mine —— 我提交的未完成工单"),
+    "chat.help.queue": (
+        "/queue: your tickets and your team's unassigned ones (agents)",
+        "/queue —— 处理人：分派给我的工单和团队未分派的工单",
+    ),
+    "chat.help.status": (
+        "/status KEY: show the ticket's card here",
+        "/status 工单号 —— 在此显示工单卡片",
+    ),
+    "chat.help.close": (
+        "/close KEY: close (or withdraw) a request",
+        "/close 工单号 —— 关闭（或撤销）工单",
+    ),
+    "chat.help.note": (
+        "/note KEY text: an internal note, for the support team only",
+        "/note 工单号 内容 —— 内部备注，仅支持团队可见",
+    ),
+    "chat.help.help": ("/help: this list", "/help —— 显示本帮助"),
+    "chat.help_unknown": ("{command} is not a command.", "没有 {command} 这个命令。"),
+    "chat.help_usage": ("Usage:", "用法："),
+    "chat.mine_none": ("You have no open requests.", "你没有未完成的工单。"),
+    "chat.mine_title": ("Your open requests ({n}):", "你的未完成工单（{n} 张）："),
+    "chat.queue_none": ("Your queue is empty.", "你的队列是空的。"),
+    "chat.queue_title": (
+        "Your queue: {mine} assigned to you, {unassigned} unassigned in your team(s).",
+        "你的队列：分派给你 {mine} 张，团队未分派 {unassigned} 张。",
+    ),
+    "chat.queue_not_agent": (
+        "/queue is for the support team; you are in no team. Try /mine.",
+        "/queue 仅供支持团队使用，你不在任何团队中。可以试试 /mine。",
+    ),
+    "chat.line": ("{key} [{status}] {title}", "{key}【{status}】{title}"),
+    "chat.more": (
+        "… and more: see the web chat or the REST API",
+        "……更多请在网页聊天或 REST API 中查看",
+    ),
+    "chat.follow_up": (
+        "Added to {key}. Messages you send here in the next {minutes} min go to it too.",
+        "已补充到 {key}。接下来 {minutes} 分钟内你在这里发的消息也会补充到这张工单。",
+    ),
+    "chat.commented": ("Added to {key} as a comment.", "已作为评论添加到 {key}。"),
+    "chat.noted": ("Internal note added to {key}.", "已为 {key} 添加内部备注。"),
+    "notice.accepted": ("{key} {title}: accepted by {who}.", "{key} {title}：{who} 已受理。"),
+    "notice.waiting": (
+        "{key} {title}: {who} needs your reply.",
+        "{key} {title}：{who} 需要你的回复。",
+    ),
+    "notice.waiting_question": (
+        "{key} {title}: {who} needs your reply: {question}",
+        "{key} {title}：{who} 需要你的回复：{question}",
+    ),
+    "notice.resolved": ("{key} {title}: resolved by {who}.", "{key} {title}：{who} 已解决。"),
+    "notice.resolved_with": (
+        "{key} {title}: resolved by {who}: {resolution}",
+        "{key} {title}：{who} 已解决：{resolution}",
+    ),
+    "notice.reopened": (
+        "{key} {title}: reopened by {who}.",
+        "{key} {title}：{who} 重新打开了工单。",
+    ),
+    "notice.assigned": (
+        "{key} {title} is now assigned to you (by {who}).",
+        "{key} {title} 已分派给你（{who}）。",
+    ),
+    "notice.assigned_auto": (
+        "{key} {title} is now assigned to you.",
+        "{key} {title} 已分派给你。",
+    ),
+    "notice.taken_over": (
+        "{who} took over {key} {title}; it is no longer yours.",
+        "{who} 接手了 {key} {title}，这张工单不再由你处理。",
+    ),
+    "notice.reassigned_away": (
+        "{key} {title} was reassigned to {to} by {who}.",
+        "{key} {title} 已由 {who} 转派给 {to}。",
+    ),
+    "notice.system": ("the system", "系统"),
     "msg.opened": ("Ticket {key} opened: {title}", "已创建工单 {key}：{title}"),
     "msg.comment_by": ("{who} commented on {key}", "{who} 评论了 {key}"),
     "msg.fill_form": ("Please fill in the {type} form.", "请填写“{type}”表单。"),

@@ -50,7 +50,7 @@ def may(actor: Person, action: Action, ticket: Ticket, directory: Directory) -> 
         ok = requester or assignee or in_team or actor.id in ticket.watchers
         return ALLOW if ok else Verdict(False, "reason.not_involved")
     # cancel
-    return ALLOW if requester or leader else Verdict(False, "reason.not_involved")
+    return ALLOW if requester or leader else Verdict(False, "reason.not_requester_or_lead")
 
 
 def may_view(viewer: Person, ticket: Ticket, directory: Directory) -> bool:
@@ -69,3 +69,23 @@ def viewable(
 ) -> list[Ticket]:
     """The tickets of a listing that `viewer` may see (by `check`), in their order."""
     return [t for t in tickets if check(viewer, t, directory)]
+
+
+def is_support(actor: Person, ticket: Ticket, directory: Directory) -> bool:
+    """The people who answer a ticket: its assignee, its team (lead and manager too), admins."""
+    if actor.is_admin or ticket.assignee_id == actor.id:
+        return True
+    team = directory.team(ticket.team_id) if ticket.team_id else None
+    return team is not None and (team.is_member(actor.id) or team.is_leader(actor.id))
+
+
+def may_write_internal(actor: Person, ticket: Ticket, directory: Directory) -> Verdict:
+    """An internal note is the team talking among itself: never the requester or a watcher."""
+    return ALLOW if is_support(actor, ticket, directory) else Verdict(False, "reason.not_support")
+
+
+def may_edit(actor: Person, ticket: Ticket, directory: Directory) -> Verdict:
+    """The requester may fix what they wrote; the support side may recategorise it."""
+    if ticket.requester_id == actor.id or is_support(actor, ticket, directory):
+        return ALLOW
+    return Verdict(False, "reason.not_editor")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from core.assignment import AssignmentPolicy, Availability, Workload
 from core.calendar import BusinessCalendar
 from core.clock import Clock
+from core.conversation import ConversationRules
 from core.escalation import EscalationChain
 from core.events import Event
 from core.forms import TicketType
@@ -58,6 +59,37 @@ class UnitOfWork(Protocol):
     def relay_comment(self, comment: Comment) -> None:
         """Queue the comment to the ticket's other conversations (threads, mail)."""
         ...
+
+    def notify_person(self, notice: PersonNotice) -> None:
+        """Queue a one-line notice to a person, wherever notices reach them (their direct room,
+        DM); storage coalesces the lines one person gets about one ticket within a minute."""
+        ...
+
+
+@dataclass(frozen=True)
+class PersonNotice:
+    """One line for one person about one ticket, already in that person's language."""
+
+    person_id: str
+    ticket_key: str
+    # a stable name for what is said ("accepted", "taken_over"): the same notice is queued once
+    what: str
+    text: str
+    at: datetime
+
+
+class TicketReader(Protocol):
+    """Read-only questions chat commands ask (/mine, /queue); never through the writer."""
+
+    async def get(self, key: str) -> Ticket | None: ...
+
+    async def open_requested_by(self, person_id: str, limit: int) -> list[Ticket]:
+        """The person's open requests, newest first."""
+        ...
+
+    async def open_assigned_to(self, person_id: str, limit: int) -> list[Ticket]: ...
+
+    async def open_unassigned(self, team_ids: list[str], limit: int) -> list[Ticket]: ...
 
 
 @dataclass(frozen=True)
@@ -115,3 +147,4 @@ class Context:
     directory: Directory
     clock: Clock
     schedule: Schedule = field(default_factory=Schedule)
+    conversation: ConversationRules = field(default_factory=ConversationRules)

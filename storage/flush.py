@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from core.ticket import Comment
 from storage.mapping import ticket_row
 from storage.tables import card_refs, comments, events, inbox, outbox, tickets, timers
-from storage.unit_of_work import BatchState, Tracked, VersionConflict
+from storage.unit_of_work import BatchState, Send, Tracked, VersionConflict
 
 _TICKET_COLUMNS = [c.name for c in tickets.columns if c.name != "id"]
 
@@ -62,7 +62,8 @@ async def flush(batch: BatchState, now: datetime) -> None:
         for key, where in buffers.posts
     ]
     rows += await _card_updates_and_relays(batch, ids, now)
-    for send in buffers.sends:
+    plain = await coalesce_notices(conn, [s for s in buffers.sends if s.coalesce], ids, now)
+    for send in [*(s for s in buffers.sends if not s.coalesce), *plain]:
         row = outbox_row(
             now,
             send.where.channel,
@@ -78,6 +79,65 @@ async def flush(batch: BatchState, now: datetime) -> None:
         batch.outbox_rows += len(rows)
     if batch.inbox:
         await conn.execute(sa.insert(inbox), batch.inbox)
+
+
+async def coalesce_notices(
+    conn: AsyncConnection, sends: list[Send], ids: dict[str, int], now: datetime
+) -> list[Send]:
+    """Merge person notices: lines for the same person, ticket and place join one message, in
+    this batch and into a stored row still held for coalescing; a line already there is not
+    added again. Returns the sends that still need a row of their own."""
+    merged: dict[tuple[str, str], Send] = {}
+    for send in sends:
+        key = (send.ticket_key, _target_key(send.where.to_json()))
+        first = merged.get(key)
+        if first is None:
+            merged[key] = Send(
+                send.ticket_key,
+                send.where,
+                send.kind,
+                {**send.payload, "lines": list(send.payload["lines"])},
+                send.deliver_at,
+                coalesce=True,
+            )
+        else:
+            _add_lines(first.payload, send.payload["lines"])
+    if not merged:
+        return []
+    held = await conn.execute(
+        sa.select(outbox.c.id, outbox.c.ticket_id, outbox.c.target, outbox.c.payload).where(
+            outbox.c.ticket_id.in_({ids[k] for k, _ in merged}),
+            outbox.c.kind == "notice",
+            outbox.c.status == "pending",
+            outbox.c.lease_until.is_(None),
+            outbox.c.next_attempt_at > now,
+        )
+    )
+    by_place = {(r.ticket_id, _target_key(r.target)): r for r in held if "lines" in r.payload}
+    left = []
+    for (ticket_key, target), send in merged.items():
+        row = by_place.get((ids[ticket_key], target))
+        if row is None:
+            left.append(send)
+            continue
+        payload = dict(row.payload)
+        payload["lines"] = list(payload["lines"])
+        _add_lines(payload, send.payload["lines"])
+        await conn.execute(sa.update(outbox).where(outbox.c.id == row.id).values(payload=payload))
+    return left
+
+
+def _add_lines(payload: dict[str, Any], lines: list[str]) -> None:
+    """Append lines not yet in the message; the text is the lines, one per line."""
+    for line in lines:
+        if line not in payload["lines"]:
+            payload["lines"].append(line)
+    text = "\n".join(payload["lines"])
+    payload["text"] = {"zh-CN": text, "en": text}
+
+
+def _target_key(target: dict[str, Any]) -> str:
+    return "|".join(f"{k}={target[k]}" for k in sorted(target))
 
 
 async def _insert_tickets(conn: AsyncConnection, new: list[Tracked]) -> None:

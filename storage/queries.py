@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.events import Event, event_from
 from core.ticket import ChannelRef, Status, Ticket
@@ -34,6 +34,8 @@ class TicketFilter:
     requester: str | None = None
     created_from: datetime | None = None  # inclusive
     created_to: datetime | None = None  # exclusive
+    # case-insensitive text anywhere in the key, title or description
+    text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -154,7 +156,54 @@ def _conditions(f: TicketFilter) -> list[sa.ColumnElement[bool]]:
         where.append(c.created_at >= f.created_from)
     if f.created_to is not None:
         where.append(c.created_at < f.created_to)
+    if f.text:
+        # LIKE with the wildcards escaped, on lower(): SQLite's LIKE folds only ASCII case
+        pattern = "%" + _escape_like(f.text.lower()) + "%"
+        where.append(
+            sa.or_(
+                *(
+                    sa.func.lower(col).like(pattern, escape="\\")
+                    for col in (c.key, c.title, c.description)
+                )
+            )
+        )
     return where
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class OpenTickets:
+    """core.ports.TicketReader on the database: the reads chat commands make."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def get(self, key: str) -> Ticket | None:
+        async with self._engine.connect() as conn:
+            return await get_ticket(conn, key)
+
+    async def open_requested_by(self, person_id: str, limit: int) -> list[Ticket]:
+        return await self._open(limit, tickets.c.requester_id == person_id)
+
+    async def open_assigned_to(self, person_id: str, limit: int) -> list[Ticket]:
+        return await self._open(limit, tickets.c.assignee_id == person_id)
+
+    async def open_unassigned(self, team_ids: list[str], limit: int) -> list[Ticket]:
+        return await self._open(
+            limit, tickets.c.assignee_id.is_(None), tickets.c.team_id.in_(team_ids)
+        )
+
+    async def _open(self, limit: int, *where: sa.ColumnElement[bool]) -> list[Ticket]:
+        stmt = (
+            sa.select(tickets)
+            .where(tickets.c.status.not_in(_CLOSED), *where)
+            .order_by(tickets.c.id.desc())
+            .limit(limit)
+        )
+        async with self._engine.connect() as conn:
+            return [ticket_from_row(r) for r in (await conn.execute(stmt)).mappings()]
 
 
 def _encode(last_id: int) -> str:

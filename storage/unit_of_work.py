@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.events import Event
+from core.ports import PersonNotice
 from core.ticket import ChannelRef, Comment, Ticket
 from storage.db import upsert
 from storage.mapping import ticket_from_row
@@ -47,6 +48,9 @@ class Send:
     kind: str
     payload: dict[str, Any]
     deliver_at: datetime
+    # a person's notice line: joins a row for the same person, ticket and place that is still
+    # held (its deliver_at not reached), instead of becoming a message of its own
+    coalesce: bool = False
 
 
 @dataclass
@@ -57,9 +61,12 @@ class Buffers:
     refresh: dict[str, None] = field(default_factory=dict)  # ordered set of ticket keys
     relays: list[Comment] = field(default_factory=list)
     sends: list[Send] = field(default_factory=list)
+    # lines for people, routed to their direct rooms by the caller (bot.delivery.notices)
+    notices: list[PersonNotice] = field(default_factory=list)
 
     def extend(self, other: Buffers) -> None:
         self.sends.extend(other.sends)
+        self.notices.extend(other.notices)
         self.events.extend(other.events)
         self.comments.extend(other.comments)
         self.posts.extend(other.posts)
@@ -229,6 +236,9 @@ class StorageUnitOfWork:
 
     def relay_comment(self, comment: Comment) -> None:
         self.buffers.relays.append(comment)
+
+    def notify_person(self, notice: PersonNotice) -> None:
+        self.buffers.notices.append(notice)
 
     def send(self, message: Send) -> None:
         """Queue a reminder, escalation or notice; the outbox holds it until deliver_at."""

@@ -12,7 +12,6 @@ stores its status on the card ref through the CardStatus port.
 
 from __future__ import annotations
 
-import html
 import logging
 import uuid
 from typing import Protocol
@@ -34,7 +33,6 @@ from adapters.email.threads import (
 )
 from adapters.kit.locale import recipient_locale
 from adapters.ports import Cards, CardStatus, Commands, Files, People, Suppressions
-from core.card import Card
 from core.clock import Clock
 from core.i18n import Locale
 from core.people import Person
@@ -42,7 +40,6 @@ from core.ticket import ChannelRef, Status
 
 log = logging.getLogger("gongdan.email")
 
-SATISFACTION_PATH = "/email/satisfaction/{key}"
 _STATUSES = frozenset(s.value for s in Status)
 
 _ACK: dict[Locale, str] = {
@@ -52,10 +49,6 @@ _ACK: dict[Locale, str] = {
 _STATUS: dict[Locale, str] = {
     "en": "{key} is now: {status}",
     "zh-CN": "{key} 当前状态：{status}",
-}
-_RATE: dict[Locale, str] = {
-    "en": "How did we do? Rate the help you got:",
-    "zh-CN": "对这次服务满意吗？请评价：",
 }
 _ASK_AGAIN: dict[Locale, str] = {
     "en": "Your request needs more information",
@@ -105,7 +98,8 @@ class EmailChannel:
 
     # ---- lifecycle ----------------------------------------------------------------------
     def routes(self) -> list[web.AbstractRouteDef]:
-        return [web.get(SATISFACTION_PATH, self._satisfaction)]
+        # no pages: a satisfaction page that collects nothing must not show tickets to anyone
+        return []
 
     async def start(self) -> None:
         if self.settings.relay is None:
@@ -160,16 +154,12 @@ class EmailChannel:
         if await self._last_mailed(ref) == card.status.value:
             return None  # the ticket changed, its status did not: no mail for that
         lead = _STATUS[card.locale].format(key=card.ticket_key, status=card.status_label)
-        link = None
-        if card.status is Status.RESOLVED:
-            link = self.satisfaction_url(card.ticket_key)
-            lead += "\n\n" + _RATE[card.locale]
         await self._send(
             to,
             card.ticket_key,
             subject_with_tag(card.ticket_key, card.title),
-            card_text(card, lead, link),
-            card_html(card, lead, link),
+            card_text(card, lead),
+            card_html(card, lead),
             [ref.thread, ref.message],
             "auto-generated",
         )
@@ -202,9 +192,6 @@ class EmailChannel:
         parents = [where.thread, where.message]
         mid = await self._send(to, key, subject, body + "\n", text_html(body), parents, auto)
         return MessageRef(CHANNEL, to, mid, thread=where.thread)
-
-    def satisfaction_url(self, key: str) -> str:
-        return self.settings.base_url + SATISFACTION_PATH.format(key=key)
 
     # ---- helpers --------------------------------------------------------------------------
     async def _send(
@@ -267,22 +254,3 @@ class EmailChannel:
         local = ref.message.strip("<>").rpartition("@")[0]
         announced = local.rpartition(".")[2]
         return announced if announced in _STATUSES else None
-
-    async def _satisfaction(self, request: web.Request) -> web.Response:
-        key = request.match_info["key"]
-        card = await self.gateway.card(key, self.settings.locale) if len(key) < 40 else None
-        if card is None:
-            raise web.HTTPNotFound(text="no such ticket")
-        return web.Response(text=_survey_page(card), content_type="text/html")
-
-
-def _survey_page(card: Card) -> str:
-    e = html.escape
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>Satisfaction</title></head>"
-        f"<body><h1>{e(card.heading)}</h1>"
-        "<p>A satisfaction survey will be here: rate the help you got on this ticket from 1 to "
-        "5 and leave a remark. It is not collected yet.</p>"
-        "<p>满意度调查将在此处提供：为本工单的服务打 1–5 分并留言。目前尚未收集。</p>"
-        "</body></html>"
-    )

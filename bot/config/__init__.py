@@ -37,6 +37,7 @@ from bot.config.sections import (
     ApiConfig,
     AttachmentsConfig,
     ChannelsConfig,
+    ConversationConfig,
     DatabaseConfig,
     LoggingConfig,
     OutboxConfig,
@@ -89,6 +90,7 @@ class Config(Section):
     ticket_type_configs: tuple[TicketTypeConfig, ...] = Field(alias="ticket_types")
     channels: ChannelsConfig = ChannelsConfig()
     outbox: OutboxConfig = OutboxConfig()
+    conversation: ConversationConfig = ConversationConfig()
     calendar_configs: tuple[CalendarConfig, ...] = Field(default=(), alias="calendars")
     sla_policy_configs: tuple[SlaPolicyConfig, ...] = Field(default=(), alias="sla_policies")
     escalation_chains: tuple[EscalationChainConfig, ...] = ()

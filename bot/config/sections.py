@@ -8,7 +8,7 @@ listed under `channels` from the registry in bot/channels.py.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Self, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -26,6 +26,7 @@ from pydantic import (
 from adapters.kit.config import ChannelConfig, LocalizedText, NonEmpty, Section, pattern_check
 from bot.channels import CHANNELS, channel_names
 from core.assignment import Strategy
+from core.conversation import ConversationRules
 from core.forms import FieldKind
 from core.i18n import Locale
 from core.people import Role
@@ -359,6 +360,8 @@ class OutboxConfig(Section):
     rate_limits: dict[ChannelName, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
     # longest wait for one send (any channel); then it counts as failed and is retried
     send_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    # lines one person gets about one ticket within this many seconds go out as one message
+    notice_coalesce_s: float = Field(default=60.0, ge=0)
 
     @field_validator("max_backoff_s")
     @classmethod
@@ -367,3 +370,17 @@ class OutboxConfig(Section):
         if base is not None and value < base:
             raise ValueError(f"must not be less than base_backoff_s ({base:g})")
         return value
+
+
+class ConversationConfig(Section):
+    """How chat messages are told apart (core.conversation); see docs/conversation.md."""
+
+    # small talk that opens no ticket, per language; None keeps the built-in lists
+    chatter: dict[Locale, tuple[NonEmpty, ...]] | None = None
+    # further messages from the same person in the same conversation within this many minutes
+    # are comments on the ticket they just opened
+    follow_up_minutes: float = Field(default=5.0, ge=0, le=24 * 60)
+
+    def rules(self) -> ConversationRules:
+        chatter = {str(k): v for k, v in self.chatter.items()} if self.chatter is not None else None
+        return ConversationRules.of(chatter, timedelta(minutes=self.follow_up_minutes))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from adapters.contract import Channel, DeliveryError, Reach
@@ -18,12 +19,12 @@ from core.card import Card, build_notice_card
 from core.escalation import NoticeKind
 from core.i18n import LOCALES, Locale, Text
 from core.people import Person
-from core.ports import Context
+from core.ports import Context, PersonNotice, UnitOfWork
 from core.ticket import ChannelRef, Ticket
 from core.timekeeping import Notice
 from storage import outbox
 from storage.settle import Settlement
-from storage.unit_of_work import Send
+from storage.unit_of_work import Send, StorageUnitOfWork
 
 NOTICE_KINDS = frozenset({"remind", "escalate"})
 
@@ -50,6 +51,28 @@ class NoticeRouter:
         }
         line = {"text": text, "key": notice.key}
         return [Send(ticket.key, room, "notice", line, notice.deliver_at)]
+
+    def person_sends(self, notice: PersonNotice, hold: timedelta) -> list[Send]:
+        """A line for a person (core.handlers.informing) to their direct rooms, held `hold` so
+        the lines that follow within it go out as one message (storage.flush coalesces)."""
+        payload: dict[str, Any] = {
+            "text": dict.fromkeys(LOCALES, notice.text),  # already in the person's language
+            "lines": [notice.text],
+            "person": notice.person_id,
+        }
+        return [
+            Send(notice.ticket_key, where, "notice", payload, notice.at + hold, coalesce=True)
+            for where in self.direct(notice.person_id)
+        ]
+
+    def route_people(self, uow: UnitOfWork, hold: timedelta) -> None:
+        """Turn the people notices a command queued into outbox sends, in the same transaction."""
+        if not isinstance(uow, StorageUnitOfWork):
+            return
+        notices, uow.buffers.notices = uow.buffers.notices, []
+        for notice in notices:
+            for send in self.person_sends(notice, hold):
+                uow.send(send)
 
     def direct(self, person_id: str) -> list[ChannelRef]:
         # someone the directory no longer knows still gets what needs no identity (a web chat

@@ -38,11 +38,15 @@ from core.commands import (
     AddComment,
     Assign,
     Command,
+    EditTicket,
     OpenTicket,
     SetPriority,
     WriteComment,
 )
+from core.errors import FieldError, FormInvalid
 from core.handlers.actions import ActResult
+from core.handlers.editing import EditResult
+from core.handlers.opening import form_errors
 from core.people import Person
 from core.text import field_problem
 from core.ticket import ChannelRef, Comment, Priority, Status
@@ -56,6 +60,21 @@ from storage.writer import IdempotencyMismatch
 T = TypeVar("T")
 
 _API = ChannelRef("api")
+_LIST_PARAMS = frozenset(
+    {
+        "status",
+        "assignee",
+        "team",
+        "type",
+        "requester",
+        "created_from",
+        "created_to",
+        "q",
+        "limit",
+        "cursor",
+    }
+)
+_EDITABLE = frozenset({"title", "description", "priority", "type", "fields"})
 # tickets.version is a 32-bit integer column
 _VERSION_MAX = 2**31 - 1
 
@@ -83,6 +102,7 @@ class Api:
             web.post(f"{PREFIX}/tickets", self.create),
             web.get(f"{PREFIX}/tickets", self.list),
             web.get(f"{PREFIX}/tickets/{{key}}", self.get),
+            web.patch(f"{PREFIX}/tickets/{{key}}", self.edit),
             web.post(f"{PREFIX}/tickets/{{key}}/comments", self.comment),
             web.get(f"{PREFIX}/tickets/{{key}}/comments", self.comments),
             web.post(f"{PREFIX}/tickets/{{key}}/actions/{{action}}", self.act),
@@ -131,22 +151,38 @@ class Api:
                 )
             if self.service.directory.person(requester) is None:
                 raise invalid("requester", "person", f"unknown person {requester!r}")
+        # every problem at once: the body's shape here, the form's rules from core
+        shape: list[FieldError] = []
         fields = body.get("fields", {})
         if not isinstance(fields, dict):
-            raise invalid("fields", "type", "must be an object of field id -> value")
+            shape.append(FieldError("fields", "type", "must be an object of field id -> value"))
+            fields = {}
         priority = body.get("priority")
         if priority is not None and not isinstance(priority, str):
-            raise invalid("priority", "type", "must be a string")
+            shape.append(FieldError("priority", "type", "must be a string"))
+            priority = None
+        texts = {}
+        for name, required in (("type", True), ("title", False), ("description", False)):
+            value = body.get(name)
+            if value is not None and not isinstance(value, str):
+                shape.append(FieldError(name, "type", "must be a string"))
+            elif value is None and required:
+                shape.append(FieldError(name, "required", "this field is required"))
+            texts[name] = value if isinstance(value, str) else ""
         command = OpenTicket(
-            type_id=body_str(body, "type"),
-            title=body_str(body, "title"),
-            description=body_str(body, "description", required=False),
+            type_id=texts["type"],
+            title=texts["title"],
+            description=texts["description"],
             fields=fields,
             requester_id=requester,
             origin=_API,
             priority=priority,
             post_card=False,
         )
+        if shape:
+            said = {e.field for e in shape}
+            more = form_errors(command, self.service.ctx)
+            raise FormInvalid(shape + [e for e in more if e.field not in said])
         inbound = _idempotency(request, token, hashlib.sha256(raw).hexdigest())
         done = await self._submit(command, inbound, respond_ticket)
         payload = done.response if done.duplicate else respond_ticket(done.value)
@@ -173,17 +209,69 @@ class Api:
         ticket = await self.reads.ticket(person, key)
         if ticket is None:
             raise _no_ticket(key)
-        return web.json_response(ticket_json(ticket))
+        return web.json_response(ticket_json(ticket), headers={"ETag": f'"{ticket.version}"'})
+
+    async def edit(self, request: web.Request) -> web.Response:
+        """PATCH a ticket: the fields given change, with opening's rules; 409 on a stale version."""
+        _, person = self._caller(request)
+        key = _path(request, "key")
+        body = json_object(await request.read())
+        unknown = sorted(set(body) - _EDITABLE - {"version"})
+        if unknown:
+            known = ", ".join(sorted(_EDITABLE | {"version"}))
+            raise invalid(unknown[0], "unknown", f"not an editable field (editable: {known})")
+        errors = [
+            FieldError(name, "type", "must be a string")
+            for name in sorted(_EDITABLE - {"fields"})
+            if name in body and not isinstance(body[name], str)
+        ]
+        if "fields" in body and not isinstance(body["fields"], dict):
+            errors.append(FieldError("fields", "type", "must be an object of field id -> value"))
+        if errors:
+            raise FormInvalid(errors)
+        command = EditTicket(
+            key,
+            person.id,
+            _API,
+            title=body.get("title"),
+            description=body.get("description"),
+            priority=body.get("priority"),
+            type_id=body.get("type"),
+            fields=body.get("fields"),
+            expected_version=_expected_version(request, body),
+        )
+        done = await self.service.submit(command)
+        result: EditResult = done.value
+        return web.json_response(
+            {
+                "ticket": ticket_json(result.ticket),
+                "changed": result.changed,
+                "message": result.message,
+            },
+            headers={"ETag": f'"{result.ticket.version}"'},
+        )
 
     async def list(self, request: web.Request) -> web.Response:
         _, person = self._caller(request)
         q = request.query
         for name, value in q.items():
             param(name, value)
-        statuses = [s for s in q.get("status", "").split(",") if s]
+            if name not in _LIST_PARAMS:
+                known = ", ".join(sorted(_LIST_PARAMS))
+                raise ApiError(
+                    400, "bad_request", f"{name}: not a filter of this list (filters: {known})"
+                )
+        for name in _LIST_PARAMS - {"status"}:
+            if len(q.getall(name, [])) > 1:
+                raise ApiError(400, "bad_request", f"{name}: give it once")
+        # status=a,b and status=a&status=b both mean any of them
+        statuses = [s for value in q.getall("status", []) for s in value.split(",") if s]
         for s in statuses:
             if s not in {x.value for x in Status}:
                 raise ApiError(400, "bad_request", f"status: unknown status {s!r}")
+        text = q.get("q", "").strip()
+        if len(text) > 200:
+            raise ApiError(400, "bad_request", "q: at most 200 characters")
         f = queries.TicketFilter(
             status=statuses or None,
             assignee=q.get("assignee") or None,
@@ -192,6 +280,7 @@ class Api:
             requester=q.get("requester") or None,
             created_from=query_time(q, "created_from"),
             created_to=query_time(q, "created_to"),
+            text=text or None,
         )
         try:
             limit = int(q.get("limit", "50"))
@@ -213,7 +302,12 @@ class Api:
         public = body.get("public", True)
         if not isinstance(public, bool):
             raise invalid("public", "type", "must be true or false")
-        command = AddComment(key, person.id, body_str(body, "body"), _API, public)
+        internal = body.get("internal", not public)
+        if not isinstance(internal, bool):
+            raise invalid("internal", "type", "must be true or false")
+        if "public" in body and "internal" in body and internal == public:
+            raise invalid("internal", "conflict", "give internal or public, not both disagreeing")
+        command = AddComment(key, person.id, body_str(body, "body"), _API, not internal)
         # the key is the token's, as for tickets: the same body on another ticket is another request
         fingerprint = hashlib.sha256(f"comment {key}\n".encode() + raw).hexdigest()
         inbound = _idempotency(request, token, fingerprint)
@@ -311,11 +405,36 @@ def _params(action: Action, body: Mapping[str, Any]) -> ActionParams:
         return SetPriority(str(body.get("priority")))
     if action == Action.COMMENT:
         return WriteComment(str(body.get("body", "")))
+    if action in (Action.WAIT, Action.RESOLVE) and body.get("body"):
+        # the question for the requester, or the resolution: told to them, kept as a reply
+        return WriteComment(str(body["body"]))
     return None
 
 
 def _no_ticket(key: str) -> ApiError:
     return ApiError(404, "not_found", f"no ticket {key}")
+
+
+def _expected_version(request: web.Request, body: Mapping[str, Any]) -> int | None:
+    """The version the editor saw: If-Match ("3" or W/"3") or the body's `version`."""
+    header = request.headers.get("If-Match")
+    version = body.get("version")
+    if header is not None:
+        tag = header.strip().removeprefix("W/").strip('"')
+        if not tag.isdigit() or len(tag) > 10:
+            raise ApiError(400, "bad_request", 'If-Match: give the ETag GET returned, e.g. "3"')
+        if version is not None and version != int(tag):
+            raise invalid("version", "conflict", "differs from If-Match")
+        return int(tag)
+    if version is None:
+        return None
+    if (
+        not isinstance(version, int)
+        or isinstance(version, bool)
+        or not 0 <= version <= _VERSION_MAX
+    ):
+        raise invalid("version", "type", f"must be an integer from 0 to {_VERSION_MAX}")
+    return version
 
 
 def _path(request: web.Request, name: str) -> str:
@@ -347,5 +466,6 @@ def _comment_response(value: Any) -> Any:
         "author": value.author_id,
         "body": value.body,
         "public": value.public,
+        "internal": not value.public,
         "created_at": iso(value.created_at),
     }

@@ -121,6 +121,13 @@ def openapi_document() -> dict[str, Any]:
                             for n in ("assignee", "team", "type", "requester")
                         ),
                         {
+                            "name": "q",
+                            "in": "query",
+                            "schema": {**TEXT, "maxLength": 200},
+                            "description": "Text in the key, title or description "
+                            "(ASCII letters match either case); any other parameter gives 400",
+                        },
+                        {
                             "name": "cursor",
                             "in": "query",
                             "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]*$"},
@@ -155,7 +162,46 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "Get a ticket by key",
                     "parameters": [_KEY],
                     "responses": {**_ok("The ticket", "Ticket"), **ticket_errors},
-                }
+                },
+                "patch": {
+                    "summary": "Edit a ticket: the fields given change, with opening's rules",
+                    "parameters": [
+                        _KEY,
+                        {
+                            "name": "If-Match",
+                            "in": "header",
+                            "schema": {"type": "string", "pattern": '^(W/)?"?[0-9]{1,10}"?$'},
+                            "description": "The ETag (version) GET returned; another gives 409",
+                        },
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "additionalProperties": False,
+                                    "properties": {
+                                        "title": {"type": "string"},
+                                        "description": {"type": "string"},
+                                        "priority": {"type": "string"},
+                                        "type": {"type": "string"},
+                                        "fields": {"type": "object"},
+                                        "version": {"type": "integer", "minimum": 0},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        **_ok("The edited ticket", "ActResult"),
+                        "400": _error("Bad If-Match"),
+                        "403": _error("Not allowed to edit it"),
+                        "409": _error("The ticket changed since that version, or is closed"),
+                        "422": _error("A field is invalid; `fields` names each problem"),
+                        **ticket_errors,
+                    },
+                },
             },
             "/tickets/{key}/comments": {
                 "post": {
@@ -182,6 +228,10 @@ def openapi_document() -> dict[str, Any]:
                                             "maxLength": 10_000,
                                         },
                                         "public": {"type": "boolean"},
+                                        "internal": {
+                                            "type": "boolean",
+                                            "description": "An internal note: the team only",
+                                        },
                                     },
                                 }
                             }

@@ -102,6 +102,8 @@ def schemas() -> dict[str, Any]:
                 "author": {"type": "string"},
                 "body": {"type": "string"},
                 "public": {"type": "boolean"},
+                "internal": {"type": "boolean"},
+                "visible_to": {"type": "string", "enum": ["everyone", "team"]},
                 "created_at": TIME,
             },
         },

@@ -26,6 +26,7 @@ from core.errors import (
     NotFound,
     PermissionDenied,
 )
+from core.i18n import Locale
 
 log = logging.getLogger("gongdan.http")
 
@@ -48,14 +49,43 @@ def error_response(status: int, error: str, detail: str, **extra: object) -> web
     return web.json_response({"error": error, "detail": detail, **extra}, status=status)
 
 
-def domain_response(exc: DomainError) -> web.Response:
+def request_locale(request: web.Request) -> Locale | None:
+    """The supported language the request's Accept-Language prefers (None: it names none)."""
+    best: tuple[float, Locale] | None = None
+    for part in request.headers.get("Accept-Language", "").split(","):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                continue
+        tag = tag.strip().lower()
+        locale: Locale | None = (
+            "zh-CN" if tag.startswith("zh") else "en" if tag.startswith("en") else None
+        )
+        if locale is not None and quality > 0 and (best is None or quality > best[0]):
+            best = (quality, locale)
+    return best[1] if best else None
+
+
+def domain_response(exc: DomainError, locale: Locale | None = None) -> web.Response:
+    """The error as JSON; with a locale (Accept-Language) its texts in that language."""
     if isinstance(exc, FormInvalid):
-        fields = [{"field": e.field, "rule": e.rule, "message": e.message} for e in exc.errors]
-        return error_response(422, "invalid", exc.message, fields=fields)
+        fields = [
+            {
+                "field": e.field,
+                "rule": e.rule,
+                "message": e.text(locale) if locale else e.message,
+            }
+            for e in exc.errors
+        ]
+        detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
+        return error_response(422, "invalid", detail, fields=fields)
     status = {NotFound: 404, PermissionDenied: 403, Conflict: 409, ConcurrencyError: 409}.get(
         type(exc), 400
     )
-    return error_response(status, exc.code, exc.message)
+    return error_response(status, exc.code, exc.text(locale) if locale else exc.message)
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -83,7 +113,7 @@ def error_middleware(metrics: Metrics, throttle: Throttle | None = None) -> Midd
                 await _answer_and_close(request, response)
         except DomainError as exc:
             error, detail = exc.code, exc.message
-            response = domain_response(exc)
+            response = domain_response(exc, request_locale(request))
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise

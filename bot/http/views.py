@@ -85,6 +85,9 @@ def comment_json(c: StoredComment) -> dict[str, Any]:
         "author": c.author_id,
         "body": c.body,
         "public": c.public,
+        "internal": not c.public,
+        # an internal note is the team's: never relayed to the requester's channel or mail
+        "visible_to": "everyone" if c.public else "team",
         "channel": c.channel.to_json(),
         "created_at": iso(c.created_at),
     }

@@ -7,15 +7,18 @@ from dataclasses import dataclass
 from core import timekeeping
 from core.commands import ActOnTicket, AddComment, Assign, SetPriority, WriteComment
 from core.errors import Conflict
+from core.events import TicketTakenOver
 from core.handlers.checks import (
     actor_locale,
     actor_of,
     check_allowed,
     load_ticket,
+    not_in_state,
     param_values,
+    refusal,
     refuse_unstorable,
 )
-from core.handlers.comments import add_comment
+from core.handlers.comments import add_comment, store_comment
 from core.handlers.effects import EFFECTS, Press
 from core.i18n import Locale, as_locale, t
 from core.people import Person, display_name
@@ -24,6 +27,9 @@ from core.ticket import Status, Ticket
 from core.workflow import TRANSITIONS, Action, allowed
 
 _NOT_IDEMPOTENT = frozenset({Action.ASSIGN, Action.REOPEN})
+_TAKES = frozenset({Action.ACCEPT, Action.CLAIM})
+# actions whose WriteComment text is kept as a public comment and told to the requester
+_WITH_NOTE = frozenset({Action.WAIT, Action.RESOLVE})
 
 
 @dataclass(frozen=True)
@@ -46,19 +52,33 @@ async def act(cmd: ActOnTicket, uow: UnitOfWork, ctx: Context) -> ActResult:
     locale = as_locale(actor.locale)
     ticket = await load_ticket(uow, cmd.key, locale)
     check_allowed(actor, cmd.action, ticket, ctx, locale)
-    action_label = t(f"action.{cmd.action.value}", locale)
     noop = _already_done(cmd, ticket, actor, ctx, locale)
     if noop is not None:
         return noop
     if not allowed(cmd.action, ticket.status):
-        status = t(f"status.{ticket.status.value}", locale)
-        raise Conflict(t("err.not_allowed_in_state", locale, action=action_label, status=status))
+        raise not_in_state(f"action.{cmd.action.value}", ticket, locale)
     now = ctx.clock.now()
-    event = EFFECTS[cmd.action](Press(cmd, ticket, actor, ctx, now, ticket.status))
+    previous = ticket.assignee_id
+    press = Press(cmd, ticket, actor, ctx, now, ticket.status)
+    event = EFFECTS[cmd.action](press)
     timekeeping.on_action(ticket, cmd.action, ctx, now)
     ticket.updated_at = now
     uow.tickets.update(ticket)
     uow.record(event)
+    if cmd.action in _TAKES and previous is not None and previous != actor.id:
+        uow.record(
+            TicketTakenOver(
+                ticket_key=ticket.key,
+                at=now,
+                actor_id=actor.id,
+                channel=cmd.origin.channel,
+                previous_id=previous,
+                assignee_id=actor.id,
+            )
+        )
+    if cmd.action in _WITH_NOTE and press.note:
+        # the question or the resolution is part of the conversation: everyone sees it there
+        store_comment(uow, ticket, actor.id, press.note, cmd.origin, True, now)
     uow.refresh_cards(ticket)
     return ActResult(ticket, True)
 
@@ -82,8 +102,13 @@ def _already_done(
                     status=t(f"status.{ticket.status.value}", locale),
                 ),
             )
-        who = display_name(ctx.directory, ticket.assignee_id, locale) or "?"
-        raise Conflict(t("err.already_accepted", locale, who=who))
+        holder = ticket.assignee_id
+
+        def render(loc: Locale) -> str:
+            who = display_name(ctx.directory, holder, loc) or "?"
+            return t("err.already_accepted", loc, who=who)
+
+        raise refusal(Conflict, locale, render)
     if target is not None and ticket.status == target and cmd.action not in _NOT_IDEMPOTENT:
         status = t(f"status.{target.value}", locale)
         return ActResult(ticket, False, t("err.already_in_state", locale, status=status))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from core.commands import ActionParams, Assign, SetPriority, WriteComment
-from core.errors import FieldError, FormInvalid, NotFound, PermissionDenied
-from core.i18n import Locale, as_locale, t
+from core.errors import Conflict, DomainError, FieldError, FormInvalid, NotFound, PermissionDenied
+from core.i18n import LOCALES, Locale, as_locale, t
 from core.people import Person
 from core.permissions import may
 from core.ports import Context, UnitOfWork
@@ -36,11 +37,31 @@ def check_allowed(
     """Raise, in the actor's language, when they may not press this button on this ticket."""
     verdict = may(actor, action, ticket, ctx.directory)
     if not verdict.allowed:
-        label = t(f"action.{action.value}", locale)
-        reason = t(verdict.reason_key, locale)
-        raise PermissionDenied(
-            t("err.forbidden", locale, action=label, key=ticket.key, reason=reason)
-        )
+        raise forbidden(f"action.{action.value}", ticket, verdict.reason_key, locale)
+
+
+E = TypeVar("E", bound=DomainError)
+
+
+def refusal(cls: type[E], locale: Locale, render: Callable[[Locale], str]) -> E:
+    """An error in the actor's language that also carries every other language."""
+    return cls(render(locale), {loc: render(loc) for loc in LOCALES})
+
+
+def forbidden(action_key: str, ticket: Ticket, reason_key: str, locale: Locale) -> PermissionDenied:
+    def render(loc: Locale) -> str:
+        label, reason = t(action_key, loc), t(reason_key, loc)
+        return t("err.forbidden", loc, action=label, key=ticket.key, reason=reason)
+
+    return refusal(PermissionDenied, locale, render)
+
+
+def not_in_state(action_key: str, ticket: Ticket, locale: Locale) -> Conflict:
+    def render(loc: Locale) -> str:
+        status = t(f"status.{ticket.status.value}", loc)
+        return t("err.not_allowed_in_state", loc, action=t(action_key, loc), status=status)
+
+    return refusal(Conflict, locale, render)
 
 
 def actor_of(ctx: Context, person_id: str) -> Person:
@@ -89,8 +110,9 @@ def param_values(params: ActionParams) -> list[tuple[str, object]]:
 async def load_ticket(uow: UnitOfWork, key: str, locale: Locale) -> Ticket:
     if field_problem("key", key) is not None:
         # no ticket can have it, and the database would not even take it as a query parameter
-        raise NotFound(t("err.not_found", locale, key=replace_unstorable(key)))
+        shown = replace_unstorable(key)
+        raise refusal(NotFound, locale, lambda loc: t("err.not_found", loc, key=shown))
     ticket = await uow.tickets.get(key)
     if ticket is None:
-        raise NotFound(t("err.not_found", locale, key=key))
+        raise refusal(NotFound, locale, lambda loc: t("err.not_found", loc, key=key))
     return ticket

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from core.commands import ActOnTicket, Assign, SetPriority
+from core.commands import ActOnTicket, Assign, SetPriority, WriteComment
 from core.errors import FieldError, FormInvalid
 from core.events import (
     Event,
@@ -58,7 +58,14 @@ class Press:
             channel=self.cmd.origin.channel,
             from_status=self.before,
             to_status=target,
+            note=self.note,
         )
+
+    @property
+    def note(self) -> str:
+        """What the actor wrote with the press (the question when waiting, the resolution)."""
+        params = self.cmd.params
+        return params.body.strip() if isinstance(params, WriteComment) else ""
 
     @property
     def target(self) -> Status:

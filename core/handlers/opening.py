@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from core import timekeeping
@@ -63,7 +64,7 @@ async def open_ticket(cmd: OpenTicket, uow: UnitOfWork, ctx: Context) -> Ticket:
             origin=cmd.origin.to_json(),
         )
     )
-    decision = await _decide(ticket, ctx)
+    decision = await decide(ticket, ctx)
     if decision.assignee_id:
         ticket.assignee_id = decision.assignee_id
         ticket.status = Status.ASSIGNED
@@ -87,26 +88,45 @@ async def open_ticket(cmd: OpenTicket, uow: UnitOfWork, ctx: Context) -> Ticket:
 
 def _form(cmd: OpenTicket, ttype: TicketType, ctx: Context) -> tuple[str, dict[str, Any]]:
     """The title and field values as stored, or FormInvalid naming every broken field at once."""
-    errors = unstorable(
-        [("title", cmd.title), ("description", cmd.description), *cmd.fields.items()]
-    )
+    return checked_form(ttype, cmd.title, cmd.description, cmd.fields, ctx)
+
+
+def checked_form(
+    ttype: TicketType, title: object, description: object, fields: Mapping[str, Any], ctx: Context
+) -> tuple[str, dict[str, Any]]:
+    """Title and form answers as stored, or FormInvalid naming every broken field at once
+    (opening and editing share it, so an edit is held to the same rules)."""
+    errors = unstorable([("title", title), ("description", description), *fields.items()])
     # a field whose text cannot be stored says so, not also "required" once the NUL is gone
     said = {e.field for e in errors}
-    title, fields = "", {}
+    clean_title, clean_fields = "", {}
     try:
-        title = validate_title(cmd.title)
+        clean_title = validate_title(title)
     except FormInvalid as exc:
         errors += [e for e in exc.errors if e.field not in said]
     try:
-        fields = validate_fields(ttype, cmd.fields, ctx.directory)
+        clean_fields = validate_fields(ttype, fields, ctx.directory)
     except FormInvalid as exc:
         errors += [e for e in exc.errors if e.field not in said]
     if errors:
         raise FormInvalid(errors)
-    return title, fields
+    return clean_title, clean_fields
 
 
-async def _decide(ticket: Ticket, ctx: Context) -> Decision:
+def form_errors(cmd: OpenTicket, ctx: Context) -> list[FieldError]:
+    """Every problem opening would report, without opening anything (REST merges its own)."""
+    ttype = ctx.types.get(cmd.type_id)
+    errors: list[FieldError] = []
+    if ttype is None:
+        return errors
+    try:
+        _form(cmd, ttype, ctx)
+    except FormInvalid as exc:
+        errors = exc.errors
+    return errors
+
+
+async def decide(ticket: Ticket, ctx: Context) -> Decision:
     """The team's assignment policy when it has one, else the lead-or-queue rule."""
     schedule = ctx.schedule
     policy = schedule.assignment.get(ticket.team_id) if ticket.team_id else None

@@ -56,8 +56,10 @@ async def test_agent_with_only_an_email_is_linked_at_start_and_reminded_by_slack
         clock.advance(timedelta(hours=3, minutes=50))
         await scheduler.tick()
         await slack.settle()
-        [reminder] = fake.messages_in("U0HAN")
+        # her DM: the "assigned to you" line at opening, then the reminder card
+        told, reminder = fake.messages_in("U0HAN")
 
+    assert told.text == "IT-1001 VPN 连不上 已分派给你。"
     assert "IT-1001" in card_text(reminder) and "VPN 连不上" in card_text(reminder)
     assert [c.body["email"] for c in fake.calls_to("users.lookupByEmail")] == [HAN_EMAIL]
 

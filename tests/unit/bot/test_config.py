@@ -272,7 +272,7 @@ def test_other_gongdan_variables_are_not_overrides() -> None:
 def test_override_of_unknown_section_is_reported() -> None:
     assert problems_of(MINIMAL, env={"GONGDAN_SERVCE__PORT": "1"}) == [
         "GONGDAN_SERVCE__PORT: 'servce' is not a config section (sections: service, database,"
-        " logging, api, attachments, people, teams, ticket_types, channels, outbox, calendars, sla_policies,"
+        " logging, api, attachments, people, teams, ticket_types, channels, outbox, conversation, calendars, sla_policies,"
         " escalation_chains, rotations)"
     ]
 
@@ -313,7 +313,7 @@ def test_unknown_section_and_unknown_channel_are_reported_as_unknown() -> None:
     assert problems_of(data) == [
         "channels.msteams: unknown key (allowed: webchat, slack, email)",
         "sla: unknown key (allowed: service, database, logging, api, attachments, people, teams,"
-        " ticket_types, channels, outbox, calendars, sla_policies,"
+        " ticket_types, channels, outbox, conversation, calendars, sla_policies,"
         " escalation_chains, rotations)",
     ]
 
@@ -573,7 +573,7 @@ def test_repeated_yaml_key_is_an_error_not_a_silent_override() -> None:
 def test_top_level_must_be_a_mapping() -> None:
     assert problems_of("- service\n- people\n") == [
         "<string>: the top level must be a mapping of sections (service, database, logging,"
-        " api, attachments, people, teams, ticket_types, channels, outbox, calendars, sla_policies,"
+        " api, attachments, people, teams, ticket_types, channels, outbox, conversation, calendars, sla_policies,"
         " escalation_chains, rotations)"
     ]
 

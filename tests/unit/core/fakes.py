@@ -26,7 +26,7 @@ from core.forms import FieldKind, FieldSpec, Option, TicketType
 from core.handlers.actions import ActResult
 from core.i18n import Text
 from core.people import Person, Role, StaticDirectory, Team
-from core.ports import Context
+from core.ports import Context, PersonNotice
 from core.ticket import ChannelRef, Comment, Ticket
 from core.timekeeping import Notice
 from core.workflow import Action
@@ -69,6 +69,7 @@ class FakeUnitOfWork:
         self.posted_cards: list[tuple[str, ChannelRef]] = []
         self.refreshed_cards: list[str] = []
         self.relayed_comments: list[Comment] = []
+        self.notices: list[PersonNotice] = []
         self.committed = False
         self._collected = 0
 
@@ -90,6 +91,9 @@ class FakeUnitOfWork:
 
     def relay_comment(self, comment: Comment) -> None:
         self.relayed_comments.append(comment)
+
+    def notify_person(self, notice: PersonNotice) -> None:
+        self.notices.append(notice)
 
     async def commit(self) -> None:
         self.committed = True
@@ -191,7 +195,7 @@ def typed_params(action: Action, raw: dict[str, Any]) -> ActionParams:
         return Assign(str(raw.get("assignee", "")))
     if action == Action.SET_PRIORITY:
         return SetPriority(str(raw.get("priority")))
-    if action == Action.COMMENT:
+    if action == Action.COMMENT or (action in (Action.WAIT, Action.RESOLVE) and "body" in raw):
         return WriteComment(str(raw.get("body", "")))
     return None
 

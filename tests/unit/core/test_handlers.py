@@ -47,8 +47,9 @@ async def test_team_member_accepting_becomes_assignee_and_first_responder(
     assert ticket.assignee_id == "lilei"
     assert ticket.first_response_at == clock.now()
     assert ticket.updated_at == clock.now()
-    assert uow.events[-1].kind == EventKind.TICKET_ACCEPTED
-    assert uow.events[-1].data == {"from": "assigned", "to": "accepted"}
+    # the ticket was waiting with the team's lead: accepting it is also a take-over
+    assert uow.event_kinds[-2:] == [EventKind.TICKET_ACCEPTED, EventKind.TICKET_TAKEN_OVER]
+    assert uow.events[-2].data == {"from": "assigned", "to": "accepted"}
     assert uow.refreshed_cards == [ticket.key]
     assert uow.tickets.updated == [ticket]
 
@@ -246,7 +247,8 @@ async def test_an_agent_may_not_cancel_someone_elses_ticket(
 ) -> None:
     ticket = await accepted_by_li_lei(uow, ctx)
 
-    with pytest.raises(PermissionDenied, match="只有提单人、处理人或团队成员可以这样做"):
+    # the refusal names the rule cancel really has: the requester or the lead
+    with pytest.raises(PermissionDenied, match="只有提单人或团队负责人可以这样做"):
         await press(uow, ctx, ticket.key, Action.CANCEL, "lilei")
 
 

@@ -6,11 +6,13 @@ import pytest
 
 from core.bus import COMMAND_HANDLERS
 from core.clock import FrozenClock
-from core.commands import ActOnTicket, AddComment, FireTimer, OpenTicket
+from core.commands import ActOnTicket, AddComment, CloseTicket, EditTicket, FireTimer, OpenTicket
 from core.errors import FormInvalid
 from core.events import EventKind
 from core.handlers.actions import act
+from core.handlers.closing import close_ticket
 from core.handlers.comments import add_comment
+from core.handlers.editing import edit_ticket
 from core.handlers.opening import open_ticket
 from core.handlers.timers import fire_timer
 from core.ports import Context
@@ -176,5 +178,7 @@ async def test_handlers_are_registered_by_command_type() -> None:
         OpenTicket: open_ticket,
         ActOnTicket: act,
         AddComment: add_comment,
+        CloseTicket: close_ticket,
+        EditTicket: edit_ticket,
         FireTimer: fire_timer,
     } == COMMAND_HANDLERS

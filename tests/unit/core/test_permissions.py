@@ -71,7 +71,7 @@ def test_closing_reopening_and_commenting_is_for_everyone_involved(action: Actio
 
 def test_cancelling_needs_the_requester_or_a_leader() -> None:
     assert allowed_people(Action.CANCEL) == {"zhangwei", "wangfang", "chenjing", "root"}
-    assert verdict("lilei", Action.CANCEL) == Verdict(False, "reason.not_involved")
+    assert verdict("lilei", Action.CANCEL) == Verdict(False, "reason.not_requester_or_lead")
 
 
 def test_ticket_without_team_is_left_to_its_assignee_and_admins() -> None:
