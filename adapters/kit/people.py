@@ -14,10 +14,11 @@ on the channel, paced and waiting out rate limits, so notices reach them before 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -116,7 +117,7 @@ class PeopleResolver:
         self.sleep = sleep  # paces link_by_email and waits out its rate limits; tests record it
         # e-mail -> configured person (the only people whose e-mails are trusted)
         self._by_email = {p.email.lower(): p for p in configured if p.email}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
         # user id -> when a sender registered under their bare id is looked up again
         self._retry_at: dict[str, float] = {}
         self._paused_until = 0.0  # the platform rate-limited a lookup: ask nobody until then
@@ -142,12 +143,27 @@ class PeopleResolver:
         if known is not None:
             return known
         # one lookup per user even when their first messages arrive together
-        async with self._locks.setdefault(user_id, asyncio.Lock()):
+        async with self._one_at_a_time(user_id):
             known = self._known(user_id)
             if known is not None:
                 return known
             profile = seen if seen is not None else await self._look_up(user_id)
             return await self._register(user_id, profile)
+
+    @contextlib.asynccontextmanager
+    async def _one_at_a_time(self, user_id: str) -> AsyncIterator[None]:
+        """A lock per user id, dropped when nobody holds or awaits it (mail meets many)."""
+        lock, users = self._locks.get(user_id, (asyncio.Lock(), 0))
+        self._locks[user_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[user_id]
+            if users == 1:
+                del self._locks[user_id]
+            else:
+                self._locks[user_id] = (lock, users - 1)
 
     def _known(self, user_id: str) -> Person | None:
         known = self.people.directory.by_identity(self.channel, user_id)
@@ -185,8 +201,11 @@ class PeopleResolver:
                 self._paused_until = now + exc.retry_after
             self._retry_at[user_id] = now + wait
             return None
-        # answered: a user the platform has no name for stays as they are until the next start
-        self._retry_at[user_id] = math.inf
+        if profile is None or not (profile.name or profile.email):
+            # answered, with nothing to name them by: asked again at the next start, not before
+            self._retry_at[user_id] = math.inf
+        else:
+            self._retry_at.pop(user_id, None)
         return profile
 
     async def _register(self, user_id: str, profile: Profile | None) -> Person:
@@ -287,7 +306,7 @@ class PeopleResolver:
                 extra={"channel": self.channel, "person": person_id, "user": user_id},
             )
             return None
-        async with self._locks.setdefault(user_id, asyncio.Lock()):
+        async with self._one_at_a_time(user_id):
             directory = self.people.directory
             current = directory.person(person_id)
             if current is None or self.channel in current.identities:

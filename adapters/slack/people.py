@@ -7,6 +7,7 @@ pacing of e-mail lookups are `adapters.kit.people`; this module only reads Slack
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Iterable, Mapping
 from typing import Any
 
@@ -14,6 +15,7 @@ from adapters.contract import DeliveryError
 from adapters.kit.people import (
     LINK_INTERVAL_S,
     LookupFailed,
+    Now,
     PeopleResolver,
     Profile,
     Sleep,
@@ -51,9 +53,12 @@ class SlackPeople(PeopleResolver):
         people: Iterable[Person],
         locale: Locale,
         sleep: Sleep = asyncio.sleep,
+        now: Now = time.monotonic,
     ) -> None:
         users = SlackDirectory(client)
-        super().__init__(CHANNEL, gateway, people, locale, users, finder=users, sleep=sleep)
+        super().__init__(
+            CHANNEL, gateway, people, locale, users, finder=users, now=now, sleep=sleep
+        )
 
     def slack_user_of(self, person_id: str) -> str | None:
         """The Slack user id of a person, if known (to address an ephemeral notice)."""
