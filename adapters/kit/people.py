@@ -222,6 +222,8 @@ class PeopleResolver:
             if current is not None and not self._bare(current, user_id):
                 return current
             person = self._requester(user_id, profile)
+            if person == current:
+                return current  # still nothing but the id: nothing new to store
         await self.people.register_person(person)
         return person
 

@@ -134,7 +134,7 @@ async def test_a_bare_requester_from_before_a_restart_is_looked_up_on_their_next
 
 
 async def test_a_rate_limit_spares_the_platform_until_it_ends() -> None:
-    people, directory, _, clock = resolver(
+    people, directory, door, clock = resolver(
         {"a": LookupFailed("429", retry_after=600.0), "b": Profile("b", "Bee")}
     )
 
@@ -145,6 +145,7 @@ async def test_a_rate_limit_spares_the_platform_until_it_ends() -> None:
     clock.t += 600
     assert (await people.person("b")).display("en") == "Bee"
     assert directory.asked == ["a", "b"]
+    assert [p.display("en") for p in door.registered] == ["a", "b", "Bee"]
 
 
 async def test_a_sender_the_message_names_is_registered_without_a_directory() -> None:
