@@ -9,10 +9,12 @@ process, on the wall clock). Then:
      time until the last ack, and push → ack is an upper bound of receive-to-commit (it adds the
      socket both ways);
   3. pushes a slice of them again (same msgId, new frame) and checks no ticket is added;
-  4. waits for every card (createAndDeliver) and counts lost and duplicated ones.
+  4. open loop: RATE messages per second for DURATION seconds, each pushed at its own instant
+     (below capacity, as people write), and push → ack percentiles there;
+  5. waits for every card (createAndDeliver) and counts lost and duplicated ones.
 Usage:
   .venv/bin/python bench/dingtalk_ingest.py [--total 5000] [--concurrency 64] [--db sqlite|pg]
-                                            [--with-slack]
+                                            [--rate 500] [--duration 10] [--with-slack]
 """
 
 from __future__ import annotations
@@ -77,6 +79,30 @@ async def push_all(
     return sent, time.perf_counter() - t0
 
 
+async def push_at_rate(
+    fake: FakeDingTalk, first: int, rate: float, duration: float
+) -> list[tuple[float, Push]]:
+    """Each message at its own instant (start + n / rate), whatever the earlier ones do."""
+    out: list[tuple[float, Push]] = []
+
+    async def one(i: int) -> None:
+        t0 = time.time()
+        _, push = await fake.send_bot_message(
+            text=f"bench message {i}", sender_staff_id=f"staff{i % 50:04d}", conversation_id=GROUP
+        )
+        out.append((t0, push))
+
+    start = time.perf_counter()
+    tasks = []
+    for n in range(int(rate * duration)):
+        delay = start + n / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(first + n)))
+    await asyncio.gather(*tasks)
+    return out
+
+
 async def until_acked(pushes: list[Push], within: float) -> None:
     deadline = time.perf_counter() + within
     while any(not p.acks for p in pushes):
@@ -94,7 +120,7 @@ async def until_cards(fake: FakeDingTalk, count: int, within: float) -> None:
         await asyncio.sleep(0.02)
 
 
-async def run(total: int, concurrency: int, db: str) -> None:
+async def run(total: int, concurrency: int, db: str, rate: float, duration: float) -> None:
     speed_before = reference_ms()
     fake = FakeDingTalk()
     await fake.start()
@@ -124,6 +150,10 @@ async def run(total: int, concurrency: int, db: str) -> None:
                 ]
                 await until_acked(again, 60)
                 await asyncio.sleep(2)  # let any (wrong) extra card reach the double
+
+                steady = await push_at_rate(fake, 20_000_000, rate, duration)
+                await until_acked([p for _, p in steady], 120)
+                await until_cards(fake, len(warm) + total + len(steady), 120)
     finally:
         await fake.stop()
 
@@ -131,7 +161,8 @@ async def run(total: int, concurrency: int, db: str) -> None:
     codes = Counter(p.acks[0].code for p in pushes)
     cards = len(fake.cards)
     creates = len(fake.calls_to("/v1.0/card/instances/createAndDeliver"))
-    expected = total + len(warm)
+    expected = total + len(warm) + len(steady)
+    open_lat = [p.acks[0].at.timestamp() - t0 for t0, p in steady]
     print(f"machine: reference loop {speed_before:.0f} ms before, {reference_ms():.0f} ms after")
     print(
         f"dingtalk ingest, {DB_NAMES[db]}, {total} robot messages, {concurrency} pushes in flight"
@@ -151,6 +182,11 @@ async def run(total: int, concurrency: int, db: str) -> None:
         f"  service CPU {cpu_used / total * 1000:.2f} ms per message "
         f"(ceiling on one core: {total / cpu_used:.0f} messages/s)"
     )
+    print(
+        f"  open loop {rate:.0f}/s for {duration:.0f} s: push → ack (receive-to-commit bound) "
+        f"p50 {pct(open_lat, 0.5) * 1000:.1f} ms, p99 {pct(open_lat, 0.99) * 1000:.1f} ms, "
+        f"max {max(open_lat) * 1000:.1f} ms"
+    )
     print(f"  API calls: {dict(Counter(c.path for c in fake.calls))}")
     print(
         f"  repeated {len(again)} frames (same msgId): ack codes {dict(Counter(p.acks[0].code for p in again))}"
@@ -166,9 +202,11 @@ def main() -> None:
     parser.add_argument("--total", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--db", choices=["sqlite", "pg"], default="sqlite")
+    parser.add_argument("--rate", type=float, default=500.0, help="open loop: messages/s")
+    parser.add_argument("--duration", type=float, default=10.0, help="open loop: seconds")
     parser.add_argument("--with-slack", action="store_true", help="then run slack_ingest too")
     args = parser.parse_args()
-    asyncio.run(run(args.total, args.concurrency, args.db))
+    asyncio.run(run(args.total, args.concurrency, args.db, args.rate, args.duration))
     if args.with_slack:
         from bench import slack_ingest
 

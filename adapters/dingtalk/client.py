@@ -23,6 +23,7 @@ from adapters.kit.tokens import Token, TokenCache
 log = logging.getLogger("gongdan.dingtalk")
 
 TIMEOUT_S = 10.0
+NO_SUCH_USER = "60121"  # topapi/v2/user/get: 找不到该用户
 JSON = dict[str, Any]
 
 
@@ -58,6 +59,7 @@ class DingTalkClient:
         body: Any = None,
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
+        quiet: frozenset[str] = frozenset(),
     ) -> JSON:
         self.calls[what] += 1
         try:
@@ -70,7 +72,8 @@ class DingTalkClient:
             raise DeliveryError(f"dingtalk {what}: {type(exc).__name__} {exc}") from exc
         error = error_from(status, text, content_type=content_type, what=what)
         if error is not None:
-            log.warning("dingtalk call failed", extra={"call": what, "error": str(error)})
+            if not any(code in str(error) for code in quiet):
+                log.warning("dingtalk call failed", extra={"call": what, "error": str(error)})
             raise error
         try:
             value = orjson.loads(text) if text else {}
@@ -100,7 +103,7 @@ class DingTalkClient:
                     raise
         raise AssertionError("unreachable")
 
-    async def legacy(self, path: str, body: Any) -> JSON:
+    async def legacy(self, path: str, body: Any, quiet: frozenset[str] = frozenset()) -> JSON:
         """An oapi.dingtalk.com call (errors as errcode in HTTP 200)."""
         for attempt in (1, 2):
             token = await self.tokens.get()
@@ -111,6 +114,7 @@ class DingTalkClient:
                     what=path,
                     body=body,
                     params={"access_token": token},
+                    quiet=quiet,
                 )
             except TokenRefused:
                 self.tokens.invalidate(token)
@@ -140,9 +144,11 @@ class DingTalkClient:
     async def user(self, staff_id: str) -> JSON | None:
         """The directory entry of a staff member (None: no such user)."""
         try:
-            data = await self.legacy("/topapi/v2/user/get", {"userid": staff_id})
+            data = await self.legacy(
+                "/topapi/v2/user/get", {"userid": staff_id}, quiet=frozenset({NO_SUCH_USER})
+            )
         except DeliveryError as exc:
-            if "60121" in str(exc):
+            if NO_SUCH_USER in str(exc):
                 return None
             raise
         result = data.get("result")
