@@ -5,8 +5,9 @@
   frames already in flight to be acked (the server closes it about 10 s later): no gap;
 - a dropped socket or a failed open reconnects with exponential backoff (1 → 60 s) and full
   jitter; a connection that worked resets it;
-- EVENT and CALLBACK frames are handled concurrently (at most `in_flight` at once) and acked on
-  the socket they came on only when the handler returned, i.e. after commit.
+- EVENT and CALLBACK frames are handled concurrently (at most `in_flight` at once; the others
+  wait in memory, so the reader always sees the next ping) and acked on the socket they came on
+  only when the handler returned, i.e. after commit.
 """
 
 from __future__ import annotations
@@ -136,7 +137,7 @@ class StreamClient:
                 if frame.kind == "SYSTEM":
                     await self._system(ws, frame, replace)
                     continue
-                await self._slots.acquire()
+                # the reader never waits for a slot, so pings and disconnects are seen at once
                 task = asyncio.create_task(self._serve(ws, frame))
                 self._work.add(task)
                 task.add_done_callback(self._done)
@@ -147,7 +148,6 @@ class StreamClient:
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._work.discard(task)
-        self._slots.release()
 
     async def _system(
         self, ws: aiohttp.ClientWebSocketResponse, frame: Frame, replace: asyncio.Future[str]
@@ -161,7 +161,8 @@ class StreamClient:
 
     async def _serve(self, ws: aiohttp.ClientWebSocketResponse, frame: Frame) -> None:
         try:
-            code, data = await self.handle(frame)
+            async with self._slots:
+                code, data = await self.handle(frame)
         except Exception:
             log.exception("dingtalk frame handler failed", extra={"topic": frame.topic})
             # an EVENT comes again after LATER; a CALLBACK is not resent, the 500 is only logged
