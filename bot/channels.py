@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import adapters.dingtalk
 import adapters.email
 import adapters.slack
 import adapters.webchat
@@ -14,6 +15,7 @@ CHANNELS: tuple[ChannelSpec[Any], ...] = (
     adapters.webchat.SPEC,
     adapters.slack.SPEC,
     adapters.email.SPEC,
+    adapters.dingtalk.SPEC,
 )
 
 # people's identities and outbox rate limits may name these before their channel is registered

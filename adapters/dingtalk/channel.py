@@ -1,0 +1,217 @@
+"""The DingTalk channel: Stream mode in, interactive cards (or markdown messages) out, DING for
+urgent escalations at night.
+
+Outbound calls come from the outbox dispatcher and raise DeliveryError. With a card template,
+a ticket's card in a conversation is one card instance (outTrackId from ticket + audience)
+created with createAndDeliver and updated in place with PUT /v1.0/card/instances; its
+outTrackId is the card's stored state. Without one, cards are actionCard messages whose
+button opens the ticket's web page, and a change is a new message.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from adapters.contract import Capabilities, CardRenderer, CardState, DeliveryError, MessageRef
+from adapters.dingtalk.client import DingTalkClient
+from adapters.dingtalk.config import DingTalkSettings
+from adapters.dingtalk.intake import DingTalkIntake
+from adapters.dingtalk.people import CHANNEL, GROUP_PREFIX, DingTalkPeople, DingTalkReach
+from adapters.dingtalk.render import action_card, card_params, out_track_id
+from adapters.dingtalk.stream import StreamClient
+from adapters.kit.locale import recipient_locale
+from adapters.ports import Cards, Commands, Files, People
+from core.card import Card, CardKind
+from core.clock import Clock
+from core.i18n import Locale
+from core.ticket import ChannelRef
+
+log = logging.getLogger("gongdan.dingtalk")
+
+TEXT_MAX = 5_000
+
+
+class DingTalkPorts(Commands, People, Cards, Files, Protocol):
+    """What DingTalk asks of the bot."""
+
+
+class DingTalkChannel(DingTalkReach):
+    name = CHANNEL
+
+    def __init__(
+        self,
+        settings: DingTalkSettings,
+        ports: DingTalkPorts,
+        clock: Clock,
+        *,
+        max_attachment_bytes: int = 10 * 1024 * 1024,
+    ) -> None:
+        self.settings = settings
+        self.ports = ports
+        self.clock = clock
+        self.client = DingTalkClient(
+            settings.client_id,
+            settings.client_secret,
+            settings.api_base_url,
+            settings.oapi_base_url,
+        )
+        self.people = DingTalkPeople(self.client, ports, settings.people, settings.locale)
+        self.intake = DingTalkIntake(
+            settings, ports, self.client, self.people, max_attachment_bytes, self._locale
+        )
+        self.stream = StreamClient(self.client, self.intake.on_frame)
+        self._ding_refused = False  # a DING quota/edition error is reported once
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(update_in_place=self.settings.card_template_id is not None)
+
+    # ---- lifecycle ---------------------------------------------------------------------
+    def routes(self) -> list[web.AbstractRouteDef]:
+        return []
+
+    async def start(self) -> None:
+        if self.settings.card_template_id is None:
+            log.warning(
+                "dingtalk: no card_template_id configured; cards are sent as markdown "
+                "messages whose button opens the ticket's web page, and they are not updated "
+                "in place (import deploy/dingtalk/gongdan-card.json to get interactive cards)"
+            )
+        self.stream.start()
+
+    async def stop(self) -> None:
+        await self.stream.stop()
+        await self.client.close()
+
+    # ---- outbound ----------------------------------------------------------------------
+    async def post_card(self, where: ChannelRef, cards: CardRenderer) -> MessageRef:
+        conversation = _conversation(where)
+        card = cards(self._locale(conversation))
+        if card.kind == CardKind.ESCALATION and self.is_direct(where) and self._night():
+            await self._ding(conversation, card)
+        if self.settings.card_template_id is None:
+            data = await self._send(
+                conversation, "sampleActionCard", action_card(card, self._page(card))
+            )
+            return MessageRef(CHANNEL, conversation, str(data.get("processQueryKey", "")))
+        track = out_track_id(card.ticket_key, conversation)
+        body: dict[str, Any] = {
+            "cardTemplateId": self.settings.card_template_id,
+            "outTrackId": track,
+            "cardData": {"cardParamMap": card_params(card, self._page(card))},
+            "callbackType": "STREAM",
+            "userIdType": 1,
+        }
+        if conversation.startswith(GROUP_PREFIX):
+            body["openSpaceId"] = f"dtv1.card//IM_GROUP.{conversation}"
+            body["imGroupOpenSpaceModel"] = {"supportForward": True}
+            body["imGroupOpenDeliverModel"] = {"robotCode": self.settings.robot_code}
+        else:
+            body["openSpaceId"] = f"dtv1.card//IM_ROBOT.{conversation}"
+            body["imRobotOpenSpaceModel"] = {"supportForward": True}
+            body["imRobotOpenDeliverModel"] = {"spaceType": "IM_ROBOT"}
+        await self.client.call("POST", "/v1.0/card/instances/createAndDeliver", body)
+        return MessageRef(CHANNEL, conversation, track, state={"outTrackId": track})
+
+    async def update_card(self, ref: MessageRef, cards: CardRenderer) -> CardState | None:
+        card = cards(self._locale(ref.conversation))
+        track = (ref.state or {}).get("outTrackId")
+        if not isinstance(track, str) or not track:
+            # a markdown message cannot change: the new state is a new message
+            await self._send(
+                ref.conversation, "sampleActionCard", action_card(card, self._page(card))
+            )
+            return None
+        body = {
+            "outTrackId": track,
+            "cardData": {"cardParamMap": card_params(card, self._page(card))},
+            "cardUpdateOptions": {"updateCardDataByKey": True},
+        }
+        await self.client.call("PUT", "/v1.0/card/instances", body)
+        return None
+
+    async def post_text(
+        self, where: ChannelRef, text: dict[Locale, str], *, ephemeral_to: str | None = None
+    ) -> MessageRef | None:
+        # DingTalk has no message only one group member sees: a private text goes 1:1
+        conversation = self._staff(ephemeral_to) if ephemeral_to else _conversation(where)
+        chosen = (text.get(self._locale(conversation)) or text.get("en") or "")[:TEXT_MAX]
+        data = await self._send(conversation, "sampleText", {"content": chosen})
+        return MessageRef(CHANNEL, conversation, str(data.get("processQueryKey", "")))
+
+    async def _send(self, conversation: str, key: str, param: dict[str, str]) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "robotCode": self.settings.robot_code,
+            "msgKey": key,
+            "msgParam": json.dumps(param, ensure_ascii=False),
+        }
+        if conversation.startswith(GROUP_PREFIX):
+            body["openConversationId"] = conversation
+            return await self.client.call("POST", "/v1.0/robot/groupMessages/send", body)
+        body["userIds"] = [conversation]
+        data = await self.client.call("POST", "/v1.0/robot/oToMessages/batchSend", body)
+        if conversation in (data.get("invalidStaffIdList") or []):
+            raise DeliveryError(f"dingtalk: {conversation!r} is not a staff member", permanent=True)
+        return data
+
+    # ---- DING --------------------------------------------------------------------------
+    def _night(self) -> bool:
+        ding = self.settings.ding
+        if not ding.enabled:
+            return False
+        hour = self.clock.now().astimezone(ZoneInfo(ding.timezone)).hour
+        start, end = ding.night_start_hour, ding.night_end_hour
+        return (hour >= start or hour < end) if start > end else start <= hour < end
+
+    async def _ding(self, staff_id: str, card: Card) -> None:
+        """An urgent alert on top of the 1:1 message; its failure never stops that message."""
+        content = f"{card.ticket_key} {card.title} — {card.status_label}"
+        if card.body:
+            content += f"\n{card.body}"
+        body = {
+            "robotCode": self.settings.robot_code,
+            "remindType": self.settings.ding.remind_type,
+            "receiverUserIdList": [staff_id],
+            "content": content[:1000],
+        }
+        try:
+            await self.client.call("POST", "/v1.0/robot/ding/send", body)
+        except DeliveryError as exc:
+            if exc.permanent:
+                if not self._ding_refused:
+                    self._ding_refused = True
+                    log.error(
+                        "dingtalk DING refused (edition or SMS/phone quota); escalations "
+                        "still go out as 1:1 messages",
+                        extra={"error": str(exc)},
+                    )
+            else:
+                log.warning("dingtalk DING failed", extra={"error": str(exc)})
+
+    # ---- helpers -----------------------------------------------------------------------
+    def _locale(self, conversation: str) -> Locale:
+        if conversation.startswith(GROUP_PREFIX):
+            return self.settings.locale
+        return recipient_locale(self.ports.directory, CHANNEL, conversation, self.settings.locale)
+
+    def _page(self, card: Card) -> str:
+        return f"{self.settings.base_url.rstrip('/')}/?ticket={card.ticket_key}"
+
+    def _staff(self, who: str) -> str:
+        if self.ports.directory.person(who) is None:
+            return who  # already a staffId
+        staff = self.people.staff_id_of(who)
+        if staff is None:
+            raise DeliveryError(f"{who!r} has no DingTalk identity", permanent=True)
+        return staff
+
+
+def _conversation(where: ChannelRef) -> str:
+    if not where.conversation:
+        raise DeliveryError("no DingTalk conversation to post in", permanent=True)
+    return where.conversation

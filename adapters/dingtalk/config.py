@@ -1,0 +1,101 @@
+"""`channels.dingtalk` in the YAML configuration, and its checks that span sections."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from adapters.kit.config import (
+    ChannelConfig,
+    Known,
+    NonEmpty,
+    Section,
+    check_type,
+    enabled_section,
+    http_url,
+)
+from core.i18n import Locale
+from core.people import Person
+
+DEFAULT_API = "https://api.dingtalk.com"
+DEFAULT_OAPI = "https://oapi.dingtalk.com"
+REMIND_TYPES = {"app": 1, "sms": 2, "call": 3}
+
+
+class DingConfig(Section):
+    """DING (urgent in-app, SMS or phone alerts): paid editions only, so off by default."""
+
+    enabled: bool = False
+    remind_type: Literal["app", "sms", "call"] = "app"
+    # escalations delivered between these hours (service timezone) are sent as DING too:
+    # quiet hours hold every non-urgent notice until morning, so what arrives then is urgent
+    night_start_hour: int = Field(default=22, ge=0, le=23)
+    night_end_hour: int = Field(default=8, ge=0, le=23)
+    timezone: str = "Asia/Shanghai"
+
+
+class DingTalkConfig(ChannelConfig):
+    client_id: NonEmpty | None = None  # the app's AppKey (also the robot code of internal apps)
+    client_secret: NonEmpty | None = Field(default=None, repr=False)
+    robot_code: NonEmpty | None = None  # None: the client_id
+    card_template_id: NonEmpty | None = None  # None: markdown/actionCard messages instead
+    api_base_url: str = DEFAULT_API
+    oapi_base_url: str = DEFAULT_OAPI
+    # openConversationId -> the type of tickets its messages open
+    help_desk_groups: dict[NonEmpty, NonEmpty] = Field(default_factory=dict)
+    default_ticket_type: NonEmpty | None = None
+    locale: Locale | None = None
+    ding: DingConfig = Field(default_factory=DingConfig)
+
+    @field_validator("api_base_url", "oapi_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        return http_url(value).rstrip("/")
+
+
+def check(section: Mapping[str, Any], known: Known) -> list[str]:
+    """The app credentials are required when enabled; named ticket types must exist."""
+    dt = enabled_section(section)
+    if dt is None:
+        return []
+    problems: list[str] = []
+    for key in ("client_id", "client_secret"):
+        if not dt.get(key):
+            problems.append(
+                f"channels.dingtalk.{key}: required (find it in the DingTalk developer console "
+                "under your app's 凭证与基础信息 / Credentials)"
+            )
+    default = dt.get("default_ticket_type")
+    check_type("channels.dingtalk.default_ticket_type", default, known.types, problems)
+    groups = dt.get("help_desk_groups")
+    for group, type_id in groups.items() if isinstance(groups, Mapping) else ():
+        check_type(f"channels.dingtalk.help_desk_groups.{group}", type_id, known.types, problems)
+    return problems
+
+
+@dataclass(frozen=True)
+class DingSettings:
+    enabled: bool = False
+    remind_type: int = 1
+    night_start_hour: int = 22
+    night_end_hour: int = 8
+    timezone: str = "Asia/Shanghai"
+
+
+@dataclass(frozen=True)
+class DingTalkSettings:
+    client_id: str
+    client_secret: str = field(repr=False)
+    robot_code: str
+    card_template_id: str | None = None
+    api_base_url: str = DEFAULT_API
+    oapi_base_url: str = DEFAULT_OAPI
+    help_desk_groups: Mapping[str, str] = field(default_factory=dict)
+    default_ticket_type: str | None = None
+    locale: Locale = "zh-CN"
+    ding: DingSettings = DingSettings()
+    base_url: str = ""  # the service's own URL: fallback buttons open the ticket's page
+    people: tuple[Person, ...] = ()

@@ -1,0 +1,73 @@
+"""DingTalk's error answers → DeliveryError, with a log line an operator can act on.
+
+New API (api.dingtalk.com): HTTP 4xx/5xx with {"code", "message", "requestid"}. Legacy API
+(oapi.dingtalk.com, session webhooks): HTTP 200 with {"errcode" ≠ 0, "errmsg"}. The per-app
+QPS throttle comes as 403 `Forbidden.AccessDenied.QpsLimitForAppkeyAndApi` (legacy errcode
+90018) and is treated like a 429; the per-IP limit bans the address for 5 minutes and answers
+with an HTML page, not JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from adapters.contract import DeliveryError
+
+THROTTLE_CODES = frozenset({"Forbidden.AccessDenied.QpsLimitForAppkeyAndApi", "90018", "90002"})
+QUOTA_CODES = frozenset({"Forbidden.AccessDenied.ApiCountLimitForOrg", "90020"})
+TOKEN_CODES = frozenset({"InvalidAuthentication", "40014", "42001", "invalidAuthentication"})
+THROTTLE_WAIT_S = 1.0  # the throttle lifts after a second ("限制将在1秒后解除")
+IP_BAN_WAIT_S = 300.0  # the per-IP ban lasts five minutes
+QUOTA_WAIT_S = 3600.0  # the monthly org quota is spent: try again much later
+
+
+class TokenRefused(DeliveryError):
+    """The access token was refused before its time: fetch a new one and try once more."""
+
+
+def is_ban_page(content_type: str, text: str) -> bool:
+    return "html" in content_type.lower() or text.lstrip().lower().startswith(
+        ("<!doctype", "<html")
+    )
+
+
+def error_from(
+    status: int, text: str, *, content_type: str = "application/json", what: str = ""
+) -> DeliveryError | None:
+    """The error an answer carries (None: it is a success)."""
+    if is_ban_page(content_type, text):
+        if status < 500:
+            return DeliveryError(
+                f"dingtalk {what}: this server's IP address is banned for 5 minutes "
+                "(too many calls from one address)",
+                retry_after=IP_BAN_WAIT_S,
+            )
+        return DeliveryError(f"dingtalk {what}: HTTP {status}")
+    body = _json(text)
+    code = str(body.get("code") or body.get("errcode") or "") if body is not None else ""
+    message = str(body.get("message") or body.get("errmsg") or "") if body is not None else text
+    if status < 300 and code in ("", "0"):
+        return None
+    where = f"dingtalk {what}: {code or f'HTTP {status}'} {message}".strip()
+    if code in THROTTLE_CODES or status == 429:
+        return DeliveryError(where + " (throttled)", retry_after=THROTTLE_WAIT_S)
+    if code in QUOTA_CODES:
+        return DeliveryError(
+            where + " (the organisation's monthly API quota is spent)", retry_after=QUOTA_WAIT_S
+        )
+    if code in TOKEN_CODES:
+        return TokenRefused(where)
+    if status >= 500 or code in ("-1", "system.busy"):
+        return DeliveryError(where)
+    if status in (401, 403) or code.startswith(("Forbidden", "invalidClient")):
+        return DeliveryError(where, permanent=True)
+    return DeliveryError(where, permanent=True)
+
+
+def _json(text: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text) if text else {}
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None

@@ -1,0 +1,89 @@
+"""core Card → DingTalk: the generic card template's cardParamMap, or a markdown/actionCard
+message when no template is configured.
+
+The template (deploy/dingtalk/gongdan-card.json) is the same for every card kind: the service
+fills title, key, status, colour, the fields and the actions. Every value is a string, as the
+card API requires; lists travel as JSON strings, which the template's loops read. Each button's
+callback params are {"action": "<core action id>", "ticket": "<key>"}.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+
+from core.card import ActionKind, Card, Colour
+
+# the template's colour names (its status tag), from core's status colours
+COLOURS: dict[Colour, str] = {
+    Colour.GREY: "gray",
+    Colour.BLUE: "blue",
+    Colour.INDIGO: "purple",
+    Colour.ORANGE: "orange",
+    Colour.YELLOW: "yellow",
+    Colour.GREEN: "green",
+    Colour.RED: "red",
+}
+_MARKDOWN = re.compile(r"([\\`*_\[\]()#>!|~])")
+
+
+def out_track_id(ticket_key: str, audience: str) -> str:
+    """The card instance of one ticket in one conversation: the same on every retry, so a
+    repeated createAndDeliver changes nothing."""
+    digest = hashlib.sha256(f"{ticket_key}\x00{audience}".encode()).hexdigest()[:16]
+    return f"gongdan-{ticket_key}-{digest}"
+
+
+def card_params(card: Card, page_url: str = "") -> dict[str, str]:
+    """The template's cardParamMap for `card` (all strings)."""
+    actions = [
+        {"id": str(a.id), "label": a.label, "style": str(a.style), "params": _params(card, a.id)}
+        for a in card.actions
+        if a.kind == ActionKind.BUTTON
+    ]
+    fields = [{"label": f.label, "value": f.value} for f in card.fields]
+    return {
+        "kind": str(card.kind),
+        "key": card.ticket_key,
+        "title": card.title,
+        "status": card.status_label,
+        "status_colour": COLOURS.get(card.colour, "gray"),
+        "body": card.body,
+        "fields": _dumps(fields),
+        "actions": _dumps(actions),
+        "version": str(card.version),
+        "locale": card.locale,
+        "page_url": page_url,
+    }
+
+
+def _params(card: Card, action: Any) -> dict[str, str]:
+    return {"action": str(action), "ticket": card.ticket_key}
+
+
+def escape(text: str) -> str:
+    """User text kept inert in DingTalk markdown."""
+    return _MARKDOWN.sub(r"\\\1", text).replace("<", "&lt;")
+
+
+def card_markdown(card: Card) -> tuple[str, str]:
+    """(title, markdown text) of a card, for a message when no template is configured."""
+    lines = [f"### {escape(card.ticket_key)} {escape(card.title)}", ""]
+    lines.append(f"**{escape(card.status_label)}**")
+    lines += [f"- {escape(f.label)}: {escape(f.value)}" for f in card.fields]
+    if card.body:
+        lines += ["", escape(card.body)]
+    return f"{card.ticket_key} {card.title}"[:64], "\n".join(lines)
+
+
+def action_card(card: Card, page_url: str) -> dict[str, str]:
+    """msgParam of a sampleActionCard: the card as markdown and one button opening its page."""
+    title, text = card_markdown(card)
+    label = "在网页中处理" if card.locale == "zh-CN" else "Open in the browser"
+    return {"title": title, "text": text, "singleTitle": label, "singleURL": page_url}
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

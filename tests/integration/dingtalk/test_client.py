@@ -1,0 +1,86 @@
+"""adapters/dingtalk/client.py against the DingTalk double: tokens, throttles, bans."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from adapters.contract import DeliveryError
+from adapters.dingtalk.client import DingTalkClient
+from tests.fakes.dingtalk import FakeDingTalk, Fault
+
+SEND = "/v1.0/robot/groupMessages/send"
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDingTalk]:
+    async with FakeDingTalk() as dingtalk:
+        yield dingtalk
+
+
+@pytest.fixture
+async def client(fake: FakeDingTalk) -> AsyncIterator[DingTalkClient]:
+    c = DingTalkClient(fake.app_key, fake.app_secret, fake.base_url, fake.base_url)
+    yield c
+    await c.close()
+
+
+def message(fake: FakeDingTalk) -> dict[str, str]:
+    return {
+        "robotCode": fake.robot_code,
+        "openConversationId": "cidGroup==",
+        "msgKey": "sampleText",
+        "msgParam": '{"content": "hi"}',
+    }
+
+
+async def test_the_access_token_is_fetched_once_for_many_calls(
+    fake: FakeDingTalk, client: DingTalkClient
+) -> None:
+    for _ in range(3):
+        await client.call("POST", SEND, message(fake))
+
+    assert len(fake.calls_to("/v1.0/oauth2/accessToken")) == 1
+
+
+async def test_a_token_refused_before_its_time_is_renewed_and_the_call_made_again(
+    fake: FakeDingTalk, client: DingTalkClient
+) -> None:
+    await client.call("POST", SEND, message(fake))
+    fake.expire_tokens()
+
+    await client.call("POST", SEND, message(fake))
+
+    assert len(fake.calls_to("/v1.0/oauth2/accessToken")) == 2
+    assert len([s for s in fake.sent if s.via == "group"]) == 2
+
+
+@pytest.mark.parametrize("status", [403, 429])
+async def test_throttle_is_a_delivery_error_with_retry_after(
+    fake: FakeDingTalk, client: DingTalkClient, status: int
+) -> None:
+    fake.fail_next(SEND, Fault.throttle(status))
+
+    with pytest.raises(DeliveryError) as caught:
+        await client.call("POST", SEND, message(fake))
+
+    assert caught.value.retry_after == 1.0 and not caught.value.permanent
+
+
+async def test_the_ip_ban_page_is_recognised(fake: FakeDingTalk, client: DingTalkClient) -> None:
+    fake.fail_next(SEND, Fault.ip_ban())
+
+    with pytest.raises(DeliveryError, match="banned") as caught:
+        await client.call("POST", SEND, message(fake))
+
+    assert caught.value.retry_after == 300.0
+
+
+async def test_an_unknown_staff_member_is_none_in_the_directory(
+    fake: FakeDingTalk, client: DingTalkClient
+) -> None:
+    fake.add_user("staff0042", "王芳", email="wang.fang@example.com")
+
+    assert (await client.user("staff0042") or {})["email"] == "wang.fang@example.com"
+    assert await client.user("nobody") is None

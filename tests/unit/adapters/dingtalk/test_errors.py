@@ -1,0 +1,73 @@
+"""DingTalk's error answers become DeliveryErrors a dispatcher can act on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from adapters.dingtalk.errors import IP_BAN_WAIT_S, TokenRefused, error_from
+from tests.fakes.dingtalk.faults import Fault
+
+FIXTURES = Path(__file__).parents[3] / "fixtures" / "dingtalk"
+
+
+def answer(fault: Fault, *, legacy: bool = False) -> tuple[int, str, str]:
+    r = fault.response(legacy_route=legacy, request_id="REQ")
+    assert r.text is not None
+    return r.status, r.text, r.content_type
+
+
+@pytest.mark.parametrize("status", [403, 429])
+def test_qps_throttle_is_retried_after_a_second_whatever_its_status(status: int) -> None:
+    code, text, kind = answer(Fault.throttle(status))
+    error = error_from(code, text, content_type=kind)
+
+    assert error is not None and error.retry_after == 1.0 and not error.permanent
+
+
+def test_legacy_throttle_errcode_in_http_200_is_a_throttle() -> None:
+    code, text, kind = answer(Fault.throttle(), legacy=True)
+    error = error_from(code, text, content_type=kind)
+
+    assert code == 200 and error is not None and error.retry_after == 1.0
+
+
+def test_ip_ban_page_waits_five_minutes() -> None:
+    code, text, kind = answer(Fault.ip_ban())
+    error = error_from(code, text, content_type=kind)
+
+    assert error is not None and error.retry_after == IP_BAN_WAIT_S and "banned" in str(error)
+
+
+def test_spent_org_quota_waits_long() -> None:
+    code, text, kind = answer(Fault.org_quota())
+    error = error_from(code, text, content_type=kind)
+
+    assert error is not None and error.retry_after is not None and error.retry_after >= 3600
+
+
+def test_refused_token_asks_for_a_new_one() -> None:
+    text = (FIXTURES / "error_invalid_access_token.json").read_text(encoding="utf-8")
+
+    assert isinstance(error_from(400, text), TokenRefused)
+
+
+def test_bad_parameter_is_permanent_and_names_the_code() -> None:
+    error = error_from(400, json.dumps({"code": "param.invalid", "message": "param.invalid"}))
+
+    assert error is not None and error.permanent and "param.invalid" in str(error)
+
+
+def test_legacy_errcode_is_an_error_and_zero_is_success() -> None:
+    assert error_from(200, json.dumps({"errcode": 0, "errmsg": "ok"})) is None
+    error = error_from(200, json.dumps({"errcode": 40035, "errmsg": "缺少参数"}))
+    assert error is not None and "40035" in str(error)
+
+
+def test_server_error_is_retried() -> None:
+    code, text, kind = answer(Fault.server_error())
+    error = error_from(code, text, content_type=kind)
+
+    assert error is not None and not error.permanent and error.retry_after is None

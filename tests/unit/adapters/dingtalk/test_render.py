@@ -1,0 +1,50 @@
+"""The generic card template's cardParamMap: all strings, buttons naming action and ticket."""
+
+from __future__ import annotations
+
+import json
+
+from adapters.dingtalk.render import card_params, escape, out_track_id
+from core.card import Card, CardAction, CardField, Colour
+from core.ticket import Status
+from core.workflow import Action
+
+CARD = Card(
+    ticket_key="IT-1001",
+    version=3,
+    title="3楼打印机坏了",
+    status=Status.ASSIGNED,
+    status_label="已指派",
+    colour=Colour.BLUE,
+    fields=(CardField("优先级", "普通"),),
+    actions=(CardAction(Action.ACCEPT, "受理"), CardAction(Action.RESOLVE, "解决")),
+    locale="zh-CN",
+)
+
+
+def test_every_card_param_is_a_string() -> None:
+    params = card_params(CARD, "https://gongdan.example/?ticket=IT-1001")
+
+    assert all(isinstance(v, str) for v in params.values())
+    assert params["key"] == "IT-1001" and params["status_colour"] == "blue"
+
+
+def test_each_button_calls_back_with_its_action_and_ticket() -> None:
+    actions = json.loads(card_params(CARD)["actions"])
+
+    assert [a["params"] for a in actions] == [
+        {"action": "accept", "ticket": "IT-1001"},
+        {"action": "resolve", "ticket": "IT-1001"},
+    ]
+
+
+def test_out_track_id_is_stable_per_ticket_and_audience() -> None:
+    group = out_track_id("IT-1001", "cidGroup==")
+
+    assert group == out_track_id("IT-1001", "cidGroup==")
+    assert group != out_track_id("IT-1001", "manager4220")
+    assert group != out_track_id("IT-1002", "cidGroup==")
+
+
+def test_markdown_from_users_stays_inert() -> None:
+    assert escape("[点我](http://evil) **x** <b>") == r"\[点我\]\(http://evil\) \*\*x\*\* &lt;b\>"
