@@ -15,21 +15,15 @@ from typing import Any, Protocol
 
 from adapters.contract import DeliveryError
 from adapters.kit.buttons import action_params
-from adapters.kit.intake import (
-    committed_key,
-    form_prefill,
-    opens_ticket,
-    remembered_key,
-    title_from,
-)
+from adapters.kit.conversation import ChatInbound, ChatIntake
+from adapters.kit.intake import committed_key, form_prefill, remembered_key, title_from
 from adapters.kit.texts import both
-from adapters.ports import Cards, Commands, InboundKey
+from adapters.ports import Cards, Commands, Conversations, InboundKey
 from adapters.slack.client import SlackClient
 from adapters.slack.config import WorkspaceRouting
 from adapters.slack.inbound import (
     ButtonClick,
     Ignored,
-    MessageIntake,
     SlackPayloadError,
     classify_event,
     parse_block_actions,
@@ -68,7 +62,7 @@ log = logging.getLogger("gongdan.slack")
 Ack = Callable[..., Awaitable[Any]]
 
 
-class ListenerPorts(Commands, Cards, Protocol):
+class ListenerPorts(Commands, Cards, Conversations, Protocol):
     """What Slack's listeners ask of the bot."""
 
 
@@ -81,6 +75,8 @@ class SlackListeners:
         people: SlackPeople,
         bot_user_id: Callable[[], str],
         workspace_url: Callable[[], str | None] = lambda: None,
+        *,
+        chat: ChatIntake,
     ) -> None:
         self.intake = intake
         self.gateway = gateway
@@ -89,6 +85,8 @@ class SlackListeners:
         self.bot_user_id = bot_user_id
         # auth.test's url ("https://acme.slack.com/"): tickets link back to their message
         self.workspace_url = workspace_url
+        # messages (help desk, mentions, DMs, thread replies) go through the chat kit
+        self.chat = chat
 
     def type_for(self, channel: str | None) -> str:
         chosen = self.intake.help_desk_channels.get(channel or "")
@@ -106,34 +104,35 @@ class SlackListeners:
             return
         key = InboundKey(CHANNEL, f"msg:{intake.team}:{intake.channel}:{intake.ts}")
         where = ChannelRef(CHANNEL, intake.channel, thread=intake.thread_ts, message=intake.ts)
+        card_key = None
         if intake.is_reply and intake.thread_ts is not None:
-            ticket = await self.gateway.ticket_for_message(
+            card_key = await self.gateway.ticket_for_message(
                 CHANNEL, intake.channel, intake.thread_ts
             )
-            if ticket is not None:
-                person = await self.people.person(intake.user)
-                comment = AddComment(ticket, person.id, intake.text, where)
-                await self._submit(comment, key, where, intake.user, respond=remembered_key)
-                return
-        if not self._opens_ticket(intake):
-            return
+        help_desk = intake.channel in self.intake.help_desk_channels and not intake.is_reply
+        if card_key is None and not (intake.mentioned or intake.is_direct or help_desk):
+            return  # a channel's talk that is not for the bot: not even a command
         person = await self.people.person(intake.user)
-        command = OpenTicket(
+        message = ChatInbound(
+            person=person,
+            where=where,
+            text=intake.text,
+            key=key,
             type_id=self.type_for(intake.channel),
-            title=title_from(intake.text),
-            description=intake.text,
-            requester_id=person.id,
+            mentions_bot=intake.mentioned,
+            direct=intake.is_direct,
+            help_desk=help_desk,
+            card_key=card_key,
             origin=self._linked(where, intake.ts, intake.thread_ts),
         )
-        await self._submit(command, key, where, intake.user)
 
-    def _opens_ticket(self, intake: MessageIntake) -> bool:
-        return opens_ticket(
-            mentioned=intake.mentioned,
-            direct=intake.is_direct,
-            reply=intake.is_reply,
-            help_desk=intake.channel in self.intake.help_desk_channels,
-        )
+        async def reply(text: Mapping[Locale, str], *, error: bool = False) -> None:
+            await self.gateway.notify(where, text, ephemeral_to=intake.user)
+
+        done = await self.chat.take(message, reply)
+        if done.form is not None:
+            # a message has no trigger to open a modal with: point at the slash command
+            await reply(say_form_hint(done.form.type_id))
 
     # ---- buttons and selects on a card -------------------------------------------------
     async def on_block_action(self, body: dict[str, Any], ack: Ack) -> None:
@@ -361,6 +360,15 @@ class SlackListeners:
         except DeliveryError as exc:
             # an expired trigger cannot be retried; the user just runs the command again
             log.warning("views.open failed", extra={"error": str(exc)})
+
+
+def say_form_hint(type_id: str | None) -> dict[Locale, str]:
+    """/new typed as a message: Slack opens forms from the slash command only."""
+    arg = f" {type_id}" if type_id else ""
+    return {
+        "en": f"To fill in a form, use /ticket{arg}. Or just describe the problem here.",
+        "zh-CN": f"填写表单请使用 /ticket{arg}；也可以直接在这里描述问题。",
+    }
 
 
 def _view(body: Mapping[str, Any]) -> tuple[Mapping[str, Any], dict[str, Any]]:
