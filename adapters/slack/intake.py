@@ -26,6 +26,7 @@ from adapters.slack.inbound import (
     Ignored,
     SlackPayloadError,
     classify_event,
+    emoji_only,
     parse_block_actions,
     parse_message_shortcut,
     parse_slash_command,
@@ -116,7 +117,8 @@ class SlackListeners:
         message = ChatInbound(
             person=person,
             where=where,
-            text=intake.text,
+            # ":+1:" is small talk like "👍" (in a card's thread it is still a comment)
+            text="" if card_key is None and emoji_only(intake.text) else intake.text,
             key=key,
             type_id=self.type_for(intake.channel),
             mentions_bot=intake.mentioned,
