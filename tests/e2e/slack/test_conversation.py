@@ -70,10 +70,12 @@ async def test_a_message_naming_a_key_comments_on_it_and_says_so_in_the_readers_
 ) -> None:
     async with slack_service(db_url, fake) as slack:
         await _say(slack, USERS["zhao.li"], "会议室电视没信号")
-        await slack.cards(1)
+        [card] = await slack.cards(1)
+        await slack.card_known(card)
         await _say(slack, USERS["bob.smith"], "IT-1001 还是没修好", channel=GENERAL)  # not here
         await slack.mention(USERS["bob.smith"], "IT-1001 still broken?")
         [told] = await _ephemerals(fake, 1)
+        await fake.wait_answered("chat.postMessage", 2)  # the card, then the comment's relay
         comments = await _comments(slack, "IT-1001")
         tickets = await slack.tickets()
 
@@ -81,6 +83,9 @@ async def test_a_message_naming_a_key_comments_on_it_and_says_so_in_the_readers_
     assert [(c["author"], c["body"]) for c in comments] == [("bob.smith", "IT-1001 still broken?")]
     assert told["user"] == USERS["bob.smith"]
     assert told["text"] == "Added to IT-1001 as a comment."  # Bob reads English
+    # said in #general, shown in the card's thread in the help desk channel
+    [relayed] = [m for m in fake.messages.values() if m.thread_ts == card.ts]
+    assert relayed.channel == HELP_DESK and "still broken?" in relayed.text
 
 
 async def test_each_command_answers_in_the_senders_language(db_url: str, fake: FakeSlack) -> None:
