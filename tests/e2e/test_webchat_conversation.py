@@ -152,3 +152,20 @@ async def test_a_bot_mention_in_a_group_room_then_plain_talk_stays_plain_talk(
     assert opened["ticket"] == "IT-1001"
     assert talk["kind"] == "ignore" and "ticket" not in talk
     assert comments == []
+
+
+async def test_follow_ups_are_remembered_across_a_restart(db_url: str) -> None:
+    async with running(service_config(db_url)) as svc:
+        chat = await join(svc, "zhao.li")
+        await _say(chat, "耳机没声音", "r1")
+        await _say(chat, "蓝牙的", "r2")
+        await chat.expect("notice", client_id="r2")
+    async with running(service_config(db_url)) as svc:  # another process, the same database
+        chat = await join(svc, "zhao.li")
+        ack = await _say(chat, "换了电脑也一样", "r3")
+        comments = await _comments(svc, "IT-1001")
+        tickets = await _tickets(svc)
+
+    assert (ack["kind"], ack["ticket"]) == ("follow_up", "IT-1001")
+    assert len(tickets) == 1 and len(comments) == 2
+    assert not [f for f in chat.backlog if f["type"] == "notice"]  # told once, before
