@@ -25,6 +25,7 @@ from adapters.slack.inbound import (
     ButtonClick,
     Ignored,
     SlackPayloadError,
+    SlashCommand,
     classify_event,
     emoji_only,
     parse_block_actions,
@@ -51,6 +52,7 @@ from core.commands import (
     Command,
     OpenTicket,
 )
+from core.conversation import CommandName, parse_command
 from core.errors import DomainError, FieldError, FormInvalid
 from core.forms import FieldKind, TicketType
 from core.handlers.actions import ActResult
@@ -178,6 +180,11 @@ class SlackListeners:
         slash = parse_slash_command(command)
         types = self.gateway.ticket_types
         type_id, text = split_quick_create(slash.text, types)
+        chat = parse_command("/" + text) if type_id is None and text else None
+        if chat is not None and not chat.unknown and chat.name is not CommandName.NEW:
+            # `/ticket mine`, `/ticket status IT-1001`: the chat commands, answered privately
+            await self._chat_command(slash, "/" + text, ack)
+            return
         info = metadata(channel=slash.channel)
         if not text:
             ttype = types.get(type_id or "")
@@ -216,6 +223,27 @@ class SlackListeners:
             return
         key = committed_key(done)
         await ack(text=say("opened", key=str(key), title=open_.title)[self.locale])
+
+    async def _chat_command(self, slash: SlashCommand, text: str, ack: Ack) -> None:
+        person = await self.people.person(slash.user)
+        said: list[Mapping[Locale, str]] = []
+
+        async def reply(text: Mapping[Locale, str], *, error: bool = False) -> None:
+            said.append(text)
+
+        message = ChatInbound(
+            person=person,
+            where=ChannelRef(CHANNEL, slash.channel),
+            text=text,
+            key=InboundKey(CHANNEL, f"cmd:{slash.trigger_id}"),
+            type_id=self.type_for(slash.channel),
+        )
+        await self.chat.take(message, reply)
+        answer = "\n".join(t.get(person.locale) or t.get("en") or "" for t in said)
+        if answer:
+            await ack(text=answer)
+        else:
+            await ack()
 
     # ---- "Create ticket" on a message ---------------------------------------------------
     async def on_shortcut(self, body: dict[str, Any], ack: Ack) -> None:

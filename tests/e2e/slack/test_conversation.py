@@ -139,3 +139,21 @@ async def test_a_comment_on_slack_appears_in_the_web_chat_and_back_but_never_a_n
     # the note was written before the public reply, in the same thread's queue: never sent
     assert not [m for m in fake.messages.values() if "toner secret" in m.text]
     assert not [e for e in fake.ephemerals if "toner secret" in e["text"]]
+
+
+async def test_ticket_slash_command_runs_the_chat_commands(db_url: str, fake: FakeSlack) -> None:
+    async with slack_service(db_url, fake) as slack:
+        await _say(slack, USERS["zhao.li"], "键盘失灵")
+        [card] = await slack.cards(1)
+        mine = await slack.slash(USERS["zhao.li"], "mine")
+        queue = await slack.slash(USERS["li.lei"], "queue")
+        empty = await slack.slash(USERS["bob.smith"], "queue")
+        await slack.slash(USERS["zhao.li"], "status IT-1001", channel=GENERAL)
+        cards = await slack.cards(2)
+        tickets = await slack.tickets()
+
+    assert len(tickets) == 1
+    assert mine.status == 200 and mine.text.startswith("你的未完成工单（1 张）")
+    assert queue.text.startswith("你的队列：分派给你 1 张") and "IT-1001" in queue.text
+    assert empty.text == "Your queue is empty."  # Bob reads English
+    assert sorted(c.channel for c in cards) == [GENERAL, HELP_DESK] and card in cards
