@@ -163,9 +163,12 @@ class Conversations(Protocol):
         """/help, /mine, /queue, /status, in the person's language (NotFound: no such key)."""
         ...
 
-    async def show_card(self, ticket_key: str, where: ChannelRef) -> None:
+    async def show_card(
+        self, ticket_key: str, where: ChannelRef, *, inbound: InboundKey | None = None
+    ) -> None:
         """Post the ticket's card there again, fresh (through the outbox; NotFound: no such
-        key). The new copy gets the ticket's changes and public comments like any other."""
+        key; a redelivery of `inbound` posts nothing more). The new copy gets the ticket's
+        changes and public comments like any other."""
         ...
 
 

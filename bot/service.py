@@ -205,7 +205,9 @@ class TicketService:
             found = await queries.last_opened_here(conn, channel, conversation, person_id, since)
         return RecentTicket(*found) if found else None
 
-    async def show_card(self, ticket_key: str, where: ChannelRef) -> None:
+    async def show_card(
+        self, ticket_key: str, where: ChannelRef, *, inbound: InboundKey | None = None
+    ) -> None:
         """Post the card again, fresh: a post like a new ticket's, through the writer, so the
         copy is recorded (card_refs) and gets every later change and public comment."""
         key = ticket_key.upper()
@@ -219,7 +221,8 @@ class TicketService:
                 )
             uow.post_card(ticket, where)
 
-        await self.writer.submit(work)
+        key_of = Inbound(inbound.source, inbound.key, inbound.fingerprint) if inbound else None
+        await self.writer.submit(work, inbound=key_of, respond=lambda _: key)
 
     async def ticket(self, key: str) -> Ticket | None:
         async with self.engine.connect() as conn:

@@ -200,7 +200,7 @@ class ChatIntake:
         if name is CommandName.STATUS and command.key:
             # here, in the thread it was asked in: the card, fresh, and kept up to date
             where = ChannelRef(self.channel, msg.where.conversation, thread=msg.where.thread)
-            await self.ports.show_card(command.key, where)
+            await self.ports.show_card(command.key, where, inbound=msg.key)
             return ChatOutcome(Kind.COMMAND, command.key)
         if name is CommandName.CLOSE and command.key:
             close = CloseTicket(command.key, msg.person.id, msg.where)

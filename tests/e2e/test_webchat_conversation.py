@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
+
+from storage.tables import outbox
 from tests.e2e.harness import Running, running, service_config
 from tests.e2e.webchat_clients import Chat, join
 
@@ -169,3 +172,16 @@ async def test_follow_ups_are_remembered_across_a_restart(db_url: str) -> None:
     assert (ack["kind"], ack["ticket"]) == ("follow_up", "IT-1001")
     assert len(tickets) == 1 and len(comments) == 2
     assert not [f for f in chat.backlog if f["type"] == "notice"]  # told once, before
+
+
+async def test_a_resent_status_command_posts_the_card_once(sqlite_url: str) -> None:
+    async with running(service_config(sqlite_url)) as svc:
+        chat = await join(svc, "zhao.li")
+        await _say(chat, "鼠标坏了", "o1")
+        for _ in range(2):  # a flaky connection sends the frame again
+            await _say(chat, "/status IT-1001", "st")
+        stmt = sa.select(sa.func.count()).where(outbox.c.kind == "card_post")
+        async with svc.services.engine.connect() as conn:
+            posts = (await conn.execute(stmt)).scalar_one()
+
+    assert posts == 2  # the ticket's own card, and one copy for /status
