@@ -250,6 +250,7 @@ class WebchatChannel:
             mentions_bot=mentioned,
             direct=room.id.startswith(DM_PREFIX),
             help_desk=room.help_desk,
+            card_key=frame.ticket,
             title_marker="",  # the web chat cuts a long first line without a mark
         )
 

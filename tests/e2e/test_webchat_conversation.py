@@ -185,3 +185,19 @@ async def test_a_resent_status_command_posts_the_card_once(sqlite_url: str) -> N
             posts = (await conn.execute(stmt)).scalar_one()
 
     assert posts == 2  # the ticket's own card, and one copy for /status
+
+
+async def test_a_reply_in_a_cards_thread_is_a_comment_even_when_it_is_thanks(
+    sqlite_url: str,
+) -> None:
+    async with running(service_config(sqlite_url)) as svc:
+        chat = await join(svc, "zhao.li")
+        await _say(chat, "投影仪没信号", "o1")
+        await chat.send(
+            type="say", room="helpdesk", text="谢谢！", ticket="it-1001", client_id="t1"
+        )
+        ack = await chat.expect("ack", client_id="t1")
+        comments = await _comments(svc, "IT-1001")
+
+    assert (ack["kind"], ack["ticket"]) == ("card_reply", "IT-1001")
+    assert [c["body"] for c in comments] == ["谢谢！"]
