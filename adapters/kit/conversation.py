@@ -78,6 +78,7 @@ class ChatOutcome:
     ticket: str | None = None  # the ticket the message opened or went to
     form: FormRequest | None = None
     duplicate: bool = False
+    refused: bool = False  # core said no; the sender was told why (the reply, as an error)
 
 
 class _Turn:
@@ -118,7 +119,7 @@ class ChatIntake:
                 return await self._take(msg, reply)
         except DomainError as exc:
             await reply(_texts(exc), error=True)
-            return ChatOutcome(Kind.IGNORE)
+            return ChatOutcome(Kind.IGNORE, refused=True)
         finally:
             turn.users -= 1
             if turn.users == 0:

@@ -258,6 +258,8 @@ class WebchatChannel:
             self._notice(client, dict(text), "error" if error else "info", client_id)
 
         done = await self.chat.take(inbound, reply)
+        if done.refused:
+            return  # the error notice carries the client id: that is the answer
         if done.form is not None:
             self._open_form(client, done.form.type_id, client_id, dict(done.form.prefill))
             return
