@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from core.card import Card
+from core.chat import Answer
 from core.commands import Command
+from core.conversation import ChatCommand, ConversationRules, RecentTicket
 from core.forms import TicketType
 from core.i18n import Locale
 from core.people import Directory, Person
@@ -143,5 +145,32 @@ class Suppressions(Protocol):
         ...
 
 
-class Ports(Commands, People, Cards, CardStatus, Files, Suppressions, Protocol):
+class Conversations(Protocol):
+    """What the chat kit reads to tell a command, a follow-up or a new ticket apart, and what
+    it answers chat commands with."""
+
+    @property
+    def conversation_rules(self) -> ConversationRules: ...
+
+    async def last_opened(
+        self, channel: str, conversation: str, person_id: str
+    ) -> RecentTicket | None:
+        """This person's last ticket opened in that conversation within the follow-up window
+        (read from the database: it holds across restarts and replicas)."""
+        ...
+
+    async def answer(self, command: ChatCommand, person: Person) -> Answer:
+        """/help, /mine, /queue, /status, in the person's language (NotFound: no such key)."""
+        ...
+
+    async def show_card(
+        self, ticket_key: str, where: ChannelRef, *, inbound: InboundKey | None = None
+    ) -> None:
+        """Post the ticket's card there again, fresh (through the outbox; NotFound: no such
+        key; a redelivery of `inbound` posts nothing more). The new copy gets the ticket's
+        changes and public comments like any other."""
+        ...
+
+
+class Ports(Commands, People, Cards, CardStatus, Files, Suppressions, Conversations, Protocol):
     """Every port at once: what the bot's service offers (a channel keeps the ones it uses)."""

@@ -20,10 +20,10 @@ from core.bus import handle
 from core.card import Card, build_card
 from core.chat import Answer
 from core.commands import Command, OpenTicket
-from core.conversation import ChatCommand
-from core.errors import DomainError
+from core.conversation import ChatCommand, ConversationRules, RecentTicket
+from core.errors import DomainError, NotFound
 from core.forms import TicketType
-from core.i18n import Locale
+from core.i18n import LOCALES, Locale, t
 from core.people import Person, StaticDirectory
 from core.ports import Context, UnitOfWork
 from core.ticket import ChannelRef, Ticket
@@ -192,6 +192,37 @@ class TicketService:
     async def answer(self, command: ChatCommand, person: Person) -> Answer:
         """/help, /mine, /queue, /status: read-only, never through the writer."""
         return await chat.answer(command, person, OpenTickets(self.engine), self.directory.teams)
+
+    @property
+    def conversation_rules(self) -> ConversationRules:
+        return self.ctx.conversation
+
+    async def last_opened(
+        self, channel: str, conversation: str, person_id: str
+    ) -> RecentTicket | None:
+        since = self.ctx.clock.now() - self.ctx.conversation.follow_up_window
+        async with self.engine.connect() as conn:
+            found = await queries.last_opened_here(conn, channel, conversation, person_id, since)
+        return RecentTicket(*found) if found else None
+
+    async def show_card(
+        self, ticket_key: str, where: ChannelRef, *, inbound: InboundKey | None = None
+    ) -> None:
+        """Post the card again, fresh: a post like a new ticket's, through the writer, so the
+        copy is recorded (card_refs) and gets every later change and public comment."""
+        key = ticket_key.upper()
+
+        async def work(uow: UnitOfWork) -> None:
+            ticket = await uow.tickets.get(key)
+            if ticket is None:
+                raise NotFound(
+                    t("err.not_found", "en", key=key),
+                    {loc: t("err.not_found", loc, key=key) for loc in LOCALES},
+                )
+            uow.post_card(ticket, where)
+
+        key_of = Inbound(inbound.source, inbound.key, inbound.fingerprint) if inbound else None
+        await self.writer.submit(work, inbound=key_of, respond=lambda _: key)
 
     async def ticket(self, key: str) -> Ticket | None:
         async with self.engine.connect() as conn:

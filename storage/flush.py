@@ -347,12 +347,15 @@ def _relays(
     pending: list[dict[str, Any]],
     now: datetime,
 ) -> list[dict[str, Any]]:
-    """One comment row per copy of the card on another channel: to the card where it is posted,
-    else waiting for its post (storage.settle releases it once the card is there)."""
+    """One comment row per conversation holding a copy of the card, but the one the comment was
+    written in (it is seen there already): to the card where it is posted, else waiting for its
+    post (storage.settle releases it once the card is there). A key mention in another room of
+    the same channel reaches the card's thread too."""
+    here = (comment.channel.channel, str(comment.channel.conversation))
     latest: dict[tuple[str, str], Any] = {}
     for r in refs:
-        if r["channel"] != comment.channel.channel:
-            latest[(r["channel"], r["conversation"])] = r
+        if (r["channel"], str(r["conversation"])) != here:
+            latest[(r["channel"], str(r["conversation"]))] = r
     payload = {
         "ticket_key": comment.ticket_key,
         "author_id": comment.author_id,
@@ -364,7 +367,7 @@ def _relays(
     ]
     for target in pending:
         where = (str(target["channel"]), str(target.get("conversation")))
-        if where[0] == comment.channel.channel or where in latest:
+        if where == here or where in latest:
             continue
         latest[where] = target
         row = outbox_row(now, where[0], "comment", ticket_id, target, payload | {"awaits": target})

@@ -220,3 +220,28 @@ def _decode(cursor: str) -> int:
         return last_id
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise BadCursor("this cursor is not valid; start again without one") from None
+
+
+async def last_opened_here(
+    conn: AsyncConnection, channel: str, conversation: str, requester_id: str, since: datetime
+) -> tuple[str, datetime, bool] | None:
+    """The requester's newest ticket opened in that conversation since `since`: its key, when
+    it opened, and whether they have commented on it since (they were told about follow-ups).
+
+    Read from the tickets, not from memory, so it holds across restarts and replicas; the
+    created_at index bounds the scan to the follow-up window."""
+    stmt = (
+        sa.select(tickets.c.id, tickets.c.key, tickets.c.origin, tickets.c.created_at)
+        .where(tickets.c.created_at >= since, tickets.c.requester_id == requester_id)
+        .order_by(tickets.c.created_at.desc(), tickets.c.id.desc())
+        .limit(20)
+    )
+    for row in (await conn.execute(stmt)).mappings():
+        origin = row["origin"] or {}
+        if origin.get("channel") == channel and origin.get("conversation") == conversation:
+            told = sa.select(comments.c.id).where(
+                comments.c.ticket_id == row["id"], comments.c.author_id == requester_id
+            )
+            found = (await conn.execute(told.limit(1))).first()
+            return str(row["key"]), row["created_at"], found is not None
+    return None

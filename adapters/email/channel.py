@@ -32,7 +32,15 @@ from adapters.email.threads import (
     ticket_key_from_message_id,
 )
 from adapters.kit.locale import recipient_locale
-from adapters.ports import Cards, CardStatus, Commands, Files, People, Suppressions
+from adapters.ports import (
+    Cards,
+    CardStatus,
+    Commands,
+    Conversations,
+    Files,
+    People,
+    Suppressions,
+)
 from core.clock import Clock
 from core.i18n import Locale
 from core.people import Person
@@ -56,7 +64,7 @@ _ASK_AGAIN: dict[Locale, str] = {
 }
 
 
-class EmailPorts(Commands, People, Cards, CardStatus, Files, Suppressions, Protocol):
+class EmailPorts(Commands, People, Cards, CardStatus, Files, Suppressions, Conversations, Protocol):
     """What mail asks of the bot: every port (it answers, files, bounces and remembers)."""
 
 

@@ -52,9 +52,19 @@ from adapters.email.threads import (
 )
 from adapters.kit.intake import committed_key, remembered_key
 from adapters.kit.people import PeopleResolver, Profile
-from adapters.ports import Commands, Files, InboundFile, InboundKey, People, Submitted, Suppressions
+from adapters.ports import (
+    Commands,
+    Conversations,
+    Files,
+    InboundFile,
+    InboundKey,
+    People,
+    Submitted,
+    Suppressions,
+)
 from core.clock import Clock
 from core.commands import AddComment, Command, OpenTicket
+from core.conversation import ConversationRules, is_chatter
 from core.errors import DomainError, FormInvalid, NotFound, PermissionDenied
 from core.i18n import Locale, Text
 from core.people import Person, Role
@@ -86,7 +96,7 @@ _DESCRIPTION_MAX = 20_000
 _REMEMBERED_REPLIES = 10_000
 
 
-class MailIntakePorts(Commands, People, Files, Suppressions, Protocol):
+class MailIntakePorts(Commands, People, Files, Suppressions, Conversations, Protocol):
     """What taking mail in asks of the bot."""
 
 
@@ -110,6 +120,11 @@ class MailIntake:
             link_identity=False,
         )
         self._answered: OrderedDict[str, None] = OrderedDict()
+
+    @property
+    def rules(self) -> ConversationRules:
+        """What counts as small talk (conversation.chatter): a reply of only that is no news."""
+        return self.gateway.conversation_rules
 
     def route(self, address: str) -> MailRoute | None:
         """The ticket type a recipient address files into (plus-tag kept), None if not ours."""
@@ -185,7 +200,10 @@ class MailIntake:
 
     async def _comment(self, parsed: ParsedMail, key: str, requester: Person) -> MailOutcome | None:
         """Add the reply to its ticket; None when that ticket does not exist (open a new one)."""
-        text = with_attachment_lines(strip_quoted(parsed.text), parsed) or "(…)"
+        reply = strip_quoted(parsed.text)
+        if parsed.auto is None and not parsed.attachments and is_chatter(reply, self.rules):
+            return await self._thanks(parsed, key, requester, reply)
+        text = with_attachment_lines(reply, parsed) or "(…)"
         body = with_notes(text, parsed, requester)[:_COMMENT_MAX]
         command = AddComment(
             key=key,
@@ -212,6 +230,24 @@ class MailIntake:
         if done.duplicate:
             return MailOutcome(Disposition.DUPLICATE, key)
         return MailOutcome(Disposition.COMMENTED, key)
+
+    async def _thanks(
+        self, parsed: ParsedMail, key: str, requester: Person, reply: str
+    ) -> MailOutcome:
+        """A reply that only says thanks (or ok, 好的, 👍): kept in the ticket's log as an
+        internal note, so nobody's chat thread or mailbox hears of it and no clock moves; never
+        a new ticket, even when the ticket it answers is gone."""
+        await self.gateway.register_person(MAIL_SYSTEM)
+        who = f"{requester.display('en')} <{parsed.from_addr}>"
+        body = f"{who}: {reply.strip() or '(…)'}"[:_COMMENT_MAX]
+        note = AddComment(key, MAIL_SYSTEM.id, body, self._origin(parsed), public=False)
+        try:
+            done = await self._submit(note, parsed)
+        except NotFound:
+            return MailOutcome(Disposition.DROPPED, key, "chatter for an unknown ticket")
+        if done.duplicate:
+            return MailOutcome(Disposition.DUPLICATE, key)
+        return MailOutcome(Disposition.COMMENTED, key, "chatter")
 
     async def _bounce(self, raw: bytes, parsed: ParsedMail) -> MailOutcome:
         bounce = parse_bounce(raw)

@@ -25,7 +25,7 @@ def build(section: SlackConfig, env: ChannelEnv) -> SlackChannel:
         people=env.people,
         configured=env.configured,
     )
-    return SlackChannel(settings, env.ports)
+    return SlackChannel(settings, env.ports, env.clock)
 
 
 SPEC = ChannelSpec(name=CHANNEL, config=SlackConfig, build=build, check=check)

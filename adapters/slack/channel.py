@@ -27,8 +27,9 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.contract import Capabilities, CardRenderer, CardState, DeliveryError, MessageRef
+from adapters.kit.conversation import ChatIntake
 from adapters.kit.locale import recipient_locale
-from adapters.ports import Cards, Commands, People
+from adapters.ports import Cards, Commands, Conversations, People
 from adapters.slack.client import BotIdentity, SlackClient, sdk_logger
 from adapters.slack.config import SlackSettings, WorkspaceRouting
 from adapters.slack.escape import clip_mrkdwn
@@ -38,6 +39,7 @@ from adapters.slack.modals import COMMENT_CALLBACK_ID, PICK_CALLBACK_ID
 from adapters.slack.people import CHANNEL, SlackPeople, SlackReach
 from adapters.slack.render import render_card
 from adapters.slack.types import ACTION_PREFIX, CREATE_SHORTCUT_ID, FORM_CALLBACK_ID
+from core.clock import Clock
 from core.i18n import Locale
 from core.people import Person
 from core.ticket import ChannelRef
@@ -50,7 +52,7 @@ _RECONNECT_S = (1, 2, 5, 10, 30)
 TEXT_MAX = 12_000  # Slack truncates message text at 40,000; a comment is at most 10,000
 
 
-class SlackPorts(Commands, People, Cards, Protocol):
+class SlackPorts(Commands, People, Cards, Conversations, Protocol):
     """What Slack asks of the bot."""
 
 
@@ -60,7 +62,7 @@ class SlackChannel(SlackReach):
         update_in_place=True, ephemeral=True, threads=True, native_forms=True
     )
 
-    def __init__(self, settings: SlackSettings, gateway: SlackPorts) -> None:
+    def __init__(self, settings: SlackSettings, gateway: SlackPorts, clock: Clock) -> None:
         if settings.mode == "http" and not settings.signing_secret:
             raise ValueError("Slack over HTTP needs a signing secret")
         if settings.mode == "socket" and not settings.app_token:
@@ -84,6 +86,7 @@ class SlackChannel(SlackReach):
             self.people,
             lambda: self.bot.user_id if self.bot else "",
             workspace_url=lambda: self.bot.url if self.bot else None,
+            chat=ChatIntake(CHANNEL, gateway, clock),
         )
         self.app = self._build_app()
         self._socket: AsyncSocketModeHandler | None = None
@@ -289,16 +292,19 @@ class SlackChannel(SlackReach):
         self, where: ChannelRef, text: dict[Locale, str], *, ephemeral_to: str | None = None
     ) -> MessageRef | None:
         channel = _conversation(where)
-        chosen = text.get(self._locale(channel)) or text.get("en") or ""
-        body = clip_mrkdwn(chosen, TEXT_MAX)
         # replies and notices belong in the card's thread (or the thread it was raised in)
         thread = where.thread or where.message
         if ephemeral_to is not None:
             user = self._slack_user(ephemeral_to)
+            # for one person's eyes: in their language
+            chosen = text.get(self._locale(user)) or text.get("en") or ""
+            body = clip_mrkdwn(chosen, TEXT_MAX)
             await self.client.call(
                 "chat.postEphemeral", channel=channel, user=user, text=body, thread_ts=thread
             )
             return None
+        chosen = text.get(self._locale(channel)) or text.get("en") or ""
+        body = clip_mrkdwn(chosen, TEXT_MAX)
         data = await self.client.call(
             "chat.postMessage", channel=channel, text=body, thread_ts=thread
         )

@@ -25,10 +25,16 @@ HUMAN_SUBTYPES = frozenset({"file_share", "thread_broadcast"})
 _CHANNEL_TYPES = {"C": "channel", "G": "group", "D": "im"}
 _MARKUP = re.compile(r"<([^<>]*)>")
 _BOT_GAP = re.compile(r"[ \t]*\x00[ \t]*")
+_SHORTCODE = re.compile(r":[a-z0-9_+'-]+:(?::skin-tone-\d:)?")
 
 
 class SlackPayloadError(ValueError):
     """Slack sent something we cannot read; the message says what is missing."""
+
+
+def emoji_only(text: str) -> bool:
+    """Nothing but emoji, as Slack writes them (":+1:", ":pray::skin-tone-2:") or as they are."""
+    return not any(ch.isalnum() for ch in _SHORTCODE.sub("", text))
 
 
 @dataclass(frozen=True)

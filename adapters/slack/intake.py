@@ -15,23 +15,19 @@ from typing import Any, Protocol
 
 from adapters.contract import DeliveryError
 from adapters.kit.buttons import action_params
-from adapters.kit.intake import (
-    committed_key,
-    form_prefill,
-    opens_ticket,
-    remembered_key,
-    title_from,
-)
+from adapters.kit.conversation import ChatInbound, ChatIntake
+from adapters.kit.intake import committed_key, form_prefill, remembered_key, title_from
 from adapters.kit.texts import both
-from adapters.ports import Cards, Commands, InboundKey
+from adapters.ports import Cards, Commands, Conversations, InboundKey
 from adapters.slack.client import SlackClient
 from adapters.slack.config import WorkspaceRouting
 from adapters.slack.inbound import (
     ButtonClick,
     Ignored,
-    MessageIntake,
     SlackPayloadError,
+    SlashCommand,
     classify_event,
+    emoji_only,
     parse_block_actions,
     parse_message_shortcut,
     parse_slash_command,
@@ -56,6 +52,7 @@ from core.commands import (
     Command,
     OpenTicket,
 )
+from core.conversation import CommandName, parse_command
 from core.errors import DomainError, FieldError, FormInvalid
 from core.forms import FieldKind, TicketType
 from core.handlers.actions import ActResult
@@ -68,7 +65,7 @@ log = logging.getLogger("gongdan.slack")
 Ack = Callable[..., Awaitable[Any]]
 
 
-class ListenerPorts(Commands, Cards, Protocol):
+class ListenerPorts(Commands, Cards, Conversations, Protocol):
     """What Slack's listeners ask of the bot."""
 
 
@@ -81,6 +78,8 @@ class SlackListeners:
         people: SlackPeople,
         bot_user_id: Callable[[], str],
         workspace_url: Callable[[], str | None] = lambda: None,
+        *,
+        chat: ChatIntake,
     ) -> None:
         self.intake = intake
         self.gateway = gateway
@@ -89,6 +88,8 @@ class SlackListeners:
         self.bot_user_id = bot_user_id
         # auth.test's url ("https://acme.slack.com/"): tickets link back to their message
         self.workspace_url = workspace_url
+        # messages (help desk, mentions, DMs, thread replies) go through the chat kit
+        self.chat = chat
 
     def type_for(self, channel: str | None) -> str:
         chosen = self.intake.help_desk_channels.get(channel or "")
@@ -106,34 +107,36 @@ class SlackListeners:
             return
         key = InboundKey(CHANNEL, f"msg:{intake.team}:{intake.channel}:{intake.ts}")
         where = ChannelRef(CHANNEL, intake.channel, thread=intake.thread_ts, message=intake.ts)
+        card_key = None
         if intake.is_reply and intake.thread_ts is not None:
-            ticket = await self.gateway.ticket_for_message(
+            card_key = await self.gateway.ticket_for_message(
                 CHANNEL, intake.channel, intake.thread_ts
             )
-            if ticket is not None:
-                person = await self.people.person(intake.user)
-                comment = AddComment(ticket, person.id, intake.text, where)
-                await self._submit(comment, key, where, intake.user, respond=remembered_key)
-                return
-        if not self._opens_ticket(intake):
-            return
+        help_desk = intake.channel in self.intake.help_desk_channels and not intake.is_reply
+        if card_key is None and not (intake.mentioned or intake.is_direct or help_desk):
+            return  # a channel's talk that is not for the bot: not even a command
         person = await self.people.person(intake.user)
-        command = OpenTicket(
+        message = ChatInbound(
+            person=person,
+            where=where,
+            # ":+1:" is small talk like "👍" (in a card's thread it is still a comment)
+            text="" if card_key is None and emoji_only(intake.text) else intake.text,
+            key=key,
             type_id=self.type_for(intake.channel),
-            title=title_from(intake.text),
-            description=intake.text,
-            requester_id=person.id,
+            mentions_bot=intake.mentioned,
+            direct=intake.is_direct,
+            help_desk=help_desk,
+            card_key=card_key,
             origin=self._linked(where, intake.ts, intake.thread_ts),
         )
-        await self._submit(command, key, where, intake.user)
 
-    def _opens_ticket(self, intake: MessageIntake) -> bool:
-        return opens_ticket(
-            mentioned=intake.mentioned,
-            direct=intake.is_direct,
-            reply=intake.is_reply,
-            help_desk=intake.channel in self.intake.help_desk_channels,
-        )
+        async def reply(text: Mapping[Locale, str], *, error: bool = False) -> None:
+            await self.gateway.notify(where, text, ephemeral_to=intake.user)
+
+        done = await self.chat.take(message, reply)
+        if done.form is not None:
+            # a message has no trigger to open a modal with: point at the slash command
+            await reply(say_form_hint(done.form.type_id))
 
     # ---- buttons and selects on a card -------------------------------------------------
     async def on_block_action(self, body: dict[str, Any], ack: Ack) -> None:
@@ -177,6 +180,11 @@ class SlackListeners:
         slash = parse_slash_command(command)
         types = self.gateway.ticket_types
         type_id, text = split_quick_create(slash.text, types)
+        chat = parse_command("/" + text) if type_id is None and text else None
+        if chat is not None and not chat.unknown and chat.name is not CommandName.NEW:
+            # `/ticket mine`, `/ticket status IT-1001`: the chat commands, answered privately
+            await self._chat_command(slash, "/" + text, ack)
+            return
         info = metadata(channel=slash.channel)
         if not text:
             ttype = types.get(type_id or "")
@@ -215,6 +223,27 @@ class SlackListeners:
             return
         key = committed_key(done)
         await ack(text=say("opened", key=str(key), title=open_.title)[self.locale])
+
+    async def _chat_command(self, slash: SlashCommand, text: str, ack: Ack) -> None:
+        person = await self.people.person(slash.user)
+        said: list[Mapping[Locale, str]] = []
+
+        async def reply(text: Mapping[Locale, str], *, error: bool = False) -> None:
+            said.append(text)
+
+        message = ChatInbound(
+            person=person,
+            where=ChannelRef(CHANNEL, slash.channel),
+            text=text,
+            key=InboundKey(CHANNEL, f"cmd:{slash.trigger_id}"),
+            type_id=self.type_for(slash.channel),
+        )
+        await self.chat.take(message, reply)
+        answer = "\n".join(t.get(person.locale) or t.get("en") or "" for t in said)
+        if answer:
+            await ack(text=answer)
+        else:
+            await ack()
 
     # ---- "Create ticket" on a message ---------------------------------------------------
     async def on_shortcut(self, body: dict[str, Any], ack: Ack) -> None:
@@ -361,6 +390,15 @@ class SlackListeners:
         except DeliveryError as exc:
             # an expired trigger cannot be retried; the user just runs the command again
             log.warning("views.open failed", extra={"error": str(exc)})
+
+
+def say_form_hint(type_id: str | None) -> dict[Locale, str]:
+    """/new typed as a message: Slack opens forms from the slash command only."""
+    arg = f" {type_id}" if type_id else ""
+    return {
+        "en": f"To fill in a form, use /ticket{arg}. Or just describe the problem here.",
+        "zh-CN": f"填写表单请使用 /ticket{arg}；也可以直接在这里描述问题。",
+    }
 
 
 def _view(body: Mapping[str, Any]) -> tuple[Mapping[str, Any], dict[str, Any]]:

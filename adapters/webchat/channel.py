@@ -11,7 +11,7 @@ import asyncio
 import logging
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,14 +20,9 @@ from aiohttp import WSCloseCode, WSMessage, WSMsgType, web
 
 from adapters.contract import Capabilities, CardRenderer, CardState, MessageRef
 from adapters.kit.buttons import action_params
-from adapters.kit.intake import (
-    committed_key,
-    form_prefill,
-    opens_ticket,
-    remembered_key,
-    title_from,
-)
-from adapters.ports import Cards, Commands, InboundKey, People, Submitted
+from adapters.kit.conversation import ChatInbound, ChatIntake
+from adapters.kit.intake import committed_key, remembered_key
+from adapters.ports import Cards, Commands, Conversations, InboundKey, People, Submitted
 from adapters.webchat.frames import Act, FrameError, Hello, Say, SubmitForm, parse
 from adapters.webchat.limits import Limits
 from adapters.webchat.pump import pump, queued
@@ -51,6 +46,7 @@ from adapters.webchat.texts import (
     UNKNOWN_PERSON_OR_ROOM,
     UNKNOWN_TYPE,
 )
+from core.clock import Clock
 from core.commands import ActOnTicket, Command, OpenTicket
 from core.errors import DomainError, FieldError, FormInvalid
 from core.forms import TicketType
@@ -63,10 +59,8 @@ log = logging.getLogger("gongdan.webchat")
 
 __all__ = ["CHANNEL", "Limits", "Room", "WebchatChannel", "WebchatSettings"]
 
-_NEW_RE = re.compile(r"^/new(?:\s+(\S+))?\s*$", re.IGNORECASE)
 
-
-class WebchatPorts(Commands, People, Cards, Protocol):
+class WebchatPorts(Commands, People, Cards, Conversations, Protocol):
     """What the web chat asks of the bot."""
 
 
@@ -81,10 +75,17 @@ class WebchatChannel:
     )
 
     def __init__(
-        self, settings: WebchatSettings, gateway: WebchatPorts, limits: Limits | None = None
+        self,
+        settings: WebchatSettings,
+        gateway: WebchatPorts,
+        clock: Clock,
+        limits: Limits | None = None,
     ) -> None:
         self.settings = settings
         self.gateway = gateway
+        # every message goes through the kit; the socket's next frame may start once this
+        # one's command is queued
+        self.chat = ChatIntake(CHANNEL, gateway, clock, before_submit=queued)
         self.hub = RoomHub(settings, gateway.directory, limits)
         self.reach = WebchatReach(team_rooms(settings.rooms, gateway.ticket_types))
         self._static = Path(str(resources.files("adapters.webchat") / "static"))
@@ -239,32 +240,33 @@ class WebchatChannel:
                 },
                 keep=True,
             )
-        new = _NEW_RE.match(text)
-        if new:
-            self._open_form(client, new.group(1), client_id, {})
-            return
         mentioned, body = self._strip_mention(text)
-        if not opens_ticket(mentioned=mentioned, help_desk=room.help_desk):
-            client.send({"type": "ack", "client_id": client_id})
-            return
-        # the web chat cuts a long first line without a mark
-        title = title_from(body or text, marker="")
-        command = OpenTicket(
+        inbound = ChatInbound(
+            person=person,
+            where=ChannelRef(CHANNEL, room.id, message=msg_id),
+            text=body or text,
+            key=InboundKey(CHANNEL, f"say:{client_id}"),
             type_id=room.ticket_type,
-            title=title,
-            description=body,
-            requester_id=person.id,
-            origin=ChannelRef(CHANNEL, room.id, message=msg_id),
+            mentions_bot=mentioned,
+            direct=room.id.startswith(DM_PREFIX),
+            help_desk=room.help_desk,
+            card_key=frame.ticket,
+            title_marker="",  # the web chat cuts a long first line without a mark
         )
-        try:
-            done = await self._submit(
-                command, InboundKey(CHANNEL, f"say:{client_id}"), remembered_key
-            )
-        except FormInvalid:
-            self._open_form(client, room.ticket_type, client_id, form_prefill(title, body))
+
+        async def reply(text: Mapping[Locale, str], *, error: bool = False) -> None:
+            self._notice(client, dict(text), "error" if error else "info", client_id)
+
+        done = await self.chat.take(inbound, reply)
+        if done.refused:
+            return  # the error notice carries the client id: that is the answer
+        if done.form is not None:
+            self._open_form(client, done.form.type_id, client_id, dict(done.form.prefill))
             return
-        key = committed_key(done)
-        client.send({"type": "ack", "client_id": client_id, "ticket": key})
+        ack: dict[str, Any] = {"type": "ack", "client_id": client_id, "kind": done.kind.value}
+        if done.ticket is not None:
+            ack["ticket"] = done.ticket
+        client.send(ack)
 
     def _strip_mention(self, text: str) -> tuple[bool, str]:
         names = {n for n in (self.settings.bot_name.en, self.settings.bot_name.zh) if n}

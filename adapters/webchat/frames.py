@@ -46,6 +46,8 @@ class Hello:
 class Say:
     text: str
     client_id: str | None
+    # the card whose thread this was written in: a comment on that ticket, whatever it says
+    ticket: str | None = None
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,8 @@ def parse(raw: str | bytes, max_text: int) -> Frame:
     if kind == "hello":
         return Hello(reader.name("person"), reader.name("room"))
     if kind == "say":
-        return Say(reader.text("text", limit=max_text), client_id)
+        ticket = (reader.optional_text("ticket") or "").strip().upper() or None
+        return Say(reader.text("text", limit=max_text), client_id, ticket)
     if kind == "action":
         name = reader.name("action")
         if name not in Action.__members__.values():

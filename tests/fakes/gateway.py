@@ -8,7 +8,9 @@ from typing import Any
 from adapters.contract import MessageRef
 from adapters.ports import InboundFile, InboundKey, Submitted
 from core.card import Card
+from core.chat import Answer
 from core.commands import Command
+from core.conversation import ChatCommand, ConversationRules, RecentTicket
 from core.forms import TicketType
 from core.i18n import Locale
 from core.people import Person, StaticDirectory
@@ -71,3 +73,20 @@ class DirectoryGateway:
 
     async def remember_status(self, ref: MessageRef, status: str) -> None:
         return None
+
+    @property
+    def conversation_rules(self) -> ConversationRules:
+        return ConversationRules()
+
+    async def last_opened(
+        self, channel: str, conversation: str, person_id: str
+    ) -> RecentTicket | None:
+        return None
+
+    async def answer(self, command: ChatCommand, person: Person) -> Answer:
+        raise AssertionError("not used")
+
+    async def show_card(
+        self, ticket_key: str, where: ChannelRef, *, inbound: InboundKey | None = None
+    ) -> None:
+        raise AssertionError("not used")

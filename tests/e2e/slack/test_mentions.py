@@ -126,7 +126,8 @@ async def test_slack_user_with_a_configured_email_acts_as_that_person(
     try:
         async with slack_service(db_url, fake) as slack:
             await slack.mention("U0HAN", "my screen flickers")
-            await slack.mention("U0HAN", "and the mouse too")
+            # elsewhere: in the same channel it would be a follow-up on the first
+            await slack.mention("U0HAN", "and the mouse too", channel=HELP_DESK)
             await slack.cards(2)
             tickets = await slack.tickets()
     finally:
