@@ -23,7 +23,7 @@ def build(section: WebchatConfig, env: ChannelEnv) -> WebchatChannel:
         ),
         people=env.configured,  # the identity picker lists only the configured people
     )
-    return WebchatChannel(settings, env.ports, section.limits.limits())
+    return WebchatChannel(settings, env.ports, section.limits.limits(), env.clock.now)
 
 
 SPEC = ChannelSpec(

@@ -12,6 +12,7 @@ import logging
 import re
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
@@ -50,14 +51,16 @@ from adapters.webchat.texts import (
     HELLO_FIRST,
     UNKNOWN_PERSON_OR_ROOM,
     UNKNOWN_TYPE,
+    comment_added,
 )
-from core.commands import ActOnTicket, Command, OpenTicket
+from core.commands import ActOnTicket, Command, OpenTicket, WriteComment
 from core.errors import DomainError, FieldError, FormInvalid
 from core.forms import TicketType
 from core.handlers.actions import ActResult
 from core.i18n import LOCALES, Locale
 from core.people import Person
 from core.ticket import ChannelRef
+from core.workflow import Action
 
 log = logging.getLogger("gongdan.webchat")
 
@@ -81,11 +84,15 @@ class WebchatChannel:
     )
 
     def __init__(
-        self, settings: WebchatSettings, gateway: WebchatPorts, limits: Limits | None = None
+        self,
+        settings: WebchatSettings,
+        gateway: WebchatPorts,
+        limits: Limits | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.settings = settings
         self.gateway = gateway
-        self.hub = RoomHub(settings, gateway.directory, limits)
+        self.hub = RoomHub(settings, gateway.directory, limits, wall=clock)
         self.reach = WebchatReach(team_rooms(settings.rooms, gateway.ticket_types))
         self._static = Path(str(resources.files("adapters.webchat") / "static"))
 
@@ -212,7 +219,7 @@ class WebchatChannel:
         client.gate.person = self.hub.person_bucket(person.id)
         self.hub.state[room.id].clients.add(id(client))
         client.send(
-            {"type": "history", "room": room.id, "messages": list(self.hub.state[room.id].history)}
+            {"type": "history", "room": room.id, "messages": self.hub.history_for(room.id, person)}
         )
 
     async def _say(self, client: Client, frame: Say) -> None:
@@ -368,7 +375,24 @@ class WebchatChannel:
         result = done.value
         if isinstance(result, ActResult) and not result.changed and result.message:
             self._notice(client, dict.fromkeys(LOCALES, result.message), "info", client_id)
+        if frame.action == Action.COMMENT and isinstance(command.params, WriteComment):
+            self._commented(client, command.key, command.params, client_id)
         client.send({"type": "ack", "client_id": client_id, "ticket": command.key})
+
+    def _commented(self, client: Client, key: str, params: WriteComment, client_id: str) -> None:
+        """A comment from a card: into the card's thread everywhere here, and confirmed."""
+        person = client.person
+        assert person is not None
+        author = {"id": person.id, "name": person.name.to_json()}
+        self.hub.add_comment(
+            key,
+            author,
+            params.body.strip(),
+            channel=CHANNEL,
+            internal=not params.public,
+            comment_id=f"w-{client_id}",
+        )
+        self._notice(client, comment_added(key), "info", client_id)
 
     # ---- outbound (called by the outbox dispatcher; none of them waits for a browser) -----
     async def post_card(self, where: ChannelRef, cards: CardRenderer) -> MessageRef:

@@ -8,6 +8,7 @@ The page's script relies on the data-* attributes documented on render_card.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC
 from html import escape
 
 from core.card import ActionKind, Card, CardAction, CardField, CardLink
@@ -83,7 +84,7 @@ def render_card(card: Card) -> str:
     if fields:
         parts.append('<dl class="card__fields">')
         parts.extend(
-            f'<div class="card__field"><dt>{escape(f.label)}</dt><dd>{escape(f.value)}</dd></div>'
+            f'<div class="card__field"><dt>{escape(f.label)}</dt><dd>{_value_html(f)}</dd></div>'
             for f in fields
         )
         parts.append("</dl>")
@@ -97,6 +98,14 @@ def render_card(card: Card) -> str:
         parts.append("</div>")
     parts.append("</article>")
     return "".join(parts)
+
+
+def _value_html(field: CardField) -> str:
+    """A field's value; an instant is a <time> the page shows in the viewer's time zone."""
+    if field.at is None:
+        return escape(field.value)
+    stamp = field.at.astimezone(UTC).isoformat(timespec="seconds")
+    return f"<time{_attrs(datetime=stamp, data_local='datetime')}>{escape(field.value)}</time>"
 
 
 def _link_line(link: CardLink) -> str:
