@@ -136,7 +136,13 @@ class WebchatChannel:
                 "service": {"name": s.service_name},
                 "bot": {"name": s.bot_name.to_json()},
                 "people": [
-                    {"id": p.id, "name": p.name.to_json(), "locale": p.locale} for p in s.people
+                    {
+                        "id": p.id,
+                        "name": p.name.to_json(),
+                        "locale": p.locale,
+                        "timezone": p.timezone,
+                    }
+                    for p in s.people
                 ],
                 "rooms": [
                     {

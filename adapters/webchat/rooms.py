@@ -119,23 +119,6 @@ def iso(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def card_id(at: datetime) -> str:
-    """A card's message id carries the second it was posted ("c-<unix hex>-<random>"): the
-    stored card reference keeps the id, so a restart shows the card at its own time."""
-    return f"c-{int(at.timestamp()):x}-{uuid.uuid4().hex[:8]}"
-
-
-def posted_at(msg_id: str) -> datetime | None:
-    """When the card with this id was posted, if its id says so (ids before 0.x do not)."""
-    parts = msg_id.split("-")
-    if len(parts) == 3 and parts[0] == "c":
-        try:
-            return datetime.fromtimestamp(int(parts[1], 16), UTC)
-        except (ValueError, OverflowError, OSError):
-            return None
-    return None
-
-
 def encode(frame: dict[str, Any]) -> bytes:
     # "replace": a stray surrogate must not make the browser drop the socket for invalid UTF-8
     return json.dumps(frame, ensure_ascii=False).encode("utf-8", "replace")
@@ -186,9 +169,9 @@ class RoomHub:
 
     def post_card(self, where: ChannelRef, cards: CardRenderer) -> MessageRef:
         room = self.room_of(where)
-        at = self.wall()
-        msg_id = card_id(at)
-        self.broadcast(room, self.card_frame("card", room, msg_id, cards, at), keep=True)
+        msg_id = f"c-{uuid.uuid4().hex[:12]}"
+        frame = self.card_frame("card", room, msg_id, cards, self.wall())
+        self.broadcast(room, frame, keep=True)
         return MessageRef(CHANNEL, room, msg_id)
 
     def update_card(self, ref: MessageRef, cards: CardRenderer) -> None:
@@ -260,7 +243,7 @@ class RoomHub:
         if room.startswith(DM_PREFIX):
             self.direct_room(room)
         if room in self.state:
-            at = posted_at(ref.message) or self.wall()
+            at = ref.posted_at or self.wall()
             history = self.state[room].history
             history.append(self.card_frame("card", room, ref.message, cards, at))
             if len(history) > 1 and history[-2]["at"] > history[-1]["at"]:

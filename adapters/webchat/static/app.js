@@ -14,6 +14,8 @@
       empty: '这里还没有消息。说点什么，或点击“新建工单”。', loading: '加载中…',
       not_connected: '尚未连接到服务器，请稍候再试。', boot_failed: '无法加载网页聊天配置。',
       retry: '重试', submitted: '已提交', dismiss: '关闭', no_rooms: '没有可用的频道',
+      composer_label: '消息', thread: '对话（{n}）', internal: '内部备注', via: '来自 {channel}',
+      elsewhere: '其他渠道', menu: '菜单',
     },
     en: {
       iam: 'I am', rooms: 'Rooms', send: 'Send', new_ticket: 'New ticket',
@@ -25,10 +27,13 @@
       not_connected: 'Not connected to the server yet, please try again in a moment.',
       boot_failed: 'Could not load the web chat configuration.',
       retry: 'Retry', submitted: 'Submitted', dismiss: 'Dismiss', no_rooms: 'No rooms available',
+      composer_label: 'Message', thread: 'Conversation ({n})', internal: 'Internal note', via: 'via {channel}',
+      elsewhere: 'another channel', menu: 'Menu',
     },
   };
   const KEY = { person: 'gongdan.person', room: 'gongdan.room', locale: 'gongdan.locale' };
   const GROUP_MS = 5 * 60 * 1000;
+  const CHANNELS = { webchat: { 'zh-CN': '网页聊天', en: 'web chat' }, slack: 'Slack', email: { 'zh-CN': '邮件', en: 'email' } };
   const BUSY_TIMEOUT_MS = 20000;
 
   const state = {
@@ -73,12 +78,33 @@
   const roomById = (id) => allRooms().find((r) => r.id === id);
   const personById = (id) => (state.boot?.people || []).find((p) => p.id === id);
   const typeById = (id) => (state.boot?.types || []).find((t) => t.id === id);
+  // Times show in the viewer's zone: the person's configured one, else the browser's.
+  const zone = () => personById(state.person)?.timezone || undefined;
+  function timeText(d, opts) {
+    try { return d.toLocaleString(state.locale, { ...opts, timeZone: zone() }); } catch { return d.toLocaleString(state.locale, opts); }
+  }
+  function wallClock(d) {
+    const parts = {};
+    const fmt = new Intl.DateTimeFormat('en-CA', {
+      year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: zone(),
+    });
+    for (const p of fmt.formatToParts(d)) parts[p.type] = p.value;
+    const name = zone() || Intl.DateTimeFormat().resolvedOptions().timeZone;
+    return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute} (${name})`;
+  }
+  function localTimes(root) {
+    for (const t of root.querySelectorAll('time[data-local]')) {
+      const d = new Date(t.getAttribute('datetime'));
+      if (!Number.isNaN(d.getTime())) t.textContent = wallClock(d);
+    }
+  }
 
   // ------------------------------------------------------------------ chrome
 
   function paintChrome() {
     document.documentElement.lang = state.locale;
     for (const node of document.querySelectorAll('[data-i18n]')) node.textContent = tr(node.dataset.i18n);
+    $('sidebar-toggle').setAttribute('aria-label', tr('menu'));
     for (const b of document.querySelectorAll('.lang__btn')) {
       b.setAttribute('aria-pressed', String(b.dataset.locale === state.locale));
     }
@@ -155,7 +181,7 @@
     node.dataset.author = author?.id || (isBot ? 'bot' : '');
     node.dataset.at = String(when.getTime());
     if (data.id) node.dataset.id = data.id;
-    const avatar = el('div', 'msg__avatar', isBot ? '工' : Array.from(pick(author?.name) || '?')[0]);
+    const avatar = el('div', 'msg__avatar', isBot ? '工' : '?');
     avatar.setAttribute('aria-hidden', 'true');
     if (!isBot) avatar.style.setProperty('--hue', String(hue(author?.id || '')));
     const meta = el('div', 'msg__meta');
@@ -184,7 +210,7 @@
     if (isCard) {
       const { node, when } = shell('card', m, null, m.at, true);
       node.dataset.cardTicket = m.ticket;
-      items.set(node, { kind: 'card', data: { html: m.html, version: Number(m.version) || 0 }, when });
+      items.set(node, { kind: 'card', data: { html: m.html, version: Number(m.version) || 0, thread: m.thread || [] }, when });
       return node;
     }
     const { node, body, when } = shell('message', m, m.author, m.at, Boolean(m.bot));
@@ -200,17 +226,66 @@
     if (item.kind === 'day') { node.firstChild.textContent = dayLabel(item.when); return; }
     if (item.kind === 'notice') { node.querySelector('.notice__text').textContent = pick(item.data.text); return; }
     const author = node.querySelector('.msg__author');
-    if (author) author.textContent = item.kind === 'message' && !item.data.bot ? pick(item.data.author?.name) : botName(item);
+    const human = item.kind === 'message' && !item.data.bot;
+    if (author) author.textContent = human ? pick(item.data.author?.name) : botName(item);
+    const avatar = node.querySelector('.msg__avatar');
+    if (avatar && human) avatar.textContent = Array.from(pick(item.data.author?.name) || '?')[0];
     const time = node.querySelector('.msg__time');
     if (time) {
       time.dateTime = item.when.toISOString();
-      time.textContent = item.when.toLocaleTimeString(state.locale, { hour: '2-digit', minute: '2-digit' });
-      time.title = item.when.toLocaleString(state.locale);
+      time.textContent = timeText(item.when, { hour: '2-digit', minute: '2-digit' });
+      time.title = timeText(item.when, {});
     }
     const body = node.querySelector('.msg__body');
     if (item.kind === 'message') body.firstChild.textContent = item.data.text ?? '';
-    else if (item.kind === 'card') body.innerHTML = pick(item.data.html);
+    else if (item.kind === 'card') paintCard(node, item);
     else if (item.kind === 'form') paintForm(node, item);
+  }
+
+  // The card (server html) and its conversation under it (drawn here, all of it as text).
+  function paintCard(node, item) {
+    const body = node.querySelector('.msg__body');
+    const wasOpen = body.querySelector('.thread')?.open;
+    body.innerHTML = pick(item.data.html);
+    localTimes(body);
+    const thread = item.data.thread || [];
+    if (!thread.length) return;
+    const box = el('details', 'thread');
+    box.dataset.testid = 'thread';
+    box.open = wasOpen ?? item.threadOpen ?? false;
+    box.addEventListener('toggle', () => { item.threadOpen = box.open; });
+    box.append(el('summary', 'thread__summary', tr('thread', { n: thread.length })));
+    const list = el('ol', 'thread__list');
+    for (const c of thread) list.append(commentNode(c));
+    box.append(list);
+    body.append(box);
+  }
+
+  function commentNode(c) {
+    const li = el('li', `comment${c.internal ? ' comment--internal' : ''}`);
+    li.dataset.id = c.id;
+    const meta = el('div', 'comment__meta');
+    meta.append(el('span', 'comment__author', pick(c.author?.name) || '?'));
+    const when = new Date(c.at);
+    const t = el('time', 'comment__time', timeText(when, { month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit' }));
+    t.dateTime = c.at;
+    meta.append(t);
+    const via = c.channel ? pick(CHANNELS[c.channel] || c.channel) : tr('elsewhere');
+    meta.append(el('span', 'comment__via', tr('via', { channel: via })));
+    if (c.internal) meta.append(el('span', 'comment__internal', tr('internal')));
+    li.append(meta, el('p', 'comment__body', c.body));
+    return li;
+  }
+
+  function onComment(m) {
+    for (const node of cardNodes(m.ticket)) {
+      const item = items.get(node);
+      const thread = item.data.thread || (item.data.thread = []);
+      if (thread.some((c) => c.id === m.comment.id)) continue;
+      thread.push(m.comment);
+      item.threadOpen = true;
+      redraw(node);
+    }
   }
 
   function botName(item) {
@@ -313,7 +388,7 @@
     for (const node of cardNodes(m.ticket)) {
       const item = items.get(node);
       if (item.data.version > Number(m.version)) continue;
-      item.data = { html: m.html, version: Number(m.version) };
+      item.data = { html: m.html, version: Number(m.version), thread: m.thread || item.data.thread };
       redraw(node);
     }
     for (const [cid, p] of state.pending) if (p.ticket === m.ticket) settle(cid);
@@ -510,6 +585,9 @@
       case 'card_update':
         if (inRoom(m)) onCardUpdate(m);
         return;
+      case 'comment':
+        if (inRoom(m)) onComment(m);
+        return;
       case 'form':
         if (inRoom(m)) append({ ...m, id: null }, { force: true })?.querySelector('input, textarea')?.focus();
         return;
@@ -539,12 +617,18 @@
     return true;
   }
 
+  function closeNav() {
+    if (!document.body.classList.contains('nav-open')) return;
+    document.body.classList.remove('nav-open');
+    $('sidebar-toggle').setAttribute('aria-expanded', 'false');
+  }
+
   function chooseRoom(id) {
+    closeNav(); // choosing the room already shown closes the drawer too
     if (!roomById(id) || id === state.room) return;
     state.room = id;
     state.unread.delete(id);
     store.set(KEY.room, id);
-    document.body.classList.remove('nav-open');
     showEmpty('loading');
     paintChrome();
     hello();
@@ -557,6 +641,7 @@
     store.set(KEY.person, id);
     if (wasDirect) { state.room = dmRoom().id; store.set(KEY.room, state.room); paintChrome(); }
     if (!store.get(KEY.locale)) setLocale(personById(id).locale, false);
+    else for (const node of $('messages').children) redraw(node); // their time zone
     hello();
   }
 
@@ -584,7 +669,14 @@
     for (const b of document.querySelectorAll('.lang__btn')) {
       b.addEventListener('click', () => setLocale(b.dataset.locale, true));
     }
-    $('sidebar-toggle').addEventListener('click', () => document.body.classList.toggle('nav-open'));
+    $('sidebar-toggle').addEventListener('click', (e) => {
+      e.stopPropagation();
+      const open = document.body.classList.toggle('nav-open');
+      $('sidebar-toggle').setAttribute('aria-expanded', String(open));
+    });
+    // The drawer (small screens) closes on a tap outside it and on Escape.
+    $('scrim').addEventListener('click', closeNav);
+    document.addEventListener('keydown', (e) => { if (e.key === 'Escape') closeNav(); });
     $('new-ticket').addEventListener('click', () => {
       const room = roomById(state.room);
       const type = room?.ticket_type || state.boot?.types?.[0]?.id;
