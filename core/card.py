@@ -17,7 +17,7 @@ from core.escalation import NoticeKind
 from core.forms import FieldKind, FieldSpec
 from core.i18n import Locale, t
 from core.people import Directory, Person, display_name
-from core.permissions import may
+from core.permissions import may, may_edit
 from core.ports import Context
 from core.ticket import Priority, Status, Ticket
 from core.timekeeping import Notice
@@ -110,6 +110,8 @@ class Card:
     body: str = ""
     kind: CardKind = CardKind.TICKET
     source: CardLink | None = None  # back to the message the ticket was made from
+    # the viewer may change what was filed (title, description, priority, type, fields)
+    editable: bool = False
     # what the card was drawn from, for `for_viewer`; renderers show only the fields above
     ticket: Ticket | None = field(default=None, compare=False, repr=False)
 
@@ -213,7 +215,8 @@ def sla_label(metric: str, locale: Locale) -> str:
 
 
 def for_viewer(card: Card, viewer: Person | None, directory: Directory) -> Card:
-    """The card as `viewer` may use it: only the buttons core would let them press.
+    """The card as `viewer` may use it: only the buttons core would let them press, and
+    whether they may edit the ticket.
 
     Permissions are still checked on every click; this only stops offering what would be
     refused (a requester sees Comment, Close or Cancel, never Accept or Resolve).
@@ -222,7 +225,12 @@ def for_viewer(card: Card, viewer: Person | None, directory: Directory) -> Card:
         return card
     ticket = card.ticket
     kept = tuple(a for a in card.actions if may(viewer, a.id, ticket, directory).allowed)
-    return card if len(kept) == len(card.actions) else replace(card, actions=kept)
+    editable = (
+        card.kind is CardKind.TICKET
+        and ticket.is_open
+        and may_edit(viewer, ticket, directory).allowed
+    )
+    return replace(card, actions=kept, editable=editable)
 
 
 def _source(ticket: Ticket, locale: Locale) -> CardLink | None:

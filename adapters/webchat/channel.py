@@ -29,7 +29,17 @@ from adapters.kit.intake import (
     title_from,
 )
 from adapters.ports import Cards, Commands, InboundKey, People, Submitted
-from adapters.webchat.frames import Act, FrameError, Hello, Say, SubmitForm, parse
+from adapters.webchat.editing import Editor
+from adapters.webchat.frames import (
+    Act,
+    EditForm,
+    FrameError,
+    Hello,
+    Say,
+    SubmitEdit,
+    SubmitForm,
+    parse,
+)
 from adapters.webchat.limits import Limits
 from adapters.webchat.pump import pump, queued
 from adapters.webchat.render import render_form
@@ -94,6 +104,7 @@ class WebchatChannel:
         self.gateway = gateway
         self.hub = RoomHub(settings, gateway.directory, limits, wall=clock)
         self.reach = WebchatReach(team_rooms(settings.rooms, gateway.ticket_types))
+        self.editor = Editor(gateway, settings.people, self._submit)
         self._static = Path(str(resources.files("adapters.webchat") / "static"))
 
     # ---- reach (notices) ------------------------------------------------------------------
@@ -203,8 +214,10 @@ class WebchatChannel:
                 await self._say(client, frame)
             elif isinstance(frame, Act):
                 await self._action(client, frame)
-            else:
+            elif isinstance(frame, SubmitForm):
                 await self._submit_form(client, frame)
+            else:
+                await self._edit(client, frame)
         except DomainError as exc:
             self._notice(client, dict.fromkeys(LOCALES, exc.message), "error", client_id)
         except Exception:
@@ -384,6 +397,14 @@ class WebchatChannel:
         if frame.action == Action.COMMENT and isinstance(command.params, WriteComment):
             self._commented(client, command.key, command.params, client_id)
         client.send({"type": "ack", "client_id": client_id, "ticket": command.key})
+
+    async def _edit(self, client: Client, frame: EditForm | SubmitEdit) -> None:
+        """The edit form of a ticket, or the edit it sends (adapters/webchat/editing.py)."""
+        assert client.person is not None and client.room is not None
+        if isinstance(frame, EditForm):
+            client.send(await self.editor.form(client.person, client.room, frame))
+        else:
+            client.send(await self.editor.save(client.person, client.room, frame))
 
     def _commented(self, client: Client, key: str, params: WriteComment, client_id: str) -> None:
         """A comment from a card: into the card's thread everywhere here, and confirmed."""

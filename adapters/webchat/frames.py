@@ -66,7 +66,28 @@ class SubmitForm:
     fields: dict[str, FieldValue] = field(default_factory=dict)
 
 
-Frame = Hello | Say | Act | SubmitForm
+@dataclass(frozen=True)
+class EditForm:
+    """Show the edit form of a ticket (for `ticket_type` when the editor picked another type)."""
+
+    ticket: str
+    ticket_type: str | None
+    client_id: str | None
+
+
+@dataclass(frozen=True)
+class SubmitEdit:
+    ticket: str
+    version: int | None
+    ticket_type: str
+    title: str
+    description: str
+    priority: str
+    client_id: str | None
+    fields: dict[str, FieldValue] = field(default_factory=dict)
+
+
+Frame = Hello | Say | Act | SubmitForm | EditForm | SubmitEdit
 
 
 def parse(raw: str | bytes, max_text: int) -> Frame:
@@ -107,6 +128,19 @@ def parse(raw: str | bytes, max_text: int) -> Frame:
             ticket_type=reader.name("ticket_type"),
             title=reader.optional_text("title", limit=max_text) or "",
             description=reader.optional_text("description", limit=max_text) or "",
+            client_id=client_id,
+            fields=reader.form_fields(),
+        )
+    if kind == "edit":
+        return EditForm(reader.name("ticket"), reader.optional_text("ticket_type"), client_id)
+    if kind == "submit_edit":
+        return SubmitEdit(
+            ticket=reader.name("ticket"),
+            version=reader.version(),
+            ticket_type=reader.name("ticket_type"),
+            title=reader.optional_text("title", limit=max_text) or "",
+            description=reader.optional_text("description", limit=max_text) or "",
+            priority=reader.name("priority"),
             client_id=client_id,
             fields=reader.form_fields(),
         )

@@ -161,3 +161,44 @@ async def test_a_restart_keeps_each_card_at_its_own_time_and_the_direct_rooms_ca
     (kept,) = [m for m in direct["messages"] if m["type"] == "card"]
     assert kept["ticket"] == "IT-1001" and kept["at"] == "2026-01-05T04:50:00+00:00"
     assert 'data-action="snooze"' in kept["html"]["en"]
+
+
+async def test_a_ticket_is_edited_from_its_card_with_errors_inline_and_the_card_changes_everywhere(
+    sqlite_url: str,
+) -> None:
+    async with running(service_config(sqlite_url)) as svc:
+        requester = await join(svc, "zhao.li")
+        agent = await join(svc, "li.lei")
+        card = await _opened(requester, "电脑很慢")
+        assert 'data-edit="IT-1001"' in card["html"]["en"]
+
+        await agent.send(type="edit", room="helpdesk", ticket="IT-1001", client_id="e1")
+        form = await agent.expect("form", client_id="e1")
+        assert form["edit"] == "IT-1001"
+        html = form["html"]["en"]
+        assert 'data-edit="IT-1001"' in html and 'value="电脑很慢"' in html
+        assert 'name="priority"' in html and 'name="type"' in html
+
+        edit = {
+            "type": "submit_edit",
+            "room": "helpdesk",
+            "ticket": "IT-1001",
+            "version": card["version"],
+            "ticket_type": "it",
+            "description": "",
+            "fields": {},
+        }
+        await agent.send(**edit, title="", priority="high", client_id="e2")
+        errors = await agent.expect("form_errors", client_id="e2")
+        assert 'data-field="title"' in errors["html"]["en"]
+        assert "form-row--error" in errors["html"]["en"]
+
+        await agent.send(**edit, title="电脑开机很慢", priority="high", client_id="e3")
+        await agent.expect("ack", client_id="e3")
+        for chat in (requester, agent):
+            update = await chat.expect("card_update", ticket="IT-1001")
+            assert "电脑开机很慢" in update["html"]["zh-CN"] and "High" in update["html"]["en"]
+
+        await agent.send(**edit, title="又改了", priority="low", client_id="e4")  # stale version
+        refused = await agent.expect("notice", client_id="e4")
+        assert refused["level"] == "error" and "IT-1001" in refused["text"]["en"]

@@ -418,7 +418,7 @@
     for (const row of form.querySelectorAll('[data-field]')) {
       const name = row.dataset.field;
       const kind = row.dataset.kind;
-      if (name === 'title' || name === 'description' || kind === 'attachment') continue;
+      if (['title', 'description', 'priority', 'type'].includes(name) || kind === 'attachment') continue;
       if (kind === 'multi_select') {
         const chosen = [...row.querySelectorAll('input[type=checkbox]:checked')].map((c) => c.value);
         if (chosen.length) fields[name] = chosen;
@@ -447,7 +447,13 @@
     const node = form.closest('.msg--form');
     const item = items.get(node);
     const clientId = newId();
-    const msg = { type: 'submit_form', room: state.room, ticket_type: form.dataset.type || item.data.ticket_type, client_id: clientId, ...collectForm(form) };
+    const msg = form.dataset.edit
+      ? {
+        type: 'submit_edit', room: state.room, ticket: form.dataset.edit, version: Number(form.dataset.version),
+        ticket_type: form.elements.type?.value || form.dataset.type, priority: form.elements.priority?.value || '',
+        client_id: clientId, ...collectForm(form),
+      }
+      : { type: 'submit_form', room: state.room, ticket_type: form.dataset.type || item.data.ticket_type, client_id: clientId, ...collectForm(form) };
     if (!send(msg)) return;
     item.data.client_id = clientId;
     node.dataset.clientId = clientId;
@@ -588,9 +594,19 @@
       case 'comment':
         if (inRoom(m)) onComment(m);
         return;
-      case 'form':
+      case 'form': {
+        const retyped = m.client_id && state.pending.get(m.client_id);
+        if (retyped?.kind === 'retype') { // the same edit form, now for the type just chosen
+          settle(m.client_id);
+          const item = items.get(retyped.el);
+          item.data = { ...item.data, html: m.html, ticket_type: m.ticket_type };
+          redraw(retyped.el);
+          return;
+        }
+        if (m.client_id) settle(m.client_id);
         if (inRoom(m)) append({ ...m, id: null }, { force: true })?.querySelector('input, textarea')?.focus();
         return;
+      }
       case 'form_errors':
         onFormErrors(m);
         return;
@@ -685,12 +701,26 @@
 
     const list = $('messages');
     list.addEventListener('click', (e) => {
+      const edit = e.target.closest('.card button[data-edit]');
+      if (edit) {
+        const clientId = newId();
+        if (send({ type: 'edit', room: state.room, ticket: edit.dataset.edit, client_id: clientId })) track(clientId, { kind: 'say' });
+        return;
+      }
       const b = e.target.closest('.card button[data-action]');
       if (!b || b.disabled) return;
       if (b.dataset.confirm && !window.confirm(b.dataset.confirm)) return;
       sendAction(b.closest('.card'), b.dataset.action);
     });
     list.addEventListener('change', (e) => {
+      const retype = e.target.closest('form.ticket-form[data-edit] select[name="type"]');
+      if (retype && retype.value) {
+        const form = retype.closest('form');
+        const clientId = newId();
+        const msg = { type: 'edit', room: state.room, ticket: form.dataset.edit, ticket_type: retype.value, client_id: clientId };
+        if (send(msg)) track(clientId, { kind: 'retype', el: form.closest('.msg--form') });
+        return;
+      }
       const s = e.target.closest('.card select[data-action]');
       if (s && s.value !== '') sendAction(s.closest('.card'), s.dataset.action, s.value);
     });
