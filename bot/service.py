@@ -25,11 +25,18 @@ from core.errors import DomainError
 from core.forms import TicketType
 from core.i18n import Locale
 from core.people import Person, StaticDirectory
+from core.permissions import may_view
 from core.ports import Context, UnitOfWork
 from core.ticket import ChannelRef, Ticket
 from core.timekeeping import Notice
 from storage import card_status, outbox, queries, suppressions
-from storage.attachments import AttachmentStore, NewAttachment, record_attachments
+from storage.attachments import (
+    AttachmentMissing,
+    AttachmentStore,
+    NewAttachment,
+    get_attachment,
+    record_attachments,
+)
 from storage.people import sync_people
 from storage.queries import OpenTickets
 from storage.unit_of_work import StorageUnitOfWork
@@ -234,6 +241,25 @@ class TicketService:
             )
         )
         return [r.id for r in rows if r.storage_ref]
+
+    async def read_attachment(self, viewer: Person, attachment_id: str) -> InboundFile | None:
+        """A kept file with its bytes, if `viewer` may see its ticket (else None: as if absent)."""
+        store = self.attachments
+        if store is None or len(attachment_id) > 64:
+            return None
+        async with self.engine.connect() as conn:
+            found = await get_attachment(conn, attachment_id)
+            if found is None or not found.stored:
+                return None
+            if found.ticket_key is not None:
+                ticket = await queries.get_ticket(conn, found.ticket_key)
+                if ticket is None or not may_view(viewer, ticket, self.directory):
+                    return None
+        try:
+            data = await store.read(found.storage_ref)
+        except AttachmentMissing:
+            return None
+        return InboundFile(found.id, found.filename, found.content_type, len(data), data)
 
     async def suppress(self, channel: str, address: str, reason: str) -> None:
         now = self.ctx.clock.now()

@@ -125,6 +125,7 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "只有提单人、处理人或团队成员可以修改",
     ),
     "action.edit": ("Edit", "修改"),
+    "action.attach": ("Attach a file", "添加附件"),
     "action.note": ("Internal note", "内部备注"),
     "err.version_conflict": (
         "{key} changed since you read it (you saw version {seen}, it is now {now}); reload and try again.",

@@ -28,8 +28,9 @@ from adapters.kit.intake import (
     remembered_key,
     title_from,
 )
-from adapters.ports import Cards, Commands, InboundKey, People, Submitted
+from adapters.ports import Cards, Commands, Downloads, Files, InboundKey, People, Submitted
 from adapters.webchat.editing import Editor
+from adapters.webchat.files import FileRoutes
 from adapters.webchat.frames import (
     Act,
     EditForm,
@@ -79,7 +80,7 @@ __all__ = ["CHANNEL", "Limits", "Room", "WebchatChannel", "WebchatSettings"]
 _NEW_RE = re.compile(r"^/new(?:\s+(\S+))?\s*$", re.IGNORECASE)
 
 
-class WebchatPorts(Commands, People, Cards, Protocol):
+class WebchatPorts(Commands, People, Cards, Files, Downloads, Protocol):
     """What the web chat asks of the bot."""
 
 
@@ -99,12 +100,14 @@ class WebchatChannel:
         gateway: WebchatPorts,
         limits: Limits | None = None,
         clock: Callable[[], datetime] | None = None,
+        max_attachment_bytes: int = 10 * 2**20,
     ) -> None:
         self.settings = settings
         self.gateway = gateway
         self.hub = RoomHub(settings, gateway.directory, limits, wall=clock)
         self.reach = WebchatReach(team_rooms(settings.rooms, gateway.ticket_types))
         self.editor = Editor(gateway, settings.people, self._submit)
+        self.files = FileRoutes(gateway, self.hub, max_attachment_bytes)
         self._static = Path(str(resources.files("adapters.webchat") / "static"))
 
     # ---- reach (notices) ------------------------------------------------------------------
@@ -123,6 +126,7 @@ class WebchatChannel:
             web.get("/", self._index),
             web.get("/webchat/bootstrap", self._bootstrap),
             web.get("/webchat/ws", self._ws),
+            *self.files.routes(),
             web.static("/static", self._static),
         ]
 

@@ -100,14 +100,14 @@ def render_card(card: Card) -> str:
         parts.append(_link_line(card.source))
     if card.actions or card.editable:
         parts.append('<div class="card__actions">')
-        parts.extend(_action(a) for a in card.actions if a.kind != ActionKind.INPUT)
+        parts.extend(_action(a, card.locale) for a in card.actions if a.kind != ActionKind.INPUT)
         if card.editable:
             label = t("action.edit", card.locale)
             parts.append(
                 f"<button{_attrs(type='button', class_='btn btn--default', data_edit=card.ticket_key)}>"
                 f"{escape(label)}</button>"
             )
-        parts.extend(_action(a) for a in card.actions if a.kind == ActionKind.INPUT)
+        parts.extend(_action(a, card.locale) for a in card.actions if a.kind == ActionKind.INPUT)
         parts.append("</div>")
     parts.append("</article>")
     return "".join(parts)
@@ -138,7 +138,7 @@ def _shown_fields(card: Card) -> list[CardField]:
     ]
 
 
-def _action(action: CardAction) -> str:
+def _action(action: CardAction, locale: Locale) -> str:
     if action.kind == ActionKind.BUTTON:
         return (
             f"<button{_attrs(type='button', class_=f'btn btn--{action.style.value}', data_action=action.id.value, data_confirm=action.confirm)}>"
@@ -155,9 +155,14 @@ def _action(action: CardAction) -> str:
             f"<select{_attrs(class_='card__select', data_action=action.id.value, aria_label=action.label)}>"
             f'<option value="">{escape(action.label)}…</option>{options}</select>'
         )
+    attach = t("action.attach", locale)
     return (
         f"<form{_attrs(class_='card__comment', data_action=action.id.value)}>"
         f"<input{_attrs(name='value', type='text', placeholder=f'{action.label}…', maxlength=_COMMENT_MAX, aria_label=action.label, autocomplete='off')}>"
+        f"<label{_attrs(class_='btn btn--default card__attach', title=attach)}>"
+        f'<span aria-hidden="true">📎</span>'
+        f"<input{_attrs(type='file', class_='visually-hidden', data_attach=True, aria_label=attach, multiple=True)}>"
+        "</label>"
         f'<button type="submit" class="btn btn--default">{escape(action.label)}</button>'
         "</form>"
     )

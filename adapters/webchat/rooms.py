@@ -309,6 +309,7 @@ class RoomHub:
         channel: str | None,
         internal: bool = False,
         comment_id: str | None = None,
+        attachments: list[dict[str, Any]] | None = None,
     ) -> bool:
         """Add a comment to the thread under every copy of `key`'s card, live in every room
         that shows it. Returns False when no room here shows that card (nothing to hang it on)."""
@@ -323,6 +324,7 @@ class RoomHub:
             "at": iso(self.wall()),
             "channel": channel,
             "internal": internal,
+            "attachments": attachments or [],
         }
         thread.append(comment)
         shown = False

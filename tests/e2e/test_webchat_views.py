@@ -4,6 +4,7 @@ thread under it, and a restart keeps every card at its own time (direct rooms in
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from adapters.webchat.channel import WebchatChannel
@@ -202,3 +203,49 @@ async def test_a_ticket_is_edited_from_its_card_with_errors_inline_and_the_card_
         await agent.send(**edit, title="又改了", priority="low", client_id="e4")  # stale version
         refused = await agent.expect("notice", client_id="e4")
         assert refused["level"] == "error" and "IT-1001" in refused["text"]["en"]
+
+
+async def test_a_file_attached_on_a_card_shows_in_its_thread_and_downloads_for_who_may_see_it(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    env = {
+        "GONGDAN_ATTACHMENTS__DIR": str(tmp_path / "files"),
+        "GONGDAN_ATTACHMENTS__MAX_BYTES": "1000",
+    }
+    async with running(service_config(sqlite_url, env=env)) as svc:
+        requester = await join(svc, "zhao.li")
+        agent = await join(svc, "li.lei")
+        await _opened(requester)
+        upload = svc.url + "/webchat/tickets/IT-1001/attachments"
+        shot = b"\x89PNG\r\n\x1a\n pretend screenshot"
+        query = {"person": "zhao.li", "name": "报错截图.png", "client_id": "u1"}
+        headers = {"Content-Type": "image/png"}
+        async with svc.http.post(upload, params=query, data=shot, headers=headers) as r:
+            assert r.status == 201
+            shown = (await r.json())["attachment"]
+        assert shown["name"] == "报错截图.png" and shown["size"] == len(shot)
+
+        frame = await agent.expect("comment", ticket="IT-1001")
+        assert frame["comment"]["attachments"] == [shown]
+        assert frame["comment"]["author"]["id"] == "zhao.li"
+
+        download = f"{svc.url}/webchat/attachments/{shown['id']}"
+        async with svc.http.get(download, params={"person": "li.lei"}) as r:
+            assert r.status == 200
+            assert await r.read() == shot
+            assert r.headers["Content-Disposition"].startswith("attachment;")
+            assert r.headers["X-Content-Type-Options"] == "nosniff"
+        async with svc.http.get(download, params={"person": "nobody"}) as r:
+            assert r.status == 404
+        # the same file over REST: it is the ticket's attachment like a mailed one
+        async with svc.http.get(
+            f"{svc.url}{API}/tickets/IT-1001/attachments", headers=svc.auth("li.lei")
+        ) as r:
+            assert [a["filename"] for a in (await r.json())["items"]] == ["报错截图.png"]
+
+        too_big = {**query, "client_id": "u2"}
+        async with svc.http.post(upload, params=too_big, data=b"x" * 1001, headers=headers) as r:
+            assert r.status == 413
+            assert "file" in (await r.json())["error"]["en"]
+        async with svc.http.post(upload, params={**query, "person": "nobody"}, data=shot) as r:
+            assert r.status == 400

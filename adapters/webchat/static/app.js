@@ -15,7 +15,7 @@
       not_connected: '尚未连接到服务器，请稍候再试。', boot_failed: '无法加载网页聊天配置。',
       retry: '重试', submitted: '已提交', dismiss: '关闭', no_rooms: '没有可用的频道',
       composer_label: '消息', thread: '对话（{n}）', internal: '内部备注', via: '来自 {channel}',
-      elsewhere: '其他渠道', menu: '菜单',
+      elsewhere: '其他渠道', menu: '菜单', upload_failed: '附件上传失败：{why}', uploading: '正在上传 {name}…',
     },
     en: {
       iam: 'I am', rooms: 'Rooms', send: 'Send', new_ticket: 'New ticket',
@@ -28,7 +28,7 @@
       boot_failed: 'Could not load the web chat configuration.',
       retry: 'Retry', submitted: 'Submitted', dismiss: 'Dismiss', no_rooms: 'No rooms available',
       composer_label: 'Message', thread: 'Conversation ({n})', internal: 'Internal note', via: 'via {channel}',
-      elsewhere: 'another channel', menu: 'Menu',
+      elsewhere: 'another channel', menu: 'Menu', upload_failed: 'Could not attach the file: {why}', uploading: 'Uploading {name}…',
     },
   };
   const KEY = { person: 'gongdan.person', room: 'gongdan.room', locale: 'gongdan.locale' };
@@ -273,8 +273,57 @@
     const via = c.channel ? pick(CHANNELS[c.channel] || c.channel) : tr('elsewhere');
     meta.append(el('span', 'comment__via', tr('via', { channel: via })));
     if (c.internal) meta.append(el('span', 'comment__internal', tr('internal')));
-    li.append(meta, el('p', 'comment__body', c.body));
+    li.append(meta);
+    if (c.body) li.append(el('p', 'comment__body', c.body));
+    for (const f of c.attachments || []) li.append(fileNode(f));
     return li;
+  }
+
+  // A file in a thread: a download link (the server checks this person may see the ticket),
+  // and a small preview for images.
+  function fileNode(f) {
+    const url = `/webchat/attachments/${encodeURIComponent(f.id)}?person=${encodeURIComponent(state.person || '')}`;
+    const box = el('div', 'comment__file');
+    if (/^image\//.test(f.content_type || '')) {
+      const img = el('img', 'comment__image');
+      img.src = url;
+      img.alt = f.name;
+      img.loading = 'lazy';
+      box.append(img);
+    }
+    const a = el('a', 'comment__download', `📎 ${f.name}`);
+    a.href = url;
+    a.download = f.name;
+    a.dataset.testid = 'attachment';
+    box.append(a, el('span', 'comment__size', sizeText(f.size)));
+    return box;
+  }
+
+  function sizeText(n) {
+    if (n >= 1048576) return `${(n / 1048576).toFixed(1)} MB`;
+    if (n >= 1024) return `${Math.round(n / 1024)} KB`;
+    return `${n} B`;
+  }
+
+  async function upload(ticket, files) {
+    for (const file of files) {
+      const q = new URLSearchParams({ person: state.person || '', name: file.name || 'pasted.png', client_id: newId() });
+      notice({ 'zh-CN': STRINGS['zh-CN'].uploading.replace('{name}', file.name), en: STRINGS.en.uploading.replace('{name}', file.name) });
+      let res;
+      try {
+        res = await fetch(`/webchat/tickets/${encodeURIComponent(ticket)}/attachments?${q}`, {
+          method: 'POST', body: file, headers: { 'Content-Type': file.type || 'application/octet-stream' },
+        });
+      } catch (err) {
+        notice({ 'zh-CN': STRINGS['zh-CN'].upload_failed.replace('{why}', String(err)), en: STRINGS.en.upload_failed.replace('{why}', String(err)) }, 'error');
+        continue;
+      }
+      if (res.ok) continue; // the file joins the card's thread over the socket
+      let why = { en: `HTTP ${res.status}`, 'zh-CN': `HTTP ${res.status}` };
+      try { why = (await res.json()).error || why; } catch { /* not JSON: keep the status */ }
+      if (res.status === 413 && !why.en.startsWith('file')) why = { en: 'file: too large', 'zh-CN': 'file：文件过大' };
+      notice({ 'zh-CN': STRINGS['zh-CN'].upload_failed.replace('{why}', why['zh-CN']), en: STRINGS.en.upload_failed.replace('{why}', why.en) }, 'error');
+    }
   }
 
   function onComment(m) {
@@ -713,6 +762,13 @@
       sendAction(b.closest('.card'), b.dataset.action);
     });
     list.addEventListener('change', (e) => {
+      const picked = e.target.closest('.card input[type=file][data-attach]');
+      if (picked) {
+        const files = [...picked.files];
+        picked.value = '';
+        upload(picked.closest('.card').dataset.ticket, files);
+        return;
+      }
       const retype = e.target.closest('form.ticket-form[data-edit] select[name="type"]');
       if (retype && retype.value) {
         const form = retype.closest('form');
@@ -735,6 +791,13 @@
         e.preventDefault();
         submitForm(form);
       }
+    });
+    list.addEventListener('paste', (e) => {
+      const input = e.target.closest('.card form[data-action] input[name="value"]');
+      const files = [...(e.clipboardData?.files || [])];
+      if (!input || !files.length) return;
+      e.preventDefault();
+      upload(input.closest('.card').dataset.ticket, files);
     });
     window.addEventListener('online', () => { if (!state.ws) connect(); });
   }
