@@ -308,16 +308,18 @@
   async function upload(ticket, files) {
     for (const file of files) {
       const q = new URLSearchParams({ person: state.person || '', name: file.name || 'pasted.png', client_id: newId() });
-      notice({ 'zh-CN': STRINGS['zh-CN'].uploading.replace('{name}', file.name), en: STRINGS.en.uploading.replace('{name}', file.name) });
+      const busy = notice({ 'zh-CN': STRINGS['zh-CN'].uploading.replace('{name}', file.name), en: STRINGS.en.uploading.replace('{name}', file.name) });
       let res;
       try {
         res = await fetch(`/webchat/tickets/${encodeURIComponent(ticket)}/attachments?${q}`, {
           method: 'POST', body: file, headers: { 'Content-Type': file.type || 'application/octet-stream' },
         });
       } catch (err) {
+        busy.remove();
         notice({ 'zh-CN': STRINGS['zh-CN'].upload_failed.replace('{why}', String(err)), en: STRINGS.en.upload_failed.replace('{why}', String(err)) }, 'error');
         continue;
       }
+      busy.remove();
       if (res.ok) continue; // the file joins the card's thread over the socket
       let why = { en: `HTTP ${res.status}`, 'zh-CN': `HTTP ${res.status}` };
       try { why = (await res.json()).error || why; } catch { /* not JSON: keep the status */ }
@@ -550,6 +552,7 @@
     redraw(node);
     $('toasts').append(node);
     setTimeout(() => node.remove(), level === 'error' ? 10000 : 6000);
+    return node;
   }
 
   // ------------------------------------------------------------------ socket
