@@ -98,7 +98,9 @@ async def test_a_comment_posted_on_a_card_shows_in_its_thread_in_another_tab(
             assert await requester.locator('.card button[data-action="accept"]').count() == 0
             assert await card.locator('button[data-action="accept"]').count() == 1
 
-            await card.locator('form[data-action="comment"] input[name=value]').fill("请重启一下打印机")
+            await card.locator('form[data-action="comment"] input[name=value]').fill(
+                "请重启一下打印机"
+            )
             await card.locator('form[data-action="comment"] button').click()
 
             said = requester.locator('[data-testid="thread"] .comment__body')
