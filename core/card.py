@@ -17,7 +17,7 @@ from core.escalation import NoticeKind
 from core.forms import FieldKind, FieldSpec
 from core.i18n import Locale, t
 from core.people import Directory, Person, display_name
-from core.permissions import may, may_edit
+from core.permissions import may, may_edit, may_write_internal
 from core.ports import Context
 from core.ticket import Priority, Status, Ticket
 from core.timekeeping import Notice
@@ -112,6 +112,8 @@ class Card:
     source: CardLink | None = None  # back to the message the ticket was made from
     # the viewer may change what was filed (title, description, priority, type, fields)
     editable: bool = False
+    # the viewer may write internal notes (the support side): the comment box offers it
+    notes: bool = False
     # what the card was drawn from, for `for_viewer`; renderers show only the fields above
     ticket: Ticket | None = field(default=None, compare=False, repr=False)
 
@@ -230,7 +232,8 @@ def for_viewer(card: Card, viewer: Person | None, directory: Directory) -> Card:
         and ticket.is_open
         and may_edit(viewer, ticket, directory).allowed
     )
-    return replace(card, actions=kept, editable=editable)
+    notes = may_write_internal(viewer, ticket, directory).allowed
+    return replace(card, actions=kept, editable=editable, notes=notes)
 
 
 def _source(ticket: Ticket, locale: Locale) -> CardLink | None:

@@ -64,7 +64,7 @@ from adapters.webchat.texts import (
     UNKNOWN_TYPE,
     comment_added,
 )
-from core.commands import ActOnTicket, Command, OpenTicket, WriteComment
+from core.commands import ActionParams, ActOnTicket, Command, OpenTicket, WriteComment
 from core.errors import DomainError, FieldError, FormInvalid
 from core.forms import TicketType
 from core.handlers.actions import ActResult
@@ -391,7 +391,7 @@ class WebchatChannel:
             action=frame.action,
             actor_id=client.person.id,
             origin=ChannelRef(CHANNEL, client.room),
-            params=action_params(frame.action, frame.value or ""),
+            params=_params(frame),
             seen_version=frame.version,
         )
         done = await self._submit(command, InboundKey(CHANNEL, f"act:{client_id}"))
@@ -449,3 +449,11 @@ class WebchatChannel:
         if client_id is not None:
             frame["client_id"] = client_id
         client.send(frame)
+
+
+def _params(frame: Act) -> ActionParams:
+    """The click's parameters; a comment ticked "internal" is a note for the team."""
+    params = action_params(frame.action, frame.value or "")
+    if frame.internal and isinstance(params, WriteComment):
+        return WriteComment(params.body, public=False)
+    return params

@@ -55,6 +55,7 @@ class Act:
     version: int | None
     value: str | None
     client_id: str | None
+    internal: bool = False  # a comment for the support side only
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,7 @@ def parse(raw: str | bytes, max_text: int) -> Frame:
             version=reader.version(),
             value=reader.optional_text("value", limit=max_text),
             client_id=client_id,
+            internal=reader.flag("internal"),
         )
     if kind == "submit_form":
         return SubmitForm(
@@ -198,6 +200,13 @@ class _Fields:
                 name, f"is too long (at most {limit} characters)", f"过长（最多 {limit} 个字符）"
             )
         return clean_text(value)
+
+    def flag(self, name: str) -> bool:
+        value = self.data.get(name, False)
+        if not isinstance(value, bool):
+            en, zh = _kind(value)
+            raise self.error(name, f"must be true or false, not {en}", f"必须是布尔值，而不是{zh}")
+        return value
 
     def version(self) -> int | None:
         value = self.data.get("version")

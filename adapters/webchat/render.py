@@ -107,7 +107,9 @@ def render_card(card: Card) -> str:
                 f"<button{_attrs(type='button', class_='btn btn--default', data_edit=card.ticket_key)}>"
                 f"{escape(label)}</button>"
             )
-        parts.extend(_action(a, card.locale) for a in card.actions if a.kind == ActionKind.INPUT)
+        parts.extend(
+            _action(a, card.locale, card.notes) for a in card.actions if a.kind == ActionKind.INPUT
+        )
         parts.append("</div>")
     parts.append("</article>")
     return "".join(parts)
@@ -138,7 +140,7 @@ def _shown_fields(card: Card) -> list[CardField]:
     ]
 
 
-def _action(action: CardAction, locale: Locale) -> str:
+def _action(action: CardAction, locale: Locale, notes: bool = False) -> str:
     if action.kind == ActionKind.BUTTON:
         return (
             f"<button{_attrs(type='button', class_=f'btn btn--{action.style.value}', data_action=action.id.value, data_confirm=action.confirm)}>"
@@ -163,7 +165,13 @@ def _action(action: CardAction, locale: Locale) -> str:
         f'<span aria-hidden="true">📎</span>'
         f"<input{_attrs(type='file', class_='visually-hidden', data_attach=True, aria_label=attach, multiple=True)}>"
         "</label>"
-        f'<button type="submit" class="btn btn--default">{escape(action.label)}</button>'
+        + (
+            f'<label class="card__internal"><input type="checkbox" name="internal">'
+            f"<span>{escape(t('comment.internal', locale))}</span></label>"
+            if notes
+            else ""
+        )
+        + f'<button type="submit" class="btn btn--default">{escape(action.label)}</button>'
         "</form>"
     )
 

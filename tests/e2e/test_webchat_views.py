@@ -249,3 +249,33 @@ async def test_a_file_attached_on_a_card_shows_in_its_thread_and_downloads_for_w
             assert "file" in (await r.json())["error"]["en"]
         async with svc.http.post(upload, params={**query, "person": "nobody"}, data=shot) as r:
             assert r.status == 400
+
+
+async def test_a_note_ticked_internal_on_the_card_reaches_the_team_only(sqlite_url: str) -> None:
+    async with running(service_config(sqlite_url)) as svc:
+        requester = await join(svc, "zhao.li")
+        agent = await join(svc, "li.lei")
+        card = await _opened(requester)
+        theirs = await agent.expect("card", ticket="IT-1001")
+        assert 'name="internal"' in theirs["html"]["en"]
+        assert 'name="internal"' not in card["html"]["en"]
+
+        note = {"type": "action", "room": "helpdesk", "ticket": "IT-1001", "action": "comment"}
+        await agent.send(**note, value="他上周也报过", internal=True, client_id="n1")
+        frame = await agent.expect("comment", ticket="IT-1001")
+        assert frame["comment"]["internal"] is True
+        await agent.send(**note, value="已经在处理", client_id="n2")
+        await requester.expect("comment", ticket="IT-1001")
+        assert not [f for f in requester.backlog if f.get("type") == "comment"]
+        async with svc.http.get(
+            f"{svc.url}{API}/tickets/IT-1001/comments", headers=svc.auth("admin")
+        ) as r:
+            items = (await r.json())["items"]
+        assert [(c["body"], c["internal"]) for c in items] == [
+            ("他上周也报过", True),
+            ("已经在处理", False),
+        ]
+        # a requester cannot make their comment a note by sending the flag anyway
+        await requester.send(**note, value="我也要备注", internal=True, client_id="n3")
+        refused = await requester.expect("notice", client_id="n3")
+        assert refused["level"] == "error"

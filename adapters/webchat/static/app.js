@@ -421,11 +421,12 @@
     state.pending.set(clientId, entry);
   }
 
-  function sendAction(card, action, value, input) {
+  function sendAction(card, action, value, input, internal = false) {
     const ticket = card.dataset.ticket;
     const clientId = newId();
     const msg = { type: 'action', room: state.room, ticket, action, version: Number(card.dataset.version), client_id: clientId };
     if (value !== undefined) msg.value = value;
+    if (internal) msg.internal = true;
     if (!send(msg)) {
       const select = card.querySelector(`select[data-action="${action}"]`);
       if (select) select.value = '';
@@ -789,7 +790,8 @@
         e.preventDefault();
         const field = form.querySelector('[name="value"]');
         const value = field.value.trim();
-        if (value) sendAction(form.closest('.card'), form.dataset.action, value, field);
+        const internal = form.querySelector('[name="internal"]')?.checked || false;
+        if (value) sendAction(form.closest('.card'), form.dataset.action, value, field, internal);
       } else if (form.matches('form.ticket-form')) {
         e.preventDefault();
         submitForm(form);
