@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 from aiohttp import web
@@ -42,6 +43,8 @@ class MessageRef:
     thread: str | None = None
     # the card's state as last stored (post_card: what to store); not part of its identity
     state: CardState | None = field(default=None, compare=False, hash=False)
+    # when it was posted, when known (a restored card shows its own time, not the restart's)
+    posted_at: datetime | None = field(default=None, compare=False, hash=False)
 
 
 @dataclass(frozen=True)

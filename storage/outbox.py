@@ -178,6 +178,48 @@ async def recent_card_refs(
     return [CardRef(**r) for r in (await conn.execute(stmt)).mappings()]
 
 
+@dataclass(frozen=True)
+class SentNotice:
+    """A reminder or escalation card that went out (cards of its own, with no card ref)."""
+
+    id: int
+    ticket_id: int
+    conversation: str
+    payload: dict[str, Any]
+    sent_at: datetime
+
+
+async def recent_notice_cards(
+    conn: AsyncConnection, channel: str, kinds: Collection[str], limit_per_conversation: int
+) -> list[SentNotice]:
+    """The newest sent notice cards of a channel, at most limit_per_conversation per
+    conversation, newest first (the conversation lives in the JSON target: grouped here)."""
+    stmt = (
+        sa.select(
+            outbox.c.id, outbox.c.ticket_id, outbox.c.target, outbox.c.payload, outbox.c.sent_at
+        )
+        .where(
+            outbox.c.channel == channel,
+            outbox.c.kind.in_(list(kinds)),
+            outbox.c.status == "sent",
+            outbox.c.ticket_id.is_not(None),
+        )
+        .order_by(outbox.c.id.desc())
+        .limit(limit_per_conversation * 50)
+    )
+    found: list[SentNotice] = []
+    per: dict[str, int] = {}
+    for row in await conn.execute(stmt):
+        conversation = str(dict(row.target).get("conversation") or "")
+        if per.get(conversation, 0) >= limit_per_conversation or row.sent_at is None:
+            continue
+        per[conversation] = per.get(conversation, 0) + 1
+        found.append(
+            SentNotice(row.id, row.ticket_id, conversation, dict(row.payload), row.sent_at)
+        )
+    return found
+
+
 async def _ticket_keys(conn: AsyncConnection, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
