@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_CONFIG = ROOT / "deploy" / "gongdan.example.yaml"
@@ -100,7 +101,28 @@ async def fresh_database(kind: str) -> AsyncIterator[str]:
 async def serve(
     config: Path, db_url: str, *, log_level: str = "WARNING"
 ) -> AsyncIterator[tuple[str, int]]:
-    """`gongdan serve` as a subprocess on a free port; yields (base URL, pid) once it is ready."""
+    """`gongdan serve` as a subprocess on a free port; yields (base URL, pid) once it is ready.
+
+    The e-mail listener gets a free port too (the example config's 127.0.0.1:2525 would make two
+    benchmarks, or a benchmark and a running service, collide)."""
+    with tempfile.TemporaryDirectory(prefix="gongdan-bench-") as tmp:
+        async with _serve(_with_free_smtp_port(config, Path(tmp)), db_url, log_level) as served:
+            yield served
+
+
+def _with_free_smtp_port(config: Path, directory: Path) -> Path:
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    email = (data.get("channels") or {}).get("email") or {}
+    if not email.get("smtp_listen"):
+        return config
+    email["smtp_listen"] = f"127.0.0.1:{free_port()}"
+    path = directory / config.name
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@asynccontextmanager
+async def _serve(config: Path, db_url: str, log_level: str) -> AsyncIterator[tuple[str, int]]:
     port = free_port()
     env = {
         **os.environ,

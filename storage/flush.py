@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -62,7 +62,10 @@ async def flush(batch: BatchState, now: datetime) -> None:
         for key, where in buffers.posts
     ]
     rows += await _card_updates_and_relays(batch, ids, now)
-    plain = await coalesce_notices(conn, [s for s in buffers.sends if s.coalesce], ids, now)
+    new = {t.ticket.key for t in batch.tracked.values() if t.db_version is None}
+    plain = await coalesce_notices(
+        conn, [s for s in buffers.sends if s.coalesce], ids, now, new_tickets=new
+    )
     for send in [*(s for s in buffers.sends if not s.coalesce), *plain]:
         row = outbox_row(
             now,
@@ -76,17 +79,23 @@ async def flush(batch: BatchState, now: datetime) -> None:
         rows.append(row)
     if rows:
         await conn.execute(sa.insert(outbox), rows)
-        batch.outbox_rows += len(rows)
+        batch.outbox_due += sum(1 for r in rows if r["next_attempt_at"] <= now)
     if batch.inbox:
         await conn.execute(sa.insert(inbox), batch.inbox)
 
 
 async def coalesce_notices(
-    conn: AsyncConnection, sends: list[Send], ids: dict[str, int], now: datetime
+    conn: AsyncConnection,
+    sends: list[Send],
+    ids: dict[str, int],
+    now: datetime,
+    *,
+    new_tickets: Collection[str] = (),
 ) -> list[Send]:
     """Merge person notices: lines for the same person, ticket and place join one message, in
     this batch and into a stored row still held for coalescing; a line already there is not
-    added again. Returns the sends that still need a row of their own."""
+    added again. Returns the sends that still need a row of their own. Tickets opened in this
+    batch have no stored rows, so only older ones are looked up."""
     merged: dict[tuple[str, str], Send] = {}
     for send in sends:
         key = (send.ticket_key, _target_key(send.where.to_json()))
@@ -102,11 +111,12 @@ async def coalesce_notices(
             )
         else:
             _add_lines(first.payload, send.payload["lines"])
-    if not merged:
-        return []
+    older = {ids[k] for k, _ in merged if k not in new_tickets}
+    if not older:
+        return list(merged.values())
     held = await conn.execute(
         sa.select(outbox.c.id, outbox.c.ticket_id, outbox.c.target, outbox.c.payload).where(
-            outbox.c.ticket_id.in_({ids[k] for k, _ in merged}),
+            outbox.c.ticket_id.in_(older),
             outbox.c.kind == "notice",
             outbox.c.status == "pending",
             outbox.c.lease_until.is_(None),

@@ -261,7 +261,7 @@ class Writer:
                 if sub.raw is not None:
                     await _run_raw(conn, sub, result)
                     result.queued_outbox |= sub.queues_outbox
-            result.queued_outbox |= state.outbox_rows > 0
+            result.queued_outbox |= state.outbox_due > 0
         return result
 
     async def _run_work(

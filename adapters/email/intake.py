@@ -51,6 +51,7 @@ from adapters.email.threads import (
     ticket_key_from_subject,
 )
 from adapters.kit.intake import committed_key, remembered_key
+from adapters.kit.people import PeopleResolver, Profile
 from adapters.ports import Commands, Files, InboundFile, InboundKey, People, Submitted, Suppressions
 from core.clock import Clock
 from core.commands import AddComment, Command, OpenTicket
@@ -99,7 +100,15 @@ class MailIntake:
         # addresses a permanent bounce named (stored; EmailChannel.start loads them back);
         # outbound mail to them fails at once
         self.suppressed: set[str] = set()
-        self._by_email = {p.email.lower(): p for p in settings.people if p.email}
+        # the sender's address is their identity; a configured person's counts once proven
+        self.people = PeopleResolver(
+            CHANNEL,
+            gateway,
+            settings.people,
+            settings.locale,
+            id_prefix="mail:",
+            link_identity=False,
+        )
         self._answered: OrderedDict[str, None] = OrderedDict()
 
     def route(self, address: str) -> MailRoute | None:
@@ -349,32 +358,23 @@ class MailIntake:
 
     async def _requester(self, parsed: ParsedMail, verdict: Verdict) -> Person:
         addr = parsed.from_addr
-        directory = self.gateway.directory
-        known = directory.by_identity(CHANNEL, addr) or self._by_email.get(addr)
-        if known is not None and (verdict.verified or known.id == f"mail:{addr}"):
-            return known  # an address-only requester is never more than its address
-        if known is not None:
+        named = self.people.named(addr, addr)
+        try:
+            # an address-only requester is never more than its address, so it needs no proof
+            if named is None or verdict.verified or named.id == f"mail:{addr}":
+                sender = Profile(addr, name=parsed.from_name or addr, email=addr)
+                return await self.people.person(addr, sender)
             log.warning(
                 "unverified mail in the name of a configured person",
-                extra={"from": addr, "person": known.id, "why": verdict.why},
+                extra={"from": addr, "person": named.id, "why": verdict.why},
             )
-            person = unverified_person(addr, self.settings.locale)
-        else:
-            person = Person(
-                id=f"mail:{addr}",
-                name=Text.of(parsed.from_name or addr),
-                email=addr,
-                locale=self.settings.locale,
-                identities={CHANNEL: addr},
-            )
-        existing = directory.person(person.id)
-        if existing is not None:
-            return existing
-        try:
-            await self.gateway.register_person(person)
+            stand_in = unverified_person(addr, self.settings.locale)
+            existing = self.gateway.directory.person(stand_in.id)
+            if existing is None:
+                await self.gateway.register_person(stand_in)
+            return existing or stand_in
         except Exception as exc:
             raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
-        return person
 
 
 def _title(parsed: ParsedMail, text: str) -> str:

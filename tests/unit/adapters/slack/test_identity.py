@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from adapters.contract import DeliveryError
+from adapters.kit.people import RETRY_S
 from adapters.slack.client import SlackClient
 from adapters.slack.people import SlackPeople
 from core.i18n import Text
@@ -78,3 +79,27 @@ async def test_slack_failing_still_lets_the_user_raise_a_ticket() -> None:
     person = await people.person("U0DOWN")
 
     assert person.id == "slack:U0DOWN" and person.display("en") == "U0DOWN"
+
+
+async def test_a_slack_bot_with_a_configured_persons_email_does_not_become_that_person() -> None:
+    bot = _user("Bo's bot", "bo@example.com") | {"is_bot": True}
+    door = DirectoryGateway([ADA, BO])
+    people = SlackPeople(Profiles({"B0BOT": bot}), door, [ADA, BO], "en")
+
+    person = await people.person("B0BOT")
+
+    assert person.id == "slack:B0BOT" and person.roles == frozenset({Role.REQUESTER})
+    bo = door.directory.person("bo")
+    assert bo is not None and "slack" not in bo.identities
+
+
+async def test_a_user_named_by_id_while_slack_failed_gets_their_name_when_slack_answers() -> None:
+    client, ticks = Profiles({"U0DOWN": None}), [0.0]
+    people = SlackPeople(client, DirectoryGateway([ADA]), [ADA], "en", now=lambda: ticks[0])
+    assert (await people.person("U0DOWN")).display("en") == "U0DOWN"
+
+    client.users = {"U0DOWN": _user("Zhao Liu")}
+    ticks[0] += RETRY_S
+
+    assert (await people.person("U0DOWN")).display("en") == "Zhao Liu"
+    assert client.asked == ["U0DOWN", "U0DOWN"]
