@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.contract import CardRenderer, MessageRef
 from adapters.ports import InboundFile, InboundKey, Submitted
-from bot.delivery.dispatcher import _Cards
+from bot.delivery.flight import Cards as _Cards
 from bot.delivery.notices import NOTICE_KINDS, NoticeRouter
 from bot.metrics import Metrics
 from core import chat

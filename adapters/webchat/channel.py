@@ -93,7 +93,7 @@ RESTORED_PER_ROOM = 50
 class WebchatChannel:
     name = CHANNEL
     capabilities = Capabilities(
-        update_in_place=True, ephemeral=True, threads=False, native_forms=True
+        update_in_place=True, ephemeral=True, threads=False, native_forms=True, own_platform=True
     )
 
     def __init__(
