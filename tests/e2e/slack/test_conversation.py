@@ -122,7 +122,7 @@ async def test_a_comment_on_slack_appears_in_the_web_chat_and_back_but_never_a_n
         await agent.expect("card", ticket="IT-1001")  # a web chat copy of the card
 
         await _say(slack, USERS["zhao.li"], "还是卡", channel=card.channel, thread_ts=card.ts)
-        relayed = await agent.expect("message", bot=True, within=10)
+        relayed = await agent.expect("comment", ticket="IT-1001", within=10)  # its thread
         await agent.send(
             type="say", room="helpdesk", text="/note IT-1001 toner secret", client_id="n1"
         )
@@ -133,7 +133,7 @@ async def test_a_comment_on_slack_appears_in_the_web_chat_and_back_but_never_a_n
         await agent.expect("ack", client_id="p1")
         await fake.wait_answered("chat.postMessage", 2, within=10)
 
-    assert "[IT-1001]" in relayed["text"] and "还是卡" in relayed["text"]
+    assert relayed["comment"]["body"] == "还是卡" and not relayed["comment"]["internal"]
     in_thread = [m for m in fake.messages.values() if m.thread_ts == card.ts]
     assert [m.text for m in in_thread if "on my way" in m.text]
     # the note was written before the public reply, in the same thread's queue: never sent
