@@ -17,13 +17,14 @@ from bot.delivery.notices import NOTICE_KINDS, NoticeRouter
 from bot.metrics import Metrics
 from core import chat
 from core.bus import handle
-from core.card import Card, build_card, build_notice_card
+from core.card import Card, build_card
 from core.chat import Answer
 from core.commands import Command, OpenTicket
 from core.conversation import ChatCommand, ConversationRules, RecentTicket
 from core.errors import DomainError, NotFound
 from core.forms import TicketType
 from core.i18n import LOCALES, Locale, t
+from core.notice_card import build_notice_card
 from core.people import Person, StaticDirectory
 from core.permissions import may_view
 from core.ports import Context, UnitOfWork

@@ -13,14 +13,12 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from core.escalation import NoticeKind
 from core.forms import FieldKind, FieldSpec
 from core.i18n import Locale, t
 from core.people import Directory, Person, display_name
 from core.permissions import may, may_edit, may_write_internal
 from core.ports import Context
 from core.ticket import Priority, Status, Ticket
-from core.timekeeping import Notice
 from core.workflow import Action, available_actions
 
 
@@ -140,7 +138,7 @@ def build_card(ticket: Ticket, ctx: Context, locale: Locale) -> Card:
             t("field.requester", locale),
             display_name(ctx.directory, ticket.requester_id, locale) or "",
         ),
-        CardField(t("field.assignee", locale), _assignee(ticket, ctx, locale)),
+        CardField(t("field.assignee", locale), assignee_text(ticket, ctx, locale)),
     ]
     due = next_due(ticket) if ticket.is_open else None
     if due is not None:
@@ -160,7 +158,7 @@ def build_card(ticket: Ticket, ctx: Context, locale: Locale) -> Card:
     body = ticket.description if ticket.description != ticket.title else ""
     if len(body) > _BODY_MAX:
         body = body[: _BODY_MAX - 1] + "…"
-    return _ticket_card(
+    return ticket_card(
         ticket,
         locale,
         colour=STATUS_COLOUR[ticket.status],
@@ -170,7 +168,7 @@ def build_card(ticket: Ticket, ctx: Context, locale: Locale) -> Card:
     )
 
 
-def _ticket_card(
+def ticket_card(
     ticket: Ticket,
     locale: Locale,
     *,
@@ -258,7 +256,7 @@ def is_safe_link(url: str) -> bool:
     return len(url) <= 2000 and _SAFE_LINK.fullmatch(url) is not None
 
 
-def _assignee(ticket: Ticket, ctx: Context, locale: Locale) -> str:
+def assignee_text(ticket: Ticket, ctx: Context, locale: Locale) -> str:
     if ticket.assignee_id:
         return display_name(ctx.directory, ticket.assignee_id, locale) or ticket.assignee_id
     return t("queue", locale) if ticket.team_id else t("nobody", locale)
@@ -287,7 +285,10 @@ def _actions(ticket: Ticket, ctx: Context, locale: Locale) -> list[CardAction]:
         if action == Action.ASSIGN:
             out.append(
                 CardAction(
-                    action, label, ActionKind.PERSON_SELECT, options=_people(ticket, ctx, locale)
+                    action,
+                    label,
+                    ActionKind.PERSON_SELECT,
+                    options=team_options(ticket, ctx, locale),
                 )
             )
         elif action == Action.SET_PRIORITY:
@@ -307,7 +308,7 @@ def _actions(ticket: Ticket, ctx: Context, locale: Locale) -> list[CardAction]:
     return out
 
 
-def _people(ticket: Ticket, ctx: Context, locale: Locale) -> tuple[tuple[str, str], ...]:
+def team_options(ticket: Ticket, ctx: Context, locale: Locale) -> tuple[tuple[str, str], ...]:
     team = ctx.directory.team(ticket.team_id) if ticket.team_id else None
     if team is None:
         return ()
@@ -330,84 +331,3 @@ def duration_text(delta: timedelta, locale: Locale) -> str:
     if hours:
         return t("duration.hours", locale, h=hours, m=mins)
     return t("duration.minutes", locale, m=mins)
-
-
-def build_notice_card(ticket: Ticket, ctx: Context, locale: Locale, notice: Notice) -> Card:
-    """A reminder for the assignee (Accept, Snooze) or an escalation for a manager (Reassign,
-    Take over): which ticket, how late, who holds it and what has happened so far."""
-    now = ctx.clock.now()
-    person = ctx.directory.person(notice.person_id) if notice.person_id else None
-    zone = (person.timezone if person else None) or ctx.schedule.timezone
-    metric = t(f"metric.{notice.metric}", locale)
-    base = {"key": ticket.key, "title": ticket.title, "metric": metric}
-    fields = [
-        CardField(t("field.priority", locale), t(f"priority.{ticket.priority.value}", locale)),
-        CardField(t("field.held_by", locale), _assignee(ticket, ctx, locale)),
-    ]
-    due = notice.due_at
-    if due is not None:
-        fields.append(CardField(sla_label(notice.metric, locale), local_time(due, zone), at=due))
-    reminder = notice.kind is NoticeKind.REMINDER
-    if reminder:
-        if due is None:
-            body = t("msg.reminder", locale, **base)
-        elif due > now:
-            left = duration_text(due - now, locale)
-            body = t("msg.reminder_due", locale, due=local_time(due, zone), left=left, **base)
-        else:
-            late = duration_text(now - due, locale)
-            body = t("msg.reminder_late", locale, due=local_time(due, zone), late=late, **base)
-    else:
-        late_by = now - due if due is not None and due < now else None
-        if late_by is not None:
-            fields.append(CardField(t("field.late_by", locale), duration_text(late_by, locale)))
-            body = t("msg.escalation", locale, late=duration_text(late_by, locale), **base)
-        else:
-            body = t("msg.escalation_plain", locale, **base)
-        fields.append(CardField(t("field.history", locale), _history(ticket, notice, now, locale)))
-    return _ticket_card(
-        ticket,
-        locale,
-        colour=Colour.YELLOW if reminder else Colour.RED,
-        fields=tuple(fields),
-        actions=tuple(_notice_actions(ticket, ctx, locale, reminder)),
-        body=body,
-        kind=CardKind.REMINDER if reminder else CardKind.ESCALATION,
-    )
-
-
-def _history(ticket: Ticket, notice: Notice, now: datetime, locale: Locale) -> str:
-    parts = [t("history.opened", locale, ago=duration_text(now - ticket.created_at, locale))]
-    if ticket.status in (Status.NEW, Status.ASSIGNED):
-        parts.append(t("history.not_accepted", locale))
-    else:
-        parts.append(t("history.status", locale, status=t(f"status.{ticket.status.value}", locale)))
-    if notice.earlier:
-        parts.append(t("history.notices", locale, n=notice.earlier))
-    return "; ".join(parts)
-
-
-def _notice_actions(
-    ticket: Ticket, ctx: Context, locale: Locale, reminder: bool
-) -> list[CardAction]:
-    if not ticket.is_open:
-        return []
-    waiting = ticket.status in (Status.NEW, Status.ASSIGNED)
-    if reminder:
-        out = []
-        if waiting:
-            out.append(CardAction(Action.ACCEPT, t("action.accept", locale), style=Style.PRIMARY))
-        out.append(CardAction(Action.SNOOZE, t("action.snooze", locale)))
-        return out
-    out = [
-        CardAction(
-            Action.ASSIGN,
-            t("action.assign", locale),
-            ActionKind.PERSON_SELECT,
-            options=_people(ticket, ctx, locale),
-        )
-    ]
-    if waiting:
-        # a lead or manager claiming the ticket takes it over
-        out.append(CardAction(Action.CLAIM, t("action.take_over", locale), style=Style.PRIMARY))
-    return out

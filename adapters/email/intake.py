@@ -14,26 +14,12 @@ mail comes from a stand-in, `mail-unverified:<address>`, with no powers, and say
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
-from dataclasses import replace
-from typing import Protocol
 
+from adapters.email.committer import CHANNEL, MAIL_SYSTEM, MailIntakePorts
 from adapters.email.files import fill_attachment_field, inbound_files, with_attachment_lines
 from adapters.email.formfields import FieldValue, apply_tag, parse_field_lines
-from adapters.email.loop import (
-    AckLimiter,
-    AutoKind,
-    answers_something,
-    may_auto_reply,
-    parse_bounce,
-)
-from adapters.email.notes import (
-    is_unverified,
-    missing_fields,
-    refused,
-    unverified_person,
-    with_notes,
-)
+from adapters.email.loop import AutoKind, answers_something
+from adapters.email.notes import missing_fields, with_notes
 from adapters.email.outcomes import (
     Disposition,
     MailOutcome,
@@ -41,45 +27,19 @@ from adapters.email.outcomes import (
     PermanentFailure,
     TemporaryFailure,
 )
-from adapters.email.parse import ParsedMail, parse_mail, strip_quoted, with_original
+from adapters.email.parse import ParsedMail, parse_mail, with_original
+from adapters.email.replies import ReplyIntake
 from adapters.email.senders import Arrival, Verdict, verify
-from adapters.email.settings import EmailSettings
-from adapters.email.threads import (
-    referenced_ids,
-    strip_reply_prefixes,
-    ticket_key_from_message_id,
-    ticket_key_from_subject,
-)
-from adapters.kit.intake import committed_key, remembered_key
-from adapters.kit.people import PeopleResolver, Profile
-from adapters.ports import (
-    Commands,
-    Conversations,
-    Files,
-    InboundFile,
-    InboundKey,
-    People,
-    Submitted,
-    Suppressions,
-)
-from core.clock import Clock
-from core.commands import AddComment, Command, OpenTicket
-from core.conversation import ConversationRules, is_chatter
-from core.errors import DomainError, FormInvalid, NotFound, PermissionDenied
-from core.i18n import Locale, Text
-from core.people import Person, Role
-from core.ticket import ChannelRef
+from adapters.email.threads import strip_reply_prefixes
+from adapters.kit.intake import committed_key
+from core.commands import OpenTicket
+from core.errors import FormInvalid
+from core.people import Person
 
 log = logging.getLogger("gongdan.email")
 
-CHANNEL = "email"
-# Bounce notes need an author that may comment on any ticket; no mail sender can become it
-# because senders are registered as "mail:<address>".
-MAIL_SYSTEM = Person(
-    id="email-delivery",
-    name=Text("Mail delivery", "邮件投递"),
-    roles=frozenset({Role.ADMIN}),
-)
+__all__ = ["CHANNEL", "MAIL_SYSTEM", "MailIntake", "MailIntakePorts"]
+
 # Mail from these never opens a ticket: nobody wrote it to ask for something.
 _NEVER_A_TICKET = frozenset(
     {
@@ -91,40 +51,11 @@ _NEVER_A_TICKET = frozenset(
     }
 )
 _TITLE_MAX = 200
-_COMMENT_MAX = 10_000
 _DESCRIPTION_MAX = 20_000
-_REMEMBERED_REPLIES = 10_000
 
 
-class MailIntakePorts(Commands, People, Files, Suppressions, Conversations, Protocol):
-    """What taking mail in asks of the bot."""
-
-
-class MailIntake:
-    def __init__(self, settings: EmailSettings, gateway: MailIntakePorts, clock: Clock) -> None:
-        self.settings = settings
-        self.gateway = gateway
-        self.clock = clock
-        ack = settings.ack
-        self.acks = AckLimiter(ack.window, ack.per_window, ack.per_day)
-        # addresses a permanent bounce named (stored; EmailChannel.start loads them back);
-        # outbound mail to them fails at once
-        self.suppressed: set[str] = set()
-        # the sender's address is their identity; a configured person's counts once proven
-        self.people = PeopleResolver(
-            CHANNEL,
-            gateway,
-            settings.people,
-            settings.locale,
-            id_prefix="mail:",
-            link_identity=False,
-        )
-        self._answered: OrderedDict[str, None] = OrderedDict()
-
-    @property
-    def rules(self) -> ConversationRules:
-        """What counts as small talk (conversation.chatter): a reply of only that is no news."""
-        return self.gateway.conversation_rules
+class MailIntake(ReplyIntake):
+    """One mail in: a reply to a ticket (ReplyIntake), or else a new ticket."""
 
     def route(self, address: str) -> MailRoute | None:
         """The ticket type a recipient address files into (plus-tag kept), None if not ours."""
@@ -190,95 +121,6 @@ class MailIntake:
         requester = await self._requester(parsed, verdict)
         return await self._open(parsed, requester, self._route_for(parsed, arrival))
 
-    # ---- replies --------------------------------------------------------------------------
-    def _thread_key(self, parsed: ParsedMail) -> str | None:
-        for mid in referenced_ids(parsed):
-            key = ticket_key_from_message_id(mid, self.settings.domain)
-            if key is not None:
-                return key
-        prefixes = [tt.prefix for tt in self.gateway.ticket_types.values()]
-        return ticket_key_from_subject(parsed.subject, prefixes)
-
-    async def _comment(self, parsed: ParsedMail, key: str, requester: Person) -> MailOutcome | None:
-        """Add the reply to its ticket; None when that ticket does not exist (open a new one)."""
-        reply = strip_quoted(parsed.text)
-        if parsed.auto is None and not parsed.attachments and is_chatter(reply, self.rules):
-            return await self._thanks(parsed, key, requester, reply)
-        text = with_attachment_lines(reply, parsed) or "(…)"
-        body = with_notes(text, parsed, requester)[:_COMMENT_MAX]
-        command = AddComment(
-            key=key,
-            author_id=requester.id,
-            body=body,
-            origin=self._origin(parsed),
-            # an out-of-office answer belongs in the log, not in everyone's chat
-            public=parsed.auto is None,
-        )
-        try:
-            done = await self._submit(command, parsed)
-        except NotFound:
-            return None
-        except PermissionDenied as exc:
-            if not is_unverified(requester):
-                await self._answer(parsed, refused(key, exc))
-                return MailOutcome(Disposition.REFUSED, key, exc.message)
-            # someone else's ticket, in a configured person's name but unproven: kept for the
-            # agents as an internal note, never shown to the requester, nobody mailed
-            await self.gateway.register_person(MAIL_SYSTEM)
-            note = replace(command, author_id=MAIL_SYSTEM.id, public=False)
-            done = await self._submit(note, parsed)
-        await self._keep_files(committed_key(done) or key, inbound_files(parsed), parsed, True)
-        if done.duplicate:
-            return MailOutcome(Disposition.DUPLICATE, key)
-        return MailOutcome(Disposition.COMMENTED, key)
-
-    async def _thanks(
-        self, parsed: ParsedMail, key: str, requester: Person, reply: str
-    ) -> MailOutcome:
-        """A reply that only says thanks (or ok, 好的, 👍): kept in the ticket's log as an
-        internal note, so nobody's chat thread or mailbox hears of it and no clock moves; never
-        a new ticket, even when the ticket it answers is gone."""
-        await self.gateway.register_person(MAIL_SYSTEM)
-        who = f"{requester.display('en')} <{parsed.from_addr}>"
-        body = f"{who}: {reply.strip() or '(…)'}"[:_COMMENT_MAX]
-        note = AddComment(key, MAIL_SYSTEM.id, body, self._origin(parsed), public=False)
-        try:
-            done = await self._submit(note, parsed)
-        except NotFound:
-            return MailOutcome(Disposition.DROPPED, key, "chatter for an unknown ticket")
-        if done.duplicate:
-            return MailOutcome(Disposition.DUPLICATE, key)
-        return MailOutcome(Disposition.COMMENTED, key, "chatter")
-
-    async def _bounce(self, raw: bytes, parsed: ParsedMail) -> MailOutcome:
-        bounce = parse_bounce(raw)
-        if bounce is None:
-            return MailOutcome(Disposition.DROPPED, detail="unreadable delivery report")
-        if bounce.permanent:
-            await self._suppress(bounce.recipients, bounce.status)
-        keys = [
-            k
-            for k in (
-                ticket_key_from_message_id(mid, self.settings.domain)
-                for mid in (*bounce.original_message_ids, *referenced_ids(parsed))
-            )
-            if k is not None
-        ]
-        if not keys:
-            return MailOutcome(Disposition.DROPPED, detail="bounce of a mail we did not send")
-        who = ", ".join(bounce.recipients) or "?"
-        kind = "permanently" if bounce.permanent else "temporarily"
-        body = f"Mail to {who} failed {kind} (status {bounce.status or '?'})."
-        if bounce.permanent:
-            body += " The address gets no more mail from this service."
-        await self.gateway.register_person(MAIL_SYSTEM)
-        command = AddComment(keys[0], MAIL_SYSTEM.id, body, self._origin(parsed), public=False)
-        try:
-            await self._submit(command, parsed)
-        except NotFound:
-            return MailOutcome(Disposition.DROPPED, keys[0], "bounce for an unknown ticket")
-        return MailOutcome(Disposition.BOUNCE, keys[0], bounce.status)
-
     # ---- new tickets ----------------------------------------------------------------------
     def _route_for(self, parsed: ParsedMail, arrival: Arrival) -> MailRoute:
         for address in (*arrival.recipients, *parsed.to, *parsed.cc):
@@ -324,93 +166,6 @@ class MailIntake:
         if done.duplicate:
             return MailOutcome(Disposition.DUPLICATE)
         return MailOutcome(Disposition.OPENED, key)
-
-    # ---- shared -------------------------------------------------------------------------
-    async def _submit(self, command: Command, parsed: ParsedMail) -> Submitted:
-        """What the bot committed (or that it was a duplicate); DomainErrors pass through."""
-        try:
-            return await self.gateway.submit(
-                command, inbound=InboundKey(CHANNEL, parsed.dedupe_key), respond=remembered_key
-            )
-        except DomainError:
-            raise
-        except Exception as exc:
-            log.exception("could not commit a mail", extra={"dedupe_key": parsed.dedupe_key})
-            raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
-
-    async def _keep_files(
-        self, key: str, files: list[InboundFile], parsed: ParsedMail, is_comment: bool
-    ) -> None:
-        """Store the files after their ticket or comment committed. Failing here answers 451:
-        the redelivered mail is a duplicate, and storing its files again completes the job."""
-        if not files:
-            return
-        try:
-            await self.gateway.store_attachments(
-                key, files, comment_message=parsed.message_id if is_comment else None
-            )
-        except Exception as exc:
-            log.exception("could not store attachments", extra={"ticket": key})
-            raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
-
-    async def _suppress(self, addresses: tuple[str, ...], status: str | None) -> None:
-        """Stored before the bounce note: a retried report suppresses again, harmlessly."""
-        reason = f"permanent bounce ({status or 'no status'})"
-        try:
-            for address in addresses:
-                await self.gateway.suppress(CHANNEL, address.lower(), reason)
-        except Exception as exc:
-            raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
-        self.suppressed.update(a.lower() for a in addresses)
-
-    def _origin(self, parsed: ParsedMail) -> ChannelRef:
-        # conversation: who answers go to; message: the mail our answer replies to
-        return ChannelRef(CHANNEL, parsed.from_addr, message=parsed.message_id)
-
-    def _may_answer(self, parsed: ParsedMail) -> bool:
-        """Whether an automatic answer may go to this sender now (and count it if so)."""
-        sender = parsed.from_addr
-        if not may_auto_reply(parsed.auto) or not sender or sender in self.suppressed:
-            return False
-        return self.acks.allow(sender, self.clock.now())
-
-    async def _answer(
-        self, parsed: ParsedMail, text: dict[Locale, str], *, counted: bool = False
-    ) -> None:
-        """One reply outside a ticket (missing fields, refused reply), through the outbox."""
-        if parsed.dedupe_key in self._answered:
-            return
-        if not counted and not self._may_answer(parsed):
-            return
-        self._answered[parsed.dedupe_key] = None
-        while len(self._answered) > _REMEMBERED_REPLIES:
-            self._answered.popitem(last=False)
-        # thread carries the subject to answer under: there is no ticket whose title it could use
-        where = ChannelRef(CHANNEL, parsed.from_addr, parsed.subject[:200], parsed.message_id)
-        try:
-            await self.gateway.notify(where, text)
-        except Exception as exc:
-            raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
-
-    async def _requester(self, parsed: ParsedMail, verdict: Verdict) -> Person:
-        addr = parsed.from_addr
-        named = self.people.named(addr, addr)
-        try:
-            # an address-only requester is never more than its address, so it needs no proof
-            if named is None or verdict.verified or named.id == f"mail:{addr}":
-                sender = Profile(addr, name=parsed.from_name or addr, email=addr)
-                return await self.people.person(addr, sender)
-            log.warning(
-                "unverified mail in the name of a configured person",
-                extra={"from": addr, "person": named.id, "why": verdict.why},
-            )
-            stand_in = unverified_person(addr, self.settings.locale)
-            existing = self.gateway.directory.person(stand_in.id)
-            if existing is None:
-                await self.gateway.register_person(stand_in)
-            return existing or stand_in
-        except Exception as exc:
-            raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
 
 
 def _title(parsed: ParsedMail, text: str) -> str:

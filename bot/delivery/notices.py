@@ -15,9 +15,10 @@ from typing import Any
 
 from adapters.contract import Channel, DeliveryError, Reach
 from bot.delivery.dispatcher import Dispatcher
-from core.card import Card, build_notice_card
+from core.card import Card
 from core.escalation import NoticeKind
 from core.i18n import LOCALES, Locale, Text
+from core.notice_card import build_notice_card
 from core.people import Person
 from core.ports import Context, PersonNotice, UnitOfWork
 from core.ticket import ChannelRef, Ticket

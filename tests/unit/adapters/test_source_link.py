@@ -11,9 +11,10 @@ import pytest
 from adapters.email.render import card_html, card_text
 from adapters.slack.render import render_card as slack_card
 from adapters.webchat.render import render_card as web_card
-from core.card import Card, build_card, build_notice_card
+from core.card import Card, build_card
 from core.escalation import NoticeKind
 from core.i18n import Locale
+from core.notice_card import build_notice_card
 from core.quiet_hours import DeliveryRoute
 from core.ticket import ChannelRef, Status, Ticket
 from core.timekeeping import Notice

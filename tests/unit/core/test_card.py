@@ -17,10 +17,10 @@ from core.card import (
     Colour,
     Style,
     build_card,
-    build_notice_card,
 )
 from core.escalation import NoticeKind
 from core.i18n import Locale
+from core.notice_card import build_notice_card
 from core.quiet_hours import DeliveryRoute
 from core.ticket import Priority, Status, Ticket
 from core.timekeeping import Notice

@@ -9,7 +9,7 @@ from typing import Any
 from core.assignment import AssignmentPolicy, Availability, Strategy, Workload
 from core.bus import handle
 from core.calendar import BusinessCalendar
-from core.card import CardKind, build_card, build_notice_card
+from core.card import CardKind, build_card
 from core.clock import FrozenClock
 from core.commands import FireTimer
 from core.escalation import (
@@ -21,6 +21,7 @@ from core.escalation import (
     RecipientKind,
 )
 from core.events import EventKind
+from core.notice_card import build_notice_card
 from core.ports import Context, Schedule, SlaChoice, TeamLoad
 from core.quiet_hours import DeliveryRoute
 from core.sla import SlaMetric, SlaPolicy, SlaTarget
