@@ -24,8 +24,9 @@ from adapters.dingtalk.intake import DingTalkIntake
 from adapters.dingtalk.people import CHANNEL, GROUP_PREFIX, DingTalkPeople, DingTalkReach
 from adapters.dingtalk.render import action_card, card_params, out_track_id
 from adapters.dingtalk.stream import StreamClient
+from adapters.kit.conversation import ChatIntake
 from adapters.kit.locale import recipient_locale
-from adapters.ports import Cards, Commands, Files, People
+from adapters.ports import Cards, Commands, Conversations, Files, People
 from core.card import Card, CardKind
 from core.clock import Clock
 from core.i18n import Locale
@@ -36,7 +37,7 @@ log = logging.getLogger("gongdan.dingtalk")
 TEXT_MAX = 5_000
 
 
-class DingTalkPorts(Commands, People, Cards, Files, Protocol):
+class DingTalkPorts(Commands, People, Cards, Conversations, Files, Protocol):
     """What DingTalk asks of the bot."""
 
 
@@ -62,7 +63,13 @@ class DingTalkChannel(DingTalkReach):
         )
         self.people = DingTalkPeople(self.client, ports, settings.people, settings.locale)
         self.intake = DingTalkIntake(
-            settings, ports, self.client, self.people, max_attachment_bytes, self._locale
+            settings,
+            ports,
+            self.client,
+            self.people,
+            max_attachment_bytes,
+            self._locale,
+            ChatIntake(CHANNEL, ports, clock),
         )
         self.stream = StreamClient(self.client, self.intake.on_frame)
         self._ding_refused = False  # a DING quota/edition error is reported once
