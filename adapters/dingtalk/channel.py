@@ -122,8 +122,10 @@ class DingTalkChannel(DingTalkReach):
             body["openSpaceId"] = f"dtv1.card//IM_ROBOT.{conversation}"
             body["imRobotOpenSpaceModel"] = {"supportForward": True}
             body["imRobotOpenDeliverModel"] = {"spaceType": "IM_ROBOT"}
-        await self.client.call("POST", "/v1.0/card/instances/createAndDeliver", body)
-        return MessageRef(CHANNEL, conversation, track, state={"outTrackId": track})
+        data = await self.client.call("POST", "/v1.0/card/instances/createAndDeliver", body)
+        # the message carrying the card (a reply quoting it names this id); else the outTrackId
+        message = _carrier(data) or track
+        return MessageRef(CHANNEL, conversation, message, state={"outTrackId": track})
 
     async def update_card(self, ref: MessageRef, cards: CardRenderer) -> CardState | None:
         card = cards(self._locale(ref.conversation))
@@ -216,6 +218,16 @@ class DingTalkChannel(DingTalkReach):
         if staff is None:
             raise DeliveryError(f"{who!r} has no DingTalk identity", permanent=True)
         return staff
+
+
+def _carrier(data: dict[str, Any]) -> str | None:
+    """createAndDeliver's `deliverResults[].carrierId`: the id of the message showing the card."""
+    result = data.get("result")
+    delivered = result.get("deliverResults") if isinstance(result, dict) else None
+    for item in delivered if isinstance(delivered, list) else []:
+        if isinstance(item, dict) and item.get("success") and item.get("carrierId"):
+            return str(item["carrierId"])
+    return None
 
 
 def _conversation(where: ChannelRef) -> str:
