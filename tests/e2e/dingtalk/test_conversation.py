@@ -154,3 +154,43 @@ async def test_a_reply_quoting_the_card_comments_on_its_ticket(
     assert [(c["author"], c["body"]) for c in comments] == [
         ("han.meimei", "已经重启过了，还是不行")
     ]
+
+
+async def test_status_posts_the_tickets_card_in_the_one_to_one_chat(
+    sqlite_url: str, fake: FakeDingTalk
+) -> None:
+    async with dingtalk_service(sqlite_url, fake) as dt:
+        await fake.send_bot_message(text="打印机坏了", sender_staff_id=STAFF["zhao.li"])
+        await dt.cards(1)
+        await fake.send_bot_message(
+            text="/status IT-1001",
+            sender_staff_id=STAFF["bob.smith"],
+            conversation_type="1",
+            conversation_id="cidSingleBob==",
+        )
+        cards = await dt.cards(2)
+        tickets = await dt.tickets()
+
+    assert len(tickets) == 1
+    [copy] = [c for c in cards if ("IM_ROBOT", STAFF["bob.smith"]) in c.spaces]
+    assert copy.params["key"] == "IT-1001"
+
+
+async def test_note_in_the_group_is_internal_and_answered_at_the_sender_in_english(
+    sqlite_url: str, fake: FakeDingTalk
+) -> None:
+    async with dingtalk_service(sqlite_url, fake) as dt:
+        await fake.send_bot_message(text="打印机坏了", sender_staff_id=STAFF["zhao.li"])
+        await dt.cards(1)
+        await fake.send_bot_message(
+            text="/note IT-1001 toner ordered", sender_staff_id=STAFF["bob.smith"]
+        )
+        await dt.until(lambda: bool(_texts(fake, "webhook", GROUP)))
+        comments = await _comments(dt, "IT-1001")
+
+    assert [(c["author"], c["body"], c["internal"]) for c in comments] == [
+        ("bob.smith", "toner ordered", True)
+    ]
+    [said] = [s for s in fake.sent if s.via == "webhook"]
+    assert said.param["text"]["content"] == "Internal note added to IT-1001."
+    assert said.param["at"] == {"atUserIds": [STAFF["bob.smith"]]}
