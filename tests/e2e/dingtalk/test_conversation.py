@@ -43,9 +43,9 @@ async def test_chatter_in_a_help_desk_group_makes_no_ticket(
 
 
 async def test_three_quick_messages_make_one_ticket_and_two_comments_told_once_privately(
-    sqlite_url: str, fake: FakeDingTalk
+    db_url: str, fake: FakeDingTalk
 ) -> None:
-    async with dingtalk_service(sqlite_url, fake) as dt:
+    async with dingtalk_service(db_url, fake) as dt:
         for text in ("打印机坏了", "是3楼那台", "型号 HP M402"):
             _, push = await fake.send_bot_message(text=text, sender_staff_id=STAFF["zhao.li"])
             await fake.stream.wait_ack(push.message_id)
