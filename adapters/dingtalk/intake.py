@@ -110,19 +110,19 @@ class DingTalkIntake:
         a named key comments, a quote of a card comments on its ticket, commands answer."""
         conversation = msg.sender_staff_id if msg.direct else msg.conversation_id
         where = ChannelRef(CHANNEL, conversation, message=msg.msg_id)
-        card_key = await self._quoted_card(msg, conversation)
         help_desk = not msg.direct and msg.conversation_id in self.settings.help_desk_groups
-        if card_key is None and not (msg.mentioned or msg.direct or help_desk):
-            return 200, {}  # a group's talk that is not for the robot
         text = msg.text or " ".join(f.filename for f in msg.files)
-        if not text:
-            return 200, {}
         is_command = parse_command(text) is not None
 
         async def reply(text: Mapping[Locale, str], *, error: bool = False) -> None:
             await self._answer(msg, text, in_chat=is_command)
 
         try:
+            card_key = await self._quoted_card(msg, conversation)
+            if card_key is None and not (msg.mentioned or msg.direct or help_desk):
+                return 200, {}  # a group's talk that is not for the robot
+            if not text:
+                return 200, {}
             person = await self.people.person(msg.sender_staff_id)
             done = await self.chat.take(
                 ChatInbound(
