@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 from aiohttp import web
@@ -42,6 +43,8 @@ class MessageRef:
     thread: str | None = None
     # the card's state as last stored (post_card: what to store); not part of its identity
     state: CardState | None = field(default=None, compare=False, hash=False)
+    # when it was posted, when known (a restored card shows its own time, not the restart's)
+    posted_at: datetime | None = field(default=None, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,12 @@ class Capabilities:
     ephemeral: bool = False  # a text only one person in a conversation sees
     threads: bool = False  # replies to a card can be grouped under it
     native_forms: bool = False  # the platform shows a form (Slack modals); else text or a page
+    # the platform says how long to wait (HTTP 429 + Retry-After); else a busy platform is
+    # retried with backoff (SMTP's 4xx names no time)
+    retry_after: bool = False
+    # the platform is Gongdan's own (web chat's sockets): no third party refuses or rate-limits
+    # a send, and it sends no event the channel does not handle
+    own_platform: bool = False
 
 
 class DeliveryError(Exception):

@@ -135,6 +135,12 @@ class Files(Protocol):
         ...
 
 
+class Downloads(Protocol):
+    async def read_attachment(self, viewer: Person, attachment_id: str) -> InboundFile | None:
+        """A kept file with its bytes, if `viewer` may see its ticket (else None, as if absent)."""
+        ...
+
+
 class Suppressions(Protocol):
     async def suppress(self, channel: str, address: str, reason: str) -> None:
         """Stop sending to an address on that channel, across restarts."""
@@ -172,5 +178,7 @@ class Conversations(Protocol):
         ...
 
 
-class Ports(Commands, People, Cards, CardStatus, Files, Suppressions, Conversations, Protocol):
+class Ports(
+    Commands, People, Cards, CardStatus, Files, Downloads, Suppressions, Conversations, Protocol
+):
     """Every port at once: what the bot's service offers (a channel keeps the ones it uses)."""

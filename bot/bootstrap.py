@@ -16,9 +16,11 @@ from adapters.contract import Channel, ChannelEnv
 from bot.channels import CHANNELS
 from bot.clock import SystemClock
 from bot.config import Config
-from bot.delivery.dispatcher import Dispatcher, DispatchPolicy
+from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.flight import DispatchPolicy
 from bot.delivery.notices import NoticeDispatcher, NoticeRouter
-from bot.http.api import Api, BearerToken
+from bot.http.api import Api
+from bot.http.api_input import BearerToken
 from bot.http.app import Health, build_app
 from bot.http.connections import ConnectionGuard, ConnectionLimits, GuardedSite, MalformedRequests
 from bot.http.problems import BODY_TIMEOUT

@@ -5,19 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.contract import CardRenderer, MessageRef
 from adapters.ports import InboundFile, InboundKey, Submitted
-from bot.delivery.dispatcher import _Cards
-from bot.delivery.notices import NoticeRouter
+from bot.delivery.flight import Cards as _Cards
+from bot.delivery.notices import NOTICE_KINDS, NoticeRouter
 from bot.metrics import Metrics
 from core import chat
 from core.bus import handle
-from core.card import Card, build_card
+from core.card import Card, build_card, build_notice_card
 from core.chat import Answer
 from core.commands import Command, OpenTicket
 from core.conversation import ChatCommand, ConversationRules, RecentTicket
@@ -25,10 +25,18 @@ from core.errors import DomainError, NotFound
 from core.forms import TicketType
 from core.i18n import LOCALES, Locale, t
 from core.people import Person, StaticDirectory
+from core.permissions import may_view
 from core.ports import Context, UnitOfWork
 from core.ticket import ChannelRef, Ticket
+from core.timekeeping import Notice
 from storage import card_status, outbox, queries, suppressions
-from storage.attachments import AttachmentStore, NewAttachment, record_attachments
+from storage.attachments import (
+    AttachmentMissing,
+    AttachmentStore,
+    NewAttachment,
+    get_attachment,
+    record_attachments,
+)
 from storage.people import sync_people
 from storage.queries import OpenTickets
 from storage.unit_of_work import StorageUnitOfWork
@@ -177,16 +185,26 @@ class TicketService:
     async def recent_cards(
         self, channel: str, per_conversation: int
     ) -> list[tuple[MessageRef, CardRenderer]]:
-        """The latest cards of each conversation on `channel`, oldest first, for tickets that
-        still exist (a channel that keeps history in memory shows them again after a restart)."""
+        """The latest cards of each conversation on `channel` (ticket cards and the reminders
+        and escalations sent there), oldest first, each with when it was posted, for tickets
+        that still exist (a channel that keeps history in memory shows them again)."""
         found: list[tuple[MessageRef, CardRenderer]] = []
         async with self.engine.connect() as conn:
             refs = await outbox.recent_card_refs(conn, channel, per_conversation)
-            for ref in reversed(refs):  # oldest first, as the room saw them
+            for ref in refs:
                 ticket = await queries.ticket_by_id(conn, ref.ticket_id)
                 if ticket is not None:
-                    where = MessageRef(channel, ref.conversation, ref.message, ref.thread)
+                    where = MessageRef(
+                        channel, ref.conversation, ref.message, ref.thread, posted_at=ref.created_at
+                    )
                     found.append((where, _Cards(ticket, self.ctx)))
+            sent = await outbox.recent_notice_cards(conn, channel, NOTICE_KINDS, per_conversation)
+            for n in sent:
+                ticket = await queries.ticket_by_id(conn, n.ticket_id)
+                if ticket is not None and "notice" in n.payload:
+                    where = MessageRef(channel, n.conversation, f"n-{n.id}", posted_at=n.sent_at)
+                    found.append((where, _notice_cards(ticket, self.ctx, n.payload["notice"])))
+        found.sort(key=lambda item: item[0].posted_at or datetime.min.replace(tzinfo=UTC))
         return found
 
     async def answer(self, command: ChatCommand, person: Person) -> Answer:
@@ -255,6 +273,25 @@ class TicketService:
         )
         return [r.id for r in rows if r.storage_ref]
 
+    async def read_attachment(self, viewer: Person, attachment_id: str) -> InboundFile | None:
+        """A kept file with its bytes, if `viewer` may see its ticket (else None: as if absent)."""
+        store = self.attachments
+        if store is None or len(attachment_id) > 64:
+            return None
+        async with self.engine.connect() as conn:
+            found = await get_attachment(conn, attachment_id)
+            if found is None or not found.stored:
+                return None
+            if found.ticket_key is not None:
+                ticket = await queries.get_ticket(conn, found.ticket_key)
+                if ticket is None or not may_view(viewer, ticket, self.directory):
+                    return None
+        try:
+            data = await store.read(found.storage_ref)
+        except AttachmentMissing:
+            return None
+        return InboundFile(found.id, found.filename, found.content_type, len(data), data)
+
     async def suppress(self, channel: str, address: str, reason: str) -> None:
         now = self.ctx.clock.now()
         await self.writer.run(
@@ -277,3 +314,16 @@ class TicketService:
                 conn, ref.channel, ref.conversation, ref.message, status
             )
         )
+
+
+def _notice_cards(ticket: Ticket, ctx: Context, notice: Mapping[str, Any]) -> CardRenderer:
+    """A reminder or escalation card drawn again from its stored notice, once per language."""
+    frozen = Notice.from_json(notice)
+    cache: dict[Locale, Card] = {}
+
+    def cards(locale: Locale) -> Card:
+        if locale not in cache:
+            cache[locale] = build_notice_card(ticket, ctx, locale, frozen)
+        return cache[locale]
+
+    return cards

@@ -7,7 +7,7 @@ every renderer escapes them for its own markup.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -16,10 +16,11 @@ from zoneinfo import ZoneInfo
 from core.escalation import NoticeKind
 from core.forms import FieldKind, FieldSpec
 from core.i18n import Locale, t
-from core.people import display_name
+from core.people import Directory, Person, display_name
+from core.permissions import may, may_edit, may_write_internal
 from core.ports import Context
 from core.ticket import Priority, Status, Ticket
-from core.timekeeping import Notice, sla_due
+from core.timekeeping import Notice
 from core.workflow import Action, available_actions
 
 
@@ -68,6 +69,7 @@ class Style(StrEnum):
 class CardField:
     label: str
     value: str
+    at: datetime | None = None  # the instant `value` shows, so a renderer can show it per viewer
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,12 @@ class Card:
     body: str = ""
     kind: CardKind = CardKind.TICKET
     source: CardLink | None = None  # back to the message the ticket was made from
+    # the viewer may change what was filed (title, description, priority, type, fields)
+    editable: bool = False
+    # the viewer may write internal notes (the support side): the comment box offers it
+    notes: bool = False
+    # what the card was drawn from, for `for_viewer`; renderers show only the fields above
+    ticket: Ticket | None = field(default=None, compare=False, repr=False)
 
     @property
     def heading(self) -> str:
@@ -134,9 +142,12 @@ def build_card(ticket: Ticket, ctx: Context, locale: Locale) -> Card:
         ),
         CardField(t("field.assignee", locale), _assignee(ticket, ctx, locale)),
     ]
-    due = sla_due(ticket) if ticket.is_open else None
+    due = next_due(ticket) if ticket.is_open else None
     if due is not None:
-        fields.append(CardField(t("field.sla_due", locale), local_time(due, ctx.schedule.timezone)))
+        metric, at = due
+        fields.append(
+            CardField(sla_label(metric, locale), local_time(at, ctx.schedule.timezone), at=at)
+        )
     ttype = ctx.types.get(ticket.type_id)
     if ttype is not None:
         fields.insert(0, CardField(t("field.type", locale), ttype.name.get(locale)))
@@ -184,7 +195,45 @@ def _ticket_card(
         body=body,
         kind=kind,
         source=_source(ticket, locale),
+        ticket=ticket,
     )
+
+
+def next_due(ticket: Ticket) -> tuple[str, datetime] | None:
+    """The running SLA target due first, and when (the card names which one it shows)."""
+    due = dict(ticket.sla.get("due") or {}) if ticket.sla else {}
+    found = [(datetime.fromisoformat(d), str(m)) for m, d in due.items() if d]
+    if not found:
+        return None
+    at, metric = min(found)
+    return metric, at
+
+
+def sla_label(metric: str, locale: Locale) -> str:
+    """ "SLA due (first response)": which target the time belongs to."""
+    if metric not in ("first_response", "next_update", "resolution"):
+        return t("field.sla_due", locale)
+    return t("field.sla_due_for", locale, target=t(f"metric.{metric}", locale))
+
+
+def for_viewer(card: Card, viewer: Person | None, directory: Directory) -> Card:
+    """The card as `viewer` may use it: only the buttons core would let them press, and
+    whether they may edit the ticket.
+
+    Permissions are still checked on every click; this only stops offering what would be
+    refused (a requester sees Comment, Close or Cancel, never Accept or Resolve).
+    """
+    if viewer is None or card.ticket is None:
+        return card
+    ticket = card.ticket
+    kept = tuple(a for a in card.actions if may(viewer, a.id, ticket, directory).allowed)
+    editable = (
+        card.kind is CardKind.TICKET
+        and ticket.is_open
+        and may_edit(viewer, ticket, directory).allowed
+    )
+    notes = may_write_internal(viewer, ticket, directory).allowed
+    return replace(card, actions=kept, editable=editable, notes=notes)
 
 
 def _source(ticket: Ticket, locale: Locale) -> CardLink | None:
@@ -297,7 +346,7 @@ def build_notice_card(ticket: Ticket, ctx: Context, locale: Locale, notice: Noti
     ]
     due = notice.due_at
     if due is not None:
-        fields.append(CardField(t("field.sla_due", locale), local_time(due, zone)))
+        fields.append(CardField(sla_label(notice.metric, locale), local_time(due, zone), at=due))
     reminder = notice.kind is NoticeKind.REMINDER
     if reminder:
         if due is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -10,9 +10,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.ticket import Comment
+from storage.coalesce import coalesce_notices
 from storage.mapping import ticket_row
 from storage.tables import card_refs, comments, events, inbox, outbox, tickets, timers
-from storage.unit_of_work import BatchState, Send, Tracked, VersionConflict
+from storage.unit_of_work import BatchState, Tracked, VersionConflict
 
 _TICKET_COLUMNS = [c.name for c in tickets.columns if c.name != "id"]
 
@@ -82,72 +83,6 @@ async def flush(batch: BatchState, now: datetime) -> None:
         batch.outbox_due += sum(1 for r in rows if r["next_attempt_at"] <= now)
     if batch.inbox:
         await conn.execute(sa.insert(inbox), batch.inbox)
-
-
-async def coalesce_notices(
-    conn: AsyncConnection,
-    sends: list[Send],
-    ids: dict[str, int],
-    now: datetime,
-    *,
-    new_tickets: Collection[str] = (),
-) -> list[Send]:
-    """Merge person notices: lines for the same person, ticket and place join one message, in
-    this batch and into a stored row still held for coalescing; a line already there is not
-    added again. Returns the sends that still need a row of their own. Tickets opened in this
-    batch have no stored rows, so only older ones are looked up."""
-    merged: dict[tuple[str, str], Send] = {}
-    for send in sends:
-        key = (send.ticket_key, _target_key(send.where.to_json()))
-        first = merged.get(key)
-        if first is None:
-            merged[key] = Send(
-                send.ticket_key,
-                send.where,
-                send.kind,
-                {**send.payload, "lines": list(send.payload["lines"])},
-                send.deliver_at,
-                coalesce=True,
-            )
-        else:
-            _add_lines(first.payload, send.payload["lines"])
-    older = {ids[k] for k, _ in merged if k not in new_tickets}
-    if not older:
-        return list(merged.values())
-    held = await conn.execute(
-        sa.select(outbox.c.id, outbox.c.ticket_id, outbox.c.target, outbox.c.payload).where(
-            outbox.c.ticket_id.in_(older),
-            outbox.c.kind == "notice",
-            outbox.c.status == "pending",
-            outbox.c.lease_until.is_(None),
-            outbox.c.next_attempt_at > now,
-        )
-    )
-    by_place = {(r.ticket_id, _target_key(r.target)): r for r in held if "lines" in r.payload}
-    left = []
-    for (ticket_key, target), send in merged.items():
-        row = by_place.get((ids[ticket_key], target))
-        if row is None:
-            left.append(send)
-            continue
-        payload = dict(row.payload)
-        payload["lines"] = list(payload["lines"])
-        _add_lines(payload, send.payload["lines"])
-        await conn.execute(sa.update(outbox).where(outbox.c.id == row.id).values(payload=payload))
-    return left
-
-
-def _add_lines(payload: dict[str, Any], lines: list[str]) -> None:
-    """Append lines not yet in the message; the text is the lines, one per line."""
-    for line in lines:
-        if line not in payload["lines"]:
-            payload["lines"].append(line)
-    text = "\n".join(payload["lines"])
-    payload["text"] = {"zh-CN": text, "en": text}
-
-
-def _target_key(target: dict[str, Any]) -> str:
-    return "|".join(f"{k}={target[k]}" for k in sorted(target))
 
 
 async def _insert_tickets(conn: AsyncConnection, new: list[Tracked]) -> None:

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.flush import outbox_row
+from storage.leases import claim_leased
 from storage.settle import PostedCard, record_refs
 from storage.tables import card_refs, outbox, tickets
 
@@ -60,26 +61,19 @@ async def claim(
 
     skip_channels: channels whose rows are not claimed now (the dispatcher has enough of them
     queued already, so a stuck platform does not fill the batch and starve the others)."""
-    due = (
-        sa.select(outbox.c.id)
-        .where(
-            outbox.c.status == "pending",
-            outbox.c.next_attempt_at <= now,
-            sa.or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now),
-        )
-        .order_by(outbox.c.next_attempt_at, outbox.c.id)
-        .limit(limit)
-    )
+    due = [outbox.c.status == "pending", outbox.c.next_attempt_at <= now]
     if skip_channels:
-        due = due.where(outbox.c.channel.not_in(list(skip_channels)))
-    if conn.dialect.name == "postgresql":
-        # replicas skip each other's rows instead of queueing on them
-        due = due.with_for_update(skip_locked=True)
-    stmt = (
-        sa.update(outbox)
-        .where(outbox.c.id.in_(due.scalar_subquery()))
-        .values(lease_owner=owner, lease_until=now + lease)
-        .returning(
+        due.append(outbox.c.channel.not_in(list(skip_channels)))
+    claimed = await claim_leased(
+        conn,
+        outbox,
+        due=due,
+        order_by=(outbox.c.next_attempt_at, outbox.c.id),
+        owner=owner,
+        now=now,
+        limit=limit,
+        lease=lease,
+        returning=(
             outbox.c.id,
             outbox.c.channel,
             outbox.c.kind,
@@ -89,9 +83,9 @@ async def claim(
             outbox.c.attempts,
             outbox.c.card_ref_id,
             outbox.c.next_attempt_at,
-        )
+        ),
     )
-    rows = sorted((await conn.execute(stmt)).all(), key=lambda r: (r.next_attempt_at, r.id))
+    rows = sorted(claimed, key=lambda r: (r.next_attempt_at, r.id))
     keys = await _ticket_keys(conn, {r.ticket_id for r in rows if r.ticket_id is not None})
     return [
         OutboxItem(
@@ -176,6 +170,48 @@ async def recent_card_refs(
         .order_by(ranked.c.id.desc())
     )
     return [CardRef(**r) for r in (await conn.execute(stmt)).mappings()]
+
+
+@dataclass(frozen=True)
+class SentNotice:
+    """A reminder or escalation card that went out (cards of its own, with no card ref)."""
+
+    id: int
+    ticket_id: int
+    conversation: str
+    payload: dict[str, Any]
+    sent_at: datetime
+
+
+async def recent_notice_cards(
+    conn: AsyncConnection, channel: str, kinds: Collection[str], limit_per_conversation: int
+) -> list[SentNotice]:
+    """The newest sent notice cards of a channel, at most limit_per_conversation per
+    conversation, newest first (the conversation lives in the JSON target: grouped here)."""
+    stmt = (
+        sa.select(
+            outbox.c.id, outbox.c.ticket_id, outbox.c.target, outbox.c.payload, outbox.c.sent_at
+        )
+        .where(
+            outbox.c.channel == channel,
+            outbox.c.kind.in_(list(kinds)),
+            outbox.c.status == "sent",
+            outbox.c.ticket_id.is_not(None),
+        )
+        .order_by(outbox.c.id.desc())
+        .limit(limit_per_conversation * 50)
+    )
+    found: list[SentNotice] = []
+    per: dict[str, int] = {}
+    for row in await conn.execute(stmt):
+        conversation = str(dict(row.target).get("conversation") or "")
+        if per.get(conversation, 0) >= limit_per_conversation or row.sent_at is None:
+            continue
+        per[conversation] = per.get(conversation, 0) + 1
+        found.append(
+            SentNotice(row.id, row.ticket_id, conversation, dict(row.payload), row.sent_at)
+        )
+    return found
 
 
 async def _ticket_keys(conn: AsyncConnection, ids: set[int]) -> dict[int, str]:

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.leases import claim_leased
 from storage.tables import tickets, timers
 
 
@@ -74,27 +75,24 @@ async def claim(
     conn: AsyncConnection, owner: str, now: datetime, limit: int, lease: timedelta
 ) -> list[DueTimer]:
     """Lease up to `limit` due, unfired timers to `owner`, earliest first."""
-    due = (
-        sa.select(timers.c.id)
-        .where(
-            timers.c.fired_at.is_(None),
-            timers.c.due_at <= now,
-            sa.or_(timers.c.lease_until.is_(None), timers.c.lease_until < now),
-        )
-        .order_by(timers.c.due_at)
-        .limit(limit)
+    claimed = await claim_leased(
+        conn,
+        timers,
+        due=(timers.c.fired_at.is_(None), timers.c.due_at <= now),
+        order_by=(timers.c.due_at,),
+        owner=owner,
+        now=now,
+        limit=limit,
+        lease=lease,
+        returning=(
+            timers.c.id,
+            timers.c.ticket_id,
+            timers.c.kind,
+            timers.c.generation,
+            timers.c.due_at,
+        ),
     )
-    if conn.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    stmt = (
-        sa.update(timers)
-        .where(timers.c.id.in_(due.scalar_subquery()))
-        .values(lease_owner=owner, lease_until=now + lease)
-        .returning(
-            timers.c.id, timers.c.ticket_id, timers.c.kind, timers.c.generation, timers.c.due_at
-        )
-    )
-    rows = sorted((await conn.execute(stmt)).all(), key=lambda r: (r.due_at, r.id))
+    rows = sorted(claimed, key=lambda r: (r.due_at, r.id))
     ids = {r.ticket_id for r in rows if r.ticket_id is not None}
     keys: dict[int, str] = {}
     if ids:

@@ -185,6 +185,7 @@ class MailIntake:
                 return outcome
         if answers_something(parsed.headers):
             # an out-of-office answer to no ticket of ours: nobody is asking for help
+            log.info("mail ignored", extra={"why": "auto-reply", "from": parsed.from_addr})
             return MailOutcome(Disposition.DROPPED, detail="auto-reply to something else")
         requester = await self._requester(parsed, verdict)
         return await self._open(parsed, requester, self._route_for(parsed, arrival))

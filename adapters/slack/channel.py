@@ -59,7 +59,7 @@ class SlackPorts(Commands, People, Cards, Conversations, Protocol):
 class SlackChannel(SlackReach):
     name = CHANNEL
     capabilities = Capabilities(
-        update_in_place=True, ephemeral=True, threads=True, native_forms=True
+        update_in_place=True, ephemeral=True, threads=True, native_forms=True, retry_after=True
     )
 
     def __init__(self, settings: SlackSettings, gateway: SlackPorts, clock: Clock) -> None:
@@ -174,11 +174,14 @@ class SlackChannel(SlackReach):
     # ---- inbound ----------------------------------------------------------------------------
     async def _http(self, request: web.Request) -> web.Response:
         body = await _verifiable_body(request)
-        bolt_request = AsyncBoltRequest(
-            body=body,
-            query=request.query_string,
-            headers=request.headers,  # type: ignore[arg-type]  # bolt reads it as a mapping
-        )
+        try:
+            bolt_request = AsyncBoltRequest(
+                body=body,
+                query=request.query_string,
+                headers=request.headers,  # type: ignore[arg-type]  # bolt reads it as a mapping
+            )
+        except ValueError as exc:  # bolt decodes the JSON before it checks the signature
+            raise web.HTTPBadRequest(reason=f"the body is not valid JSON ({exc})") from None
         return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
 
     def _build_app(self) -> AsyncApp:

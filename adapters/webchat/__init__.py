@@ -23,7 +23,13 @@ def build(section: WebchatConfig, env: ChannelEnv) -> WebchatChannel:
         ),
         people=env.configured,  # the identity picker lists only the configured people
     )
-    return WebchatChannel(settings, env.ports, env.clock, section.limits.limits())
+    return WebchatChannel(
+        settings,
+        env.ports,
+        env.clock,
+        section.limits.limits(),
+        max_attachment_bytes=env.max_attachment_bytes,
+    )
 
 
 SPEC = ChannelSpec(

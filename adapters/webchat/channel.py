@@ -22,8 +22,28 @@ from adapters.contract import Capabilities, CardRenderer, CardState, MessageRef
 from adapters.kit.buttons import action_params
 from adapters.kit.conversation import ChatInbound, ChatIntake
 from adapters.kit.intake import committed_key, remembered_key
-from adapters.ports import Cards, Commands, Conversations, InboundKey, People, Submitted
-from adapters.webchat.frames import Act, FrameError, Hello, Say, SubmitForm, parse
+from adapters.ports import (
+    Cards,
+    Commands,
+    Conversations,
+    Downloads,
+    Files,
+    InboundKey,
+    People,
+    Submitted,
+)
+from adapters.webchat.editing import Editor
+from adapters.webchat.files import FileRoutes
+from adapters.webchat.frames import (
+    Act,
+    EditForm,
+    FrameError,
+    Hello,
+    Say,
+    SubmitEdit,
+    SubmitForm,
+    parse,
+)
 from adapters.webchat.limits import Limits
 from adapters.webchat.pump import pump, queued
 from adapters.webchat.render import render_form
@@ -45,22 +65,24 @@ from adapters.webchat.texts import (
     HELLO_FIRST,
     UNKNOWN_PERSON_OR_ROOM,
     UNKNOWN_TYPE,
+    comment_added,
 )
 from core.clock import Clock
-from core.commands import ActOnTicket, Command, OpenTicket
+from core.commands import ActionParams, ActOnTicket, Command, OpenTicket, WriteComment
 from core.errors import DomainError, FieldError, FormInvalid
 from core.forms import TicketType
 from core.handlers.actions import ActResult
 from core.i18n import LOCALES, Locale
 from core.people import Person
 from core.ticket import ChannelRef
+from core.workflow import Action
 
 log = logging.getLogger("gongdan.webchat")
 
 __all__ = ["CHANNEL", "Limits", "Room", "WebchatChannel", "WebchatSettings"]
 
 
-class WebchatPorts(Commands, People, Cards, Conversations, Protocol):
+class WebchatPorts(Commands, People, Cards, Conversations, Files, Downloads, Protocol):
     """What the web chat asks of the bot."""
 
 
@@ -71,7 +93,7 @@ RESTORED_PER_ROOM = 50
 class WebchatChannel:
     name = CHANNEL
     capabilities = Capabilities(
-        update_in_place=True, ephemeral=True, threads=False, native_forms=True
+        update_in_place=True, ephemeral=True, threads=False, native_forms=True, own_platform=True
     )
 
     def __init__(
@@ -80,14 +102,18 @@ class WebchatChannel:
         gateway: WebchatPorts,
         clock: Clock,
         limits: Limits | None = None,
+        *,
+        max_attachment_bytes: int = 10 * 2**20,
     ) -> None:
         self.settings = settings
         self.gateway = gateway
         # every message goes through the kit; the socket's next frame may start once this
         # one's command is queued
         self.chat = ChatIntake(CHANNEL, gateway, clock, before_submit=queued)
-        self.hub = RoomHub(settings, gateway.directory, limits)
+        self.hub = RoomHub(settings, gateway.directory, limits, wall=clock.now)
         self.reach = WebchatReach(team_rooms(settings.rooms, gateway.ticket_types))
+        self.editor = Editor(gateway, settings.people, self._submit)
+        self.files = FileRoutes(gateway, self.hub, max_attachment_bytes)
         self._static = Path(str(resources.files("adapters.webchat") / "static"))
 
     # ---- reach (notices) ------------------------------------------------------------------
@@ -106,6 +132,7 @@ class WebchatChannel:
             web.get("/", self._index),
             web.get("/webchat/bootstrap", self._bootstrap),
             web.get("/webchat/ws", self._ws),
+            *self.files.routes(),
             web.static("/static", self._static),
         ]
 
@@ -130,7 +157,13 @@ class WebchatChannel:
                 "service": {"name": s.service_name},
                 "bot": {"name": s.bot_name.to_json()},
                 "people": [
-                    {"id": p.id, "name": p.name.to_json(), "locale": p.locale} for p in s.people
+                    {
+                        "id": p.id,
+                        "name": p.name.to_json(),
+                        "locale": p.locale,
+                        "timezone": p.timezone,
+                    }
+                    for p in s.people
                 ],
                 "rooms": [
                     {
@@ -191,8 +224,10 @@ class WebchatChannel:
                 await self._say(client, frame)
             elif isinstance(frame, Act):
                 await self._action(client, frame)
-            else:
+            elif isinstance(frame, SubmitForm):
                 await self._submit_form(client, frame)
+            else:
+                await self._edit(client, frame)
         except DomainError as exc:
             self._notice(client, dict.fromkeys(LOCALES, exc.message), "error", client_id)
         except Exception:
@@ -213,7 +248,7 @@ class WebchatChannel:
         client.gate.person = self.hub.person_bucket(person.id)
         self.hub.state[room.id].clients.add(id(client))
         client.send(
-            {"type": "history", "room": room.id, "messages": list(self.hub.state[room.id].history)}
+            {"type": "history", "room": room.id, "messages": self.hub.history_for(room.id, person)}
         )
 
     async def _say(self, client: Client, frame: Say) -> None:
@@ -363,14 +398,39 @@ class WebchatChannel:
             action=frame.action,
             actor_id=client.person.id,
             origin=ChannelRef(CHANNEL, client.room),
-            params=action_params(frame.action, frame.value or ""),
+            params=_params(frame),
             seen_version=frame.version,
         )
         done = await self._submit(command, InboundKey(CHANNEL, f"act:{client_id}"))
         result = done.value
         if isinstance(result, ActResult) and not result.changed and result.message:
             self._notice(client, dict.fromkeys(LOCALES, result.message), "info", client_id)
+        if frame.action == Action.COMMENT and isinstance(command.params, WriteComment):
+            self._commented(client, command.key, command.params, client_id)
         client.send({"type": "ack", "client_id": client_id, "ticket": command.key})
+
+    async def _edit(self, client: Client, frame: EditForm | SubmitEdit) -> None:
+        """The edit form of a ticket, or the edit it sends (adapters/webchat/editing.py)."""
+        assert client.person is not None and client.room is not None
+        if isinstance(frame, EditForm):
+            client.send(await self.editor.form(client.person, client.room, frame))
+        else:
+            client.send(await self.editor.save(client.person, client.room, frame))
+
+    def _commented(self, client: Client, key: str, params: WriteComment, client_id: str) -> None:
+        """A comment from a card: into the card's thread everywhere here, and confirmed."""
+        person = client.person
+        assert person is not None
+        author = {"id": person.id, "name": person.name.to_json()}
+        self.hub.add_comment(
+            key,
+            author,
+            params.body.strip(),
+            channel=CHANNEL,
+            internal=not params.public,
+            comment_id=f"w-{client_id}",
+        )
+        self._notice(client, comment_added(key), "info", client_id)
 
     # ---- outbound (called by the outbox dispatcher; none of them waits for a browser) -----
     async def post_card(self, where: ChannelRef, cards: CardRenderer) -> MessageRef:
@@ -396,3 +456,11 @@ class WebchatChannel:
         if client_id is not None:
             frame["client_id"] = client_id
         client.send(frame)
+
+
+def _params(frame: Act) -> ActionParams:
+    """The click's parameters; a comment ticked "internal" is a note for the team."""
+    params = action_params(frame.action, frame.value or "")
+    if frame.internal and isinstance(params, WriteComment):
+        return WriteComment(params.body, public=False)
+    return params

@@ -57,6 +57,7 @@ class Act:
     version: int | None
     value: str | None
     client_id: str | None
+    internal: bool = False  # a comment for the support side only
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,28 @@ class SubmitForm:
     fields: dict[str, FieldValue] = field(default_factory=dict)
 
 
-Frame = Hello | Say | Act | SubmitForm
+@dataclass(frozen=True)
+class EditForm:
+    """Show the edit form of a ticket (for `ticket_type` when the editor picked another type)."""
+
+    ticket: str
+    ticket_type: str | None
+    client_id: str | None
+
+
+@dataclass(frozen=True)
+class SubmitEdit:
+    ticket: str
+    version: int | None
+    ticket_type: str
+    title: str
+    description: str
+    priority: str
+    client_id: str | None
+    fields: dict[str, FieldValue] = field(default_factory=dict)
+
+
+Frame = Hello | Say | Act | SubmitForm | EditForm | SubmitEdit
 
 
 def parse(raw: str | bytes, max_text: int) -> Frame:
@@ -104,12 +126,26 @@ def parse(raw: str | bytes, max_text: int) -> Frame:
             version=reader.version(),
             value=reader.optional_text("value", limit=max_text),
             client_id=client_id,
+            internal=reader.flag("internal"),
         )
     if kind == "submit_form":
         return SubmitForm(
             ticket_type=reader.name("ticket_type"),
             title=reader.optional_text("title", limit=max_text) or "",
             description=reader.optional_text("description", limit=max_text) or "",
+            client_id=client_id,
+            fields=reader.form_fields(),
+        )
+    if kind == "edit":
+        return EditForm(reader.name("ticket"), reader.optional_text("ticket_type"), client_id)
+    if kind == "submit_edit":
+        return SubmitEdit(
+            ticket=reader.name("ticket"),
+            version=reader.version(),
+            ticket_type=reader.name("ticket_type"),
+            title=reader.optional_text("title", limit=max_text) or "",
+            description=reader.optional_text("description", limit=max_text) or "",
+            priority=reader.name("priority"),
             client_id=client_id,
             fields=reader.form_fields(),
         )
@@ -167,6 +203,13 @@ class _Fields:
                 name, f"is too long (at most {limit} characters)", f"过长（最多 {limit} 个字符）"
             )
         return clean_text(value)
+
+    def flag(self, name: str) -> bool:
+        value = self.data.get(name, False)
+        if not isinstance(value, bool):
+            en, zh = _kind(value)
+            raise self.error(name, f"must be true or false, not {en}", f"必须是布尔值，而不是{zh}")
+        return value
 
     def version(self) -> int | None:
         value = self.data.get("version")

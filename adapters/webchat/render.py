@@ -8,11 +8,14 @@ The page's script relies on the data-* attributes documented on render_card.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC
 from html import escape
 
 from core.card import ActionKind, Card, CardAction, CardField, CardLink
 from core.forms import FieldKind, FieldSpec, TicketType
 from core.i18n import Locale, Text, t
+from core.ticket import Priority
 
 _TEXT_MAX = 500
 _LONG_TEXT_MAX = 10_000
@@ -22,6 +25,10 @@ _COMMENT_MAX = 10_000
 # Words only the web page needs; the domain's own vocabulary stays in core.i18n.
 _UI: dict[str, Text] = {
     "heading": Text("New ticket · {type}", "新建工单 · {type}"),
+    "edit_heading": Text("Edit {ticket}", "修改 {ticket}"),
+    "type": Text("Type", "类型"),
+    "priority": Text("Priority", "优先级"),
+    "save": Text("Save", "保存"),
     "title": Text("Title", "标题"),
     "title_hint": Text("One line that sums it up", "一句话概括问题"),
     "description": Text("Description", "描述"),
@@ -83,7 +90,7 @@ def render_card(card: Card) -> str:
     if fields:
         parts.append('<dl class="card__fields">')
         parts.extend(
-            f'<div class="card__field"><dt>{escape(f.label)}</dt><dd>{escape(f.value)}</dd></div>'
+            f'<div class="card__field"><dt>{escape(f.label)}</dt><dd>{_value_html(f)}</dd></div>'
             for f in fields
         )
         parts.append("</dl>")
@@ -91,12 +98,29 @@ def render_card(card: Card) -> str:
         parts.append(f'<p class="card__body">{escape(card.body)}</p>')
     if card.source is not None:
         parts.append(_link_line(card.source))
-    if card.actions:
+    if card.actions or card.editable:
         parts.append('<div class="card__actions">')
-        parts.extend(_action(a) for a in card.actions)
+        parts.extend(_action(a, card.locale) for a in card.actions if a.kind != ActionKind.INPUT)
+        if card.editable:
+            label = t("action.edit", card.locale)
+            parts.append(
+                f"<button{_attrs(type='button', class_='btn btn--default', data_edit=card.ticket_key)}>"
+                f"{escape(label)}</button>"
+            )
+        parts.extend(
+            _action(a, card.locale, card.notes) for a in card.actions if a.kind == ActionKind.INPUT
+        )
         parts.append("</div>")
     parts.append("</article>")
     return "".join(parts)
+
+
+def _value_html(field: CardField) -> str:
+    """A field's value; an instant is a <time> the page shows in the viewer's time zone."""
+    if field.at is None:
+        return escape(field.value)
+    stamp = field.at.astimezone(UTC).isoformat(timespec="seconds")
+    return f"<time{_attrs(datetime=stamp, data_local='datetime')}>{escape(field.value)}</time>"
 
 
 def _link_line(link: CardLink) -> str:
@@ -116,7 +140,7 @@ def _shown_fields(card: Card) -> list[CardField]:
     ]
 
 
-def _action(action: CardAction) -> str:
+def _action(action: CardAction, locale: Locale, notes: bool = False) -> str:
     if action.kind == ActionKind.BUTTON:
         return (
             f"<button{_attrs(type='button', class_=f'btn btn--{action.style.value}', data_action=action.id.value, data_confirm=action.confirm)}>"
@@ -133,15 +157,37 @@ def _action(action: CardAction) -> str:
             f"<select{_attrs(class_='card__select', data_action=action.id.value, aria_label=action.label)}>"
             f'<option value="">{escape(action.label)}…</option>{options}</select>'
         )
+    attach = t("action.attach", locale)
     return (
         f"<form{_attrs(class_='card__comment', data_action=action.id.value)}>"
         f"<input{_attrs(name='value', type='text', placeholder=f'{action.label}…', maxlength=_COMMENT_MAX, aria_label=action.label, autocomplete='off')}>"
-        f'<button type="submit" class="btn btn--default">{escape(action.label)}</button>'
+        f"<label{_attrs(class_='btn btn--default card__attach', title=attach)}>"
+        f'<span aria-hidden="true">📎</span>'
+        f"<input{_attrs(type='file', class_='visually-hidden', data_attach=True, aria_label=attach, multiple=True)}>"
+        "</label>"
+        + (
+            f'<label class="card__internal"><input type="checkbox" name="internal">'
+            f"<span>{escape(t('comment.internal', locale))}</span></label>"
+            if notes
+            else ""
+        )
+        + f'<button type="submit" class="btn btn--default">{escape(action.label)}</button>'
         "</form>"
     )
 
 
 # ---------------------------------------------------------------------------------------- form
+
+
+@dataclass(frozen=True)
+class EditTarget:
+    """The ticket an edit form changes: its key, the version the editor saw, its priority,
+    and the types it may become (id, name)."""
+
+    key: str
+    version: int
+    priority: str
+    types: tuple[tuple[str, Text], ...]
 
 
 def render_form(
@@ -150,6 +196,7 @@ def render_form(
     prefill: Mapping[str, str | Sequence[str]],
     errors: Mapping[str, str],
     people: Iterable[tuple[str, str]] = (),
+    edit: EditTarget | None = None,
 ) -> str:
     """The web form for a ticket type, with prefilled values and one inline error per field.
 
@@ -157,12 +204,25 @@ def render_form(
     not a field (nor title/description) are listed at the top so none is silently lost.
     """
     people = tuple(people)
-    known = {"title", "description", *(f.id for f in ttype.fields)}
+    known = {"title", "description", "priority", "type", *(f.id for f in ttype.fields)}
+    form_attrs = _attrs(
+        class_="ticket-form",
+        data_type=ttype.id,
+        data_edit=edit.key if edit else None,
+        data_version=edit.version if edit else None,
+        lang=locale,
+        novalidate=True,
+    )
+    heading = (
+        _ui("edit_heading", locale, ticket=edit.key)
+        if edit
+        else _ui("heading", locale, type=ttype.name.get(locale))
+    )
     parts = [
-        f"<form{_attrs(class_='ticket-form', data_type=ttype.id, lang=locale, novalidate=True)}>",
-        f'<h3 class="ticket-form__heading">{escape(_ui("heading", locale, type=ttype.name.get(locale)))}</h3>',
+        f"<form{form_attrs}>",
+        f'<h3 class="ticket-form__heading">{escape(heading)}</h3>',
     ]
-    if ttype.description is not None and ttype.description.get(locale):
+    if edit is None and ttype.description is not None and ttype.description.get(locale):
         parts.append(f'<p class="ticket-form__intro">{escape(ttype.description.get(locale))}</p>')
     if errors:
         stray = [msg for key, msg in errors.items() if key not in known]
@@ -196,14 +256,40 @@ def render_form(
             f"{escape(_value(prefill, 'description'))}</textarea>",
         )
     )
+    if edit is not None:
+        parts.append(_edit_rows(edit, ttype.id, locale, errors))
     for spec in ttype.fields:
         parts.append(_field(spec, locale, prefill, errors.get(spec.id), people))
+    submit = _ui("save" if edit else "submit", locale)
     parts.append(
         '<div class="ticket-form__footer">'
-        f'<button type="submit" class="btn btn--primary">{escape(_ui("submit", locale))}</button>'
+        f'<button type="submit" class="btn btn--primary">{escape(submit)}</button>'
         "</div></form>"
     )
     return "".join(parts)
+
+
+def _edit_rows(edit: EditTarget, type_id: str, locale: Locale, errors: Mapping[str, str]) -> str:
+    """Priority and type: what an edit may change beyond the form's own fields."""
+    priorities = [(p.value, t(f"priority.{p.value}", locale)) for p in Priority]
+    types = [(tid, name.get(locale)) for tid, name in edit.types]
+    return _row(
+        "priority",
+        "select",
+        _ui("priority", locale),
+        True,
+        locale,
+        errors.get("priority"),
+        _select("priority", priorities, {edit.priority}, True, locale),
+    ) + _row(
+        "type",
+        "select",
+        _ui("type", locale),
+        True,
+        locale,
+        errors.get("type"),
+        _select("type", types, {type_id}, True, locale),
+    )
 
 
 def _value(prefill: Mapping[str, str | Sequence[str]], key: str) -> str:

@@ -11,7 +11,9 @@ Delivery never waits for a browser: a frame goes into each socket's bounded send
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import re
 import time
 import uuid
 from collections import deque
@@ -26,14 +28,21 @@ from adapters.contract import CardRenderer, DeliveryError, MessageRef
 from adapters.webchat.limits import Limits, RateGate, TokenBucket
 from adapters.webchat.render import render_card
 from adapters.webchat.sender import Sender
+from core.card import Card, for_viewer
 from core.forms import TicketType
 from core.i18n import LOCALES, Locale, Text
 from core.people import Directory, Person
+from core.permissions import is_support
 from core.ticket import ChannelRef
 
 CHANNEL = "webchat"
 DM_PREFIX = "dm:"
 _HISTORY = 200
+_THREAD = 100  # comments kept per ticket
+# How the outbox relays a comment made elsewhere: "[IT-1001] 李雷: text" (bot/delivery).
+_RELAYED = re.compile(
+    r"\[(?P<key>[A-Za-z][A-Za-z0-9]*-[0-9]+)\] (?P<who>[^:\n]+): (?P<body>.*)", re.S
+)
 
 
 @dataclass(frozen=True)
@@ -106,6 +115,10 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat(timespec="seconds")
+
+
 def encode(frame: dict[str, Any]) -> bytes:
     # "replace": a stray surrogate must not make the browser drop the socket for invalid UTF-8
     return json.dumps(frame, ensure_ascii=False).encode("utf-8", "replace")
@@ -118,11 +131,14 @@ class RoomHub:
         directory: Directory,
         limits: Limits | None = None,
         now: Callable[[], float] = time.monotonic,
+        wall: Callable[[], datetime] | None = None,
     ) -> None:
         self.settings = settings
         self.directory = directory
         self.limits = limits or Limits()
         self.now = now
+        self.wall = wall or (lambda: datetime.now(UTC))
+        self.threads: dict[str, deque[dict[str, Any]]] = {}
         self.rooms = {r.id: r for r in settings.rooms}
         self.state = {r.id: RoomState() for r in settings.rooms}
         self.clients: dict[int, Client] = {}
@@ -154,16 +170,17 @@ class RoomHub:
     def post_card(self, where: ChannelRef, cards: CardRenderer) -> MessageRef:
         room = self.room_of(where)
         msg_id = f"c-{uuid.uuid4().hex[:12]}"
-        self.broadcast(room, self.card_frame("card", room, msg_id, cards), keep=True)
+        frame = self.card_frame("card", room, msg_id, cards, self.wall())
+        self.broadcast(room, frame, keep=True)
         return MessageRef(CHANNEL, room, msg_id)
 
     def update_card(self, ref: MessageRef, cards: CardRenderer) -> None:
         room = self.room_of(ChannelRef(CHANNEL, ref.conversation))
-        frame = self.card_frame("card_update", room, ref.message, cards)
+        frame = self.card_frame("card_update", room, ref.message, cards, self.wall())
         state = self.state[room]
         for i, entry in enumerate(state.history):
             if entry.get("type") == "card" and entry.get("ticket") == frame["ticket"]:
-                state.history[i] = {**entry, "version": frame["version"], "html": frame["html"]}
+                state.history[i] = {**frame, "type": "card", "id": entry["id"], "at": entry["at"]}
         self.broadcast(room, frame, keep=False)
 
     def post_text(
@@ -173,6 +190,8 @@ class RoomHub:
             self.to_person(ephemeral_to, text)
             return None
         room = self.room_of(where)
+        if self._relayed_comment(room, text):
+            return MessageRef(CHANNEL, room, f"t-{uuid.uuid4().hex[:12]}")
         msg_id = f"b-{uuid.uuid4().hex[:12]}"
         bot = self.settings.bot_name
         self.broadcast(
@@ -184,12 +203,33 @@ class RoomHub:
                 "author": {"id": "bot", "name": bot.to_json()},
                 "text": text.get(self.rooms[room].locale or "zh-CN") or text.get("en", ""),
                 "texts": dict(text),
-                "at": now_iso(),
+                "at": iso(self.wall()),
                 "bot": True,
             },
             keep=True,
         )
         return MessageRef(CHANNEL, room, msg_id)
+
+    def _relayed_comment(self, room: str, text: dict[Locale, str]) -> bool:
+        """A comment made on another channel joins the thread of its card in this room."""
+        found = {loc: _RELAYED.fullmatch(text.get(loc, "")) for loc in LOCALES}
+        en = found["en"]
+        if en is None or any(m is None for m in found.values()):
+            return False
+        key = en["key"]
+        if self._card_in(room, key) is None:
+            return False  # the card scrolled away: the line itself says which ticket
+        names = {loc: m["who"] for loc, m in found.items() if m is not None}
+        # each copy of the card on this channel gets its own relay: one thread entry for all
+        minute = self.wall().strftime("%Y%m%d%H%M")
+        digest = hashlib.sha256(f"{key}\0{en['who']}\0{en['body']}\0{minute}".encode()).hexdigest()
+        return self.add_comment(
+            key,
+            {"id": None, "name": names},
+            en["body"],
+            channel=None,
+            comment_id=f"r-{digest[:16]}",
+        )
 
     def to_person(self, person_id: str, text: dict[Locale, str]) -> None:
         data = encode({"type": "notice", "text": dict(text), "level": "info"})
@@ -198,12 +238,23 @@ class RoomHub:
                 client.sender.offer(data)
 
     def restore_card(self, ref: MessageRef, cards: CardRenderer) -> None:
-        """Put a stored card back into its room's history after a restart."""
-        if ref.conversation in self.state:
-            frame = self.card_frame("card", ref.conversation, ref.message, cards)
-            self.state[ref.conversation].history.append(frame)
+        """Put a stored card back into its room's history after a restart, at its own time."""
+        room = ref.conversation
+        if room.startswith(DM_PREFIX):
+            self.direct_room(room)
+        if room in self.state:
+            at = ref.posted_at or self.wall()
+            history = self.state[room].history
+            history.append(self.card_frame("card", room, ref.message, cards, at))
+            if len(history) > 1 and history[-2]["at"] > history[-1]["at"]:
+                self.state[room].history = deque(
+                    sorted(history, key=lambda e: str(e["at"])), maxlen=_HISTORY
+                )
 
-    def card_frame(self, kind: str, room: str, msg_id: str, cards: CardRenderer) -> dict[str, Any]:
+    def card_frame(
+        self, kind: str, room: str, msg_id: str, cards: CardRenderer, at: datetime
+    ) -> dict[str, Any]:
+        """A card frame as every viewer shares it; `view` makes one viewer's html of it."""
         rendered = {loc: cards(loc) for loc in LOCALES}
         first = rendered["en"]
         return {
@@ -212,9 +263,93 @@ class RoomHub:
             "id": msg_id,
             "ticket": first.ticket_key,
             "version": first.version,
-            "at": now_iso(),
-            "html": {loc: render_card(card) for loc, card in rendered.items()},
+            "at": iso(at),
+            "_cards": rendered,
+            "_html": {},
         }
+
+    def view(self, frame: dict[str, Any], viewer: Person | None) -> dict[str, Any]:
+        """The frame as `viewer` sees it: only the buttons they may press, the thread's
+        internal notes only for the team. Renders are shared by viewers who see the same."""
+        cards: dict[Locale, Card] | None = frame.get("_cards")
+        if cards is None:
+            return frame
+        out = {k: v for k, v in frame.items() if not k.startswith("_")}
+        mine = {loc: for_viewer(card, viewer, self.directory) for loc, card in cards.items()}
+        key = tuple(a.id.value for a in mine["en"].actions)
+        cache: dict[tuple[str, ...], dict[Locale, str]] = frame["_html"]
+        if key not in cache:
+            cache[key] = {loc: render_card(card) for loc, card in mine.items()}
+        out["html"] = cache[key]
+        out["thread"] = self.thread_for(out["ticket"], viewer, cards["en"])
+        return out
+
+    def thread_for(self, key: str, viewer: Person | None, card: Card | None) -> list[Any]:
+        team = self._sees_internal(viewer, card)
+        return [c for c in self.threads.get(key, ()) if team or not c["internal"]]
+
+    def _sees_internal(self, viewer: Person | None, card: Card | None) -> bool:
+        return (
+            viewer is not None
+            and card is not None
+            and card.ticket is not None
+            and is_support(viewer, card.ticket, self.directory)
+        )
+
+    def history_for(self, room: str, viewer: Person | None) -> list[dict[str, Any]]:
+        return [self.view(entry, viewer) for entry in self.state[room].history]
+
+    # ---- a ticket's conversation -------------------------------------------------------
+    def add_comment(
+        self,
+        key: str,
+        author: dict[str, Any],
+        body: str,
+        *,
+        channel: str | None,
+        internal: bool = False,
+        comment_id: str | None = None,
+        attachments: list[dict[str, Any]] | None = None,
+    ) -> bool:
+        """Add a comment to the thread under every copy of `key`'s card, live in every room
+        that shows it. Returns False when no room here shows that card (nothing to hang it on)."""
+        thread = self.threads.setdefault(key, deque(maxlen=_THREAD))
+        cid = comment_id or f"k-{uuid.uuid4().hex[:12]}"
+        if any(c["id"] == cid for c in thread):
+            return True
+        comment = {
+            "id": cid,
+            "author": author,
+            "body": body,
+            "at": iso(self.wall()),
+            "channel": channel,
+            "internal": internal,
+            "attachments": attachments or [],
+        }
+        thread.append(comment)
+        shown = False
+        for room, state in self.state.items():
+            card = self._card_in(room, key)
+            if card is None:
+                continue
+            shown = True
+            frame = {"type": "comment", "room": room, "ticket": key, "comment": comment}
+            data = encode(frame)
+            for cid_ in list(state.clients):
+                client = self.clients.get(cid_)
+                if client is None:
+                    continue
+                if internal and not self._sees_internal(client.person, card):
+                    continue
+                client.sender.offer(data)
+        return shown
+
+    def _card_in(self, room: str, key: str) -> Card | None:
+        for entry in reversed(self.state[room].history):
+            if entry.get("type") == "card" and entry.get("ticket") == key:
+                cards: dict[Locale, Card] = entry["_cards"]
+                return cards["en"]
+        return None
 
     def direct_room(self, room_id: str) -> Room | None:
         """A person's direct messages ("dm:<person id>"): reminders and escalations land here."""
@@ -236,12 +371,23 @@ class RoomHub:
         return room
 
     def broadcast(self, room: str, frame: dict[str, Any], *, keep: bool) -> None:
-        """Queue frame for every browser in room (encoded once); waits for none of them."""
+        """Queue frame for every browser in room (encoded once per distinct view); waits for
+        none of them."""
         state = self.state[room]
         if keep:
             state.history.append(frame)
-        data = encode(frame)
+        per_view = "_cards" in frame
+        shared = None if per_view else encode(frame)
+        encoded: dict[tuple[int, int], bytes] = {}
         for cid in list(state.clients):
             client = self.clients.get(cid)
-            if client is not None:
-                client.sender.offer(data)
+            if client is None:
+                continue
+            if shared is not None:
+                client.sender.offer(shared)
+                continue
+            view = self.view(frame, client.person)
+            seen = (id(view["html"]), len(view["thread"]))
+            if seen not in encoded:
+                encoded[seen] = encode(view)
+            client.sender.offer(encoded[seen])

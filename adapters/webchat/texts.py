@@ -12,6 +12,7 @@ __all__ = [
     "HELLO_FIRST",
     "UNKNOWN_PERSON_OR_ROOM",
     "UNKNOWN_TYPE",
+    "comment_added",
 ]
 
 BINARY: dict[Locale, str] = {
@@ -27,3 +28,8 @@ UNKNOWN_PERSON_OR_ROOM: dict[Locale, str] = {
     "zh-CN": "未知的人员或频道",
 }
 EMPTY_TEXT: dict[Locale, str] = {"en": "text: must not be empty", "zh-CN": "text：不能为空"}
+
+
+def comment_added(key: str) -> dict[Locale, str]:
+    """The confirmation of a comment posted from a card."""
+    return {"en": f"Comment added to {key}.", "zh-CN": f"已在 {key} 添加评论。"}

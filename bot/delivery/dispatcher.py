@@ -18,17 +18,24 @@ import contextlib
 import logging
 import random
 import uuid
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Awaitable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.contract import Channel, DeliveryError, MessageRef
+from bot.delivery.flight import (
+    LEASE_MARGIN,
+    Cards,
+    DispatchPolicy,
+    Flight,
+    Job,
+    Pace,
+    text_of,
+)
 from bot.metrics import Metrics
-from core.card import Card, build_card
 from core.clock import Clock
 from core.i18n import LOCALES, Locale
 from core.ports import Context
@@ -40,93 +47,10 @@ from storage.writer import Writer
 log = logging.getLogger("gongdan.outbox")
 T = TypeVar("T")
 
-# a row is handed back unsent when its lease would run out before this much after its send ends
-_LEASE_MARGIN = timedelta(seconds=30)
 # while deliveries are out, look for rows that became due (paced or backed-off ones) this often
 _BUSY_POLL_S = 1.0
 # on stop, how long to wait for the last settlement
 _FINAL_SETTLE_S = 2.0
-
-
-@dataclass
-class DispatchPolicy:
-    max_attempts: int = 12
-    base_backoff_s: float = 1.0
-    max_backoff_s: float = 300.0
-    rate_limits: Mapping[str, float] = field(default_factory=dict)  # channel -> sends per second
-    lease: timedelta = timedelta(seconds=60)
-    # a claim's fixed costs (one claim, one ticket load) and a settlement's are shared by up to
-    # `batch` deliveries; measured: 256 / 64 keeps card posting level with intake where 64 / 16
-    # fell behind by half (bench/slack_ingest.py). One channel may use `channel_concurrency`
-    # slots (the 64 measured), so a hung platform leaves the rest to the others.
-    batch: int = 256
-    concurrency: int = 96
-    channel_concurrency: int = 64
-    # longest wait for one platform call; then the send counts as failed and is retried
-    send_timeout_s: float = 10.0
-
-    def lease_for(self) -> timedelta:
-        """A claimed row's lease: it may wait for every send queued before it in its channel
-        (at most a batch more than the channel's slots), each bounded by the send timeout."""
-        rounds = -(-(self.batch + self.channel_concurrency) // self.channel_concurrency) + 1
-        needed = timedelta(seconds=rounds * self.send_timeout_s) + _LEASE_MARGIN
-        return max(self.lease, needed)
-
-
-class _Pace:
-    """Per-channel pacing: a minimum gap between sends, and a pause after a 429."""
-
-    def __init__(self, per_second: float | None) -> None:
-        self.gap = 1.0 / per_second if per_second else 0.0
-        self.next_at: datetime | None = None
-        self.blocked_until: datetime | None = None
-
-    def ready_at(self, now: datetime) -> datetime:
-        times = [t for t in (self.next_at, self.blocked_until) if t is not None and t > now]
-        return max(times) if times else now
-
-    def sent(self, now: datetime) -> None:
-        if self.gap:
-            self.next_at = now + timedelta(seconds=self.gap)
-
-
-Conversation = tuple[str, str, str]
-
-
-@dataclass
-class _Job:
-    item: outbox.OutboxItem
-    ticket: Ticket | None
-    loaded: bool  # the claim loaded the ticket (None then means it is gone)
-    start_by: datetime  # later, the lease could end during the send: hand the row back
-    state: dict[str, Any] | None = None  # the card's platform state as stored at the claim
-
-    @property
-    def conversation(self) -> Conversation:
-        t = self.item.target
-        place = t.get("thread") or t.get("message") or ""
-        return (self.item.channel, str(t.get("conversation", "")), str(place))
-
-
-@dataclass
-class _Flight:
-    """Claimed rows on their way out: waiting for a slot, in flight, finished but not settled."""
-
-    waiting: deque[_Job] = field(default_factory=deque)
-    running: dict[asyncio.Task[None], _Job] = field(default_factory=dict)
-    busy: set[Conversation] = field(default_factory=set)
-    in_flight: Counter[str] = field(default_factory=Counter)
-    finished: Settlement = field(default_factory=Settlement)
-
-    def idle(self) -> bool:
-        return not (self.waiting or self.running or self.finished)
-
-    def room(self, policy: DispatchPolicy) -> tuple[int, set[str]]:
-        """How many more rows to claim, and the channels that have a full round queued."""
-        queued = Counter(j.item.channel for j in self.waiting)
-        full = {ch for ch, n in queued.items() if n >= policy.channel_concurrency}
-        others = sum(n for ch, n in queued.items() if ch not in full)
-        return max(policy.batch - others, 0), full
 
 
 class Dispatcher:
@@ -152,8 +76,8 @@ class Dispatcher:
         self._due = True  # rows may be due that nobody has claimed yet
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
-        self._pace: dict[str, _Pace] = {}
-        self._jobs: dict[int, _Job] = {}  # outbox id -> its claim (ticket, state), while sent
+        self._pace: dict[str, Pace] = {}
+        self._jobs: dict[int, Job] = {}  # outbox id -> its claim (ticket, state), while sent
         # card ref -> the state an update returned that is not settled yet (newer than stored)
         self._unsettled_states: dict[int, dict[str, Any]] = {}
 
@@ -176,7 +100,7 @@ class Dispatcher:
             self._task = None
 
     async def _loop(self) -> None:
-        flight = _Flight()
+        flight = Flight()
         claiming: asyncio.Task[int] | None = None
         settling: asyncio.Task[None] | None = None
         try:
@@ -236,7 +160,7 @@ class Dispatcher:
 
     async def run_once(self) -> int:
         """Claim what is due, deliver it, settle the results in one write. Returns items handled."""
-        flight = _Flight()
+        flight = Flight()
         handled = await self._claim(flight, self.policy.batch, set())
         while flight.waiting or flight.running:
             self._start(flight)
@@ -245,7 +169,7 @@ class Dispatcher:
         await self._settle(flight)
         return handled
 
-    async def _claim(self, flight: _Flight, limit: int, skip: set[str]) -> int:
+    async def _claim(self, flight: Flight, limit: int, skip: set[str]) -> int:
         """Lease up to limit due rows (none of the skipped channels) and queue them in flight."""
         now = self.clock.now()
         lease = self.policy.lease_for()
@@ -268,21 +192,21 @@ class Dispatcher:
             return 0
         if len(items) >= limit:
             self._due = True  # there may be more
-        start_by = now + lease - timedelta(seconds=self.policy.send_timeout_s) - _LEASE_MARGIN
+        start_by = now + lease - timedelta(seconds=self.policy.send_timeout_s) - LEASE_MARGIN
         for item in items:
             ticket = tickets.get(item.ticket_id) if item.ticket_id is not None else None
             loaded = item.ticket_id is not None and item.ticket_id in tickets
             state = states.get(item.card_ref_id) if item.card_ref_id is not None else None
-            flight.waiting.append(_Job(item, ticket, loaded, start_by, state))
+            flight.waiting.append(Job(item, ticket, loaded, start_by, state))
         return len(items)
 
-    def _start(self, flight: _Flight) -> None:
+    def _start(self, flight: Flight) -> None:
         """Start every waiting delivery that has a slot, its channel's and its conversation's."""
         policy = self.policy
         if not flight.waiting or len(flight.running) >= policy.concurrency:
             return
         now = self.clock.now()
-        kept: deque[_Job] = deque()
+        kept: deque[Job] = deque()
         while flight.waiting and len(flight.running) < policy.concurrency:
             job = flight.waiting.popleft()
             item = job.item
@@ -305,13 +229,13 @@ class Dispatcher:
         kept.extend(flight.waiting)
         flight.waiting = kept
 
-    def _done(self, flight: _Flight, task: asyncio.Task[None]) -> None:
+    def _done(self, flight: Flight, task: asyncio.Task[None]) -> None:
         job = flight.running.pop(task)
         flight.busy.discard(job.conversation)
         flight.in_flight[job.item.channel] -= 1
         self._kick.set()
 
-    async def _run(self, flight: _Flight, job: _Job) -> None:
+    async def _run(self, flight: Flight, job: Job) -> None:
         done = Settlement()
         item = job.item
         self._jobs[item.id] = job
@@ -321,7 +245,7 @@ class Dispatcher:
             self._jobs.pop(item.id, None)
             flight.finished.extend(done)
 
-    async def _settle(self, flight: _Flight) -> None:
+    async def _settle(self, flight: Flight) -> None:
         """Write everything that finished so far; what finishes meanwhile waits for the next."""
         done, flight.finished = flight.finished, Settlement()
         if not done:
@@ -337,10 +261,10 @@ class Dispatcher:
             if self._unsettled_states.get(ref_id) is state:
                 del self._unsettled_states[ref_id]
 
-    def _pace_for(self, key: str, per_second: float | None) -> _Pace:
+    def _pace_for(self, key: str, per_second: float | None) -> Pace:
         pace = self._pace.get(key)
         if pace is None:
-            pace = self._pace[key] = _Pace(per_second)
+            pace = self._pace[key] = Pace(per_second)
         return pace
 
     async def _deliver(self, item: outbox.OutboxItem, done: Settlement) -> None:
@@ -387,7 +311,7 @@ class Dispatcher:
         if item.kind == "card_post":
             assert ticket is not None and ticket.id is not None
             where = ChannelRef.from_json(item.target)
-            ref = await channel.post_card(where, _Cards(ticket, self.ctx))
+            ref = await channel.post_card(where, Cards(ticket, self.ctx))
             done.posted.append(
                 PostedCard(
                     item.id,
@@ -412,7 +336,7 @@ class Dispatcher:
                 t.get("thread"),
                 state=self._card_state(item, ref_id),
             )
-            returned = await channel.update_card(ref, _Cards(ticket, self.ctx))
+            returned = await channel.update_card(ref, Cards(ticket, self.ctx))
             done.updated.append((item.id, ref_id, ticket.version))
             if returned is not None:
                 state = dict(returned)
@@ -420,7 +344,7 @@ class Dispatcher:
                 self._unsettled_states[ref_id] = state
         else:  # "comment" and "notice": text into a conversation
             where = ChannelRef.from_json(item.target)
-            text: dict[Locale, str] = {loc: self._text(item, ticket, loc) for loc in LOCALES}
+            text: dict[Locale, str] = {loc: text_of(item, ticket, self.ctx, loc) for loc in LOCALES}
             ephemeral = item.payload.get("ephemeral_to")
             await channel.post_text(where, text, ephemeral_to=str(ephemeral) if ephemeral else None)
             done.sent.append(item.id)
@@ -432,18 +356,6 @@ class Dispatcher:
         job = self._jobs.get(item.id)
         return job.state if job is not None else None
 
-    def _text(self, item: outbox.OutboxItem, ticket: Ticket | None, locale: Locale) -> str:
-        payload = item.payload
-        if item.kind == "comment":
-            author = self.ctx.directory.person(str(payload.get("author_id", "")))
-            who = author.display(locale) if author else str(payload.get("author_id", "?"))
-            key = ticket.key if ticket else payload.get("ticket", "")
-            return f"[{key}] {who}: {payload.get('body', '')}"
-        text = payload.get("text", {})
-        return (
-            str(text.get(locale) or text.get("en") or "") if isinstance(text, dict) else str(text)
-        )
-
     async def _ticket(self, item: outbox.OutboxItem) -> Ticket | None:
         if item.ticket_id is None:
             return None
@@ -454,7 +366,7 @@ class Dispatcher:
             return await queries.ticket_by_id(conn, item.ticket_id)
 
     def _failed(
-        self, item: outbox.OutboxItem, exc: DeliveryError, blocked: _Pace, done: Settlement
+        self, item: outbox.OutboxItem, exc: DeliveryError, blocked: Pace, done: Settlement
     ) -> None:
         now = self.clock.now()
         attempts = item.attempts + 1
@@ -482,18 +394,3 @@ class Dispatcher:
         )
         done.retries.append(Retry(item.id, now + timedelta(seconds=wait), error))
         self.metrics.outbox.inc(channel=item.channel, kind=item.kind, result=result)
-
-
-class _Cards:
-    """Renders (and memoises) the ticket's card per locale for one delivery."""
-
-    def __init__(self, ticket: Ticket, ctx: Context) -> None:
-        self.ticket = ticket
-        self.ctx = ctx
-        self._cache: dict[Locale, Card] = {}
-
-    def __call__(self, locale: Locale) -> Card:
-        card = self._cache.get(locale)
-        if card is None:
-            card = self._cache[locale] = build_card(self.ticket, self.ctx, locale)
-        return card

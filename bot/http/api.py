@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from aiohttp import web
 
 from adapters.ports import InboundKey, Submitted
+from bot.http.api_input import (
+    VERSION_MAX,
+    BearerToken,
+    action_params,
+    expected_version,
+    idempotency_key,
+    path_param,
+)
 from bot.http.openapi import openapi_document
 from bot.http.problems import ApiError
 from bot.http.reads import TicketReads
@@ -32,29 +39,16 @@ from bot.http.views import (
     type_json,
 )
 from bot.service import TicketService
-from core.commands import (
-    ActionParams,
-    ActOnTicket,
-    AddComment,
-    Assign,
-    Command,
-    EditTicket,
-    OpenTicket,
-    SetPriority,
-    WriteComment,
-)
+from core.commands import ActOnTicket, AddComment, Command, EditTicket, OpenTicket
 from core.errors import FieldError, FormInvalid
 from core.handlers.actions import ActResult
 from core.handlers.editing import EditResult
 from core.handlers.opening import form_errors
 from core.people import Person
-from core.text import field_problem
 from core.ticket import ChannelRef, Comment, Priority, Status
 from core.workflow import Action
 from storage import queries
-from storage.attachments import (
-    AttachmentMissing,
-)
+from storage.attachments import AttachmentMissing
 from storage.writer import IdempotencyMismatch
 
 T = TypeVar("T")
@@ -75,17 +69,6 @@ _LIST_PARAMS = frozenset(
     }
 )
 _EDITABLE = frozenset({"title", "description", "priority", "type", "fields"})
-# tickets.version is a 32-bit integer column
-_VERSION_MAX = 2**31 - 1
-
-
-@dataclass(frozen=True)
-class BearerToken:
-    """A configured API token (`api.tokens`) as the API checks it: who presents it acts as whom."""
-
-    name: str
-    token: str
-    person_id: str
 
 
 class Api:
@@ -183,7 +166,7 @@ class Api:
             said = {e.field for e in shape}
             more = form_errors(command, self.service.ctx)
             raise FormInvalid(shape + [e for e in more if e.field not in said])
-        inbound = _idempotency(request, token, hashlib.sha256(raw).hexdigest())
+        inbound = idempotency_key(request, token, hashlib.sha256(raw).hexdigest())
         done = await self._submit(command, inbound, respond_ticket)
         payload = done.response if done.duplicate else respond_ticket(done.value)
         headers = {"Location": f"{PREFIX}/tickets/{payload['key']}"}
@@ -205,7 +188,7 @@ class Api:
 
     async def get(self, request: web.Request) -> web.Response:
         _, person = self._caller(request)
-        key = _path(request, "key")
+        key = path_param(request, "key")
         ticket = await self.reads.ticket(person, key)
         if ticket is None:
             raise _no_ticket(key)
@@ -214,7 +197,7 @@ class Api:
     async def edit(self, request: web.Request) -> web.Response:
         """PATCH a ticket: the fields given change, with opening's rules; 409 on a stale version."""
         _, person = self._caller(request)
-        key = _path(request, "key")
+        key = path_param(request, "key")
         body = json_object(await request.read())
         unknown = sorted(set(body) - _EDITABLE - {"version"})
         if unknown:
@@ -238,7 +221,7 @@ class Api:
             priority=body.get("priority"),
             type_id=body.get("type"),
             fields=body.get("fields"),
-            expected_version=_expected_version(request, body),
+            expected_version=expected_version(request, body),
         )
         done = await self.service.submit(command)
         result: EditResult = done.value
@@ -296,7 +279,7 @@ class Api:
 
     async def comment(self, request: web.Request) -> web.Response:
         token, person = self._caller(request)
-        key = _path(request, "key")
+        key = path_param(request, "key")
         raw = await request.read()
         body = json_object(raw)
         public = body.get("public", True)
@@ -310,7 +293,7 @@ class Api:
         command = AddComment(key, person.id, body_str(body, "body"), _API, not internal)
         # the key is the token's, as for tickets: the same body on another ticket is another request
         fingerprint = hashlib.sha256(f"comment {key}\n".encode() + raw).hexdigest()
-        inbound = _idempotency(request, token, fingerprint)
+        inbound = idempotency_key(request, token, fingerprint)
         done = await self._submit(command, inbound, _comment_response)
         payload = done.response if done.duplicate else _comment_response(done.value)
         headers = {"Idempotent-Replayed": "true"} if done.duplicate else None
@@ -318,7 +301,7 @@ class Api:
 
     async def act(self, request: web.Request) -> web.Response:
         _, person = self._caller(request)
-        key = _path(request, "key")
+        key = path_param(request, "key")
         name = request.match_info["action"]
         try:
             action = Action(name)
@@ -332,16 +315,16 @@ class Api:
             not isinstance(version, int)
             or isinstance(version, bool)
             or version < 0
-            or version > _VERSION_MAX
+            or version > VERSION_MAX
         ):
-            raise invalid("version", "type", f"must be an integer from 0 to {_VERSION_MAX}")
+            raise invalid("version", "type", f"must be an integer from 0 to {VERSION_MAX}")
         for name in ("assignee", "priority", "body"):
             if name in body and not isinstance(body[name], str):
                 raise invalid(name, "type", "must be a string")
         if "priority" in body and body["priority"] not in {p.value for p in Priority}:
             known = ", ".join(p.value for p in Priority)
             raise invalid("priority", "options", f"must be one of {known}")
-        params = _params(action, body)
+        params = action_params(action, body)
         command = ActOnTicket(key, action, person.id, _API, params, seen_version=version)
         done = await self.service.submit(command)
         result: ActResult = done.value
@@ -367,7 +350,7 @@ class Api:
     ) -> web.Response:
         """A ticket's comments, events or attachments: 404 for an unknown ticket, else items."""
         _, person = self._caller(request)
-        key = _path(request, "key")
+        key = path_param(request, "key")
         rows = await read(person, key)
         if rows is None:
             raise _no_ticket(key)
@@ -375,7 +358,7 @@ class Api:
 
     async def download(self, request: web.Request) -> web.Response:
         _, person = self._caller(request)
-        ident = _path(request, "id")
+        ident = path_param(request, "id")
         found = await self.reads.attachment(person, ident) if len(ident) <= 64 else None
         if found is None:
             raise ApiError(404, "not_found", f"no attachment {ident}")
@@ -397,65 +380,8 @@ class Api:
         )
 
 
-def _params(action: Action, body: Mapping[str, Any]) -> ActionParams:
-    """The fields an action reads from the request body; the others are ignored."""
-    if action == Action.ASSIGN:
-        return Assign(str(body.get("assignee", "")))
-    if action == Action.SET_PRIORITY:
-        return SetPriority(str(body.get("priority")))
-    if action == Action.COMMENT:
-        return WriteComment(str(body.get("body", "")))
-    if action in (Action.WAIT, Action.RESOLVE) and body.get("body"):
-        # the question for the requester, or the resolution: told to them, kept as a reply
-        return WriteComment(str(body["body"]))
-    return None
-
-
 def _no_ticket(key: str) -> ApiError:
     return ApiError(404, "not_found", f"no ticket {key}")
-
-
-def _expected_version(request: web.Request, body: Mapping[str, Any]) -> int | None:
-    """The version the editor saw: If-Match ("3" or W/"3") or the body's `version`."""
-    header = request.headers.get("If-Match")
-    version = body.get("version")
-    if header is not None:
-        tag = header.strip().removeprefix("W/").strip('"')
-        if not tag.isdigit() or len(tag) > 10:
-            raise ApiError(400, "bad_request", 'If-Match: give the ETag GET returned, e.g. "3"')
-        if version is not None and version != int(tag):
-            raise invalid("version", "conflict", "differs from If-Match")
-        return int(tag)
-    if version is None:
-        return None
-    if (
-        not isinstance(version, int)
-        or isinstance(version, bool)
-        or not 0 <= version <= _VERSION_MAX
-    ):
-        raise invalid("version", "type", f"must be an integer from 0 to {_VERSION_MAX}")
-    return version
-
-
-def _path(request: web.Request, name: str) -> str:
-    return param(name, request.match_info[name])
-
-
-def _idempotency(request: web.Request, token: BearerToken, fingerprint: str) -> InboundKey | None:
-    """The request's Idempotency-Key, scoped to the token; None when it sent none."""
-    key = request.headers.get("Idempotency-Key")
-    if key is None:
-        return None
-    problem = field_problem("Idempotency-Key", key)
-    if not (1 <= len(key) <= 255 and key.isascii() and key.isprintable()) or problem:
-        # aiohttp keeps bytes that are not UTF-8 as lone surrogates: field_problem names them
-        reason = f": it {problem.message}" if problem else ""
-        raise ApiError(
-            400,
-            "bad_request",
-            f"Idempotency-Key must be 1 to 255 printable ASCII characters{reason}",
-        )
-    return InboundKey(f"api:{token.name}", key, fingerprint)
 
 
 def _comment_response(value: Any) -> Any:

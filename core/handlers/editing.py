@@ -10,7 +10,7 @@ from typing import Any
 from core import timekeeping
 from core.commands import EditTicket
 from core.errors import Conflict, FieldError, FormInvalid
-from core.events import TicketAssigned, TicketEdited
+from core.events import TicketEdited
 from core.forms import TicketType, clean_text
 from core.handlers.checks import (
     actor_of,
@@ -20,7 +20,7 @@ from core.handlers.checks import (
     parse_priority,
     refusal,
 )
-from core.handlers.opening import checked_form, decide
+from core.handlers.opening import checked_form, route
 from core.i18n import as_locale, t
 from core.permissions import may_edit
 from core.ports import Context, UnitOfWork
@@ -158,18 +158,4 @@ async def _reroute(
     if ticket.assignee_id is not None or ticket.status not in (Status.NEW, Status.ASSIGNED):
         return
     ticket.team_id = ttype.default_team or ticket.team_id
-    decision = await decide(ticket, ctx)
-    if decision.assignee_id:
-        ticket.assignee_id = decision.assignee_id
-        ticket.status = Status.ASSIGNED
-    if decision.assignee_id or ticket.team_id in ctx.schedule.assignment:
-        uow.record(
-            TicketAssigned(
-                ticket_key=ticket.key,
-                at=now,
-                actor_id=None,
-                channel=cmd.origin.channel,
-                assignee_id=decision.assignee_id,
-                reason=f"type changed to {ttype.id}: {decision.reason}",
-            )
-        )
+    await route(ticket, ctx, uow, now, cmd.origin.channel, f"type changed to {ttype.id}: ")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from core import timekeeping
@@ -64,22 +65,7 @@ async def open_ticket(cmd: OpenTicket, uow: UnitOfWork, ctx: Context) -> Ticket:
             origin=cmd.origin.to_json(),
         )
     )
-    decision = await decide(ticket, ctx)
-    if decision.assignee_id:
-        ticket.assignee_id = decision.assignee_id
-        ticket.status = Status.ASSIGNED
-    # the reason matters most when nobody qualified: the log says who was skipped and why
-    if decision.assignee_id or ticket.team_id in ctx.schedule.assignment:
-        uow.record(
-            TicketAssigned(
-                ticket_key=ticket.key,
-                at=now,
-                actor_id=None,
-                channel=channel,
-                assignee_id=decision.assignee_id,
-                reason=decision.reason,
-            )
-        )
+    await route(ticket, ctx, uow, now, channel)
     timekeeping.start(ticket, ctx, now)
     if cmd.post_card and cmd.origin.conversation:
         uow.post_card(ticket, cmd.origin)
@@ -124,6 +110,28 @@ def form_errors(cmd: OpenTicket, ctx: Context) -> list[FieldError]:
     except FormInvalid as exc:
         errors = exc.errors
     return errors
+
+
+async def route(
+    ticket: Ticket, ctx: Context, uow: UnitOfWork, now: datetime, channel: str, why: str = ""
+) -> None:
+    """Assign the ticket by its team's rules and record why (`why` prefixes the reason)."""
+    decision = await decide(ticket, ctx)
+    if decision.assignee_id:
+        ticket.assignee_id = decision.assignee_id
+        ticket.status = Status.ASSIGNED
+    # the reason matters most when nobody qualified: the log says who was skipped and why
+    if decision.assignee_id or ticket.team_id in ctx.schedule.assignment:
+        uow.record(
+            TicketAssigned(
+                ticket_key=ticket.key,
+                at=now,
+                actor_id=None,
+                channel=channel,
+                assignee_id=decision.assignee_id,
+                reason=why + decision.reason,
+            )
+        )
 
 
 async def decide(ticket: Ticket, ctx: Context) -> Decision:

@@ -14,6 +14,8 @@
       empty: '这里还没有消息。说点什么，或点击“新建工单”。', loading: '加载中…',
       not_connected: '尚未连接到服务器，请稍候再试。', boot_failed: '无法加载网页聊天配置。',
       retry: '重试', submitted: '已提交', dismiss: '关闭', no_rooms: '没有可用的频道',
+      composer_label: '消息', thread: '对话（{n}）', internal: '内部备注', via: '来自 {channel}',
+      elsewhere: '其他渠道', menu: '菜单', upload_failed: '附件上传失败：{why}', uploading: '正在上传 {name}…',
     },
     en: {
       iam: 'I am', rooms: 'Rooms', send: 'Send', new_ticket: 'New ticket',
@@ -25,10 +27,13 @@
       not_connected: 'Not connected to the server yet, please try again in a moment.',
       boot_failed: 'Could not load the web chat configuration.',
       retry: 'Retry', submitted: 'Submitted', dismiss: 'Dismiss', no_rooms: 'No rooms available',
+      composer_label: 'Message', thread: 'Conversation ({n})', internal: 'Internal note', via: 'via {channel}',
+      elsewhere: 'another channel', menu: 'Menu', upload_failed: 'Could not attach the file: {why}', uploading: 'Uploading {name}…',
     },
   };
   const KEY = { person: 'gongdan.person', room: 'gongdan.room', locale: 'gongdan.locale' };
   const GROUP_MS = 5 * 60 * 1000;
+  const CHANNELS = { webchat: { 'zh-CN': '网页聊天', en: 'web chat' }, slack: 'Slack', email: { 'zh-CN': '邮件', en: 'email' } };
   const BUSY_TIMEOUT_MS = 20000;
 
   const state = {
@@ -73,12 +78,33 @@
   const roomById = (id) => allRooms().find((r) => r.id === id);
   const personById = (id) => (state.boot?.people || []).find((p) => p.id === id);
   const typeById = (id) => (state.boot?.types || []).find((t) => t.id === id);
+  // Times show in the viewer's zone: the person's configured one, else the browser's.
+  const zone = () => personById(state.person)?.timezone || undefined;
+  function timeText(d, opts) {
+    try { return d.toLocaleString(state.locale, { ...opts, timeZone: zone() }); } catch { return d.toLocaleString(state.locale, opts); }
+  }
+  function wallClock(d) {
+    const parts = {};
+    const fmt = new Intl.DateTimeFormat('en-CA', {
+      year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: zone(),
+    });
+    for (const p of fmt.formatToParts(d)) parts[p.type] = p.value;
+    const name = zone() || Intl.DateTimeFormat().resolvedOptions().timeZone;
+    return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute} (${name})`;
+  }
+  function localTimes(root) {
+    for (const t of root.querySelectorAll('time[data-local]')) {
+      const d = new Date(t.getAttribute('datetime'));
+      if (!Number.isNaN(d.getTime())) t.textContent = wallClock(d);
+    }
+  }
 
   // ------------------------------------------------------------------ chrome
 
   function paintChrome() {
     document.documentElement.lang = state.locale;
     for (const node of document.querySelectorAll('[data-i18n]')) node.textContent = tr(node.dataset.i18n);
+    $('sidebar-toggle').setAttribute('aria-label', tr('menu'));
     for (const b of document.querySelectorAll('.lang__btn')) {
       b.setAttribute('aria-pressed', String(b.dataset.locale === state.locale));
     }
@@ -155,7 +181,7 @@
     node.dataset.author = author?.id || (isBot ? 'bot' : '');
     node.dataset.at = String(when.getTime());
     if (data.id) node.dataset.id = data.id;
-    const avatar = el('div', 'msg__avatar', isBot ? '工' : Array.from(pick(author?.name) || '?')[0]);
+    const avatar = el('div', 'msg__avatar', isBot ? '工' : '?');
     avatar.setAttribute('aria-hidden', 'true');
     if (!isBot) avatar.style.setProperty('--hue', String(hue(author?.id || '')));
     const meta = el('div', 'msg__meta');
@@ -184,7 +210,7 @@
     if (isCard) {
       const { node, when } = shell('card', m, null, m.at, true);
       node.dataset.cardTicket = m.ticket;
-      items.set(node, { kind: 'card', data: { html: m.html, version: Number(m.version) || 0 }, when });
+      items.set(node, { kind: 'card', data: { html: m.html, version: Number(m.version) || 0, thread: m.thread || [] }, when });
       return node;
     }
     const { node, body, when } = shell('message', m, m.author, m.at, Boolean(m.bot));
@@ -200,17 +226,117 @@
     if (item.kind === 'day') { node.firstChild.textContent = dayLabel(item.when); return; }
     if (item.kind === 'notice') { node.querySelector('.notice__text').textContent = pick(item.data.text); return; }
     const author = node.querySelector('.msg__author');
-    if (author) author.textContent = item.kind === 'message' && !item.data.bot ? pick(item.data.author?.name) : botName(item);
+    const human = item.kind === 'message' && !item.data.bot;
+    if (author) author.textContent = human ? pick(item.data.author?.name) : botName(item);
+    const avatar = node.querySelector('.msg__avatar');
+    if (avatar && human) avatar.textContent = Array.from(pick(item.data.author?.name) || '?')[0];
     const time = node.querySelector('.msg__time');
     if (time) {
       time.dateTime = item.when.toISOString();
-      time.textContent = item.when.toLocaleTimeString(state.locale, { hour: '2-digit', minute: '2-digit' });
-      time.title = item.when.toLocaleString(state.locale);
+      time.textContent = timeText(item.when, { hour: '2-digit', minute: '2-digit' });
+      time.title = timeText(item.when, {});
     }
     const body = node.querySelector('.msg__body');
     if (item.kind === 'message') body.firstChild.textContent = item.data.text ?? '';
-    else if (item.kind === 'card') body.innerHTML = pick(item.data.html);
+    else if (item.kind === 'card') paintCard(node, item);
     else if (item.kind === 'form') paintForm(node, item);
+  }
+
+  // The card (server html) and its conversation under it (drawn here, all of it as text).
+  function paintCard(node, item) {
+    const body = node.querySelector('.msg__body');
+    const wasOpen = body.querySelector('.thread')?.open;
+    body.innerHTML = pick(item.data.html);
+    localTimes(body);
+    const thread = item.data.thread || [];
+    if (!thread.length) return;
+    const box = el('details', 'thread');
+    box.dataset.testid = 'thread';
+    box.open = wasOpen ?? item.threadOpen ?? false;
+    box.addEventListener('toggle', () => { item.threadOpen = box.open; });
+    box.append(el('summary', 'thread__summary', tr('thread', { n: thread.length })));
+    const list = el('ol', 'thread__list');
+    for (const c of thread) list.append(commentNode(c));
+    box.append(list);
+    body.append(box);
+  }
+
+  function commentNode(c) {
+    const li = el('li', `comment${c.internal ? ' comment--internal' : ''}`);
+    li.dataset.id = c.id;
+    const meta = el('div', 'comment__meta');
+    meta.append(el('span', 'comment__author', pick(c.author?.name) || '?'));
+    const when = new Date(c.at);
+    const t = el('time', 'comment__time', timeText(when, { month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit' }));
+    t.dateTime = c.at;
+    meta.append(t);
+    const via = c.channel ? pick(CHANNELS[c.channel] || c.channel) : tr('elsewhere');
+    meta.append(el('span', 'comment__via', tr('via', { channel: via })));
+    if (c.internal) meta.append(el('span', 'comment__internal', tr('internal')));
+    li.append(meta);
+    if (c.body) li.append(el('p', 'comment__body', c.body));
+    for (const f of c.attachments || []) li.append(fileNode(f));
+    return li;
+  }
+
+  // A file in a thread: a download link (the server checks this person may see the ticket),
+  // and a small preview for images.
+  function fileNode(f) {
+    const url = `/webchat/attachments/${encodeURIComponent(f.id)}?person=${encodeURIComponent(state.person || '')}`;
+    const box = el('div', 'comment__file');
+    if (/^image\//.test(f.content_type || '')) {
+      const img = el('img', 'comment__image');
+      img.src = url;
+      img.alt = f.name;
+      img.loading = 'lazy';
+      box.append(img);
+    }
+    const a = el('a', 'comment__download', `📎 ${f.name}`);
+    a.href = url;
+    a.download = f.name;
+    a.dataset.testid = 'attachment';
+    box.append(a, el('span', 'comment__size', sizeText(f.size)));
+    return box;
+  }
+
+  function sizeText(n) {
+    if (n >= 1048576) return `${(n / 1048576).toFixed(1)} MB`;
+    if (n >= 1024) return `${Math.round(n / 1024)} KB`;
+    return `${n} B`;
+  }
+
+  async function upload(ticket, files) {
+    for (const file of files) {
+      const q = new URLSearchParams({ person: state.person || '', name: file.name || 'pasted.png', client_id: newId() });
+      const busy = notice({ 'zh-CN': STRINGS['zh-CN'].uploading.replace('{name}', file.name), en: STRINGS.en.uploading.replace('{name}', file.name) });
+      let res;
+      try {
+        res = await fetch(`/webchat/tickets/${encodeURIComponent(ticket)}/attachments?${q}`, {
+          method: 'POST', body: file, headers: { 'Content-Type': file.type || 'application/octet-stream' },
+        });
+      } catch (err) {
+        busy.remove();
+        notice({ 'zh-CN': STRINGS['zh-CN'].upload_failed.replace('{why}', String(err)), en: STRINGS.en.upload_failed.replace('{why}', String(err)) }, 'error');
+        continue;
+      }
+      busy.remove();
+      if (res.ok) continue; // the file joins the card's thread over the socket
+      let why = { en: `HTTP ${res.status}`, 'zh-CN': `HTTP ${res.status}` };
+      try { why = (await res.json()).error || why; } catch { /* not JSON: keep the status */ }
+      if (res.status === 413 && !why.en.startsWith('file')) why = { en: 'file: too large', 'zh-CN': 'file：文件过大' };
+      notice({ 'zh-CN': STRINGS['zh-CN'].upload_failed.replace('{why}', why['zh-CN']), en: STRINGS.en.upload_failed.replace('{why}', why.en) }, 'error');
+    }
+  }
+
+  function onComment(m) {
+    for (const node of cardNodes(m.ticket)) {
+      const item = items.get(node);
+      const thread = item.data.thread || (item.data.thread = []);
+      if (thread.some((c) => c.id === m.comment.id)) continue;
+      thread.push(m.comment);
+      item.threadOpen = true;
+      redraw(node);
+    }
   }
 
   function botName(item) {
@@ -295,11 +421,12 @@
     state.pending.set(clientId, entry);
   }
 
-  function sendAction(card, action, value, input) {
+  function sendAction(card, action, value, input, internal = false) {
     const ticket = card.dataset.ticket;
     const clientId = newId();
     const msg = { type: 'action', room: state.room, ticket, action, version: Number(card.dataset.version), client_id: clientId };
     if (value !== undefined) msg.value = value;
+    if (internal) msg.internal = true;
     if (!send(msg)) {
       const select = card.querySelector(`select[data-action="${action}"]`);
       if (select) select.value = '';
@@ -313,7 +440,7 @@
     for (const node of cardNodes(m.ticket)) {
       const item = items.get(node);
       if (item.data.version > Number(m.version)) continue;
-      item.data = { html: m.html, version: Number(m.version) };
+      item.data = { html: m.html, version: Number(m.version), thread: m.thread || item.data.thread };
       redraw(node);
     }
     for (const [cid, p] of state.pending) if (p.ticket === m.ticket) settle(cid);
@@ -343,7 +470,7 @@
     for (const row of form.querySelectorAll('[data-field]')) {
       const name = row.dataset.field;
       const kind = row.dataset.kind;
-      if (name === 'title' || name === 'description' || kind === 'attachment') continue;
+      if (['title', 'description', 'priority', 'type'].includes(name) || kind === 'attachment') continue;
       if (kind === 'multi_select') {
         const chosen = [...row.querySelectorAll('input[type=checkbox]:checked')].map((c) => c.value);
         if (chosen.length) fields[name] = chosen;
@@ -372,7 +499,13 @@
     const node = form.closest('.msg--form');
     const item = items.get(node);
     const clientId = newId();
-    const msg = { type: 'submit_form', room: state.room, ticket_type: form.dataset.type || item.data.ticket_type, client_id: clientId, ...collectForm(form) };
+    const msg = form.dataset.edit
+      ? {
+        type: 'submit_edit', room: state.room, ticket: form.dataset.edit, version: Number(form.dataset.version),
+        ticket_type: form.elements.type?.value || form.dataset.type, priority: form.elements.priority?.value || '',
+        client_id: clientId, ...collectForm(form),
+      }
+      : { type: 'submit_form', room: state.room, ticket_type: form.dataset.type || item.data.ticket_type, client_id: clientId, ...collectForm(form) };
     if (!send(msg)) return;
     item.data.client_id = clientId;
     node.dataset.clientId = clientId;
@@ -420,6 +553,7 @@
     redraw(node);
     $('toasts').append(node);
     setTimeout(() => node.remove(), level === 'error' ? 10000 : 6000);
+    return node;
   }
 
   // ------------------------------------------------------------------ socket
@@ -510,9 +644,22 @@
       case 'card_update':
         if (inRoom(m)) onCardUpdate(m);
         return;
-      case 'form':
+      case 'comment':
+        if (inRoom(m)) onComment(m);
+        return;
+      case 'form': {
+        const retyped = m.client_id && state.pending.get(m.client_id);
+        if (retyped?.kind === 'retype') { // the same edit form, now for the type just chosen
+          settle(m.client_id);
+          const item = items.get(retyped.el);
+          item.data = { ...item.data, html: m.html, ticket_type: m.ticket_type };
+          redraw(retyped.el);
+          return;
+        }
+        if (m.client_id) settle(m.client_id);
         if (inRoom(m)) append({ ...m, id: null }, { force: true })?.querySelector('input, textarea')?.focus();
         return;
+      }
       case 'form_errors':
         onFormErrors(m);
         return;
@@ -539,12 +686,18 @@
     return true;
   }
 
+  function closeNav() {
+    if (!document.body.classList.contains('nav-open')) return;
+    document.body.classList.remove('nav-open');
+    $('sidebar-toggle').setAttribute('aria-expanded', 'false');
+  }
+
   function chooseRoom(id) {
+    closeNav(); // choosing the room already shown closes the drawer too
     if (!roomById(id) || id === state.room) return;
     state.room = id;
     state.unread.delete(id);
     store.set(KEY.room, id);
-    document.body.classList.remove('nav-open');
     showEmpty('loading');
     paintChrome();
     hello();
@@ -557,6 +710,7 @@
     store.set(KEY.person, id);
     if (wasDirect) { state.room = dmRoom().id; store.set(KEY.room, state.room); paintChrome(); }
     if (!store.get(KEY.locale)) setLocale(personById(id).locale, false);
+    else for (const node of $('messages').children) redraw(node); // their time zone
     hello();
   }
 
@@ -584,7 +738,14 @@
     for (const b of document.querySelectorAll('.lang__btn')) {
       b.addEventListener('click', () => setLocale(b.dataset.locale, true));
     }
-    $('sidebar-toggle').addEventListener('click', () => document.body.classList.toggle('nav-open'));
+    $('sidebar-toggle').addEventListener('click', (e) => {
+      e.stopPropagation();
+      const open = document.body.classList.toggle('nav-open');
+      $('sidebar-toggle').setAttribute('aria-expanded', String(open));
+    });
+    // The drawer (small screens) closes on a tap outside it and on Escape.
+    $('scrim').addEventListener('click', closeNav);
+    document.addEventListener('keydown', (e) => { if (e.key === 'Escape') closeNav(); });
     $('new-ticket').addEventListener('click', () => {
       const room = roomById(state.room);
       const type = room?.ticket_type || state.boot?.types?.[0]?.id;
@@ -593,12 +754,33 @@
 
     const list = $('messages');
     list.addEventListener('click', (e) => {
+      const edit = e.target.closest('.card button[data-edit]');
+      if (edit) {
+        const clientId = newId();
+        if (send({ type: 'edit', room: state.room, ticket: edit.dataset.edit, client_id: clientId })) track(clientId, { kind: 'say' });
+        return;
+      }
       const b = e.target.closest('.card button[data-action]');
       if (!b || b.disabled) return;
       if (b.dataset.confirm && !window.confirm(b.dataset.confirm)) return;
       sendAction(b.closest('.card'), b.dataset.action);
     });
     list.addEventListener('change', (e) => {
+      const picked = e.target.closest('.card input[type=file][data-attach]');
+      if (picked) {
+        const files = [...picked.files];
+        picked.value = '';
+        upload(picked.closest('.card').dataset.ticket, files);
+        return;
+      }
+      const retype = e.target.closest('form.ticket-form[data-edit] select[name="type"]');
+      if (retype && retype.value) {
+        const form = retype.closest('form');
+        const clientId = newId();
+        const msg = { type: 'edit', room: state.room, ticket: form.dataset.edit, ticket_type: retype.value, client_id: clientId };
+        if (send(msg)) track(clientId, { kind: 'retype', el: form.closest('.msg--form') });
+        return;
+      }
       const s = e.target.closest('.card select[data-action]');
       if (s && s.value !== '') sendAction(s.closest('.card'), s.dataset.action, s.value);
     });
@@ -608,11 +790,19 @@
         e.preventDefault();
         const field = form.querySelector('[name="value"]');
         const value = field.value.trim();
-        if (value) sendAction(form.closest('.card'), form.dataset.action, value, field);
+        const internal = form.querySelector('[name="internal"]')?.checked || false;
+        if (value) sendAction(form.closest('.card'), form.dataset.action, value, field, internal);
       } else if (form.matches('form.ticket-form')) {
         e.preventDefault();
         submitForm(form);
       }
+    });
+    list.addEventListener('paste', (e) => {
+      const input = e.target.closest('.card form[data-action] input[name="value"]');
+      const files = [...(e.clipboardData?.files || [])];
+      if (!input || !files.length) return;
+      e.preventDefault();
+      upload(input.closest('.card').dataset.ticket, files);
     });
     window.addEventListener('online', () => { if (!state.ws) connect(); });
   }

@@ -15,7 +15,8 @@ from aiohttp import web
 
 from adapters.contract import CardRenderer, DeliveryError, MessageRef
 from bot.bootstrap import Services, build
-from bot.delivery.dispatcher import Dispatcher, DispatchPolicy
+from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.flight import DispatchPolicy
 from core.clock import FrozenClock
 from core.commands import ActOnTicket, OpenTicket
 from core.i18n import Locale

@@ -275,3 +275,17 @@ def test_a_notice_about_a_closed_ticket_offers_no_buttons() -> None:
     for kind in NoticeKind:
         c = build_notice_card(ticket(status=Status.CLOSED), CTX, "zh-CN", notice(kind, None))
         assert c.actions == ()
+
+
+def test_a_requester_is_offered_only_what_they_may_do_and_the_team_everything_else() -> None:
+    from core.card import for_viewer
+    from tests.unit.core.fakes import LI_LEI, ZHANG_WEI
+
+    shown = card("en")
+    mine = for_viewer(shown, ZHANG_WEI, CTX.directory)
+    theirs = for_viewer(shown, LI_LEI, CTX.directory)
+
+    assert [a.id for a in mine.actions] == [Action.CANCEL, Action.COMMENT]
+    assert Action.ACCEPT in [a.id for a in theirs.actions]
+    assert mine.editable and theirs.editable
+    assert not for_viewer(card("en", status=Status.CLOSED), ZHANG_WEI, CTX.directory).editable

@@ -95,7 +95,7 @@ async def test_reopen_gives_a_fresh_resolution_due_in_business_time() -> None:
     assert ticket.status is Status.ASSIGNED
     # Friday 17:30 plus 4 business hours on a 9-18 calendar: 30 min on Friday, 3.5 h on Monday
     assert sla_due(ticket) == MONDAY_1230
-    assert ("SLA due", "2026-01-12 12:30 (Asia/Shanghai)") in [
+    assert ("SLA due (resolution)", "2026-01-12 12:30 (Asia/Shanghai)") in [
         (f.label, f.value) for f in build_card(ticket, ctx, "en").fields
     ]
 

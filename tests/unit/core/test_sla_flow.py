@@ -272,15 +272,17 @@ async def test_nobody_available_leaves_the_ticket_in_the_queue_with_the_reason()
     assert reason.startswith("nobody available (lilei off hours")
 
 
-async def test_card_shows_sla_due_in_the_service_time_zone() -> None:
+async def test_card_shows_sla_due_in_the_service_time_zone_naming_its_target() -> None:
     clock = FrozenClock(START)
     uow, ctx = FakeUnitOfWork(), context(clock)
     ticket = await opened(uow, ctx)
     card = build_card(ticket, ctx, "en")
+    zh = build_card(ticket, ctx, "zh-CN")
 
-    assert ("SLA due", "2026-01-05 13:00 (Asia/Shanghai)") in [
+    assert ("SLA due (first response)", "2026-01-05 13:00 (Asia/Shanghai)") in [
         (f.label, f.value) for f in card.fields
     ]
+    assert "SLA 截止（首次响应）" in [f.label for f in zh.fields]
 
 
 async def test_escalation_card_says_how_late_who_holds_it_and_offers_take_over() -> None:

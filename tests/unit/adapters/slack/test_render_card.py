@@ -190,3 +190,12 @@ def test_more_than_25_actions_spill_into_a_second_actions_block_with_its_own_id(
 
     assert [len(b["elements"]) for b in blocks] == [25, 5]
     assert [b["block_id"] for b in blocks] == ["tkt:IT-1:1", "tkt:IT-1:1:1"]
+
+
+def test_the_sla_line_names_its_target() -> None:
+    due = {"first_response": "2026-01-05T05:00:00+00:00", "resolution": "2026-01-06T01:00:00+00:00"}
+    shown = render_card(build_card(ticket(sla={"due": due}), CTX, "en"))
+    zh = render_card(build_card(ticket(sla={"due": due}), CTX, "zh-CN"))
+
+    assert "SLA due (first response)" in text_of(shown)
+    assert "SLA 截止（首次响应）" in text_of(zh)
