@@ -24,8 +24,9 @@ from adapters.dingtalk.intake import DingTalkIntake
 from adapters.dingtalk.people import CHANNEL, GROUP_PREFIX, DingTalkPeople, DingTalkReach
 from adapters.dingtalk.render import action_card, card_params, out_track_id
 from adapters.dingtalk.stream import StreamClient
+from adapters.kit.conversation import ChatIntake
 from adapters.kit.locale import recipient_locale
-from adapters.ports import Cards, Commands, Files, People
+from adapters.ports import Cards, Commands, Conversations, Files, People
 from core.card import Card, CardKind
 from core.clock import Clock
 from core.i18n import Locale
@@ -36,7 +37,7 @@ log = logging.getLogger("gongdan.dingtalk")
 TEXT_MAX = 5_000
 
 
-class DingTalkPorts(Commands, People, Cards, Files, Protocol):
+class DingTalkPorts(Commands, People, Cards, Conversations, Files, Protocol):
     """What DingTalk asks of the bot."""
 
 
@@ -62,7 +63,13 @@ class DingTalkChannel(DingTalkReach):
         )
         self.people = DingTalkPeople(self.client, ports, settings.people, settings.locale)
         self.intake = DingTalkIntake(
-            settings, ports, self.client, self.people, max_attachment_bytes, self._locale
+            settings,
+            ports,
+            self.client,
+            self.people,
+            max_attachment_bytes,
+            self._locale,
+            ChatIntake(CHANNEL, ports, clock),
         )
         self.stream = StreamClient(self.client, self.intake.on_frame)
         self._ding_refused = False  # a DING quota/edition error is reported once
@@ -115,8 +122,10 @@ class DingTalkChannel(DingTalkReach):
             body["openSpaceId"] = f"dtv1.card//IM_ROBOT.{conversation}"
             body["imRobotOpenSpaceModel"] = {"supportForward": True}
             body["imRobotOpenDeliverModel"] = {"spaceType": "IM_ROBOT"}
-        await self.client.call("POST", "/v1.0/card/instances/createAndDeliver", body)
-        return MessageRef(CHANNEL, conversation, track, state={"outTrackId": track})
+        data = await self.client.call("POST", "/v1.0/card/instances/createAndDeliver", body)
+        # the message carrying the card (a reply quoting it names this id); else the outTrackId
+        message = _carrier(data) or track
+        return MessageRef(CHANNEL, conversation, message, state={"outTrackId": track})
 
     async def update_card(self, ref: MessageRef, cards: CardRenderer) -> CardState | None:
         card = cards(self._locale(ref.conversation))
@@ -209,6 +218,16 @@ class DingTalkChannel(DingTalkReach):
         if staff is None:
             raise DeliveryError(f"{who!r} has no DingTalk identity", permanent=True)
         return staff
+
+
+def _carrier(data: dict[str, Any]) -> str | None:
+    """createAndDeliver's `deliverResults[].carrierId`: the id of the message showing the card."""
+    result = data.get("result")
+    delivered = result.get("deliverResults") if isinstance(result, dict) else None
+    for item in delivered if isinstance(delivered, list) else []:
+        if isinstance(item, dict) and item.get("success") and item.get("carrierId"):
+            return str(item["carrierId"])
+    return None
 
 
 def _conversation(where: ChannelRef) -> str:

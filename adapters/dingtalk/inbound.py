@@ -59,6 +59,17 @@ class RobotMessage:
     session_expires_ms: int
     msgtype: str
     robot_code: str
+    quoted: QuotedMessage | None = None  # the message this one quotes (replies to)
+
+
+@dataclass(frozen=True)
+class QuotedMessage:
+    """What a reply quotes (`text.repliedMsg` when `text.isReplyMsg`): its msgId, whether the
+    robot sent it, and its text (a card's text names its ticket)."""
+
+    msg_id: str
+    from_robot: bool
+    text: str
 
 
 @dataclass(frozen=True)
@@ -130,6 +141,32 @@ def parse_robot_message(data: dict[str, Any]) -> RobotMessage:
         session_expires_ms=int(msg.session_webhook_expired_time or 0),
         msgtype=str(msg.message_type or ""),
         robot_code=str(msg.robot_code or ""),
+        quoted=_quoted(data),
+    )
+
+
+def _quoted(data: dict[str, Any]) -> QuotedMessage | None:
+    """The quoted message of a reply: DingTalk puts it in the text part as `repliedMsg`
+    ({msgId, msgType, senderId, createdAt, content}) with `isReplyMsg: true`; 0.24.x's
+    TextContent drops both, so they are read from the raw data."""
+    text = data.get("text")
+    replied = text.get("repliedMsg") if isinstance(text, dict) else None
+    if not isinstance(replied, dict) or not (text or {}).get("isReplyMsg", True):
+        return None
+    msg_id = replied.get("msgId") or replied.get("originalMsgId")
+    if not isinstance(msg_id, str) or not msg_id:
+        return None
+    content = replied.get("content")
+    quoted_text = ""
+    if isinstance(content, dict):
+        quoted_text = str(content.get("text") or content.get("title") or "")
+    elif isinstance(content, str):
+        quoted_text = content
+    robot = data.get("chatbotUserId")
+    return QuotedMessage(
+        msg_id=msg_id,
+        from_robot=bool(robot) and replied.get("senderId") == robot,
+        text=clean_text(quoted_text).strip(),
     )
 
 

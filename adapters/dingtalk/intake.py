@@ -4,13 +4,14 @@ committed before the frame is acked.
 Dedupe keys (the `inbox` table): "msg:<msgId>" for robot messages, "click:<messageId>" for card
 clicks. Robot messages are fire-and-forget (DingTalk never sends them again), so when the
 commit fails the sender is told in the chat, through the message's sessionWebhook, that it was
-not recorded. The conversation rules are the kit's (adapters.kit.intake).
+not recorded. What a message is and what follows from it (a ticket, a comment, nothing, a
+command's answer) is the chat kit's (adapters.kit.conversation), as for every chat channel.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from adapters.contract import DeliveryError
@@ -27,12 +28,21 @@ from adapters.dingtalk.inbound import (
 from adapters.dingtalk.people import CHANNEL, DingTalkPeople
 from adapters.dingtalk.types import TOPIC_BOT_MESSAGE, TOPIC_CARD_CALLBACK
 from adapters.kit.buttons import action_params
-from adapters.kit.intake import committed_key, opens_ticket, remembered_key, title_from
+from adapters.kit.conversation import ChatInbound, ChatIntake
+from adapters.kit.intake import remembered_key
 from adapters.kit.texts import both
-from adapters.ports import Commands, Files, InboundFile, InboundKey, Submitted, attachment_id
-from core.commands import ActOnTicket, AddComment, Command, OpenTicket
-from core.conversation import CommandName, mentioned_key, parse_command
-from core.errors import DomainError, FormInvalid
+from adapters.ports import (
+    Cards,
+    Commands,
+    Conversations,
+    Files,
+    InboundFile,
+    InboundKey,
+    attachment_id,
+)
+from core.commands import ActOnTicket
+from core.conversation import Kind, mentioned_key, parse_command
+from core.errors import DomainError
 from core.handlers.actions import ActResult
 from core.i18n import Locale
 from core.ticket import ChannelRef
@@ -50,7 +60,7 @@ FORM_LINK: dict[Locale, str] = {
 Ack = tuple[int, Any]
 
 
-class IntakePorts(Commands, Files, Protocol):
+class IntakePorts(Commands, Cards, Conversations, Files, Protocol):
     """What DingTalk's intake asks of the bot."""
 
 
@@ -63,6 +73,7 @@ class DingTalkIntake:
         people: DingTalkPeople,
         max_attachment_bytes: int,
         locale_of: Callable[[str], Locale],
+        chat: ChatIntake,
     ) -> None:
         self.settings = settings
         self.ports = ports
@@ -70,6 +81,7 @@ class DingTalkIntake:
         self.people = people
         self.max_attachment_bytes = max_attachment_bytes
         self.locale_of = locale_of  # the language of a staffId (theirs, else the channel's)
+        self.chat = chat  # robot messages go through the chat kit, like every chat channel
 
     async def on_frame(self, frame: Frame) -> Ack:
         """The ack for a frame, sent only after what it carried is committed."""
@@ -94,67 +106,82 @@ class DingTalkIntake:
         return chosen or self.settings.default_ticket_type or next(iter(self.ports.ticket_types))
 
     async def on_message(self, msg: RobotMessage) -> Ack:
+        """Through the chat kit, like every chat channel: chatter makes nothing, a follow-up or
+        a named key comments, a quote of a card comments on its ticket, commands answer."""
         conversation = msg.sender_staff_id if msg.direct else msg.conversation_id
         where = ChannelRef(CHANNEL, conversation, message=msg.msg_id)
-        command_text = parse_command(msg.text)
-        if command_text is not None and command_text.name is CommandName.NEW:
-            await self._reply(
-                msg, self._form_link(command_text.type_id or self.type_for(conversation))
-            )
-            return 200, {}
-        help_desk = msg.conversation_id in self.settings.help_desk_groups
-        if not opens_ticket(mentioned=msg.mentioned, direct=msg.direct, help_desk=help_desk):
-            return 200, {}
-        if not msg.text and not msg.files:
-            return 200, {}
-        person = await self.people.person(msg.sender_staff_id, msg.sender_nick)
-        prefixes = frozenset(t.prefix for t in self.ports.ticket_types.values())
-        key = mentioned_key(msg.text, prefixes)
-        command: Command
-        if key is not None:
-            command = AddComment(key, person.id, msg.text, where)
-        else:
-            title = title_from(msg.text) or (msg.files[0].filename if msg.files else "")
-            command = OpenTicket(
-                type_id=self.type_for(conversation),
-                title=title,
-                description=msg.text,
-                requester_id=person.id,
-                origin=where,
-            )
-        done = await self._submit(command, msg, where)
-        if done is not None and msg.files:
-            ticket = committed_key(done)
-            if ticket is not None:
-                comment = msg.msg_id if isinstance(command, AddComment) else None
-                await self._keep_files(msg, ticket, comment)
-        return (200, {}) if done is not None else (500, {})
+        help_desk = not msg.direct and msg.conversation_id in self.settings.help_desk_groups
+        text = msg.text or " ".join(f.filename for f in msg.files)
+        is_command = parse_command(text) is not None
 
-    async def _submit(
-        self, command: Command, msg: RobotMessage, where: ChannelRef
-    ) -> Submitted | None:
-        inbound = InboundKey(CHANNEL, f"msg:{msg.msg_id}")
+        async def reply(text: Mapping[Locale, str], *, error: bool = False) -> None:
+            await self._answer(msg, text, in_chat=is_command)
+
         try:
-            return await self.ports.submit(command, inbound=inbound, respond=remembered_key)
-        except FormInvalid:
-            type_id = command.type_id if isinstance(command, OpenTicket) else ""
-            await self._reply(msg, self._form_link(type_id))
-        except DomainError as exc:
-            await self.ports.notify(where, both(exc.message))
+            card_key = await self._quoted_card(msg, conversation)
+            if card_key is None and not (msg.mentioned or msg.direct or help_desk):
+                return 200, {}  # a group's talk that is not for the robot
+            if not text:
+                return 200, {}
+            person = await self.people.person(msg.sender_staff_id)
+            done = await self.chat.take(
+                ChatInbound(
+                    person=person,
+                    where=where,
+                    text=text,
+                    key=InboundKey(CHANNEL, f"msg:{msg.msg_id}"),
+                    type_id=self.type_for(conversation),
+                    mentions_bot=msg.mentioned,
+                    direct=msg.direct,
+                    help_desk=help_desk,
+                    card_key=card_key,
+                ),
+                reply,
+            )
         except Exception:
             # the platform never resends a robot message: the sender must hear it was lost
             log.exception("dingtalk message not recorded", extra={"msg_id": msg.msg_id})
             await self._reply(msg, NOT_RECORDED)
-        return None
+            return 500, {}
+        if done.form is not None:
+            type_id = done.form.type_id or self.type_for(conversation)
+            await self._answer(msg, self._form_link(type_id), in_chat=True)
+        if msg.files and done.ticket is not None and not done.duplicate:
+            comment = msg.msg_id if done.kind is not Kind.NEW_TICKET else None
+            await self._keep_files(msg, done.ticket, comment)
+        return 200, {}
+
+    async def _quoted_card(self, msg: RobotMessage, conversation: str) -> str | None:
+        """The ticket of the card this message quotes: the card message's id as the dispatcher
+        stored it, else the key a quoted robot message shows."""
+        quoted = msg.quoted
+        if quoted is None:
+            return None
+        key = await self.ports.ticket_for_message(CHANNEL, conversation, quoted.msg_id)
+        if key is None and quoted.from_robot:
+            prefixes = frozenset(t.prefix for t in self.ports.ticket_types.values())
+            key = mentioned_key(quoted.text, prefixes)
+        return key
+
+    async def _answer(
+        self, msg: RobotMessage, said: Mapping[Locale, str], *, in_chat: bool
+    ) -> None:
+        """A command's answer in a group goes to the group through the session webhook (at the
+        sender); anything else — a 1:1's answers, a private word — 1:1 from the robot."""
+        if in_chat and not msg.direct:
+            await self._reply(msg, said)
+        else:
+            await self.ports.notify(ChannelRef(CHANNEL, msg.sender_staff_id), said)
 
     def _form_link(self, type_id: str) -> dict[Locale, str]:
         url = f"{self.settings.base_url.rstrip('/')}/?new={type_id}"
         return {loc: text.format(url=url) for loc, text in FORM_LINK.items()}
 
-    async def _reply(self, msg: RobotMessage, text: dict[Locale, str]) -> None:
+    async def _reply(self, msg: RobotMessage, text: Mapping[Locale, str]) -> None:
         """Answer in the message's conversation straight away (not through the outbox)."""
         locale = self.locale_of(msg.sender_staff_id)
-        body: dict[str, Any] = {"msgtype": "text", "text": {"content": text[locale]}}
+        content = text.get(locale) or text.get("en") or ""
+        body: dict[str, Any] = {"msgtype": "text", "text": {"content": content}}
         if not msg.direct:
             body["at"] = {"atUserIds": [msg.sender_staff_id]}
         try:

@@ -1,85 +1,74 @@
-"""DingTalk staffId → Person: configured identity (identities.dingtalk), else one directory
-lookup (name, e-mail, mobile) linked to a configured person with the same e-mail, else a new
-requester. Registered people are persisted by the bot, so a restart looks nobody up again.
+"""DingTalk staff as people: the directory API (/topapi/v2/user/get) behind the kit's resolver.
+
+Who a staffId is (configured identity, same e-mail, or a new requester), the cache, the one
+lookup per person and the retry after a failure are `adapters.kit.people`; this module only
+reads DingTalk's user objects.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import Iterable
-from dataclasses import replace
+import time
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from adapters.contract import DeliveryError
 from adapters.dingtalk.client import DingTalkClient
+from adapters.kit.people import LookupFailed, Now, PeopleResolver, Profile, Sleep
 from adapters.ports import People
-from core.i18n import Locale, Text
-from core.people import Person, Role
+from core.i18n import Locale
+from core.people import Person
 from core.ticket import ChannelRef
-
-log = logging.getLogger("gongdan.dingtalk")
 
 CHANNEL = "dingtalk"
 GROUP_PREFIX = "cid"  # openConversationIds start with "cid"; staffIds never do
 
 
-class DingTalkPeople:
-    def __init__(
-        self, client: DingTalkClient, ports: People, people: Iterable[Person], locale: Locale
-    ) -> None:
-        self.client = client
-        self.ports = ports
-        self.locale = locale
-        self._by_email = {p.email.lower(): p.id for p in people if p.email}
-        self._cache: dict[str, Person] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+class DingTalkDirectory:
+    """The organisation's staff, read by staffId (name, e-mail, whether still active)."""
 
-    async def person(self, staff_id: str, nick: str = "") -> Person:
-        """The Person behind a staffId, looked up and registered on first sight."""
-        cached = self._cache.get(staff_id)
-        if cached is not None:
-            return cached
-        known = self.ports.directory.by_identity(CHANNEL, staff_id)
-        if known is not None:
-            self._cache[staff_id] = known
-            return known
-        async with self._locks.setdefault(staff_id, asyncio.Lock()):
-            cached = self._cache.get(staff_id)
-            if cached is None:
-                cached = self._cache[staff_id] = await self._resolve(staff_id, nick)
-            return cached
+    def __init__(self, client: DingTalkClient) -> None:
+        self.client = client
+
+    async def lookup(self, user_id: str) -> Profile | None:
+        try:
+            user = await self.client.user(user_id)
+        except DeliveryError as exc:
+            raise LookupFailed(
+                str(exc), retry_after=exc.retry_after, permanent=exc.permanent
+            ) from exc
+        if user is None:
+            return None
+        return Profile(
+            user_id=user_id,
+            name=_str(user, "name"),
+            email=_str(user, "email") or _str(user, "org_email"),
+            deactivated=user.get("active") is False,
+        )
+
+
+class DingTalkPeople(PeopleResolver):
+    """staffId -> Person through the kit; `staff_id_of` is the reverse (to write to someone)."""
+
+    def __init__(
+        self,
+        client: DingTalkClient,
+        gateway: People,
+        people: Iterable[Person],
+        locale: Locale,
+        *,
+        now: Now = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        super().__init__(
+            CHANNEL, gateway, people, locale, DingTalkDirectory(client), now=now, sleep=sleep
+        )
 
     def staff_id_of(self, person_id: str) -> str | None:
-        person = self.ports.directory.person(person_id)
-        return person.identities.get(CHANNEL) if person is not None else None
-
-    async def _resolve(self, staff_id: str, nick: str) -> Person:
-        try:
-            user: dict[str, Any] | None = await self.client.user(staff_id)
-        except DeliveryError as exc:
-            log.warning("dingtalk directory lookup failed", extra={"error": str(exc)})
-            user = None
-        email = _str(user, "email") or _str(user, "org_email")
-        match = self._by_email.get(email.lower()) if email else None
-        existing = self.ports.directory.person(match) if match else None
-        if existing is not None:
-            person = replace(existing, identities={**existing.identities, CHANNEL: staff_id})
-        else:
-            name = _str(user, "name") or nick or staff_id
-            person = Person(
-                id=f"{CHANNEL}:{staff_id}",
-                name=Text(name, name),
-                email=email,
-                locale=self.locale,
-                roles=frozenset({Role.REQUESTER}),
-                identities={CHANNEL: staff_id},
-            )
-        await self.ports.register_person(person)
-        return person
+        return self.user_of(person_id)
 
 
-def _str(data: dict[str, Any] | None, key: str) -> str | None:
+def _str(data: Mapping[str, Any] | None, key: str) -> str | None:
     value = data.get(key) if data else None
     return value if isinstance(value, str) and value else None
 

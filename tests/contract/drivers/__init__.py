@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.contract.drivers.base import ChannelDriver
+from tests.contract.drivers.dingtalk import DingTalkContractDriver
 from tests.contract.drivers.email import EmailContractDriver
 from tests.contract.drivers.slack import SlackContractDriver
 from tests.contract.drivers.webchat import WebchatContractDriver
@@ -11,4 +12,5 @@ DRIVERS: dict[str, type[ChannelDriver]] = {
     "webchat": WebchatContractDriver,
     "slack": SlackContractDriver,
     "email": EmailContractDriver,
+    "dingtalk": DingTalkContractDriver,
 }

@@ -19,7 +19,12 @@ from tests.fakes.dingtalk import Card, FakeDingTalk
 GROUP = "cidGroupHelpDesk0001=="
 TEMPLATE = "gongdan-generic.schema"
 # staffIds of the test company's people (tests/e2e/gongdan.test.yaml)
-STAFF = {"li.lei": "manager4220", "zhao.li": "staff0002", "han.meimei": "staff0003"}
+STAFF = {
+    "li.lei": "manager4220",
+    "zhao.li": "staff0002",
+    "han.meimei": "staff0003",
+    "bob.smith": "staffBob0005",  # reads English
+}
 
 
 def dingtalk_config(
@@ -85,11 +90,13 @@ class DingTalkDriver:
             return list((await r.json())["items"])
 
     async def card_known(self, conversation: str, track: str, within: float = 5.0) -> str:
-        """Until the dispatcher stored the card's ref (its outTrackId as state)."""
+        """Until the dispatcher stored the card's ref (the message carrying it, its
+        outTrackId as state)."""
         service = self.svc.services.service
+        message = self.fake.cards[track].carriers[conversation]
         async with asyncio.timeout(within):
             while True:
-                key = await service.ticket_for_message("dingtalk", conversation, track)
+                key = await service.ticket_for_message("dingtalk", conversation, message)
                 if key is not None:
                     return key
                 await asyncio.sleep(0.01)

@@ -93,11 +93,15 @@ async def test_no_dingtalk_handler_blocks_the_event_loop_for_50_ms(
         gc.collect()
         gc.disable()  # a collector pause would be counted against whichever step it fell in
         try:
-            for n in range(20):
-                await fake.send_bot_message(text=f"故障 {n}", sender_staff_id=STAFF["zhao.li"])
+            for n in range(20):  # 20 groups: one sender's quick messages in one are follow-ups
+                await fake.send_bot_message(
+                    text=f"故障 {n}",
+                    sender_staff_id=STAFF["zhao.li"],
+                    conversation_id=f"cidLoad{n:04d}==",
+                )
             await dt.until(lambda: len(fake.cards) == 20, within=15)
             [card, *_] = fake.cards.values()
-            await dt.card_known(GROUP, card.out_track_id)
+            await dt.card_known(card.spaces[0][1], card.out_track_id)
             await fake.click_card(
                 card.out_track_id,
                 STAFF["li.lei"],

@@ -26,6 +26,7 @@ from tests.fakes.dingtalk.payloads import (
     TOPIC_CARD_CALLBACK,
     api_error,
     card_click,
+    opaque_id,
     robot_message,
 )
 from tests.fakes.dingtalk.stream import Ack, Push, StreamGateway
@@ -253,9 +254,11 @@ class FakeDingTalk:
         msgtype: str = "text",
         content: Mapping[str, Any] | None = None,
         at_staff_ids: Sequence[str] = (),
+        quoting: Card | None = None,
     ) -> tuple[JSON, Push]:
         """A robot message (fire-and-forget): returns its payload and push; `stream.lost` holds
-        it when no connection subscribed to the topic was open."""
+        it when no connection subscribed to the topic was open. `quoting`: a reply quoting that
+        card's message in this conversation."""
         session = self.new_hex(32)
         expires = self.clock.now() + self.session_ttl
         self.sessions[session] = Session(conversation_id, expires)
@@ -275,8 +278,23 @@ class FakeDingTalk:
             text=text,
             content=content,
             at_staff_ids=at_staff_ids,
+            replied=self._quote(quoting, conversation_id, sender_staff_id, conversation_type),
         )
         return payload, await self.stream.push("CALLBACK", TOPIC_BOT_MESSAGE, payload, {})
+
+    def _quote(
+        self, card: Card | None, conversation_id: str, staff_id: str, conversation_type: str
+    ) -> JSON | None:
+        if card is None:
+            return None
+        space = staff_id if conversation_type == "1" else conversation_id
+        return {
+            "msgId": card.carriers[space],
+            "msgType": "interactiveCard",
+            "senderId": opaque_id("bot", self.robot_code),
+            "createdAt": self.now_ms(),
+            "content": {"text": ""},  # (double's choice) a card's quote carries no text
+        }
 
     async def click_card(
         self,

@@ -58,6 +58,9 @@ class Card:
     spaces: list[tuple[str, str]] = field(default_factory=list)  # (spaceType, spaceId)
     callback_type: str = "STREAM"
     history: list[dict[str, str]] = field(default_factory=list)  # params after each change
+    # spaceId -> the message carrying the card there (deliverResults' carrierId); a user who
+    # quotes the card sends this as repliedMsg.msgId
+    carriers: dict[str, str] = field(default_factory=dict)
 
     def copies(self) -> list[tuple[str, str, dict[str, str]]]:
         return [(kind, space, dict(self.params)) for kind, space in self.spaces]
@@ -182,7 +185,7 @@ class OpenApi:
         for kind, space in _parse_spaces(open_space_id) or []:
             if (kind, space) not in card.spaces:
                 card.spaces.append((kind, space))
-            carrier = self.fake.new_hex(24)
+            carrier = card.carriers.setdefault(space, f"msg{self.fake.new_hex(22)}==")
             results.append(
                 {"spaceType": kind, "spaceId": space, "success": True, "carrierId": carrier}
             )

@@ -54,10 +54,12 @@ def robot_message(
     at_staff_ids: Sequence[str] = (),
     is_in_at_list: bool = True,
     is_admin: bool = False,
+    replied: Mapping[str, Any] | None = None,
 ) -> JSON:
     """The `data` of a /v1.0/im/bot/messages/get CALLBACK (group: conversationType "2", 1:1: "1").
 
-    text → `text.content`; picture → `content.downloadCode`; file → `content.{downloadCode,
+    text → `text.content` (a reply quoting a message adds `text.isReplyMsg` and
+    `text.repliedMsg`: {msgId, msgType, senderId, createdAt, content}); picture → `content.downloadCode`; file → `content.{downloadCode,
     fileName}`; richText → `content.richText` (a list of {text} and {type: picture, downloadCode}).
     """
     bot = opaque_id("bot", robot_code)
@@ -86,6 +88,8 @@ def robot_message(
     msg["sessionWebhook"] = session_webhook
     if msgtype == "text":
         msg["text"] = {"content": text}
+        if replied is not None:
+            msg["text"] |= {"isReplyMsg": True, "repliedMsg": dict(replied)}
     else:
         msg["content"] = dict(content or {})
     msg |= {"robotCode": robot_code, "msgtype": msgtype}

@@ -11,6 +11,7 @@ import pytest
 from adapters.dingtalk.inbound import (
     DingTalkPayloadError,
     MessageFile,
+    QuotedMessage,
     parse_card_click,
     parse_frame,
     parse_robot_message,
@@ -43,6 +44,19 @@ def test_one_to_one_message_is_direct() -> None:
     msg = parse_robot_message(load("chatbot_message_1to1_text.json"))
 
     assert msg.direct and msg.conversation_id == "cidSingleChatScrubbed=="
+
+
+def test_a_reply_names_the_message_it_quotes_and_whether_the_robot_sent_it() -> None:
+    msg = parse_robot_message(load("chatbot_message_group_reply.json"))
+
+    assert msg.text == "已经重启过了，还是不行"
+    assert msg.quoted == QuotedMessage(
+        msg_id="msgCardscrubbedCarrier01==", from_robot=True, text="IT-1001 打印机坏了"
+    )
+
+
+def test_a_message_quoting_nothing_has_no_quote() -> None:
+    assert parse_robot_message(load("chatbot_message_1to1_text.json")).quoted is None
 
 
 def test_picture_message_carries_its_download_code() -> None:
