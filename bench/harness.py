@@ -104,18 +104,20 @@ async def serve(
     """`gongdan serve` as a subprocess on a free port; yields (base URL, pid) once it is ready.
 
     The e-mail listener gets a free port too (the example config's 127.0.0.1:2525 would make two
-    benchmarks, or a benchmark and a running service, collide)."""
+    benchmarks, or a benchmark and a running service, collide), and follow-ups are off: the
+    benchmarks send many messages from a few people into one room, each meant as a new ticket
+    (with the default 5-minute window, a person's next message is a comment on their last)."""
     with tempfile.TemporaryDirectory(prefix="gongdan-bench-") as tmp:
-        async with _serve(_with_free_smtp_port(config, Path(tmp)), db_url, log_level) as served:
+        async with _serve(_bench_config(config, Path(tmp)), db_url, log_level) as served:
             yield served
 
 
-def _with_free_smtp_port(config: Path, directory: Path) -> Path:
+def _bench_config(config: Path, directory: Path) -> Path:
     data = yaml.safe_load(config.read_text(encoding="utf-8"))
     email = (data.get("channels") or {}).get("email") or {}
-    if not email.get("smtp_listen"):
-        return config
-    email["smtp_listen"] = f"127.0.0.1:{free_port()}"
+    if email.get("smtp_listen"):
+        email["smtp_listen"] = f"127.0.0.1:{free_port()}"
+    data.setdefault("conversation", {})["follow_up_minutes"] = 0
     path = directory / config.name
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
