@@ -8,12 +8,14 @@ from typing import Any
 import adapters.email
 import adapters.slack
 import adapters.webchat
+import adapters.wecom
 from adapters.contract import ChannelSpec
 
 CHANNELS: tuple[ChannelSpec[Any], ...] = (
     adapters.webchat.SPEC,
     adapters.slack.SPEC,
     adapters.email.SPEC,
+    adapters.wecom.SPEC,
 )
 
 # people's identities and outbox rate limits may name these before their channel is registered
