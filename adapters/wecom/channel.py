@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from adapters.contract import Capabilities, CardRenderer, CardState, DeliveryError, MessageRef
 from adapters.kit.locale import recipient_locale
 from adapters.ports import Cards, Commands, Files, InboundFile, People
-from adapters.wecom.callback import MAX_BODY, CallbackCrypto, CallbackRejected
+from adapters.wecom.callback import CallbackCrypto, CallbackRejected
 from adapters.wecom.client import AppClient, Http, Webhooks, WeComError
 from adapters.wecom.config import WeComSettings
 from adapters.wecom.inbound import (
@@ -141,7 +141,7 @@ class WeComChannel:
 
     async def _callback(self, request: web.Request) -> web.Response:
         assert self.crypto is not None
-        body = await request.content.read(MAX_BODY + 1)
+        body = await request.read()  # already read (within its deadline) by the middleware
         try:
             root = self.crypto.open(request.query, body, self._now())
             inbound = app_callback(root)
