@@ -225,10 +225,14 @@ class WeComChannel:
         log.debug("wecom smart robot event not handled", extra={"event": event.kind})
 
     async def _download(self, ref: FileRef) -> InboundFile:
-        data = await self.http.read(ref.url, self.settings.max_attachment_bytes + 32)
+        data, served = await self.http.read(ref.url, self.settings.max_attachment_bytes + 32)
         plain = decrypt_media(data, ref.aeskey)
-        name = ref.filename or f"image-{uuid.uuid4().hex[:8]}.png"
-        kind = "image/png" if not ref.filename else "application/octet-stream"
+        kind = _sniff(plain) if ref.kind == "image" else "application/octet-stream"
+        name = (
+            ref.filename
+            or served
+            or ("image." + kind.rpartition("/")[2] if ref.kind == "image" else "file")
+        )
         return InboundFile("", name, kind, len(plain), plain)
 
     def _remember_shown(self, task_id: str, version: int) -> None:
@@ -397,6 +401,13 @@ def _split(conversation: str | None) -> tuple[str, str]:
 def _task_id(card: Card) -> str:
     """Unique per app and at most 128 characters (WeCom refuses a task_id used before)."""
     return f"{card.ticket_key}-{card.version}-{uuid.uuid4().hex[:12]}"
+
+
+_MAGIC = ((b"\x89PNG", "image/png"), (b"\xff\xd8", "image/jpeg"), (b"GIF8", "image/gif"))
+
+
+def _sniff(data: bytes) -> str:
+    return next((kind for magic, kind in _MAGIC if data.startswith(magic)), "image/octet-stream")
 
 
 def _refuse(exc: CallbackRejected) -> web.Response:

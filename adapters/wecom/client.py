@@ -73,18 +73,20 @@ class Http:
             raise DeliveryError("wecom answered something that is not a JSON object")
         return data
 
-    async def read(self, url: str, limit: int) -> bytes:
-        """GET raw bytes, at most `limit` (DeliveryError beyond)."""
+    async def read(self, url: str, limit: int) -> tuple[bytes, str]:
+        """GET raw bytes, at most `limit` (DeliveryError beyond), and the file name served."""
         try:
             async with self.session.get(url) as response:
                 if response.status != 200:
                     raise DeliveryError(f"file download answered HTTP {response.status}")
                 data = await response.content.read(limit + 1)
+                disposition = response.content_disposition
+                name = disposition.filename if disposition is not None else None
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise DeliveryError(f"file download failed: {exc}") from exc
         if len(data) > limit:
             raise DeliveryError("file is over the attachment size limit", permanent=True)
-        return data
+        return data, name or ""
 
 
 class AppClient:

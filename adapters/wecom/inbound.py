@@ -32,6 +32,7 @@ class FileRef:
 
     url: str
     aeskey: str
+    kind: str = "file"  # "image" or "file"
     filename: str = ""
 
 
@@ -110,7 +111,7 @@ def robot_message(body: Mapping[str, Any]) -> Message:
     if msgtype == "text":
         texts.append(_str(_map(body, "text"), "content"))
     elif msgtype in ("image", "file"):
-        files.append(_file(_map(body, str(msgtype))))
+        files.append(_file(_map(body, str(msgtype)), str(msgtype)))
     elif msgtype == "mixed":
         items = _map(body, "mixed").get("msg_item")
         for item in items if isinstance(items, list) else ():
@@ -119,7 +120,7 @@ def robot_message(body: Mapping[str, Any]) -> Message:
             if item.get("msgtype") == "text":
                 texts.append(_str(_map(item, "text"), "content"))
             elif item.get("msgtype") == "image":
-                files.append(_file(_map(item, "image")))
+                files.append(_file(_map(item, "image"), "image"))
     else:
         raise PayloadError(f"unhandled msgtype {msgtype!r}")
     text = "\n".join(t for t in texts if t)
@@ -178,8 +179,8 @@ def app_callback(root: Element) -> Message | Click | Event:
     return Event(kind, userid)
 
 
-def _file(data: Mapping[str, Any]) -> FileRef:
-    return FileRef(_str(data, "url"), _str(data, "aeskey"), _str(data, "filename"))
+def _file(data: Mapping[str, Any], kind: str) -> FileRef:
+    return FileRef(_str(data, "url"), _str(data, "aeskey"), kind, _str(data, "filename"))
 
 
 def _map(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:

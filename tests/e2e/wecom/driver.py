@@ -30,9 +30,18 @@ class WallClock:
 
 
 def wecom_config(
-    db_url: str, fake: FakeWeCom, *, robot: bool = True, app: bool = True, **extra: Any
+    db_url: str,
+    fake: FakeWeCom,
+    *,
+    robot: bool = True,
+    app: bool = True,
+    edit: Callable[[dict[str, Any]], None] | None = None,
+    **extra: Any,
 ) -> Config:
+    """The e2e company with WeCom pointed at the double; `edit` changes the rest."""
     data = yaml.safe_load(TEST_CONFIG.read_text(encoding="utf-8"))
+    if edit is not None:
+        edit(data)
     for person in data["people"]:
         if person["id"] in USERS:
             person["identities"] = {"wecom": USERS[person["id"]]}

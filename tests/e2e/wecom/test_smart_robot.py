@@ -8,7 +8,15 @@ import logging
 import aiohttp
 import pytest
 
-from tests.e2e.wecom.driver import GROUP, USERS, button, shows, until, wecom_service
+from tests.e2e.wecom.driver import (
+    GROUP,
+    USERS,
+    WeComDriver,
+    button,
+    shows,
+    until,
+    wecom_service,
+)
 from tests.fakes.wecom import FakeWeCom
 
 
@@ -106,3 +114,34 @@ async def test_a_dropped_robot_connection_is_reopened(db_url: str, fake: FakeWeC
 
     assert robot.connects == 2
     assert robot.stopped_because is None
+
+
+async def test_images_and_files_sent_to_the_robot_are_kept_as_attachments(
+    db_url: str, fake: FakeWeCom
+) -> None:
+    picture = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+    async with wecom_service(db_url, fake, app=False) as wecom:
+        await fake.bot.send_mixed(GROUP, USERS["zhao.li"], ["@工单机器人 打印机报错", picture])
+        await until(lambda: fake.bot.cards_in(GROUP))
+        await fake.bot.send_file(None, USERS["zhao.li"], b"log line\n" * 100, "错误日志.txt")
+        await until(lambda: len(fake.bot.cards) == 2)
+        first = await _attachments(wecom, "IT-1001")
+        second = await _attachments(wecom, "IT-1002")
+
+    assert [a["size"] for a in first] == [len(picture)]
+    assert [(a["filename"], a["size"]) for a in second] == [("错误日志.txt", 900)]
+
+
+async def _attachments(wecom: WeComDriver, key: str) -> list[dict[str, object]]:
+    async def listed() -> list[dict[str, object]]:
+        async with wecom.svc.http.get(
+            wecom.svc.url + f"/api/v1/tickets/{key}/attachments", headers=wecom.svc.auth("admin")
+        ) as r:
+            return list((await r.json())["items"])
+
+    async with asyncio.timeout(5):
+        while True:
+            items = await listed()
+            if items:
+                return items
+            await asyncio.sleep(0.05)
