@@ -134,14 +134,24 @@ async def until(done: Any, within: float) -> None:
         await asyncio.sleep(0.01)
 
 
-def robot_cards(fake: FakeWeCom) -> dict[int, float]:
-    """Message index -> when its card came back over the long connection."""
-    out: dict[int, float] = {}
-    for frame in fake.bot.received("aibot_send_msg"):
-        match = ROBOT_TEXT.search(json.dumps(frame.data, ensure_ascii=False))
-        if match:
-            out.setdefault(int(match.group(1)), frame.at.timestamp())
-    return out
+class RobotCards:
+    """Message index -> when its card came back over the long connection; reads only the
+    frames recorded since the last look (the double keeps every frame)."""
+
+    def __init__(self, fake: FakeWeCom) -> None:
+        self.fake = fake
+        self.seen: dict[int, float] = {}
+        self._read = 0
+
+    def __call__(self) -> dict[int, float]:
+        frames = self.fake.bot.frames
+        for frame in frames[self._read :]:
+            if frame.direction == "in" and frame.cmd == "aibot_send_msg":
+                match = ROBOT_TEXT.search(json.dumps(frame.data, ensure_ascii=False))
+                if match:
+                    self.seen.setdefault(int(match.group(1)), frame.at.timestamp())
+        self._read = len(frames)
+        return self.seen
 
 
 async def push_robot(fake: FakeWeCom, indexes: range, rate: float | None) -> dict[int, float]:
@@ -165,6 +175,7 @@ async def run(args: argparse.Namespace) -> None:
     fake = FakeWeCom(clock=WallClock())
     await fake.start()
     sender = CallbackSender(TOKEN, AES_KEY, fake.api.corp_id, fake.api.agent_id, WallClock())
+    robot_cards = RobotCards(fake)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             config = write_config(Path(tmp), fake)
@@ -175,7 +186,7 @@ async def run(args: argparse.Namespace) -> None:
                 await post_all(callback_url, callbacks(sender, 10**6, 200), args.concurrency)
                 await push_robot(fake, range(10**6, 10**6 + 200), None)
                 await until(lambda: len(fake.api.messages) >= 200, 60)
-                await until(lambda: len(robot_cards(fake)) >= 200, 60)
+                await until(lambda: len(robot_cards()) >= 200, 60)
 
                 # --- app callbacks, closed loop
                 msgs = callbacks(sender, 0, total)
@@ -196,19 +207,19 @@ async def run(args: argparse.Namespace) -> None:
                 app_open, app_open_status = await post_at_rate(callback_url, steady, rate)
 
                 # --- robot frames, burst
-                have = len(robot_cards(fake))
+                have = len(robot_cards())
                 cpu0 = cpu_seconds(pid)
                 t0 = time.perf_counter()
                 await push_robot(fake, range(total), None)
                 pushed_in = time.perf_counter() - t0
-                await until(lambda: len(robot_cards(fake)) >= have + total, 120)
+                await until(lambda: len(robot_cards()) >= have + total, 120)
                 robot_carded = time.perf_counter() - t0
                 robot_cpu = cpu_seconds(pid) - cpu0
                 # --- robot frames, open loop
                 steady_range = range(3 * 10**6, 3 * 10**6 + int(rate * duration))
                 sent = await push_robot(fake, steady_range, rate)
-                await until(lambda: all(i in robot_cards(fake) for i in steady_range), 120)
-                shown = robot_cards(fake)
+                await until(lambda: all(i in robot_cards() for i in steady_range), 120)
+                shown = robot_cards()
                 robot_open = [shown[i] - sent[i] for i in steady_range]
                 await asyncio.sleep(1)
                 app_cards = len(fake.api.messages)

@@ -15,8 +15,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 from xml.etree.ElementTree import Element
 
 from defusedxml import DefusedXmlException
@@ -129,8 +130,7 @@ class CallbackCrypto:
             self._nonces[q.nonce] = (q.msg_signature, now)
 
     @staticmethod
-    def _decrypt(run: object) -> str:
-        assert callable(run)
+    def _decrypt(run: Callable[[], Any]) -> str:
         try:
             text = run()
         except Exception as exc:  # wechatpy raises its own, base64 and unicode errors alike

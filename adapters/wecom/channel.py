@@ -41,7 +41,7 @@ from adapters.wecom.render import TEXTS, markdown_card, status_line, template_ca
 from adapters.wecom.robot import RobotConnection
 from core.card import Card
 from core.clock import Clock
-from core.i18n import Locale, Text
+from core.i18n import Locale
 from core.people import Person
 from core.ticket import ChannelRef
 
@@ -117,10 +117,14 @@ class WeComChannel:
     # ---- Reach ----------------------------------------------------------------------------
     def direct_ref(self, person: Person) -> ChannelRef | None:
         userid = person.identities.get(CHANNEL)
-        if not userid:
-            return None
-        kind = "app" if self.app is not None else "robot:single" if self.robot else None
-        return ChannelRef(CHANNEL, f"{kind}:{userid}") if kind else None
+        conv = self._direct(userid) if userid else None
+        return ChannelRef(CHANNEL, conv) if conv else None
+
+    def _direct(self, userid: str) -> str | None:
+        """A person's own conversation: the app's 1:1, else the robot's (None: neither runs)."""
+        if self.app is not None:
+            return f"app:{userid}"
+        return f"robot:single:{userid}" if self.robot is not None else None
 
     def is_direct(self, where: ChannelRef) -> bool:
         return (where.conversation or "").startswith(("app:", "robot:single:"))
@@ -295,11 +299,10 @@ class WeComChannel:
         conv = where.conversation or ""
         if ephemeral_to is not None:
             # WeCom has no message only one person in a group sees: tell them directly
-            userid = self._userid(ephemeral_to)
-            direct = self.direct_ref(Person(id="", name=_NO_NAME, identities={CHANNEL: userid}))
+            direct = self._direct(self._userid(ephemeral_to))
             if direct is None:
                 raise DeliveryError("no direct way to reach this WeCom user", permanent=True)
-            conv = direct.conversation or ""
+            conv = direct
         chosen = text.get(self._locale(conv)) or text.get("en") or ""
         kind, target = _split(conv)
         if kind == "app":
@@ -385,9 +388,6 @@ class WeComChannel:
 
     def _now(self) -> float:
         return self.clock.now().timestamp()
-
-
-_NO_NAME = Text("", "")
 
 
 def _split(conversation: str | None) -> tuple[str, str]:

@@ -91,9 +91,13 @@ class WeComIntake:
                 command, inbound=InboundKey(CHANNEL, click.dedupe), respond=remembered_key
             )
         except DomainError as exc:
-            log.info("wecom click refused", extra={"reason": exc.message})
+            # WeCom has no message only one person sees: the clicker is told in their own chat
+            await self.gateway.notify(where, both(exc.message), ephemeral_to=click.userid)
             return None
-        return done.value if isinstance(done.value, ActResult) else None
+        result = done.value if isinstance(done.value, ActResult) else None
+        if result is not None and not result.changed and result.message:
+            await self.gateway.notify(where, both(result.message), ephemeral_to=click.userid)
+        return result
 
     async def _keep_files(self, key: str, msg: Message, download: Download) -> None:
         files: list[InboundFile] = []
