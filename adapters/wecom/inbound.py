@@ -136,7 +136,10 @@ def robot_event(body: Mapping[str, Any]) -> Click | Event:
     chatid = _str(body, "chatid") if body.get("chattype") == "group" else None
     if kind == "template_card_event":
         data = _map(event, "template_card_event")
-        action, ticket, version = parse_event_key(_str(data, "event_key"))
+        try:
+            action, ticket, version = parse_event_key(_str(data, "event_key"))
+        except PayloadError as exc:  # a card that is not ours: known event, nothing to do
+            return Event(kind, userid, chatid, {"reason": str(exc)})
         return Click(
             dedupe=f"robot:{_str(body, 'msgid')}",
             userid=userid,
@@ -166,7 +169,10 @@ def app_callback(root: Element) -> Message | Click | Event:
     kind = fields.get("Event", "")
     dedupe = f"app:{userid}:{fields.get('CreateTime', '')}:{kind}"
     if kind == "template_card_event":
-        action, ticket, version = parse_event_key(fields.get("EventKey", ""))
+        try:
+            action, ticket, version = parse_event_key(fields.get("EventKey", ""))
+        except PayloadError as exc:  # a card that is not ours: known event, nothing to do
+            return Event(kind, userid, extra={"reason": str(exc)})
         return Click(
             dedupe=f"{dedupe}:{fields.get('TaskId', '')}",
             userid=userid,

@@ -145,3 +145,19 @@ async def _attachments(wecom: WeComDriver, key: str) -> list[dict[str, object]]:
             if items:
                 return items
             await asyncio.sleep(0.05)
+
+
+async def test_a_refused_click_shows_the_current_card_and_tells_the_clicker_why(
+    db_url: str, fake: FakeWeCom
+) -> None:
+    async with wecom_service(db_url, fake, app=False) as wecom:
+        await fake.bot.send_group_message(GROUP, USERS["zhao.li"], "门禁卡失效")
+        [(task_id, card)] = (await until(lambda: fake.bot.cards_in(GROUP))).items()
+        assert await wecom.act("li.lei", "IT-1001", "accept") == 200
+        # a stale card: the requester presses Accept on the version they still see
+        await fake.bot.click(task_id, USERS["zhao.li"], button(card.versions[0], "accept"))
+        await until(lambda: len(card.versions) == 2)
+        told = await until(lambda: fake.bot.chat(USERS["zhao.li"]))
+
+    assert "已受理" in shows(card.template_card)
+    assert told[0].cmd == "aibot_send_msg" and told[0].body["msgtype"] == "markdown"
