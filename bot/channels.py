@@ -9,6 +9,7 @@ import adapters.dingtalk
 import adapters.email
 import adapters.slack
 import adapters.webchat
+import adapters.wecom
 from adapters.contract import ChannelSpec
 
 CHANNELS: tuple[ChannelSpec[Any], ...] = (
@@ -16,6 +17,7 @@ CHANNELS: tuple[ChannelSpec[Any], ...] = (
     adapters.slack.SPEC,
     adapters.email.SPEC,
     adapters.dingtalk.SPEC,
+    adapters.wecom.SPEC,
 )
 
 # people's identities and outbox rate limits may name these before their channel is registered

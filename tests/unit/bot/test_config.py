@@ -311,7 +311,7 @@ def test_unknown_section_and_unknown_channel_are_reported_as_unknown() -> None:
     data = minimal(sla={"first_response": "1h"})
     data["channels"]["msteams"] = {"enabled": True}
     assert problems_of(data) == [
-        "channels.msteams: unknown key (allowed: webchat, slack, email, dingtalk)",
+        "channels.msteams: unknown key (allowed: webchat, slack, email, dingtalk, wecom)",
         "sla: unknown key (allowed: service, database, logging, api, attachments, people, teams,"
         " ticket_types, channels, outbox, conversation, calendars, sla_policies,"
         " escalation_chains, rotations)",

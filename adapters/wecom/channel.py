@@ -1,0 +1,428 @@
+"""The WeCom channel: the smart robot (groups, long connection), the company app (1:1 cards
+that update for 72 h, encrypted callbacks at /wecom/callback) and group-robot webhooks.
+
+Conversations are written `robot:group:<chatid>`, `robot:single:<userid>`, `app:<userid>` and
+`hook:<name>`, so one channel serves all three paths. Inbound: commit first, then answer (the
+app's 200 within WeCom's 5 s; a robot click's card replacement within its 5 s); everything
+else goes through the outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import uuid
+from collections import OrderedDict
+from typing import Any, Protocol
+
+from aiohttp import web
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from adapters.contract import Capabilities, CardRenderer, CardState, DeliveryError, MessageRef
+from adapters.kit.locale import recipient_locale
+from adapters.ports import Cards, Commands, Files, InboundFile, People
+from adapters.wecom.callback import CallbackCrypto, CallbackRejected
+from adapters.wecom.client import AppClient, Http, Webhooks, WeComError
+from adapters.wecom.config import WeComSettings
+from adapters.wecom.inbound import (
+    Click,
+    Event,
+    FileRef,
+    Message,
+    PayloadError,
+    app_callback,
+    robot_event,
+    robot_message,
+)
+from adapters.wecom.intake import WeComIntake
+from adapters.wecom.people import CHANNEL, WeComPeople
+from adapters.wecom.render import TEXTS, markdown_card, status_line, template_card
+from adapters.wecom.robot import RobotConnection
+from core.card import Card
+from core.clock import Clock
+from core.i18n import Locale
+from core.people import Person
+from core.ticket import ChannelRef
+
+log = logging.getLogger("gongdan.wecom")
+
+CALLBACK_PATH = "/wecom/callback"
+CLICK_WINDOW_S = 5.0
+CLICK_CODES = 10_000  # response codes from app clicks kept for their card's next update
+
+
+class WeComPorts(Commands, People, Cards, Files, Protocol):
+    """What WeCom asks of the bot."""
+
+
+class WeComChannel:
+    name = CHANNEL
+    capabilities = Capabilities(update_in_place=True)
+
+    def __init__(self, settings: WeComSettings, gateway: WeComPorts, clock: Clock) -> None:
+        self.settings = settings
+        self.gateway = gateway
+        self.clock = clock
+        self.http = Http()
+        app = settings.app
+        self.app = (
+            AppClient(self.http, app.api_base_url, app.corp_id, app.secret, app.agent_id)
+            if app
+            else None
+        )
+        self.crypto = (
+            CallbackCrypto(app.token, app.encoding_aes_key, app.corp_id, app.callback_window_s)
+            if app
+            else None
+        )
+        self.webhooks = Webhooks(
+            self.http, {n: settings.webhook_url(v) for n, v in settings.group_webhooks.items()}
+        )
+        self.people = WeComPeople(gateway, self.app, settings.configured, settings.locale)
+        self.intake = WeComIntake(
+            gateway, self.people, dict(settings.help_desk_chats), settings.default_ticket_type
+        )
+        robot = settings.robot
+        self.robot = (
+            RobotConnection(
+                robot.ws_url,
+                robot.bot_id,
+                robot.secret,
+                self._on_frame,
+                heartbeat_s=robot.heartbeat_s,
+            )
+            if robot
+            else None
+        )
+        self._click_codes: OrderedDict[str, str] = OrderedDict()  # app task_id -> ResponseCode
+        self._shown: OrderedDict[str, int] = OrderedDict()  # robot task_id -> version it shows
+        self._clicking: dict[str, asyncio.Event] = {}
+
+    # ---- lifecycle ------------------------------------------------------------------------
+    def routes(self) -> list[web.AbstractRouteDef]:
+        if self.crypto is None:
+            return []
+        return [web.get(CALLBACK_PATH, self._verify_url), web.post(CALLBACK_PATH, self._callback)]
+
+    async def start(self) -> None:
+        if self.robot is not None:
+            await self.robot.start()
+
+    async def stop(self) -> None:
+        if self.robot is not None:
+            await self.robot.stop()
+        await self.http.close()
+
+    # ---- Reach ----------------------------------------------------------------------------
+    def direct_ref(self, person: Person) -> ChannelRef | None:
+        userid = person.identities.get(CHANNEL)
+        conv = self._direct(userid) if userid else None
+        return ChannelRef(CHANNEL, conv) if conv else None
+
+    def _direct(self, userid: str) -> str | None:
+        """A person's own conversation: the app's 1:1, else the robot's (None: neither runs)."""
+        if self.app is not None:
+            return f"app:{userid}"
+        return f"robot:single:{userid}" if self.robot is not None else None
+
+    def is_direct(self, where: ChannelRef) -> bool:
+        return (where.conversation or "").startswith(("app:", "robot:single:"))
+
+    def team_room(self, team_id: str) -> ChannelRef | None:
+        if team_id in self.webhooks.urls:
+            return ChannelRef(CHANNEL, f"hook:{team_id}")
+        return None
+
+    # ---- the company app's callbacks ------------------------------------------------------
+    async def _verify_url(self, request: web.Request) -> web.Response:
+        assert self.crypto is not None
+        try:
+            plain = self.crypto.verify_url(request.query, self._now())
+        except CallbackRejected as exc:
+            return _refuse(exc)
+        return web.Response(text=plain)
+
+    async def _callback(self, request: web.Request) -> web.Response:
+        assert self.crypto is not None
+        body = await request.read()  # already read (within its deadline) by the middleware
+        try:
+            root = self.crypto.open(request.query, body, self._now())
+            inbound = app_callback(root)
+        except CallbackRejected as exc:
+            return _refuse(exc)
+        except PayloadError as exc:
+            return web.Response(status=400, text=str(exc))
+        if isinstance(inbound, Message):
+            where = ChannelRef(CHANNEL, f"app:{inbound.userid}", message=inbound.msgid)
+            await self.intake.message(inbound, where)
+        elif isinstance(inbound, Click):
+            if inbound.response_code:
+                self._keep_code(inbound.task_id, inbound.response_code)
+            where = ChannelRef(CHANNEL, f"app:{inbound.userid}", message=inbound.task_id)
+            await self.intake.click(inbound, where)
+        else:
+            log.debug("wecom app event not handled", extra={"event": inbound.kind})
+        return web.Response(text="")  # empty 200: received, no passive reply
+
+    def _keep_code(self, task_id: str, code: str) -> None:
+        self._click_codes[task_id] = code
+        self._click_codes.move_to_end(task_id)
+        while len(self._click_codes) > CLICK_CODES:
+            self._click_codes.popitem(last=False)
+
+    # ---- the smart robot's frames ---------------------------------------------------------
+    async def _on_frame(self, frame: dict[str, Any]) -> None:
+        cmd = frame.get("cmd")
+        body = frame.get("body")
+        req_id = str((frame.get("headers") or {}).get("req_id", ""))
+        if not isinstance(body, dict):
+            return
+        try:
+            if cmd == "aibot_msg_callback":
+                await self._robot_message(robot_message(body))
+            elif cmd == "aibot_event_callback":
+                inbound = robot_event(body)
+                if isinstance(inbound, Click):
+                    await self._robot_click(inbound, req_id)
+                else:
+                    await self._robot_event(inbound, req_id)
+        except PayloadError as exc:
+            log.info("wecom smart robot frame ignored", extra={"reason": str(exc)})
+
+    async def _robot_message(self, msg: Message) -> None:
+        conv = f"robot:group:{msg.chatid}" if msg.chatid else f"robot:single:{msg.userid}"
+        msg = Message(f"robot:{msg.msgid}", msg.userid, msg.text, msg.chatid, msg.files)
+        where = ChannelRef(CHANNEL, conv, message=msg.msgid)
+        await self.intake.message(msg, where, self._download)
+
+    async def _robot_click(self, click: Click, req_id: str) -> None:
+        """Act, then replace the card with the ticket's state now (WeCom allows 5 s)."""
+        done = self._clicking.setdefault(click.task_id, asyncio.Event())
+        try:
+            conv = f"robot:group:{click.chatid}" if click.chatid else f"robot:single:{click.userid}"
+            await self.intake.click(click, ChannelRef(CHANNEL, conv, message=click.task_id))
+            card = await self.gateway.card(click.ticket_key, self._locale(conv))
+            if card is None or self.robot is None:
+                return
+            update = {
+                "response_type": "update_template_card",
+                "template_card": template_card(card, click.task_id),
+            }
+            await self.robot.request("aibot_respond_update_msg", update, req_id=req_id)
+            self._remember_shown(click.task_id, card.version)
+        finally:
+            done.set()
+            self._clicking.pop(click.task_id, None)
+
+    async def _robot_event(self, event: Event, req_id: str) -> None:
+        if event.kind == "enter_chat" and self.robot is not None:
+            locale = self._locale(f"robot:single:{event.userid}")
+            text = (
+                TEXTS["welcome"]
+                .get(locale)
+                .format(bot="工单助手" if locale == "zh-CN" else "Gongdan")
+            )
+            reply = {"msgtype": "text", "text": {"content": text}}
+            await self.robot.request("aibot_respond_welcome_msg", reply, req_id=req_id)
+            return
+        log.debug("wecom smart robot event not handled", extra={"event": event.kind})
+
+    async def _download(self, ref: FileRef) -> InboundFile:
+        data, served = await self.http.read(ref.url, self.settings.max_attachment_bytes + 32)
+        plain = decrypt_media(data, ref.aeskey)
+        kind = _sniff(plain) if ref.kind == "image" else "application/octet-stream"
+        name = (
+            ref.filename
+            or served
+            or ("image." + kind.rpartition("/")[2] if ref.kind == "image" else "file")
+        )
+        return InboundFile("", name, kind, len(plain), plain)
+
+    def _remember_shown(self, task_id: str, version: int) -> None:
+        self._shown[task_id] = max(version, self._shown.get(task_id, 0))
+        self._shown.move_to_end(task_id)
+        while len(self._shown) > CLICK_CODES:
+            self._shown.popitem(last=False)
+
+    # ---- outbound (called by the outbox dispatcher) ---------------------------------------
+    async def post_card(self, where: ChannelRef, cards: CardRenderer) -> MessageRef:
+        conv = where.conversation or ""
+        card = cards(self._locale(conv))
+        kind, target = _split(conv)
+        if kind == "app":
+            return await self._app_card(conv, target, card)
+        if kind == "hook":
+            await self.webhooks.send(target, self._markdown(markdown_card(card, self._link(card))))
+            return MessageRef(
+                CHANNEL, conv, f"hook-{uuid.uuid4().hex}", state={"status": card.status.value}
+            )
+        task_id = _task_id(card)
+        await self._robot().request(
+            "aibot_send_msg",
+            {
+                "chatid": target,
+                "msgtype": "template_card",
+                "template_card": template_card(card, task_id),
+            },
+        )
+        self._remember_shown(task_id, card.version)
+        return MessageRef(CHANNEL, conv, task_id)
+
+    async def update_card(self, ref: MessageRef, cards: CardRenderer) -> CardState | None:
+        card = cards(self._locale(ref.conversation))
+        kind, target = _split(ref.conversation)
+        state = dict(ref.state or {})
+        if kind == "app":
+            return await self._app_update(ref, target, card, state)
+        if kind == "hook":
+            if state.get("status") == card.status.value:
+                return None
+            await self.webhooks.send(target, self._markdown(status_line(card)))
+            return {"status": card.status.value}
+        # the robot can replace a group card only in answer to a click: after one, the card
+        # already shows this; otherwise say the new state in one line
+        clicking = self._clicking.get(ref.message)
+        if clicking is not None:
+            await asyncio.wait_for(clicking.wait(), CLICK_WINDOW_S)
+        if self._shown.get(ref.message, 0) >= card.version:
+            return None
+        await self._robot().request(
+            "aibot_send_msg", {"chatid": target, **self._markdown(status_line(card))}
+        )
+        self._remember_shown(ref.message, card.version)
+        return None
+
+    async def post_text(
+        self, where: ChannelRef, text: dict[Locale, str], *, ephemeral_to: str | None = None
+    ) -> MessageRef | None:
+        conv = where.conversation or ""
+        if ephemeral_to is not None:
+            # WeCom has no message only one person in a group sees: tell them directly
+            direct = self._direct(self._userid(ephemeral_to))
+            if direct is None:
+                raise DeliveryError("no direct way to reach this WeCom user", permanent=True)
+            conv = direct
+        chosen = text.get(self._locale(conv)) or text.get("en") or ""
+        kind, target = _split(conv)
+        if kind == "app":
+            data = await self._app().send(target, {"msgtype": "text", "text": {"content": chosen}})
+            return MessageRef(CHANNEL, conv, str(data.get("msgid", "")))
+        if kind == "hook":
+            await self.webhooks.send(target, self._markdown(chosen))
+            return None
+        await self._robot().request("aibot_send_msg", {"chatid": target, **self._markdown(chosen)})
+        return None
+
+    async def _app_card(self, conv: str, userid: str, card: Card, note: str = "") -> MessageRef:
+        task_id = _task_id(card)
+        data = await self._app().send(
+            userid,
+            {"msgtype": "template_card", "template_card": template_card(card, task_id, note=note)},
+        )
+        code = data.get("response_code")
+        return MessageRef(
+            CHANNEL, conv, task_id, state={"task_id": task_id, "response_code": code or None}
+        )
+
+    async def _app_update(
+        self, ref: MessageRef, userid: str, card: Card, state: dict[str, Any]
+    ) -> CardState | None:
+        """Update in place with a response code (a click's, else the one the send returned);
+        with none left, send a fresh card that says so and keep its code instead."""
+        task_id = str(state.get("task_id") or ref.message)
+        clicked = self._click_codes.get(task_id)
+        sent = state.get("response_code")
+        code = clicked or sent
+        if code:
+            try:
+                await self._app().update_card([userid], str(code), template_card(card, task_id))
+            except WeComError as exc:
+                if exc.retry_after is not None or not exc.permanent:
+                    raise
+                log.info(
+                    "wecom response_code refused; sending a fresh card", extra={"error": str(exc)}
+                )
+            else:
+                if clicked:
+                    self._click_codes.pop(task_id, None)
+                    return {"task_id": task_id, "response_code": sent or None}
+                return {"task_id": task_id, "response_code": None}
+            if clicked:
+                self._click_codes.pop(task_id, None)
+        fresh = await self._app_card(
+            ref.conversation, userid, card, note=TEXTS["fresh"].get(card.locale)
+        )
+        return dict(fresh.state or {})
+
+    # ---- helpers --------------------------------------------------------------------------
+    def _locale(self, conversation: str) -> Locale:
+        kind, target = _split(conversation)
+        if kind in ("app", "robot:single"):
+            directory = self.gateway.directory
+            return recipient_locale(directory, CHANNEL, target, self.settings.locale)
+        return self.settings.locale
+
+    def _userid(self, who: str) -> str:
+        person = self.gateway.directory.person(who)
+        if person is not None:
+            return person.identities.get(CHANNEL) or who
+        return who
+
+    def _link(self, card: Card) -> str:
+        base = self.settings.base_url.rstrip("/")
+        return f"{base}/api/v1/tickets/{card.ticket_key}" if base else ""
+
+    def _markdown(self, text: str) -> dict[str, Any]:
+        return {"msgtype": "markdown", "markdown": {"content": text}}
+
+    def _app(self) -> AppClient:
+        if self.app is None:
+            raise DeliveryError("channels.wecom.app is not configured", permanent=True)
+        return self.app
+
+    def _robot(self) -> RobotConnection:
+        if self.robot is None:
+            raise DeliveryError("channels.wecom.robot is not configured", permanent=True)
+        return self.robot
+
+    def _now(self) -> float:
+        return self.clock.now().timestamp()
+
+
+def _split(conversation: str | None) -> tuple[str, str]:
+    conv = conversation or ""
+    for kind in ("robot:group", "robot:single", "app", "hook"):
+        if conv.startswith(kind + ":"):
+            return kind, conv[len(kind) + 1 :]
+    raise DeliveryError(f"not a WeCom conversation: {conv!r}", permanent=True)
+
+
+def _task_id(card: Card) -> str:
+    """Unique per app and at most 128 characters (WeCom refuses a task_id used before)."""
+    return f"{card.ticket_key}-{card.version}-{uuid.uuid4().hex[:12]}"
+
+
+_MAGIC = ((b"\x89PNG", "image/png"), (b"\xff\xd8", "image/jpeg"), (b"GIF8", "image/gif"))
+
+
+def _sniff(data: bytes) -> str:
+    return next((kind for magic, kind in _MAGIC if data.startswith(magic)), "image/octet-stream")
+
+
+def _refuse(exc: CallbackRejected) -> web.Response:
+    log.info("wecom callback refused", extra={"status": exc.status, "reason": exc.reason})
+    return web.Response(status=exc.status, text=exc.reason)
+
+
+def decrypt_media(data: bytes, aeskey: str) -> bytes:
+    """The robot's per-message file encryption: AES-256-CBC, IV = key[:16], PKCS#7 (32)."""
+    key = base64.b64decode(aeskey + "=" * (-len(aeskey) % 4))
+    if len(key) != 32 or not data or len(data) % 16:
+        raise DeliveryError("file cannot be decrypted with its aeskey", permanent=True)
+    decryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).decryptor()
+    plain = decryptor.update(data) + decryptor.finalize()
+    pad = plain[-1]
+    if not 1 <= pad <= 32:
+        raise DeliveryError("file padding is wrong", permanent=True)
+    return plain[:-pad]

@@ -1,0 +1,125 @@
+"""core.Card -> WeCom template card (`button_interaction`), markdown and one-line notices.
+
+Pure functions. Template cards show text literally (no markup), so user text is only clipped;
+markdown (webhooks, robot notices) escapes the characters WeCom's markdown reads.
+https://developer.work.weixin.qq.com/document/path/90236 (template_card)
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from adapters.wecom.inbound import event_key
+from core.card import ActionKind, Card, Style
+from core.i18n import Locale, Text
+from core.workflow import Action
+
+MAX_BUTTONS = 6
+MAX_FIELDS = 6
+TITLE_MAX = 36
+DESC_MAX = 44
+SUB_TITLE_MAX = 112
+KEYNAME_MAX = 10
+VALUE_MAX = 30
+BUTTON_TEXT_MAX = 10
+MARKDOWN_MAX = 4000  # webhooks take 4096 bytes of markdown; robot markdown is larger
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#])")
+# actions that need input (a person, a priority, a comment) are done on another channel or
+# the web; a template card button carries no value of its own
+_NEEDS_INPUT = {Action.ASSIGN, Action.SET_PRIORITY, Action.COMMENT}
+
+TEXTS = {
+    "fresh": Text(
+        "This card can no longer be updated; here is its current state.",
+        "原卡片已无法更新，以下是工单的最新状态。",
+    ),
+    "status": Text("{key} is now {status} — {title}", "{key} 当前状态：{status} — {title}"),
+    "welcome": Text(
+        "Hello! To raise a ticket, just tell me what is wrong — in a group, @mention me with "
+        "the problem, e.g. “@{bot} the projector in room 3 is off”. I answer with a card you can "
+        "act on.",
+        "你好！需要报修或提工单时，直接把问题发给我即可；在群里请 @我 并描述问题，例如"
+        "“@{bot} 三号会议室投影仪不亮”。我会回复一张可以操作的工单卡片。",
+    ),
+}
+
+
+def clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def template_card(card: Card, task_id: str, *, note: str = "") -> dict[str, Any]:
+    buttons = [
+        {
+            "text": clip(a.label, BUTTON_TEXT_MAX),
+            "style": 1 if a.style == Style.PRIMARY else 2,
+            "key": event_key(a.id, card.ticket_key, card.version),
+        }
+        for a in card.actions
+        if a.kind == ActionKind.BUTTON and a.id not in _NEEDS_INPUT
+    ][:MAX_BUTTONS]
+    fields = [
+        {"keyname": clip(f.label, KEYNAME_MAX), "value": clip(f.value, VALUE_MAX)}
+        for f in card.fields
+    ]
+    status = {"keyname": clip(_status_label(card.locale), KEYNAME_MAX), "value": card.status_label}
+    sub = " ".join(p for p in (note, card.body) if p)
+    out: dict[str, Any] = {
+        "card_type": "button_interaction",
+        "main_title": {
+            "title": clip(card.heading, TITLE_MAX),
+            "desc": clip(card.status_label, DESC_MAX),
+        },
+        "horizontal_content_list": [status, *fields][:MAX_FIELDS],
+        "task_id": task_id,
+        "button_list": buttons,
+    }
+    if sub:
+        out["sub_title_text"] = clip(sub, SUB_TITLE_MAX)
+    if not buttons:
+        # an interactive card needs a button; a closed ticket's card shows its state only
+        out["button_list"] = [
+            {
+                "text": clip(card.status_label, BUTTON_TEXT_MAX),
+                "style": 2,
+                "key": f"noop|{card.ticket_key}|{card.version}",
+            }
+        ]
+    return out
+
+
+def markdown_card(card: Card, link: str) -> str:
+    """A card as markdown, for group webhooks (no buttons: a link to the ticket instead)."""
+    lines = [
+        f"**{escape(card.heading)}**",
+        f"> {escape(_status_label(card.locale))}: {escape(card.status_label)}",
+    ]
+    lines += [f"> {escape(f.label)}: {escape(f.value)}" for f in card.fields]
+    if link:
+        lines.append(f"[{escape(card.ticket_key)}]({link})")
+    return clip_markdown("\n".join(lines))
+
+
+def status_line(card: Card) -> str:
+    return (
+        TEXTS["status"]
+        .get(card.locale)
+        .format(key=card.ticket_key, status=card.status_label, title=clip(card.title, TITLE_MAX))
+    )
+
+
+def escape(text: str) -> str:
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def clip_markdown(text: str) -> str:
+    data = text.encode()
+    if len(data) <= MARKDOWN_MAX:
+        return text
+    return data[: MARKDOWN_MAX - 3].decode(errors="ignore") + "…"
+
+
+def _status_label(locale: Locale) -> str:
+    return "状态" if locale == "zh-CN" else "Status"
