@@ -159,10 +159,11 @@ class Conversations(Protocol):
     def conversation_rules(self) -> ConversationRules: ...
 
     async def last_opened(
-        self, channel: str, conversation: str, person_id: str
+        self, channel: str, conversation: str, person_id: str, type_id: str | None = None
     ) -> RecentTicket | None:
-        """This person's last ticket opened in that conversation within the follow-up window
-        (read from the database: it holds across restarts and replicas)."""
+        """This person's last ticket (of `type_id`, when given) opened in that conversation
+        within the follow-up window (read from the database: it holds across restarts and
+        replicas)."""
         ...
 
     async def answer(self, command: ChatCommand, person: Person) -> Answer:

@@ -217,11 +217,13 @@ class TicketService:
         return self.ctx.conversation
 
     async def last_opened(
-        self, channel: str, conversation: str, person_id: str
+        self, channel: str, conversation: str, person_id: str, type_id: str | None = None
     ) -> RecentTicket | None:
         since = self.ctx.clock.now() - self.ctx.conversation.follow_up_window
         async with self.engine.connect() as conn:
-            found = await queries.last_opened_here(conn, channel, conversation, person_id, since)
+            found = await queries.last_opened_here(
+                conn, channel, conversation, person_id, since, type_id
+            )
         return RecentTicket(*found) if found else None
 
     async def show_card(

@@ -223,16 +223,26 @@ def _decode(cursor: str) -> int:
 
 
 async def last_opened_here(
-    conn: AsyncConnection, channel: str, conversation: str, requester_id: str, since: datetime
+    conn: AsyncConnection,
+    channel: str,
+    conversation: str,
+    requester_id: str,
+    since: datetime,
+    type_id: str | None = None,
 ) -> tuple[str, datetime, bool] | None:
-    """The requester's newest ticket opened in that conversation since `since`: its key, when
-    it opened, and whether they have commented on it since (they were told about follow-ups).
+    """The requester's newest ticket (of `type_id`, when given) opened in that conversation
+    since `since`: its key, when it opened, and whether they have commented on it since (they
+    were told about follow-ups).
 
     Read from the tickets, not from memory, so it holds across restarts and replicas; the
     created_at index bounds the scan to the follow-up window."""
     stmt = (
         sa.select(tickets.c.id, tickets.c.key, tickets.c.origin, tickets.c.created_at)
-        .where(tickets.c.created_at >= since, tickets.c.requester_id == requester_id)
+        .where(
+            tickets.c.created_at >= since,
+            tickets.c.requester_id == requester_id,
+            *([tickets.c.type_id == type_id] if type_id is not None else []),
+        )
         .order_by(tickets.c.created_at.desc(), tickets.c.id.desc())
         .limit(20)
     )

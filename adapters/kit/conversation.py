@@ -155,7 +155,11 @@ class ChatIntake:
         found = classify(message, view, rules)
         if found.kind is not Kind.NEW_TICKET:
             return found
-        last = await self.ports.last_opened(self.channel, message.conversation, msg.person.id)
+        # only a ticket of the type this message would open takes it: a purchase request
+        # made through /new in the IT room does not swallow the next IT message
+        last = await self.ports.last_opened(
+            self.channel, message.conversation, msg.person.id, msg.type_id
+        )
         if last is None:
             return found
         return classify(message, replace(view, last_opened=last), rules)

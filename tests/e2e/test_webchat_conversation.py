@@ -69,6 +69,27 @@ async def test_three_quick_messages_make_one_ticket_with_two_comments_and_one_qu
     assert not [f for f in other.backlog if f["type"] == "notice"]
 
 
+async def test_a_purchase_request_from_a_form_does_not_take_the_next_it_message(
+    sqlite_url: str,
+) -> None:
+    async with running(service_config(sqlite_url)) as svc:
+        chat = await join(svc, "zhao.li")
+        await chat.send(
+            type="submit_form",
+            room="helpdesk",
+            ticket_type="purchase",
+            client_id="f1",
+            title="Standing desk",
+            fields={"item": "desk", "amount": "1200"},
+        )
+        assert (await chat.expect("ack", client_id="f1"))["ticket"] == "PR-1001"
+        ack = await _say(chat, "显示器一直闪 / my monitor flickers", "m1")
+        comments = await _comments(svc, "PR-1001")
+
+    assert (ack["kind"], ack["ticket"]) == ("new_ticket", "IT-1001")
+    assert comments == []
+
+
 async def test_a_message_naming_a_ticket_key_comments_on_it(sqlite_url: str) -> None:
     async with running(service_config(sqlite_url)) as svc:
         zhao = await join(svc, "zhao.li")

@@ -79,7 +79,7 @@ class DirectoryGateway:
         return ConversationRules()
 
     async def last_opened(
-        self, channel: str, conversation: str, person_id: str
+        self, channel: str, conversation: str, person_id: str, type_id: str | None = None
     ) -> RecentTicket | None:
         return None
 

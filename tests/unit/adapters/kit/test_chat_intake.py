@@ -69,7 +69,7 @@ class Ports:
         raise AssertionError("the kit answers through the channel's reply")
 
     async def last_opened(
-        self, channel: str, conversation: str, person_id: str
+        self, channel: str, conversation: str, person_id: str, type_id: str | None = None
     ) -> RecentTicket | None:
         self.reads += 1
         return self.opened
