@@ -168,7 +168,7 @@ class WeComChannel:
             where = ChannelRef(CHANNEL, f"app:{inbound.userid}", message=inbound.task_id)
             await self.intake.click(inbound, where)
         else:
-            log.debug("wecom app event not handled", extra={"event": inbound.kind})
+            log.debug("wecom app event ignored", extra={"event": inbound.kind})
         return web.Response(text="")  # empty 200: received, no passive reply
 
     def _keep_code(self, task_id: str, code: str) -> None:
