@@ -223,6 +223,10 @@ async def run(args: argparse.Namespace) -> None:
                 robot_open = [shown[i] - sent[i] for i in steady_range]
                 await asyncio.sleep(1)
                 app_cards = len(fake.api.messages)
+                robot_sent = sum(
+                    1 for f in fake.bot.frames if f.direction == "in" and f.cmd == "aibot_send_msg"
+                )
+                robot_seen = len(robot_cards())
     finally:
         await fake.stop()
 
@@ -241,7 +245,16 @@ async def run(args: argparse.Namespace) -> None:
         f"{pct(app_open, 0.5) * 1000:.1f} ms, p99 {pct(app_open, 0.99) * 1000:.1f} ms, "
         f"statuses {dict(app_open_status)}"
     )
-    print(f"  app cards: {app_cards} for {expected_app} messages")
+    # follow-ups are off for benchmarks (bench.harness): every message is a new ticket
+    print(
+        f"  app cards: {app_cards} for {expected_app} messages; "
+        f"lost {max(expected_app - app_cards, 0)}, duplicated {max(app_cards - expected_app, 0)}"
+    )
+    expected_robot = 200 + total + len(steady_range)
+    print(
+        f"  robot cards: {robot_seen} for {expected_robot} frames; "
+        f"lost {expected_robot - robot_seen}, duplicated {robot_sent - robot_seen}"
+    )
     print(
         f"  robot frames pushed: {total / pushed_in:8.0f}/s; to cards: "
         f"{total / robot_carded:.0f}/s (commit + card back over the socket); "

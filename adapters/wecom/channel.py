@@ -20,8 +20,9 @@ from aiohttp import web
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from adapters.contract import Capabilities, CardRenderer, CardState, DeliveryError, MessageRef
+from adapters.kit.conversation import ChatIntake
 from adapters.kit.locale import recipient_locale
-from adapters.ports import Cards, Commands, Files, InboundFile, People
+from adapters.ports import Cards, Commands, Conversations, Files, InboundFile, People
 from adapters.wecom.callback import CallbackCrypto, CallbackRejected
 from adapters.wecom.client import AppClient, Http, Webhooks, WeComError
 from adapters.wecom.config import WeComSettings
@@ -52,7 +53,7 @@ CLICK_WINDOW_S = 5.0
 CLICK_CODES = 10_000  # response codes from app clicks kept for their card's next update
 
 
-class WeComPorts(Commands, People, Cards, Files, Protocol):
+class WeComPorts(Commands, People, Cards, Conversations, Files, Protocol):
     """What WeCom asks of the bot."""
 
 
@@ -81,7 +82,12 @@ class WeComChannel:
         )
         self.people = WeComPeople(gateway, self.app, settings.configured, settings.locale)
         self.intake = WeComIntake(
-            gateway, self.people, dict(settings.help_desk_chats), settings.default_ticket_type
+            gateway,
+            self.people,
+            dict(settings.help_desk_chats),
+            settings.default_ticket_type,
+            ChatIntake(CHANNEL, gateway, clock),
+            settings.base_url,
         )
         robot = settings.robot
         self.robot = (
@@ -162,7 +168,7 @@ class WeComChannel:
             where = ChannelRef(CHANNEL, f"app:{inbound.userid}", message=inbound.task_id)
             await self.intake.click(inbound, where)
         else:
-            log.debug("wecom app event not handled", extra={"event": inbound.kind})
+            log.debug("wecom app event ignored", extra={"event": inbound.kind})
         return web.Response(text="")  # empty 200: received, no passive reply
 
     def _keep_code(self, task_id: str, code: str) -> None:

@@ -1,84 +1,71 @@
-"""WeCom userid -> Person, and how notices reach a person on WeCom.
+"""WeCom members as people: the company app's `user/get` behind the kit's resolver.
 
 The smart robot and the company app see the corp's same `userid`, so both paths resolve through
-one WeComPeople: configured identity (`identities.wecom`), else — looked up once with the app's
-`user/get` — the configured person with that e-mail, else a new requester named from WeCom.
-Without the app there is nothing to look up: the stranger is a requester named by their userid.
-(Kept small here until the kit has a shared people resolver.)
+one WeComPeople, and a member met on both is one person. Who a userid is (configured identity,
+same e-mail, or a new requester), the one lookup per person and the retry after a failure are
+`adapters.kit.people`; this module only reads WeCom's member objects. Without the app there is
+nothing to look up: a stranger is a requester named by their userid.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
+import time
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
 from typing import Any
 
 from adapters.contract import DeliveryError
+from adapters.kit.people import LookupFailed, Now, PeopleResolver, Profile, Sleep
 from adapters.ports import People
-from adapters.wecom.client import AppClient
-from core.i18n import Locale, Text
-from core.people import Person, Role
-
-log = logging.getLogger("gongdan.wecom")
+from adapters.wecom.client import AppClient, WeComError
+from core.i18n import Locale
+from core.people import Person
 
 CHANNEL = "wecom"
+NO_SUCH_USER = 60111  # user/get: "userid not found"
+INACTIVE = (2, 4, 5)  # status: disabled, not yet activated, left the corp
 
 
-class WeComPeople:
-    def __init__(
-        self, gateway: People, app: AppClient | None, configured: Iterable[Person], locale: Locale
-    ) -> None:
-        self.gateway = gateway
+class WeComDirectory:
+    """The corp's members, read by userid with the app's user/get (name, e-mail, status)."""
+
+    def __init__(self, app: AppClient) -> None:
         self.app = app
-        self.locale = locale
-        self._by_email = {p.email.lower(): p.id for p in configured if p.email}
-        self._cache: dict[str, Person] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
 
-    async def person(self, userid: str) -> Person:
-        cached = self._cache.get(userid)
-        if cached is not None:
-            return cached
-        async with self._locks.setdefault(userid, asyncio.Lock()):
-            cached = self._cache.get(userid)
-            if cached is None:
-                cached = self._cache[userid] = await self._resolve(userid)
-            return cached
-
-    async def _resolve(self, userid: str) -> Person:
-        directory = self.gateway.directory
-        known = directory.by_identity(CHANNEL, userid)
-        if known is not None:
-            return known
-        profile: Mapping[str, Any] = {}
-        if self.app is not None:
-            try:
-                profile = await self.app.user(userid)
-            except DeliveryError as exc:
-                log.warning(
-                    "wecom user/get failed; using the bare userid", extra={"error": str(exc)}
-                )
-        email = _str(profile, "email") or _str(profile, "biz_mail")
-        match = self._by_email.get(email.lower()) if email else None
-        existing = directory.person(match) if match else None
-        if existing is not None:
-            person = replace(existing, identities={**existing.identities, CHANNEL: userid})
-        else:
-            name = _str(profile, "name") or userid
-            person = Person(
-                id=f"{CHANNEL}:{userid}",
-                name=Text(name, name),
-                email=email or None,
-                locale=self.locale,
-                roles=frozenset({Role.REQUESTER}),
-                identities={CHANNEL: userid},
-            )
-        await self.gateway.register_person(person)
-        return person
+    async def lookup(self, user_id: str) -> Profile | None:
+        try:
+            user = await self.app.user(user_id)
+        except DeliveryError as exc:
+            if isinstance(exc, WeComError) and exc.errcode == NO_SUCH_USER:
+                return None
+            raise LookupFailed(
+                str(exc), retry_after=exc.retry_after, permanent=exc.permanent
+            ) from exc
+        return Profile(
+            user_id=user_id,
+            name=_str(user, "name"),
+            email=_str(user, "email") or _str(user, "biz_mail"),
+            deactivated=user.get("status") in INACTIVE,
+        )
 
 
-def _str(data: Mapping[str, Any], key: str) -> str:
-    value = data.get(key)
-    return value if isinstance(value, str) else ""
+class WeComPeople(PeopleResolver):
+    """userid -> Person through the kit, for the robot and the app alike."""
+
+    def __init__(
+        self,
+        gateway: People,
+        app: AppClient | None,
+        configured: Iterable[Person],
+        locale: Locale,
+        *,
+        now: Now = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        lookup = WeComDirectory(app) if app is not None else None
+        super().__init__(CHANNEL, gateway, configured, locale, lookup, now=now, sleep=sleep)
+
+
+def _str(data: Mapping[str, Any] | None, key: str) -> str | None:
+    value = data.get(key) if data else None
+    return value if isinstance(value, str) and value else None

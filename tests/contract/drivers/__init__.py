@@ -7,10 +7,12 @@ from tests.contract.drivers.dingtalk import DingTalkContractDriver
 from tests.contract.drivers.email import EmailContractDriver
 from tests.contract.drivers.slack import SlackContractDriver
 from tests.contract.drivers.webchat import WebchatContractDriver
+from tests.contract.drivers.wecom import WeComContractDriver
 
 DRIVERS: dict[str, type[ChannelDriver]] = {
     "webchat": WebchatContractDriver,
     "slack": SlackContractDriver,
     "email": EmailContractDriver,
     "dingtalk": DingTalkContractDriver,
+    "wecom": WeComContractDriver,
 }
