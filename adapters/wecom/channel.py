@@ -10,14 +10,12 @@ else goes through the outbox.
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import uuid
 from collections import OrderedDict
 from typing import Any, Protocol
 
 from aiohttp import web
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from adapters.contract import Capabilities, CardRenderer, CardState, DeliveryError, MessageRef
 from adapters.kit.conversation import ChatIntake
@@ -37,8 +35,17 @@ from adapters.wecom.inbound import (
     robot_message,
 )
 from adapters.wecom.intake import WeComIntake
+from adapters.wecom.media import download
 from adapters.wecom.people import CHANNEL, WeComPeople
-from adapters.wecom.render import TEXTS, markdown_card, status_line, template_card
+from adapters.wecom.render import (
+    TEXTS,
+    markdown_card,
+    markdown_message,
+    new_task_id,
+    split_conversation,
+    status_line,
+    template_card,
+)
 from adapters.wecom.robot import RobotConnection
 from core.card import Card
 from core.clock import Clock
@@ -235,15 +242,7 @@ class WeComChannel:
         log.debug("wecom smart robot event not handled", extra={"event": event.kind})
 
     async def _download(self, ref: FileRef) -> InboundFile:
-        data, served = await self.http.read(ref.url, self.settings.max_attachment_bytes + 32)
-        plain = decrypt_media(data, ref.aeskey)
-        kind = _sniff(plain) if ref.kind == "image" else "application/octet-stream"
-        name = (
-            ref.filename
-            or served
-            or ("image." + kind.rpartition("/")[2] if ref.kind == "image" else "file")
-        )
-        return InboundFile("", name, kind, len(plain), plain)
+        return await download(self.http, ref, self.settings.max_attachment_bytes)
 
     def _remember_shown(self, task_id: str, version: int) -> None:
         self._shown[task_id] = max(version, self._shown.get(task_id, 0))
@@ -255,15 +254,17 @@ class WeComChannel:
     async def post_card(self, where: ChannelRef, cards: CardRenderer) -> MessageRef:
         conv = where.conversation or ""
         card = cards(self._locale(conv))
-        kind, target = _split(conv)
+        kind, target = split_conversation(conv)
         if kind == "app":
             return await self._app_card(conv, target, card)
         if kind == "hook":
-            await self.webhooks.send(target, self._markdown(markdown_card(card, self._link(card))))
+            await self.webhooks.send(
+                target, markdown_message(markdown_card(card, self._link(card)))
+            )
             return MessageRef(
                 CHANNEL, conv, f"hook-{uuid.uuid4().hex}", state={"status": card.status.value}
             )
-        task_id = _task_id(card)
+        task_id = new_task_id(card)
         await self._robot().request(
             "aibot_send_msg",
             {
@@ -277,14 +278,14 @@ class WeComChannel:
 
     async def update_card(self, ref: MessageRef, cards: CardRenderer) -> CardState | None:
         card = cards(self._locale(ref.conversation))
-        kind, target = _split(ref.conversation)
+        kind, target = split_conversation(ref.conversation)
         state = dict(ref.state or {})
         if kind == "app":
             return await self._app_update(ref, target, card, state)
         if kind == "hook":
             if state.get("status") == card.status.value:
                 return None
-            await self.webhooks.send(target, self._markdown(status_line(card)))
+            await self.webhooks.send(target, markdown_message(status_line(card)))
             return {"status": card.status.value}
         # the robot can replace a group card only in answer to a click: after one, the card
         # already shows this; otherwise say the new state in one line
@@ -294,7 +295,7 @@ class WeComChannel:
         if self._shown.get(ref.message, 0) >= card.version:
             return None
         await self._robot().request(
-            "aibot_send_msg", {"chatid": target, **self._markdown(status_line(card))}
+            "aibot_send_msg", {"chatid": target, **markdown_message(status_line(card))}
         )
         self._remember_shown(ref.message, card.version)
         return None
@@ -310,18 +311,20 @@ class WeComChannel:
                 raise DeliveryError("no direct way to reach this WeCom user", permanent=True)
             conv = direct
         chosen = text.get(self._locale(conv)) or text.get("en") or ""
-        kind, target = _split(conv)
+        kind, target = split_conversation(conv)
         if kind == "app":
             data = await self._app().send(target, {"msgtype": "text", "text": {"content": chosen}})
             return MessageRef(CHANNEL, conv, str(data.get("msgid", "")))
         if kind == "hook":
-            await self.webhooks.send(target, self._markdown(chosen))
+            await self.webhooks.send(target, markdown_message(chosen))
             return None
-        await self._robot().request("aibot_send_msg", {"chatid": target, **self._markdown(chosen)})
+        await self._robot().request(
+            "aibot_send_msg", {"chatid": target, **markdown_message(chosen)}
+        )
         return None
 
     async def _app_card(self, conv: str, userid: str, card: Card, note: str = "") -> MessageRef:
-        task_id = _task_id(card)
+        task_id = new_task_id(card)
         data = await self._app().send(
             userid,
             {"msgtype": "template_card", "template_card": template_card(card, task_id, note=note)},
@@ -361,9 +364,8 @@ class WeComChannel:
         )
         return dict(fresh.state or {})
 
-    # ---- helpers --------------------------------------------------------------------------
     def _locale(self, conversation: str) -> Locale:
-        kind, target = _split(conversation)
+        kind, target = split_conversation(conversation)
         if kind in ("app", "robot:single"):
             directory = self.gateway.directory
             return recipient_locale(directory, CHANNEL, target, self.settings.locale)
@@ -379,9 +381,6 @@ class WeComChannel:
         base = self.settings.base_url.rstrip("/")
         return f"{base}/api/v1/tickets/{card.ticket_key}" if base else ""
 
-    def _markdown(self, text: str) -> dict[str, Any]:
-        return {"msgtype": "markdown", "markdown": {"content": text}}
-
     def _app(self) -> AppClient:
         if self.app is None:
             raise DeliveryError("channels.wecom.app is not configured", permanent=True)
@@ -396,39 +395,6 @@ class WeComChannel:
         return self.clock.now().timestamp()
 
 
-def _split(conversation: str | None) -> tuple[str, str]:
-    conv = conversation or ""
-    for kind in ("robot:group", "robot:single", "app", "hook"):
-        if conv.startswith(kind + ":"):
-            return kind, conv[len(kind) + 1 :]
-    raise DeliveryError(f"not a WeCom conversation: {conv!r}", permanent=True)
-
-
-def _task_id(card: Card) -> str:
-    """Unique per app and at most 128 characters (WeCom refuses a task_id used before)."""
-    return f"{card.ticket_key}-{card.version}-{uuid.uuid4().hex[:12]}"
-
-
-_MAGIC = ((b"\x89PNG", "image/png"), (b"\xff\xd8", "image/jpeg"), (b"GIF8", "image/gif"))
-
-
-def _sniff(data: bytes) -> str:
-    return next((kind for magic, kind in _MAGIC if data.startswith(magic)), "image/octet-stream")
-
-
 def _refuse(exc: CallbackRejected) -> web.Response:
     log.info("wecom callback refused", extra={"status": exc.status, "reason": exc.reason})
     return web.Response(status=exc.status, text=exc.reason)
-
-
-def decrypt_media(data: bytes, aeskey: str) -> bytes:
-    """The robot's per-message file encryption: AES-256-CBC, IV = key[:16], PKCS#7 (32)."""
-    key = base64.b64decode(aeskey + "=" * (-len(aeskey) % 4))
-    if len(key) != 32 or not data or len(data) % 16:
-        raise DeliveryError("file cannot be decrypted with its aeskey", permanent=True)
-    decryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).decryptor()
-    plain = decryptor.update(data) + decryptor.finalize()
-    pad = plain[-1]
-    if not 1 <= pad <= 32:
-        raise DeliveryError("file padding is wrong", permanent=True)
-    return plain[:-pad]

@@ -8,8 +8,10 @@ https://developer.work.weixin.qq.com/document/path/90236 (template_card)
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
+from adapters.contract import DeliveryError
 from adapters.wecom.inbound import event_key
 from core.card import ActionKind, Card, Style
 from core.i18n import Locale, Text
@@ -123,3 +125,21 @@ def clip_markdown(text: str) -> str:
 
 def _status_label(locale: Locale) -> str:
     return "状态" if locale == "zh-CN" else "Status"
+
+
+def split_conversation(conversation: str | None) -> tuple[str, str]:
+    conv = conversation or ""
+    for kind in ("robot:group", "robot:single", "app", "hook"):
+        if conv.startswith(kind + ":"):
+            return kind, conv[len(kind) + 1 :]
+    raise DeliveryError(f"not a WeCom conversation: {conv!r}", permanent=True)
+
+
+def new_task_id(card: Card) -> str:
+    """Unique per app and at most 128 characters (WeCom refuses a task_id used before)."""
+    return f"{card.ticket_key}-{card.version}-{uuid.uuid4().hex[:12]}"
+
+
+def markdown_message(text: str) -> dict[str, Any]:
+    """A markdown message body (group-robot webhooks and the robot's proactive sends)."""
+    return {"msgtype": "markdown", "markdown": {"content": text}}
