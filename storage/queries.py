@@ -237,16 +237,18 @@ async def last_opened_here(
     Read from the tickets, not from memory, so it holds across restarts and replicas; the
     created_at index bounds the scan to the follow-up window."""
     stmt = (
-        sa.select(tickets.c.id, tickets.c.key, tickets.c.origin, tickets.c.created_at)
-        .where(
-            tickets.c.created_at >= since,
-            tickets.c.requester_id == requester_id,
-            *([tickets.c.type_id == type_id] if type_id is not None else []),
+        sa.select(
+            tickets.c.id, tickets.c.key, tickets.c.type_id, tickets.c.origin, tickets.c.created_at
         )
+        .where(tickets.c.created_at >= since, tickets.c.requester_id == requester_id)
         .order_by(tickets.c.created_at.desc(), tickets.c.id.desc())
         .limit(20)
     )
+    # the type is checked here, not in SQL: an equality on type_id would lead SQLite to that
+    # index (nearly every ticket of a help desk) instead of the created_at range
     for row in (await conn.execute(stmt)).mappings():
+        if type_id is not None and row["type_id"] != type_id:
+            continue
         origin = row["origin"] or {}
         if origin.get("channel") == channel and origin.get("conversation") == conversation:
             told = sa.select(comments.c.id).where(

@@ -153,7 +153,7 @@ class ChatIntake:
         )
         view = ConversationView(prefixes=prefixes, help_desk=msg.help_desk or msg.direct)
         found = classify(message, view, rules)
-        if found.kind is not Kind.NEW_TICKET:
+        if found.kind is not Kind.NEW_TICKET or not rules.follow_up_window:
             return found
         # only a ticket of the type this message would open takes it: a purchase request
         # made through /new in the IT room does not swallow the next IT message
