@@ -79,6 +79,7 @@ class ChatOutcome:
     form: FormRequest | None = None
     duplicate: bool = False
     refused: bool = False  # core said no; the sender was told why (the reply, as an error)
+    comment: str | None = None  # the public comment a message added to `ticket`, as stored
 
 
 class _Turn:
@@ -177,7 +178,7 @@ class ChatIntake:
                 window = self.ports.conversation_rules.follow_up_window
                 minutes = str(int(window.total_seconds() // 60))
                 await reply(_say("chat.follow_up", key=key, minutes=minutes))
-        return ChatOutcome(found.kind, key, duplicate=done.duplicate)
+        return ChatOutcome(found.kind, key, duplicate=done.duplicate, comment=found.body)
 
     # ---- new tickets ------------------------------------------------------------------------
     async def _open(self, msg: ChatInbound) -> ChatOutcome:

@@ -176,6 +176,13 @@ class FrameHandlers:
         if done.form is not None:
             self._open_form(client, done.form.type_id, client_id, dict(done.form.prefill))
             return
+        if done.comment and done.ticket and not done.duplicate:
+            # a follow-up, a key mention or a reply from the card: shown in the card's thread
+            # (a relay skips the conversation a comment was written in)
+            author = {"id": person.id, "name": person.name.to_json()}
+            self.hub.add_comment(
+                done.ticket, author, done.comment, channel=CHANNEL, comment_id=f"w-{client_id}"
+            )
         ack: dict[str, Any] = {"type": "ack", "client_id": client_id, "kind": done.kind.value}
         if done.ticket is not None:
             ack["ticket"] = done.ticket
