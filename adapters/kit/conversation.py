@@ -112,19 +112,26 @@ class ChatIntake:
 
     async def take(self, msg: ChatInbound, reply: Reply) -> ChatOutcome:
         """Classify the message and do what it asks; refusals are told to the sender."""
+        if not self.ports.conversation_rules.follow_up_window:
+            # no follow-ups: nothing a message decides depends on the one before it
+            return await self._answered(msg, reply)
         turn_key = (msg.where.conversation or "", msg.person.id)
         turn = self._turns.setdefault(turn_key, _Turn())
         turn.users += 1
         try:
             async with turn.lock:
-                return await self._take(msg, reply)
-        except DomainError as exc:
-            await reply(_texts(exc), error=True)
-            return ChatOutcome(Kind.IGNORE, refused=True)
+                return await self._answered(msg, reply)
         finally:
             turn.users -= 1
             if turn.users == 0:
                 del self._turns[turn_key]
+
+    async def _answered(self, msg: ChatInbound, reply: Reply) -> ChatOutcome:
+        try:
+            return await self._take(msg, reply)
+        except DomainError as exc:
+            await reply(_texts(exc), error=True)
+            return ChatOutcome(Kind.IGNORE, refused=True)
 
     async def _take(self, msg: ChatInbound, reply: Reply) -> ChatOutcome:
         found = await self._classify(msg)
