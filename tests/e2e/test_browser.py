@@ -154,3 +154,27 @@ async def test_the_mobile_drawer_closes_on_escape_an_outside_tap_and_the_current
             assert await page.locator("label[for=composer-input]").count() == 1
         finally:
             await browser.close()
+
+
+async def test_a_burst_of_answers_shows_at_most_three_notices_at_once(sqlite_url: str) -> None:
+    _need_chromium()
+    from playwright.async_api import async_playwright
+
+    async with running(service_config(sqlite_url)) as svc, async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        try:
+            page = await browser.new_page(locale="en")
+            await page.goto(svc.url + "/")
+            await page.select_option("#person", "zhao.li")
+            await page.click("[data-room=helpdesk]")
+            notices = page.locator('[data-testid="notice"]')
+            most = 0
+            for command in ("/help", "/mine", "/queue", "/help", "/mine"):  # each answers
+                await page.fill("#composer-input", command)
+                await page.click("#composer-send")
+                await page.wait_for_timeout(400)
+                most = max(most, await notices.count())
+        finally:
+            await browser.close()
+
+    assert most == 3

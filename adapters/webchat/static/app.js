@@ -540,6 +540,8 @@
 
   // ------------------------------------------------------------------ notices
 
+  const MAX_TOASTS = 3;
+
   function notice(text, level = 'info') {
     const node = el('div', `notice notice--${level === 'error' ? 'error' : 'info'}`);
     node.setAttribute('role', level === 'error' ? 'alert' : 'status');
@@ -551,7 +553,10 @@
     node.append(el('span', 'notice__text'), close);
     items.set(node, { kind: 'notice', data: { text } });
     redraw(node);
-    $('toasts').append(node);
+    const toasts = $('toasts');
+    toasts.append(node);
+    // a few at a time: a burst of answers must not cover the cards and the composer
+    while (toasts.childElementCount > MAX_TOASTS) toasts.firstElementChild.remove();
     setTimeout(() => node.remove(), level === 'error' ? 10000 : 6000);
     return node;
   }
