@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
 from adapters.contract import DeliveryError
 from adapters.dingtalk.client import DingTalkClient
-from adapters.kit.people import LookupFailed, Now, PeopleResolver, Profile, Sleep
+from adapters.kit.people import LookupFailed, Now, PeopleResolver, Profile, Sleep, text_field
 from adapters.ports import People
 from core.i18n import Locale
 from core.people import Person
@@ -34,15 +33,13 @@ class DingTalkDirectory:
         try:
             user = await self.client.user(user_id)
         except DeliveryError as exc:
-            raise LookupFailed(
-                str(exc), retry_after=exc.retry_after, permanent=exc.permanent
-            ) from exc
+            raise LookupFailed.of(exc) from exc
         if user is None:
             return None
         return Profile(
             user_id=user_id,
-            name=_str(user, "name"),
-            email=_str(user, "email") or _str(user, "org_email"),
+            name=text_field(user, "name"),
+            email=text_field(user, "email") or text_field(user, "org_email"),
             deactivated=user.get("active") is False,
         )
 
@@ -66,11 +63,6 @@ class DingTalkPeople(PeopleResolver):
 
     def staff_id_of(self, person_id: str) -> str | None:
         return self.user_of(person_id)
-
-
-def _str(data: Mapping[str, Any] | None, key: str) -> str | None:
-    value = data.get(key) if data else None
-    return value if isinstance(value, str) and value else None
 
 
 class DingTalkReach:

@@ -18,9 +18,9 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from adapters.ports import People
 from core.i18n import Locale, Text
@@ -66,6 +66,16 @@ class LookupFailed(Exception):
         super().__init__(message)
         self.retry_after = retry_after
         self.permanent = permanent
+
+    @classmethod
+    def of(cls, exc: Exception) -> LookupFailed:
+        """A channel's delivery error as a failed lookup, keeping its wait and its finality."""
+        retry_after = getattr(exc, "retry_after", None)
+        return cls(
+            str(exc),
+            retry_after=retry_after if isinstance(retry_after, int | float) else None,
+            permanent=getattr(exc, "permanent", False) is True,
+        )
 
 
 class DirectoryLookup(Protocol):
@@ -323,3 +333,9 @@ class PeopleResolver:
             person = replace(current, identities={**current.identities, self.channel: user_id})
             await self.people.register_person(person)
             return person
+
+
+def text_field(data: Mapping[str, Any] | None, key: str) -> str | None:
+    """A non-empty string a platform's user record holds under key, else None."""
+    value = data.get(key) if data else None
+    return value if isinstance(value, str) and value else None

@@ -19,6 +19,7 @@ from adapters.kit.people import (
     PeopleResolver,
     Profile,
     Sleep,
+    text_field,
 )
 from adapters.ports import People
 from adapters.slack.client import SlackClient
@@ -69,13 +70,13 @@ async def _asking(call: Awaitable[dict[str, Any] | None]) -> dict[str, Any] | No
     try:
         return await call
     except DeliveryError as exc:
-        raise LookupFailed(str(exc), retry_after=exc.retry_after, permanent=exc.permanent) from exc
+        raise LookupFailed.of(exc) from exc
 
 
 def _profile(user: Mapping[str, Any] | None, user_id: str | None) -> Profile | None:
     if user is None:
         return None
-    uid = user_id or _str(user, "id")
+    uid = user_id or text_field(user, "id")
     if uid is None:
         return None
     profile = user.get("profile")
@@ -83,21 +84,16 @@ def _profile(user: Mapping[str, Any] | None, user_id: str | None) -> Profile | N
     return Profile(
         user_id=uid,
         name=(
-            _str(details, "real_name")
-            or _str(details, "display_name")
-            or _str(user, "real_name")
-            or _str(user, "name")
+            text_field(details, "real_name")
+            or text_field(details, "display_name")
+            or text_field(user, "real_name")
+            or text_field(user, "name")
         ),
-        email=_str(details, "email"),
-        timezone=_str(user, "tz"),
+        email=text_field(details, "email"),
+        timezone=text_field(user, "tz"),
         is_bot=bool(user.get("is_bot")),
         deactivated=bool(user.get("deleted")),
     )
-
-
-def _str(data: Mapping[str, Any] | None, key: str) -> str | None:
-    value = data.get(key) if data else None
-    return value if isinstance(value, str) and value else None
 
 
 class SlackReach:

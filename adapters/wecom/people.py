@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
 from adapters.contract import DeliveryError
-from adapters.kit.people import LookupFailed, Now, PeopleResolver, Profile, Sleep
+from adapters.kit.people import LookupFailed, Now, PeopleResolver, Profile, Sleep, text_field
 from adapters.ports import People
 from adapters.wecom.client import AppClient, WeComError
 from core.i18n import Locale
@@ -38,13 +37,11 @@ class WeComDirectory:
         except DeliveryError as exc:
             if isinstance(exc, WeComError) and exc.errcode == NO_SUCH_USER:
                 return None
-            raise LookupFailed(
-                str(exc), retry_after=exc.retry_after, permanent=exc.permanent
-            ) from exc
+            raise LookupFailed.of(exc) from exc
         return Profile(
             user_id=user_id,
-            name=_str(user, "name"),
-            email=_str(user, "email") or _str(user, "biz_mail"),
+            name=text_field(user, "name"),
+            email=text_field(user, "email") or text_field(user, "biz_mail"),
             deactivated=user.get("status") in INACTIVE,
         )
 
@@ -64,8 +61,3 @@ class WeComPeople(PeopleResolver):
     ) -> None:
         lookup = WeComDirectory(app) if app is not None else None
         super().__init__(CHANNEL, gateway, configured, locale, lookup, now=now, sleep=sleep)
-
-
-def _str(data: Mapping[str, Any] | None, key: str) -> str | None:
-    value = data.get(key) if data else None
-    return value if isinstance(value, str) and value else None
