@@ -88,10 +88,13 @@ async def flush(batch: BatchState, now: datetime) -> None:
 async def _insert_tickets(conn: AsyncConnection, new: list[Tracked]) -> None:
     if not new:
         return
-    stmt = sa.insert(tickets).returning(tickets.c.id, sort_by_parameter_order=True)
+    # RETURNING in any order, matched back by key: asking SQLite for the rows in parameter
+    # order makes SQLAlchemy send one INSERT per row instead of one for the batch
+    stmt = sa.insert(tickets).returning(tickets.c.id, tickets.c.key)
     result = await conn.execute(stmt, [ticket_row(t.ticket) for t in new])
-    for tracked, ticket_id in zip(new, result.scalars(), strict=True):
-        tracked.ticket.id = ticket_id
+    ids = {key: ticket_id for ticket_id, key in result.all()}
+    for tracked in new:
+        tracked.ticket.id = ids[tracked.ticket.key]
 
 
 async def _update_tickets(conn: AsyncConnection, dirty: list[Tracked]) -> None:

@@ -175,13 +175,14 @@ async def record_refs(
         }
         for p in fresh
     ]
+    # rows come back in any order (in parameter order SQLite would take one INSERT per row)
     result = await conn.execute(
-        sa.insert(card_refs).returning(card_refs.c.id, sort_by_parameter_order=True), rows
+        sa.insert(card_refs).returning(
+            card_refs.c.id, card_refs.c.channel, card_refs.c.conversation, card_refs.c.message
+        ),
+        rows,
     )
-    ids = [int(i) for i in result.scalars()]
-    known.update(
-        {(p.channel, p.conversation, p.message): i for p, i in zip(fresh, ids, strict=True)}
-    )
+    known.update({(r.channel, r.conversation, r.message): int(r.id) for r in result})
     versions = dict(
         (
             await conn.execute(
@@ -197,11 +198,11 @@ async def record_refs(
             p.channel,
             "card_update",
             p.ticket_id,
-            ref_target({**row, "id": ref_id}),
+            ref_target({**row, "id": known[(p.channel, p.conversation, p.message)]}),
             {},
-            ref_id,
+            known[(p.channel, p.conversation, p.message)],
         )
-        for p, row, ref_id in zip(fresh, rows, ids, strict=True)
+        for p, row in zip(fresh, rows, strict=True)
         if versions.get(p.ticket_id, 0) > p.rendered_version
     ]
     if stale:
