@@ -4,7 +4,9 @@ the ones it uses. The bot's TicketService (bot/service.py) implements all of the
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -19,6 +21,17 @@ from core.ticket import ChannelRef
 
 if TYPE_CHECKING:
     from adapters.contract import CardRenderer, MessageRef
+
+
+# When the delivery being handled came off the wire (time.perf_counter()), set by whatever read
+# it (a socket reader before it starts the frame's task, the HTTP middleware for a request).
+# The service measures arrival to commit from it: gongdan_inbound_commit_seconds.
+RECEIVED_AT: ContextVar[float | None] = ContextVar("gongdan_received_at", default=None)
+
+
+def mark_received() -> None:
+    """Stamp the current context (and the tasks it starts from now on) as just received."""
+    RECEIVED_AT.set(time.perf_counter())
 
 
 @dataclass(frozen=True)

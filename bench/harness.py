@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 import sys
 import tempfile
@@ -28,6 +29,34 @@ def pct(values: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+Histogram = list[tuple[float, float]]  # cumulative (upper bound, count), as /metrics has them
+
+
+async def commit_histogram(url: str, source: str) -> Histogram:
+    """The service's own receive-to-commit histogram for `source`, read from its /metrics."""
+    async with aiohttp.ClientSession() as http, http.get(url + "/metrics") as r:
+        text = await r.text()
+    pattern = rf'gongdan_inbound_commit_seconds_bucket{{source="{source}",le="([^"]+)"}} (\S+)'
+    return [(float(le), float(n)) for le, n in re.findall(pattern, text)]
+
+
+def histogram_pct(before: Histogram, after: Histogram, q: float) -> float:
+    """The q-quantile (seconds) of what was observed between two reads, linear within a bucket
+    (as Prometheus' histogram_quantile); +Inf when it lies beyond the last finite bound."""
+    counts = [(le, a - (before[i][1] if before else 0.0)) for i, (le, a) in enumerate(after)]
+    if not counts or counts[-1][1] <= 0:
+        return float("nan")
+    rank = q * counts[-1][1]
+    low, below = 0.0, 0.0
+    for le, n in counts:
+        if n >= rank:
+            if le == float("inf"):
+                return le
+            return low + (le - low) * ((rank - below) / (n - below) if n > below else 1.0)
+        low, below = le, n
+    return float("inf")
 
 
 def free_port() -> int:

@@ -9,6 +9,11 @@ from dataclasses import dataclass, field
 Labels = tuple[tuple[str, str], ...]
 
 _DEFAULT_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+# finer where a commit's latency budget lies (tens of milliseconds), to read percentiles from
+_COMMIT_BUCKETS = (
+    *(0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05),
+    *(0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 2.5, 5.0),
+)
 
 
 def _labels(labels: Labels) -> str:
@@ -106,6 +111,12 @@ class Metrics:
         self.outbox = Counter(
             "gongdan_outbox_deliveries_total", "Outbox deliveries by channel, kind, result."
         )
+        self.inbound_commit = Histogram(
+            "gongdan_inbound_commit_seconds",
+            "From an inbound message's arrival (read off its socket or request) until it is "
+            "committed, by source.",
+            buckets=_COMMIT_BUCKETS,
+        )
         self.inbound_duplicates = Counter(
             "gongdan_inbound_duplicates_total", "Inbound deliveries dropped as duplicates."
         )
@@ -118,6 +129,7 @@ class Metrics:
             self.http_latency,
             self.commands,
             self.batch_size,
+            self.inbound_commit,
             self.outbox,
             self.inbound_duplicates,
         ):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.contract import CardRenderer, MessageRef
-from adapters.ports import InboundFile, InboundKey, Submitted
+from adapters.ports import RECEIVED_AT, InboundFile, InboundKey, Submitted
 from bot.delivery.flight import Cards as _Cards
 from bot.delivery.notices import NOTICE_KINDS, NoticeRouter
 from bot.metrics import Metrics
@@ -121,6 +122,10 @@ class TicketService:
             self.metrics.inbound_duplicates.inc(source=inbound.source if inbound else "")
             return Submitted(None, True, outcome.response)
         self.metrics.commands.inc(kind=kind, result="ok")
+        received = RECEIVED_AT.get()
+        if inbound is not None and received is not None:
+            source = inbound.source.partition(":")[0]  # "api:<token>" counts as "api"
+            self.metrics.inbound_commit.observe(time.perf_counter() - received, source=source)
         return Submitted(outcome.value)
 
     async def register_person(self, person: Person) -> None:

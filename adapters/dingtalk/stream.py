@@ -26,6 +26,7 @@ import aiohttp
 from adapters.dingtalk.client import DingTalkClient
 from adapters.dingtalk.inbound import DingTalkPayloadError, Frame, parse_frame
 from adapters.dingtalk.types import SUBSCRIPTIONS
+from adapters.ports import mark_received
 
 log = logging.getLogger("gongdan.dingtalk")
 
@@ -138,6 +139,7 @@ class StreamClient:
                     await self._system(ws, frame, replace)
                     continue
                 # the reader never waits for a slot, so pings and disconnects are seen at once
+                mark_received()  # the frame's task is timed from here
                 task = asyncio.create_task(self._serve(ws, frame))
                 self._work.add(task)
                 task.add_done_callback(self._done)

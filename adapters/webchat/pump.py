@@ -16,6 +16,7 @@ from functools import partial
 
 from aiohttp import WSCloseCode, WSMessage, WSMsgType, web
 
+from adapters.ports import mark_received
 from adapters.webchat.limits import Limits
 from adapters.webchat.rooms import Client
 
@@ -52,6 +53,7 @@ async def pump(
                 slots.release()
                 return
             if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY) and client.gate.admit():
+                mark_received()  # the frame's task is timed from here
                 turn = asyncio.Event()
                 task = asyncio.create_task(_in_turn(handle, client, msg, previous, turn))
                 handling.add(task)

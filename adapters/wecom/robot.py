@@ -29,6 +29,7 @@ from typing import Any
 
 import aiohttp
 
+from adapters.ports import mark_received
 from adapters.wecom.client import WeComError
 
 log = logging.getLogger("gongdan.wecom")
@@ -200,6 +201,7 @@ class RobotConnection:
                 "one process only"
             )
             return
+        mark_received()  # the frame's task is timed from here
         task = asyncio.create_task(self._handle(frame))
         self._handling.add(task)
         task.add_done_callback(self._handling.discard)

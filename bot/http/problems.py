@@ -16,6 +16,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from aiohttp.web_protocol import RequestPayloadError
 
+from adapters.ports import RECEIVED_AT
 from bot.logs import Throttle, one_line
 from bot.metrics import Metrics
 from core.errors import (
@@ -97,6 +98,7 @@ def error_middleware(metrics: Metrics, throttle: Throttle | None = None) -> Midd
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
+        RECEIVED_AT.set(started)  # what the request commits is timed from here
         route = (
             request.match_info.route.resource.canonical
             if request.match_info.route.resource

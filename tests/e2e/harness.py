@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -55,3 +56,12 @@ async def running(config: Config, clock: Clock | None = None) -> AsyncIterator[R
         services.health.draining = True
         await runner.cleanup()
         await services.stop()
+
+
+async def commit_histogram(svc: Running, source: str) -> tuple[int, float]:
+    """gongdan_inbound_commit_seconds for `source` as /metrics shows it: (count, sum)."""
+    async with svc.http.get(svc.url + "/metrics") as r:
+        text = await r.text()
+    count = re.search(rf'gongdan_inbound_commit_seconds_count{{source="{source}"}} (\S+)', text)
+    total = re.search(rf'gongdan_inbound_commit_seconds_sum{{source="{source}"}} (\S+)', text)
+    return (int(count.group(1)), float(total.group(1))) if count and total else (0, 0.0)
