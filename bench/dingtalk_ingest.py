@@ -39,6 +39,7 @@ from bench.harness import (  # noqa: E402
     cpu_seconds,
     fresh_database,
     histogram_pct,
+    mean_batch,
     pct,
     reference_ms,
     serve,
@@ -163,10 +164,12 @@ async def run(total: int, concurrency: int, db: str, rate: float, duration: floa
 
                 steady_before = await commit_histogram(url, "dingtalk")
                 steady_cpu = cpu_seconds(pid)
+                batches = await mean_batch(url)
                 steady = await push_at_rate(fake, 20_000_000, rate, duration)
                 await until_acked([p for _, p in steady], 120)
                 steady_cpu = cpu_seconds(pid) - steady_cpu
                 steady_after = await commit_histogram(url, "dingtalk")
+                done, commits = (a - b for a, b in zip(await mean_batch(url), batches, strict=True))
                 await until_cards(fake, len(warm) + total + len(steady), 120)
     finally:
         await fake.stop()
@@ -203,7 +206,8 @@ async def run(total: int, concurrency: int, db: str, rate: float, duration: floa
         f"max {max(open_lat) * 1000:.1f} ms; receive-to-commit "
         f"p50 {histogram_pct(steady_before, steady_after, 0.5) * 1000:.1f} ms, "
         f"p99 {histogram_pct(steady_before, steady_after, 0.99) * 1000:.1f} ms; "
-        f"service CPU {steady_cpu / len(steady) * 1000:.2f} ms per message"
+        f"service CPU {steady_cpu / len(steady) * 1000:.2f} ms per message; "
+        f"{done / max(commits, 1):.1f} commands per commit"
     )
     print(f"  API calls: {dict(Counter(c.path for c in fake.calls))}")
     print(

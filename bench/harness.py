@@ -42,6 +42,16 @@ async def commit_histogram(url: str, source: str) -> Histogram:
     return [(float(le), float(n)) for le, n in re.findall(pattern, text)]
 
 
+async def mean_batch(url: str) -> tuple[float, float]:
+    """(commands, commits) so far, from gongdan_commit_batch_size: the difference of two reads
+    over its commits is the mean group-commit size in between."""
+    async with aiohttp.ClientSession() as http, http.get(url + "/metrics") as r:
+        text = await r.text()
+    total = re.search(r"^gongdan_commit_batch_size_sum (\S+)$", text, re.M)
+    count = re.search(r"^gongdan_commit_batch_size_count (\S+)$", text, re.M)
+    return (float(total.group(1)) if total else 0.0, float(count.group(1)) if count else 0.0)
+
+
 def histogram_pct(before: Histogram, after: Histogram, q: float) -> float:
     """The q-quantile (seconds) of what was observed between two reads, linear within a bucket
     (as Prometheus' histogram_quantile); +Inf when it lies beyond the last finite bound."""

@@ -154,7 +154,10 @@ async def build(config: Config, *, clock: Clock | None = None, migrate_db: bool 
     metrics = Metrics()
     dispatcher_ref: list[Dispatcher] = []
     writer = Writer(
-        engine, clock=clock, on_outbox=lambda: dispatcher_ref[0].wake() if dispatcher_ref else None
+        engine,
+        clock=clock,
+        on_outbox=lambda: dispatcher_ref[0].wake() if dispatcher_ref else None,
+        on_commit=metrics.batch_size.observe,
     )
     files = AttachmentStore(Path(config.attachments.dir), config.attachments.max_bytes)
     service = TicketService(reader(engine), writer, ctx, metrics, attachments=files)

@@ -107,6 +107,7 @@ class Writer:
         *,
         max_batch: int = 256,
         on_outbox: Callable[[], None] | None = None,
+        on_commit: Callable[[int], None] | None = None,
         clock: Clock | None = None,
     ) -> None:
         self.engine = engine
@@ -114,6 +115,8 @@ class Writer:
         # called after a commit that queued outbox rows (the dispatcher's wake-up); a commit
         # that queued nothing to send does not cost the dispatcher a claim transaction
         self._on_outbox = on_outbox
+        # told how many submissions each committed transaction carried (the batch-size metric)
+        self._on_commit = on_commit
         self._clock: Clock = clock or _SystemClock()
         self._queue: asyncio.Queue[_Submission | object] = asyncio.Queue()
         self._carry: list[_Submission] = []
@@ -239,6 +242,8 @@ class Writer:
         )
 
     def _committed(self, result: _Result) -> None:
+        if self._on_commit is not None:
+            self._on_commit(len(result.answers))
         for sub, value, error in result.answers:
             _settle(sub, value, error)
         self._carry.extend(result.deferred)

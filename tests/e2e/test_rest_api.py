@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import re
 from typing import Any
 
 import pytest
@@ -198,6 +199,8 @@ async def test_types_openapi_health_and_metrics(sqlite_url: str) -> None:
         async with svc.http.get(svc.url + "/metrics") as r:
             text = await r.text()
         assert 'gongdan_commands_total{kind="OpenTicket",result="ok"} 1' in text
+        # the ticket was committed in some group commit, and the batch-size histogram saw it
+        assert re.search(r"^gongdan_commit_batch_size_sum [1-9]", text, re.M)
 
 
 async def test_control_characters_and_odd_types_never_cause_a_server_error(db_url: str) -> None:
