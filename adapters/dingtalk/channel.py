@@ -10,7 +10,6 @@ button opens the ticket's web page, and a change is a new message.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -70,6 +69,7 @@ class DingTalkChannel(DingTalkReach):
             max_attachment_bytes,
             self._locale,
             ChatIntake(CHANNEL, ports, clock),
+            clock,
         )
         self.stream = StreamClient(self.client, self.intake.on_frame)
         self._ding_refused = False  # a DING quota/edition error is reported once
@@ -154,19 +154,13 @@ class DingTalkChannel(DingTalkReach):
         return MessageRef(CHANNEL, conversation, str(data.get("processQueryKey", "")))
 
     async def _send(self, conversation: str, key: str, param: dict[str, str]) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "robotCode": self.settings.robot_code,
-            "msgKey": key,
-            "msgParam": json.dumps(param, ensure_ascii=False),
-        }
-        if conversation.startswith(GROUP_PREFIX):
-            body["openConversationId"] = conversation
-            return await self.client.call("POST", "/v1.0/robot/groupMessages/send", body)
-        body["userIds"] = [conversation]
-        data = await self.client.call("POST", "/v1.0/robot/oToMessages/batchSend", body)
-        if conversation in (data.get("invalidStaffIdList") or []):
-            raise DeliveryError(f"dingtalk: {conversation!r} is not a staff member", permanent=True)
-        return data
+        return await self.client.robot_message(
+            self.settings.robot_code,
+            conversation,
+            group=conversation.startswith(GROUP_PREFIX),
+            key=key,
+            param=param,
+        )
 
     # ---- DING --------------------------------------------------------------------------
     def _night(self) -> bool:

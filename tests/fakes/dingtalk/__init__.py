@@ -14,7 +14,8 @@ dingtalk-stream SDK's models, the open.dingtalk.com API pages):
   cardParamMap values → 400 param.invalid; `cards[id].params` is what every copy shows, and a
   click's ack can update it in place.
 - Robot messages: groupMessages/send, oToMessages/batchSend (msgKey + msgParam checked), the
-  sessionWebhook from each robot message (expires after `session_ttl`); all land in `sent`.
+  sessionWebhook from each robot message (expires after `session_ttl`, then errcode 300001
+  "session 不存在"); all land in `sent`.
 - DING (/v1.0/robot/ding/send; standard edition and missing SMS/phone quota refused), the
   directory (topapi/v2/user/get, errcode inside HTTP 200), message files (downloadCode →
   downloadUrl served here).
