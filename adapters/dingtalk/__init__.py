@@ -1,5 +1,6 @@
-"""DingTalk (钉钉): a robot in group and 1:1 chats (Stream mode, or signed HTTP callbacks), interactive cards updated in
-place, DING for urgent escalations at night. See docs/channels/dingtalk.md."""
+"""DingTalk (钉钉): a robot in group and 1:1 chats (Stream mode, or signed HTTP callbacks),
+interactive cards updated in place, DING for urgent escalations at night. See
+docs/channels/dingtalk.md."""
 
 from adapters.contract import ChannelEnv, ChannelSpec
 from adapters.dingtalk.channel import DingTalkChannel

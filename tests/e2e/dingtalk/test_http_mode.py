@@ -42,6 +42,22 @@ async def test_a_signed_group_mention_opens_a_ticket_and_its_card_shows_in_the_g
     assert fake.calls_to("/v1.0/gateway/connections/open") == []
 
 
+async def test_a_signed_one_to_one_message_is_carded_in_that_chat(
+    sqlite_url: str, fake: FakeDingTalk
+) -> None:
+    async with http_mode(sqlite_url, fake) as dt:
+        _, answer = await fake.post_bot_message(
+            dt.callback_url,
+            text="VPN 连不上",
+            sender_staff_id=STAFF["zhao.li"],
+            conversation_type="1",
+            conversation_id="cidSingle0002==",
+        )
+        [card] = await dt.cards(1)
+
+    assert answer.status == 200 and card.spaces == [("IM_ROBOT", STAFF["zhao.li"])]
+
+
 async def test_a_forged_sign_is_refused_and_nothing_is_stored(
     sqlite_url: str, fake: FakeDingTalk
 ) -> None:
