@@ -1,5 +1,6 @@
-"""DingTalk (钉钉): a Stream-mode robot in group and 1:1 chats, interactive cards updated in
-place, DING for urgent escalations at night. See docs/channels/dingtalk.md."""
+"""DingTalk (钉钉): a robot in group and 1:1 chats (Stream mode, or signed HTTP callbacks),
+interactive cards updated in place, DING for urgent escalations at night. See
+docs/channels/dingtalk.md."""
 
 from adapters.contract import ChannelEnv, ChannelSpec
 from adapters.dingtalk.channel import DingTalkChannel
@@ -19,6 +20,7 @@ def build(section: DingTalkConfig, env: ChannelEnv) -> DingTalkChannel:
         client_id=section.client_id or "",
         client_secret=section.client_secret or "",
         robot_code=section.robot_code or section.client_id or "",
+        mode=section.mode,
         card_template_id=section.card_template_id,
         api_base_url=section.api_base_url,
         oapi_base_url=section.oapi_base_url,
@@ -42,7 +44,8 @@ def build(section: DingTalkConfig, env: ChannelEnv) -> DingTalkChannel:
 
 def _summary(section: DingTalkConfig) -> str:
     cards = "card template" if section.card_template_id else "markdown cards (no template)"
-    return f"{len(section.help_desk_groups)} help desk groups, {cards}"
+    mode = "Stream" if section.mode == "stream" else "HTTP callback at /dingtalk/callback"
+    return f"{mode}, {len(section.help_desk_groups)} help desk groups, {cards}"
 
 
 SPEC = ChannelSpec(name=CHANNEL, config=DingTalkConfig, build=build, check=check, summary=_summary)

@@ -1,5 +1,6 @@
-"""The DingTalk channel: Stream mode in, interactive cards (or markdown messages) out, DING for
-urgent escalations at night.
+"""The DingTalk channel: robot messages in over Stream mode (or as signed HTTP callbacks at
+/dingtalk/callback), interactive cards (or markdown messages) out, DING for urgent escalations
+at night.
 
 Outbound calls come from the outbox dispatcher and raise DeliveryError. With a card template,
 a ticket's card in a conversation is one card instance (outTrackId from ticket + audience)
@@ -10,7 +11,6 @@ button opens the ticket's web page, and a change is a new message.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -18,8 +18,10 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from adapters.contract import Capabilities, CardRenderer, CardState, DeliveryError, MessageRef
+from adapters.dingtalk.callback import CallbackRejected, CallbackVerifier
 from adapters.dingtalk.client import DingTalkClient
 from adapters.dingtalk.config import DingTalkSettings
+from adapters.dingtalk.inbound import DingTalkPayloadError, parse_robot_message
 from adapters.dingtalk.intake import DingTalkIntake
 from adapters.dingtalk.people import CHANNEL, GROUP_PREFIX, DingTalkPeople, DingTalkReach
 from adapters.dingtalk.render import action_card, card_params, out_track_id
@@ -35,6 +37,7 @@ from core.ticket import ChannelRef
 log = logging.getLogger("gongdan.dingtalk")
 
 TEXT_MAX = 5_000
+CALLBACK_PATH = "/dingtalk/callback"
 
 
 class DingTalkPorts(Commands, People, Cards, Conversations, Files, Protocol):
@@ -70,17 +73,25 @@ class DingTalkChannel(DingTalkReach):
             max_attachment_bytes,
             self._locale,
             ChatIntake(CHANNEL, ports, clock),
+            clock,
         )
         self.stream = StreamClient(self.client, self.intake.on_frame)
+        self.verifier = CallbackVerifier(settings.client_secret)
         self._ding_refused = False  # a DING quota/edition error is reported once
 
     @property
     def capabilities(self) -> Capabilities:
         return Capabilities(update_in_place=self.settings.card_template_id is not None)
 
+    @property
+    def http_mode(self) -> bool:
+        return self.settings.mode == "http"
+
     # ---- lifecycle ---------------------------------------------------------------------
     def routes(self) -> list[web.AbstractRouteDef]:
-        return []
+        if not self.http_mode:
+            return []
+        return [web.post(CALLBACK_PATH, self._callback)]
 
     async def start(self) -> None:
         if self.settings.card_template_id is None:
@@ -89,7 +100,34 @@ class DingTalkChannel(DingTalkReach):
                 "messages whose button opens the ticket's web page, and they are not updated "
                 "in place (import deploy/dingtalk/gongdan-card.json to get interactive cards)"
             )
+        if self.http_mode:
+            log.info(
+                "dingtalk: HTTP mode; no Stream connection, so cards show no buttons (a ticket "
+                "is acted on from its web page)",
+                extra={"path": CALLBACK_PATH},
+            )
+            return
         self.stream.start()
+
+    async def _callback(self, request: web.Request) -> web.Response:
+        """A signed robot message: checked, committed, then answered 200 (DingTalk never sends
+        it again, so a failed commit is told to the sender in the chat and answered 500)."""
+        body = await request.read()  # already read (within its deadline) by the middleware
+        try:
+            data = self.verifier.open(request.headers, body, self.clock.now().timestamp() * 1000)
+            message = parse_robot_message(data)
+        except CallbackRejected as exc:
+            log.info(
+                "dingtalk callback refused", extra={"status": exc.status, "reason": exc.reason}
+            )
+            return web.json_response({"error": exc.reason}, status=exc.status)
+        except DingTalkPayloadError as exc:
+            log.info("dingtalk callback refused", extra={"status": 400, "reason": str(exc)})
+            return web.json_response({"error": str(exc)}, status=400)
+        code, _ = await self.intake.on_message(message)
+        if code != 200:
+            return web.json_response({"error": "the message was not recorded"}, status=code)
+        return web.json_response({})
 
     async def stop(self) -> None:
         await self.stream.stop()
@@ -110,7 +148,7 @@ class DingTalkChannel(DingTalkReach):
         body: dict[str, Any] = {
             "cardTemplateId": self.settings.card_template_id,
             "outTrackId": track,
-            "cardData": {"cardParamMap": card_params(card, self._page(card))},
+            "cardData": {"cardParamMap": self._params(card)},
             "callbackType": "STREAM",
             "userIdType": 1,
         }
@@ -138,7 +176,7 @@ class DingTalkChannel(DingTalkReach):
             return None
         body = {
             "outTrackId": track,
-            "cardData": {"cardParamMap": card_params(card, self._page(card))},
+            "cardData": {"cardParamMap": self._params(card)},
             "cardUpdateOptions": {"updateCardDataByKey": True},
         }
         await self.client.call("PUT", "/v1.0/card/instances", body)
@@ -154,19 +192,13 @@ class DingTalkChannel(DingTalkReach):
         return MessageRef(CHANNEL, conversation, str(data.get("processQueryKey", "")))
 
     async def _send(self, conversation: str, key: str, param: dict[str, str]) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "robotCode": self.settings.robot_code,
-            "msgKey": key,
-            "msgParam": json.dumps(param, ensure_ascii=False),
-        }
-        if conversation.startswith(GROUP_PREFIX):
-            body["openConversationId"] = conversation
-            return await self.client.call("POST", "/v1.0/robot/groupMessages/send", body)
-        body["userIds"] = [conversation]
-        data = await self.client.call("POST", "/v1.0/robot/oToMessages/batchSend", body)
-        if conversation in (data.get("invalidStaffIdList") or []):
-            raise DeliveryError(f"dingtalk: {conversation!r} is not a staff member", permanent=True)
-        return data
+        return await self.client.robot_message(
+            self.settings.robot_code,
+            conversation,
+            group=conversation.startswith(GROUP_PREFIX),
+            key=key,
+            param=param,
+        )
 
     # ---- DING --------------------------------------------------------------------------
     def _night(self) -> bool:
@@ -207,6 +239,10 @@ class DingTalkChannel(DingTalkReach):
         if conversation.startswith(GROUP_PREFIX):
             return self.settings.locale
         return recipient_locale(self.ports.directory, CHANNEL, conversation, self.settings.locale)
+
+    def _params(self, card: Card) -> dict[str, str]:
+        # a press reaches the service only over Stream (callbackType STREAM)
+        return card_params(card, self._page(card), buttons=not self.http_mode)
 
     def _page(self, card: Card) -> str:
         return f"{self.settings.base_url.rstrip('/')}/?ticket={card.ticket_key}"

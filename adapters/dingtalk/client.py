@@ -24,7 +24,12 @@ log = logging.getLogger("gongdan.dingtalk")
 
 TIMEOUT_S = 10.0
 NO_SUCH_USER = "60121"  # topapi/v2/user/get: 找不到该用户
+SESSION_GONE = "300001"  # sessionWebhook: "session 不存在" (expired, or never known)
 JSON = dict[str, Any]
+
+
+class SessionExpired(DeliveryError):
+    """DingTalk refused a sessionWebhook as expired: answer through the robot API instead."""
 
 
 class DingTalkClient:
@@ -138,8 +143,35 @@ class DingTalkClient:
         return str(data.get("endpoint", "")), str(data.get("ticket", ""))
 
     async def webhook(self, url: str, body: JSON) -> None:
-        """Answer through a message's sessionWebhook (no token; errcode in HTTP 200)."""
-        await self._request("POST", url, what="sessionWebhook", body=body)
+        """Answer through a message's sessionWebhook (no token; errcode in HTTP 200).
+        SessionExpired when DingTalk no longer knows the session."""
+        try:
+            await self._request(
+                "POST", url, what="sessionWebhook", body=body, quiet=frozenset({SESSION_GONE})
+            )
+        except DeliveryError as exc:
+            if SESSION_GONE in str(exc):
+                raise SessionExpired(str(exc), permanent=True) from exc
+            raise
+
+    async def robot_message(
+        self, robot_code: str, to: str, *, group: bool, key: str, param: Mapping[str, str]
+    ) -> JSON:
+        """A message from the robot, in a group (`to`: its openConversationId) or 1:1 (`to`:
+        a staffId); `key` is the message template (sampleText, sampleActionCard …)."""
+        body: JSON = {
+            "robotCode": robot_code,
+            "msgKey": key,
+            "msgParam": _dumps(dict(param)),
+        }
+        if group:
+            body["openConversationId"] = to
+            return await self.call("POST", "/v1.0/robot/groupMessages/send", body)
+        body["userIds"] = [to]
+        data = await self.call("POST", "/v1.0/robot/oToMessages/batchSend", body)
+        if to in (data.get("invalidStaffIdList") or []):
+            raise DeliveryError(f"dingtalk: {to!r} is not a staff member", permanent=True)
+        return data
 
     async def user(self, staff_id: str) -> JSON | None:
         """The directory entry of a staff member (None: no such user)."""

@@ -38,6 +38,9 @@ class DingConfig(Section):
 
 
 class DingTalkConfig(ChannelConfig):
+    # how robot messages arrive: "stream" (Gongdan opens the connection; card buttons work) or
+    # "http" (DingTalk POSTs them, signed, to /dingtalk/callback; cards show no buttons)
+    mode: Literal["stream", "http"] = "stream"
     client_id: NonEmpty | None = None  # the app's AppKey (also the robot code of internal apps)
     client_secret: NonEmpty | None = Field(default=None, repr=False)
     robot_code: NonEmpty | None = None  # None: the client_id
@@ -64,10 +67,13 @@ def check(section: Mapping[str, Any], known: Known) -> list[str]:
     problems: list[str] = []
     for key in ("client_id", "client_secret"):
         if not dt.get(key):
-            problems.append(
+            problem = (
                 f"channels.dingtalk.{key}: required (find it in the DingTalk developer console "
                 "under your app's 凭证与基础信息 / Credentials)"
             )
+            if key == "client_secret" and dt.get("mode") == "http":
+                problem += "; in http mode every callback's sign is checked with it"
+            problems.append(problem)
     default = dt.get("default_ticket_type")
     check_type("channels.dingtalk.default_ticket_type", default, known.types, problems)
     groups = dt.get("help_desk_groups")
@@ -90,6 +96,7 @@ class DingTalkSettings:
     client_id: str
     client_secret: str = field(repr=False)
     robot_code: str
+    mode: str = "stream"  # "http": messages come to /dingtalk/callback, no Stream connection
     card_template_id: str | None = None
     api_base_url: str = DEFAULT_API
     oapi_base_url: str = DEFAULT_OAPI

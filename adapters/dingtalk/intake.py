@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from adapters.contract import DeliveryError
-from adapters.dingtalk.client import DingTalkClient
+from adapters.dingtalk.client import DingTalkClient, SessionExpired
 from adapters.dingtalk.config import DingTalkSettings
 from adapters.dingtalk.inbound import (
     CardClick,
@@ -40,11 +40,12 @@ from adapters.ports import (
     InboundKey,
     attachment_id,
 )
+from core.clock import Clock
 from core.commands import ActOnTicket
 from core.conversation import Kind, mentioned_key, parse_command
 from core.errors import DomainError
 from core.handlers.actions import ActResult
-from core.i18n import Locale
+from core.i18n import LOCALES, Locale
 from core.ticket import ChannelRef
 
 log = logging.getLogger("gongdan.dingtalk")
@@ -58,6 +59,7 @@ FORM_LINK: dict[Locale, str] = {
     "en": "Please fill in the form on the web: {url}",
 }
 Ack = tuple[int, Any]
+SESSION_MARGIN_MS = 5_000  # a session this close to its end is taken as over
 
 
 class IntakePorts(Commands, Cards, Conversations, Files, Protocol):
@@ -74,6 +76,7 @@ class DingTalkIntake:
         max_attachment_bytes: int,
         locale_of: Callable[[str], Locale],
         chat: ChatIntake,
+        clock: Clock,
     ) -> None:
         self.settings = settings
         self.ports = ports
@@ -82,6 +85,7 @@ class DingTalkIntake:
         self.max_attachment_bytes = max_attachment_bytes
         self.locale_of = locale_of  # the language of a staffId (theirs, else the channel's)
         self.chat = chat  # robot messages go through the chat kit, like every chat channel
+        self.clock = clock
 
     async def on_frame(self, frame: Frame) -> Ack:
         """The ack for a frame, sent only after what it carried is committed."""
@@ -141,7 +145,7 @@ class DingTalkIntake:
         except Exception:
             # the platform never resends a robot message: the sender must hear it was lost
             log.exception("dingtalk message not recorded", extra={"msg_id": msg.msg_id})
-            await self._reply(msg, NOT_RECORDED)
+            await self._reply(msg, NOT_RECORDED, lost=True)
             return 500, {}
         if done.form is not None:
             type_id = done.form.type_id or self.type_for(conversation)
@@ -177,17 +181,58 @@ class DingTalkIntake:
         url = f"{self.settings.base_url.rstrip('/')}/?new={type_id}"
         return {loc: text.format(url=url) for loc, text in FORM_LINK.items()}
 
-    async def _reply(self, msg: RobotMessage, text: Mapping[Locale, str]) -> None:
-        """Answer in the message's conversation straight away (not through the outbox)."""
+    async def _reply(
+        self, msg: RobotMessage, text: Mapping[Locale, str], *, lost: bool = False
+    ) -> None:
+        """Answer in the message's conversation straight away, through its sessionWebhook (at
+        the sender in a group). Once the session is over — its sessionWebhookExpiredTime has
+        passed, or DingTalk says so — through the robot API instead (`_by_robot`)."""
         locale = self.locale_of(msg.sender_staff_id)
         content = text.get(locale) or text.get("en") or ""
-        body: dict[str, Any] = {"msgtype": "text", "text": {"content": content}}
-        if not msg.direct:
-            body["at"] = {"atUserIds": [msg.sender_staff_id]}
+        if self._session_open(msg):
+            body: dict[str, Any] = {"msgtype": "text", "text": {"content": content}}
+            if not msg.direct:
+                body["at"] = {"atUserIds": [msg.sender_staff_id]}
+            try:
+                await self.client.webhook(msg.session_webhook, body)
+                return
+            except SessionExpired:
+                log.info("dingtalk session webhook expired; answering through the robot API")
+            except DeliveryError as exc:
+                # it may have been shown (a timeout): sending it again could double it
+                log.warning("dingtalk session reply failed", extra={"error": str(exc)})
+                return
+        await self._by_robot(msg, content, lost=lost)
+
+    def _session_open(self, msg: RobotMessage) -> bool:
+        if not msg.session_webhook:
+            return False
+        if not msg.session_expires_ms:
+            return True  # no expiry given: DingTalk's answer tells
+        now_ms = self.clock.now().timestamp() * 1000
+        return now_ms < msg.session_expires_ms - SESSION_MARGIN_MS
+
+    async def _by_robot(self, msg: RobotMessage, content: str, *, lost: bool) -> None:
+        """The robot's own message to the group (naming the sender) or the person: an answer
+        through the outbox like every send; the not-recorded notice at once, as the database
+        it would be queued in may be what failed."""
+        conversation = msg.sender_staff_id if msg.direct else msg.conversation_id
+        if not msg.direct and msg.sender_nick:
+            content = f"@{msg.sender_nick} {content}"
+        if not lost:
+            said = dict.fromkeys(LOCALES, content)  # already in the sender's language
+            await self.ports.notify(ChannelRef(CHANNEL, conversation), said)
+            return
         try:
-            await self.client.webhook(msg.session_webhook, body)
+            await self.client.robot_message(
+                self.settings.robot_code,
+                conversation,
+                group=not msg.direct,
+                key="sampleText",
+                param={"content": content},
+            )
         except DeliveryError as exc:
-            log.warning("dingtalk session reply failed", extra={"error": str(exc)})
+            log.warning("dingtalk not-recorded notice failed", extra={"error": str(exc)})
 
     async def _keep_files(self, msg: RobotMessage, ticket: str, comment: str | None) -> None:
         files: list[InboundFile] = []

@@ -36,12 +36,13 @@ def out_track_id(ticket_key: str, audience: str) -> str:
     return f"gongdan-{ticket_key}-{digest}"
 
 
-def card_params(card: Card, page_url: str = "") -> dict[str, str]:
-    """The template's cardParamMap for `card` (all strings)."""
+def card_params(card: Card, page_url: str = "", *, buttons: bool = True) -> dict[str, str]:
+    """The template's cardParamMap for `card` (all strings); without `buttons` the card shows
+    none (a press could not reach the service), only the link to its page."""
     actions = [
         {"id": str(a.id), "label": a.label, "style": str(a.style), "params": _params(card, a.id)}
         for a in card.actions
-        if a.kind == ActionKind.BUTTON
+        if a.kind == ActionKind.BUTTON and buttons
     ]
     fields = [{"label": f.label, "value": f.value} for f in card.fields]
     return {

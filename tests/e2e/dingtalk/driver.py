@@ -57,6 +57,11 @@ class DingTalkDriver:
     svc: Running
     fake: FakeDingTalk
 
+    @property
+    def callback_url(self) -> str:
+        """Where DingTalk POSTs robot messages in HTTP mode."""
+        return f"{self.svc.url}/dingtalk/callback"
+
     async def settle(self) -> None:
         """Deliver everything due now (the background dispatcher may take some of it)."""
         for _ in range(50):
@@ -108,5 +113,6 @@ async def dingtalk_service(
 ) -> AsyncIterator[DingTalkDriver]:
     config = dingtalk_config(db_url, fake, **section)
     async with running(config, clock=clock) as svc:
-        await fake.wait_connected()
+        if section.get("mode") != "http":  # HTTP mode opens no Stream connection
+            await fake.wait_connected()
         yield DingTalkDriver(svc, fake)

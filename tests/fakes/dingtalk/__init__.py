@@ -14,14 +14,17 @@ dingtalk-stream SDK's models, the open.dingtalk.com API pages):
   cardParamMap values → 400 param.invalid; `cards[id].params` is what every copy shows, and a
   click's ack can update it in place.
 - Robot messages: groupMessages/send, oToMessages/batchSend (msgKey + msgParam checked), the
-  sessionWebhook from each robot message (expires after `session_ttl`); all land in `sent`.
+  sessionWebhook from each robot message (expires after `session_ttl`, then errcode 300001
+  "session 不存在"); all land in `sent`.
+- HTTP mode: a signed outgoing-robot sender (`post_bot_message`, `outgoing`: headers
+  `timestamp` and `sign`, forged or stale ones on request, any raw body).
 - DING (/v1.0/robot/ding/send; standard edition and missing SMS/phone quota refused), the
   directory (topapi/v2/user/get, errcode inside HTTP 200), message files (downloadCode →
   downloadUrl served here).
 - Faults per route for the next N calls (`fail_next`): QPS throttle, monthly quota, the per-IP
   ban HTML page, 5xx, legacy errcode bodies, a hang.
 
-Not covered: HTTP-mode callbacks and their signatures, custom-robot webhooks (/robot/send with
+Not covered: custom-robot webhooks (/robot/send with
 sign), the legacy interactiveCards API, AI-card streaming, media upload, real rate counting
 (throttles are injected, not computed), event types' own payload schemas, and redelivery give-up.
 The error codes the vendor pages do not give are marked "(double's choice)" in openapi.py.
@@ -30,6 +33,7 @@ The error codes the vendor pages do not give are marked "(double's choice)" in o
 from tests.fakes.dingtalk.fake import Call, FakeDingTalk
 from tests.fakes.dingtalk.faults import Fault
 from tests.fakes.dingtalk.openapi import Card, Sent
+from tests.fakes.dingtalk.outgoing import Delivery
 from tests.fakes.dingtalk.stream import Ack, Push
 
-__all__ = ["Ack", "Call", "Card", "FakeDingTalk", "Fault", "Push", "Sent"]
+__all__ = ["Ack", "Call", "Card", "Delivery", "FakeDingTalk", "Fault", "Push", "Sent"]

@@ -20,6 +20,7 @@ from aiohttp import web
 from core.clock import Clock
 from tests.fakes.dingtalk.faults import Fault
 from tests.fakes.dingtalk.openapi import Card, OpenApi, Sent, Session
+from tests.fakes.dingtalk.outgoing import Delivery, OutgoingRobot
 from tests.fakes.dingtalk.payloads import (
     JSON,
     TOPIC_BOT_MESSAGE,
@@ -81,6 +82,7 @@ class FakeDingTalk:
         self.robot_code = self.app_key  # an internal app's robot uses its AppKey as robotCode
         self.rng = random.Random(self.seed)
         self.stream = StreamGateway(self)
+        self.outgoing = OutgoingRobot(self)
         self._ids = 0
         self._tokens: dict[str, datetime] = {}
         self._faults: dict[tuple[str | None, str], deque[Fault]] = defaultdict(deque)
@@ -242,7 +244,7 @@ class FakeDingTalk:
     async def wait_connected(self, count: int = 1, within: float = 3.0) -> None:
         await self.stream.wait_connected(count, within)
 
-    async def send_bot_message(
+    def bot_message(
         self,
         *,
         text: str = "",
@@ -255,14 +257,13 @@ class FakeDingTalk:
         content: Mapping[str, Any] | None = None,
         at_staff_ids: Sequence[str] = (),
         quoting: Card | None = None,
-    ) -> tuple[JSON, Push]:
-        """A robot message (fire-and-forget): returns its payload and push; `stream.lost` holds
-        it when no connection subscribed to the topic was open. `quoting`: a reply quoting that
-        card's message in this conversation."""
+    ) -> JSON:
+        """A robot message's payload (the same in Stream and HTTP mode), with a new
+        sessionWebhook. `quoting`: a reply quoting that card's message in this conversation."""
         session = self.new_hex(32)
         expires = self.clock.now() + self.session_ttl
         self.sessions[session] = Session(conversation_id, expires)
-        payload = robot_message(
+        return robot_message(
             msg_id=f"msg{self.new_hex(22)}==",
             create_at=self.now_ms(),
             robot_code=self.robot_code,
@@ -280,7 +281,18 @@ class FakeDingTalk:
             at_staff_ids=at_staff_ids,
             replied=self._quote(quoting, conversation_id, sender_staff_id, conversation_type),
         )
+
+    async def send_bot_message(self, **message: Any) -> tuple[JSON, Push]:
+        """A robot message over Stream (fire-and-forget; `bot_message` takes the arguments):
+        returns its payload and push; `stream.lost` holds it when no connection subscribed to
+        the topic was open."""
+        payload = self.bot_message(**message)
         return payload, await self.stream.push("CALLBACK", TOPIC_BOT_MESSAGE, payload, {})
+
+    async def post_bot_message(self, url: str, **message: Any) -> tuple[JSON, Delivery]:
+        """A robot message in HTTP mode: POSTed to `url`, signed with the app secret."""
+        payload = self.bot_message(**message)
+        return payload, await self.outgoing.post(url, payload)
 
     def _quote(
         self, card: Card | None, conversation_id: str, staff_id: str, conversation_type: str

@@ -255,8 +255,8 @@ class OpenApi:
         fake = self.fake
         session = fake.sessions.get(request.query.get("session", ""))
         if session is None or fake.clock.now() > session.expires_at:
-            # (double's choice) the docs do not give the code for an expired sessionWebhook
-            return web.json_response(legacy_error(300001, "session is expired or not exist"))
+            # what DingTalk answers for a session webhook it no longer knows (errcode 300001)
+            return web.json_response(legacy_error(300001, "session 不存在"))
         body = await fake.json_body(request)
         kind = body.get("msgtype") if body else None
         part = body.get(kind) if body and isinstance(kind, str) else None

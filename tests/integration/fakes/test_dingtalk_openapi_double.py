@@ -187,7 +187,7 @@ async def test_session_webhook_takes_markdown_until_it_expires(
 
     assert first == {"errcode": 0, "errmsg": "ok"}
     assert dt.sent[0].via == "webhook" and dt.sent[0].target == payload["conversationId"]
-    assert late[0] == 200 and late[1]["errcode"] != 0
+    assert late == (200, {"errcode": 300001, "errmsg": "session 不存在"})
 
 
 async def test_group_and_one_to_one_messages_check_msg_key_and_param(

@@ -617,3 +617,11 @@ def test_slack_names_the_secret_its_mode_needs() -> None:
         "channels.slack.app_token: required when mode is socket"
         " (find it in your Slack app's App-Level Tokens)"
     ]
+
+
+def test_an_unknown_dingtalk_mode_names_the_key_and_the_choices() -> None:
+    data = minimal()
+    data["channels"]["dingtalk"] = {"client_id": "a", "client_secret": "b", "mode": "webhook"}
+    assert problems_of(data) == [
+        "channels.dingtalk.mode: must be 'stream' or 'http' (got 'webhook')"
+    ]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+from pydantic import ValidationError
+
 from adapters.dingtalk.config import DingTalkConfig, check
 from adapters.kit.config import Known
 
@@ -29,3 +32,23 @@ def test_defaults_point_at_dingtalk_and_keep_ding_off() -> None:
     assert config.api_base_url == "https://api.dingtalk.com"
     assert config.oapi_base_url == "https://oapi.dingtalk.com"
     assert not config.ding.enabled and config.ding.remind_type == "app"
+
+
+def test_mode_is_stream_unless_http_is_asked_for() -> None:
+    assert DingTalkConfig.model_validate({}).mode == "stream"
+    assert DingTalkConfig.model_validate({"mode": "http"}).mode == "http"
+
+
+def test_an_unknown_mode_is_refused() -> None:
+    with pytest.raises(ValidationError) as caught:
+        DingTalkConfig.model_validate({"mode": "webhook"})
+
+    [error] = caught.value.errors()
+    assert error["loc"] == ("mode",) and "'stream' or 'http'" in error["msg"]
+
+
+def test_http_mode_says_what_the_missing_secret_is_for() -> None:
+    [problem] = check({"client_id": "a", "mode": "http"}, KNOWN)
+
+    assert problem.startswith("channels.dingtalk.client_secret: required")
+    assert problem.endswith("in http mode every callback's sign is checked with it")

@@ -48,3 +48,11 @@ def test_out_track_id_is_stable_per_ticket_and_audience() -> None:
 
 def test_markdown_from_users_stays_inert() -> None:
     assert escape("[点我](http://evil) **x** <b>") == r"\[点我\]\(http://evil\) \*\*x\*\* &lt;b\>"
+
+
+def test_without_buttons_the_card_keeps_everything_else() -> None:
+    page = "https://gongdan.example/?ticket=IT-1001"
+    plain = card_params(CARD, page, buttons=False)
+
+    assert json.loads(plain["actions"]) == [] and plain["page_url"] == page
+    assert plain | {"actions": ""} == card_params(CARD, page) | {"actions": ""}
