@@ -37,6 +37,10 @@ TEXTS = {
         "原卡片已无法更新，以下是工单的最新状态。",
     ),
     "status": Text("{key} is now {status} — {title}", "{key} 当前状态：{status} — {title}"),
+    "status_with": Text(
+        "{key} is now {status}, handled by {who} — {title}",
+        "{key} 当前状态：{status}，处理人：{who} — {title}",
+    ),
     "welcome": Text(
         "Hello! To raise a ticket, just tell me what is wrong — in a group, @mention me with "
         "the problem, e.g. “@{bot} the projector in room 3 is off”. I answer with a card you can "
@@ -44,6 +48,12 @@ TEXTS = {
         "你好！需要报修或提工单时，直接把问题发给我即可；在群里请 @我 并描述问题，例如"
         "“@{bot} 三号会议室投影仪不亮”。我会回复一张可以操作的工单卡片。",
     ),
+}
+
+
+UNREADABLE: dict[Locale, str] = {
+    "zh-CN": "暂时无法读取这类消息（例如视频），请用文字描述问题。",
+    "en": "I can't read this kind of message (a video, say). Please tell me in words what is wrong.",
 }
 
 
@@ -104,11 +114,14 @@ def markdown_card(card: Card, link: str) -> str:
     return clip_markdown("\n".join(lines))
 
 
-def status_line(card: Card) -> str:
-    return (
-        TEXTS["status"]
-        .get(card.locale)
-        .format(key=card.ticket_key, status=card.status_label, title=clip(card.title, TITLE_MAX))
+def status_line(card: Card, who: str | None = None) -> str:
+    """One markdown line: the ticket's status now, and who handles it (`who`, when someone)."""
+    text = TEXTS["status_with" if who else "status"].get(card.locale)
+    return text.format(
+        key=escape(card.ticket_key),
+        status=escape(card.status_label),
+        title=escape(clip(card.title, TITLE_MAX)),
+        who=escape(who or ""),
     )
 
 

@@ -15,6 +15,7 @@ from adapters.wecom.inbound import (
     Event,
     Message,
     PayloadError,
+    Unreadable,
     app_callback,
     event_key,
     robot_event,
@@ -73,12 +74,32 @@ def test_a_group_message_loses_its_mention_and_keeps_its_images() -> None:
         },
     }
     message = robot_message(body)
+    assert isinstance(message, Message)
     assert (message.text, message.chatid, len(message.files)) == ("投影仪不亮", "wr1", 1)
 
 
 def test_a_robot_message_without_a_sender_is_unreadable() -> None:
     with pytest.raises(PayloadError):
         robot_message({"msgid": "m1", "msgtype": "text"})
+
+
+def test_a_voice_message_is_the_text_wecom_heard_in_it() -> None:
+    body = {
+        "msgid": "m2",
+        "chattype": "single",
+        "from": {"userid": "u1"},
+        "msgtype": "voice",
+        "voice": {"content": "三楼打印机卡纸了"},
+    }
+    assert robot_message(body) == Message("m2", "u1", "三楼打印机卡纸了", voice=True)
+
+
+def test_a_video_or_a_voice_message_with_no_words_is_unreadable_not_an_error() -> None:
+    base = {"msgid": "m3", "chatid": "wr1", "chattype": "group", "from": {"userid": "u1"}}
+    video = robot_message({**base, "msgtype": "video", "video": {"url": "https://x/v"}})
+    silent = robot_message({**base, "msgtype": "voice", "voice": {"content": " "}})
+    assert video == Unreadable("m3", "u1", "video", "wr1")
+    assert silent == Unreadable("m3", "u1", "voice", "wr1")
 
 
 def test_a_doctype_is_refused_before_anything_is_expanded() -> None:
