@@ -18,10 +18,10 @@ Covers
   task_id stored and unique), `message/update_template_card` (response_code single-use, 72 h),
   `appchat/send` (no template_card), `webhook/send?key=` (20 a minute, then 45009), `user/get`,
   `media/get`. Errors are HTTP 200 + errcode/errmsg; errcodes, 5xx and hangs are injectable.
-- Encrypted callbacks (`CallbackSender`, callbacks.py): text message, template_card_event (with
-  SelectedItems) and enter_agent XML, encrypted by wechatpy's WeChatCrypto, POSTed with
-  msg_signature/timestamp/nonce and retried like WeCom (5 s, 3 retries; both configurable), and
-  the URL-verification GET with `echostr`.
+- Encrypted callbacks (`CallbackSender`, callbacks.py): text and video messages,
+  template_card_event (with SelectedItems) and enter_agent XML, encrypted by wechatpy's
+  WeChatCrypto, POSTed with msg_signature/timestamp/nonce and retried like WeCom (5 s, 3 retries;
+  both configurable), and the URL-verification GET with `echostr`.
 
 Does not cover
 - Streams as WeCom renders them (stream frames are recorded, not assembled), feedback events,
