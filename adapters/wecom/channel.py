@@ -246,7 +246,7 @@ class WeComChannel:
                 return
             update = {
                 "response_type": "update_template_card",
-                "template_card": template_card(card, click.task_id),
+                "template_card": template_card(card, click.task_id, choose=True),
             }
             await self.robot.request("aibot_respond_update_msg", update, req_id=req_id)
             self._remember_replaced(click.task_id, card)
@@ -294,7 +294,7 @@ class WeComChannel:
             {
                 "chatid": target,
                 "msgtype": "template_card",
-                "template_card": template_card(card, task_id),
+                "template_card": template_card(card, task_id, choose=True),
             },
         )
         return MessageRef(CHANNEL, conv, task_id, state=told.seen(card))

@@ -20,6 +20,7 @@ from adapters.kit.buttons import ButtonValueError, parse_button_value
 from core.workflow import Action
 
 KEY_SEP = "|"
+ASSIGNEE_QUESTION = "assignee"  # the robot card's dropdown of people (`button_selection`)
 _MENTION = re.compile(r"^\s*@\S+\s*")
 
 
@@ -76,6 +77,7 @@ class Click:
     version: int
     response_code: str = ""
     chatid: str | None = None
+    value: str = ""  # what the card's dropdown showed chosen when the button was pressed
 
 
 @dataclass(frozen=True)
@@ -166,8 +168,21 @@ def robot_event(body: Mapping[str, Any]) -> Click | Event:
             ticket_key=ticket,
             version=version,
             chatid=chatid,
+            value=_selected(data, ASSIGNEE_QUESTION),
         )
     return Event(kind, userid, chatid, event)
+
+
+def _selected(data: Mapping[str, Any], question: str) -> str:
+    """The option chosen in a card's dropdown: `selected_items.selected_item[]` (one item may
+    come as an object, ids as a string), `{question_key, option_ids: {option_id: [...]}}`."""
+    items = _map(data, "selected_items").get("selected_item")
+    for item in items if isinstance(items, list) else [items]:
+        if isinstance(item, Mapping) and _str(item, "question_key") == question:
+            ids = _map(item, "option_ids").get("option_id")
+            chosen = ids[0] if isinstance(ids, list) and ids else ids
+            return str(chosen) if isinstance(chosen, str | int) else ""
+    return ""
 
 
 # ---- the company app ---------------------------------------------------------------------

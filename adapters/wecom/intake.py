@@ -151,7 +151,7 @@ class WeComIntake:
             action=click.action,
             actor_id=person.id,
             origin=where,
-            params=action_params(click.action, ""),
+            params=action_params(click.action, click.value),
             seen_version=click.version,
         )
         try:

@@ -112,3 +112,24 @@ def test_a_wecom_section_needs_the_robot_the_app_or_a_webhook() -> None:
         "channels.wecom: give robot (smart robot), app (company app) or group_webhooks"
     ]
     assert check({"robot": {"bot_id": "b", "secret": "s"}}, Known(types={"it": "it"})) == []
+
+
+def test_an_assign_click_carries_the_person_chosen_in_the_cards_dropdown() -> None:
+    def click(selected: object) -> Click | Event:
+        event = {
+            "eventtype": "template_card_event",
+            "template_card_event": {
+                "card_type": "button_interaction",
+                "event_key": event_key(Action.ASSIGN, "IT-1001", 2),
+                "task_id": "t1",
+                "selected_items": {"selected_item": selected},
+            },
+        }
+        return robot_event({"msgid": "e1", "from": {"userid": "u1"}, "event": event})
+
+    listed = click([{"question_key": "assignee", "option_ids": {"option_id": ["bob.smith"]}}])
+    single = click({"question_key": "assignee", "option_ids": {"option_id": "li.lei"}})
+    other = click([{"question_key": "colour", "option_ids": {"option_id": ["red"]}}])
+    assert isinstance(listed, Click) and listed.value == "bob.smith"
+    assert isinstance(single, Click) and single.value == "li.lei"
+    assert isinstance(other, Click) and other.value == ""
