@@ -30,7 +30,7 @@ from adapters.dingtalk.types import TOPIC_BOT_MESSAGE, TOPIC_CARD_CALLBACK
 from adapters.kit.buttons import action_params
 from adapters.kit.conversation import ChatInbound, ChatIntake
 from adapters.kit.intake import remembered_key
-from adapters.kit.texts import both
+from adapters.kit.texts import NOT_RECORDED, both
 from adapters.ports import (
     Cards,
     Commands,
@@ -50,10 +50,6 @@ from core.ticket import ChannelRef
 
 log = logging.getLogger("gongdan.dingtalk")
 
-NOT_RECORDED: dict[Locale, str] = {
-    "zh-CN": "抱歉，这条消息没有记录下来（服务器出错），请稍后再发一次。",
-    "en": "Sorry, this message was not recorded (a server error); please send it again later.",
-}
 FORM_LINK: dict[Locale, str] = {
     "zh-CN": "请在网页上填写表单：{url}",
     "en": "Please fill in the form on the web: {url}",

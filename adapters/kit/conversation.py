@@ -62,6 +62,11 @@ class ChatInbound:
     card_key: str | None = None  # a reply in a card's thread, a quote of a card: its ticket
     origin: ChannelRef | None = None  # a new ticket's origin when not `where` (a permalink)
     title_marker: str = ELLIPSIS
+    # a line kept under the stored text (how it came, e.g. by voice); not read to classify it
+    footer: str = ""
+
+    def stored(self, text: str) -> str:
+        return f"{text}\n\n{self.footer}" if self.footer else text
 
 
 @dataclass(frozen=True)
@@ -175,7 +180,8 @@ class ChatIntake:
     # ---- comments -------------------------------------------------------------------------
     async def _comment(self, msg: ChatInbound, found: Classification, reply: Reply) -> ChatOutcome:
         assert found.ticket_key is not None
-        command = AddComment(found.ticket_key, msg.person.id, found.body, msg.where)
+        body = msg.stored(found.body)
+        command = AddComment(found.ticket_key, msg.person.id, body, msg.where)
         done = await self._submit(command, msg.key)
         key = committed_key(done) or found.ticket_key
         if not done.duplicate:
@@ -185,15 +191,16 @@ class ChatIntake:
                 window = self.ports.conversation_rules.follow_up_window
                 minutes = str(int(window.total_seconds() // 60))
                 await reply(_say("chat.follow_up", key=key, minutes=minutes))
-        return ChatOutcome(found.kind, key, duplicate=done.duplicate, comment=found.body)
+        return ChatOutcome(found.kind, key, duplicate=done.duplicate, comment=body)
 
     # ---- new tickets ------------------------------------------------------------------------
     async def _open(self, msg: ChatInbound) -> ChatOutcome:
         title = title_from(msg.text, marker=msg.title_marker)
+        description = msg.stored(msg.text)
         command = OpenTicket(
             type_id=msg.type_id,
             title=title,
-            description=msg.text,
+            description=description,
             requester_id=msg.person.id,
             origin=msg.origin or msg.where,
         )
@@ -201,7 +208,7 @@ class ChatIntake:
             done = await self._submit(command, msg.key)
         except FormInvalid:
             # the type needs more than a sentence: its form, with the person's words
-            form = FormRequest(msg.type_id, form_prefill(title, msg.text))
+            form = FormRequest(msg.type_id, form_prefill(title, description))
             return ChatOutcome(Kind.NEW_TICKET, form=form)
         return ChatOutcome(Kind.NEW_TICKET, committed_key(done), duplicate=done.duplicate)
 

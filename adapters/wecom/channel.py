@@ -10,9 +10,11 @@ else goes through the outbox.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import uuid
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -20,9 +22,12 @@ from aiohttp import web
 from adapters.contract import Capabilities, CardRenderer, CardState, DeliveryError, MessageRef
 from adapters.kit.conversation import ChatIntake
 from adapters.kit.locale import recipient_locale
+from adapters.kit.texts import NOT_RECORDED
 from adapters.ports import Cards, Commands, Conversations, Files, InboundFile, People
+from adapters.wecom import told
+from adapters.wecom.app_cards import AppCards
 from adapters.wecom.callback import CallbackCrypto, CallbackRejected
-from adapters.wecom.client import AppClient, Http, Webhooks, WeComError
+from adapters.wecom.client import AppClient, Http, Webhooks
 from adapters.wecom.config import WeComSettings
 from adapters.wecom.inbound import (
     Click,
@@ -30,15 +35,17 @@ from adapters.wecom.inbound import (
     FileRef,
     Message,
     PayloadError,
+    Unreadable,
     app_callback,
     robot_event,
     robot_message,
 )
-from adapters.wecom.intake import WeComIntake
+from adapters.wecom.intake import NotRecorded, WeComIntake
 from adapters.wecom.media import download
 from adapters.wecom.people import CHANNEL, WeComPeople
 from adapters.wecom.render import (
     TEXTS,
+    UNREADABLE,
     markdown_card,
     markdown_message,
     new_task_id,
@@ -50,14 +57,15 @@ from adapters.wecom.robot import RobotConnection
 from core.card import Card
 from core.clock import Clock
 from core.i18n import Locale
-from core.people import Person
+from core.people import Person, display_name
 from core.ticket import ChannelRef
 
 log = logging.getLogger("gongdan.wecom")
 
 CALLBACK_PATH = "/wecom/callback"
 CLICK_WINDOW_S = 5.0
-CLICK_CODES = 10_000  # response codes from app clicks kept for their card's next update
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+REPLACED = 10_000  # robot cards a click replaced, kept until their card's update goes out
 
 
 class WeComPorts(Commands, People, Cards, Conversations, Files, Protocol):
@@ -108,8 +116,9 @@ class WeComChannel:
             if robot
             else None
         )
-        self._click_codes: OrderedDict[str, str] = OrderedDict()  # app task_id -> ResponseCode
-        self._shown: OrderedDict[str, int] = OrderedDict()  # robot task_id -> version it shows
+        self.app_cards = AppCards(self.app) if self.app else None
+        # robot task_id -> what a click's replacement showed (told.seen), for the update after it
+        self._replaced: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._clicking: dict[str, asyncio.Event] = {}
 
     # ---- lifecycle ------------------------------------------------------------------------
@@ -170,19 +179,15 @@ class WeComChannel:
             where = ChannelRef(CHANNEL, f"app:{inbound.userid}", message=inbound.msgid)
             await self.intake.message(inbound, where)
         elif isinstance(inbound, Click):
-            if inbound.response_code:
-                self._keep_code(inbound.task_id, inbound.response_code)
+            if inbound.response_code and self.app_cards is not None:
+                self.app_cards.keep_code(inbound.task_id, inbound.response_code)
             where = ChannelRef(CHANNEL, f"app:{inbound.userid}", message=inbound.task_id)
             await self.intake.click(inbound, where)
+        elif inbound.kind.startswith("message:"):  # an image, a voice message, a video...
+            await self.gateway.notify(ChannelRef(CHANNEL, f"app:{inbound.userid}"), UNREADABLE)
         else:
             log.debug("wecom app event ignored", extra={"event": inbound.kind})
         return web.Response(text="")  # empty 200: received, no passive reply
-
-    def _keep_code(self, task_id: str, code: str) -> None:
-        self._click_codes[task_id] = code
-        self._click_codes.move_to_end(task_id)
-        while len(self._click_codes) > CLICK_CODES:
-            self._click_codes.popitem(last=False)
 
     # ---- the smart robot's frames ---------------------------------------------------------
     async def _on_frame(self, frame: dict[str, Any]) -> None:
@@ -193,7 +198,7 @@ class WeComChannel:
             return
         try:
             if cmd == "aibot_msg_callback":
-                await self._robot_message(robot_message(body))
+                await self._robot_message(robot_message(body), req_id)
             elif cmd == "aibot_event_callback":
                 inbound = robot_event(body)
                 if isinstance(inbound, Click):
@@ -203,11 +208,32 @@ class WeComChannel:
         except PayloadError as exc:
             log.info("wecom smart robot frame ignored", extra={"reason": str(exc)})
 
-    async def _robot_message(self, msg: Message) -> None:
+    async def _robot_message(self, msg: Message | Unreadable, req_id: str) -> None:
+        """Commit, then answer; the robot never sends a message again, so its sender is told
+        when it could not be read or could not be recorded."""
+        if isinstance(msg, Unreadable):
+            log.info("wecom smart robot message unreadable", extra={"msgtype": msg.msgtype})
+            await self._reply(req_id, msg.userid, UNREADABLE)
+            return
         conv = f"robot:group:{msg.chatid}" if msg.chatid else f"robot:single:{msg.userid}"
-        msg = Message(f"robot:{msg.msgid}", msg.userid, msg.text, msg.chatid, msg.files)
+        msg = dataclasses.replace(msg, msgid=f"robot:{msg.msgid}")
         where = ChannelRef(CHANNEL, conv, message=msg.msgid)
-        await self.intake.message(msg, where, self._download)
+        try:
+            await self.intake.message(msg, where, self._download)
+        except NotRecorded:
+            log.exception("wecom smart robot message not recorded", extra={"msgid": msg.msgid})
+            await self._reply(req_id, msg.userid, NOT_RECORDED)
+
+    async def _reply(self, req_id: str, userid: str, text: Mapping[Locale, str]) -> None:
+        """Answer a message in its own chat, in the sender's language (a finished stream: the
+        reply WeCom shows under the message it answers)."""
+        content = text.get(self._locale(f"robot:single:{userid}")) or text.get("en") or ""
+        stream = {"id": uuid.uuid4().hex, "finish": True, "content": content}
+        body = {"msgtype": "stream", "stream": stream}
+        try:
+            await self._robot().request("aibot_respond_msg", body, req_id=req_id)
+        except DeliveryError as exc:
+            log.warning("wecom smart robot reply failed", extra={"error": str(exc)})
 
     async def _robot_click(self, click: Click, req_id: str) -> None:
         """Act, then replace the card with the ticket's state now (WeCom allows 5 s)."""
@@ -220,10 +246,10 @@ class WeComChannel:
                 return
             update = {
                 "response_type": "update_template_card",
-                "template_card": template_card(card, click.task_id),
+                "template_card": template_card(card, click.task_id, choose=True),
             }
             await self.robot.request("aibot_respond_update_msg", update, req_id=req_id)
-            self._remember_shown(click.task_id, card.version)
+            self._remember_replaced(click.task_id, card)
         finally:
             done.set()
             self._clicking.pop(click.task_id, None)
@@ -244,11 +270,11 @@ class WeComChannel:
     async def _download(self, ref: FileRef) -> InboundFile:
         return await download(self.http, ref, self.settings.max_attachment_bytes)
 
-    def _remember_shown(self, task_id: str, version: int) -> None:
-        self._shown[task_id] = max(version, self._shown.get(task_id, 0))
-        self._shown.move_to_end(task_id)
-        while len(self._shown) > CLICK_CODES:
-            self._shown.popitem(last=False)
+    def _remember_replaced(self, task_id: str, card: Card) -> None:
+        self._replaced[task_id] = dict(told.newest(self._replaced.get(task_id), told.seen(card)))
+        self._replaced.move_to_end(task_id)
+        while len(self._replaced) > REPLACED:
+            self._replaced.popitem(last=False)
 
     # ---- outbound (called by the outbox dispatcher) ---------------------------------------
     async def post_card(self, where: ChannelRef, cards: CardRenderer) -> MessageRef:
@@ -256,49 +282,56 @@ class WeComChannel:
         card = cards(self._locale(conv))
         kind, target = split_conversation(conv)
         if kind == "app":
-            return await self._app_card(conv, target, card)
+            return await self._app_cards().post(conv, target, card)
         if kind == "hook":
             await self.webhooks.send(
                 target, markdown_message(markdown_card(card, self._link(card)))
             )
-            return MessageRef(
-                CHANNEL, conv, f"hook-{uuid.uuid4().hex}", state={"status": card.status.value}
-            )
+            return MessageRef(CHANNEL, conv, f"hook-{uuid.uuid4().hex}", state=told.seen(card))
         task_id = new_task_id(card)
         await self._robot().request(
             "aibot_send_msg",
             {
                 "chatid": target,
                 "msgtype": "template_card",
-                "template_card": template_card(card, task_id),
+                "template_card": template_card(card, task_id, choose=True),
             },
         )
-        self._remember_shown(task_id, card.version)
-        return MessageRef(CHANNEL, conv, task_id)
+        return MessageRef(CHANNEL, conv, task_id, state=told.seen(card))
 
     async def update_card(self, ref: MessageRef, cards: CardRenderer) -> CardState | None:
         card = cards(self._locale(ref.conversation))
         kind, target = split_conversation(ref.conversation)
-        state = dict(ref.state or {})
         if kind == "app":
-            return await self._app_update(ref, target, card, state)
+            return await self._app_cards().update(ref, target, card, dict(ref.state or {}))
         if kind == "hook":
-            if state.get("status") == card.status.value:
-                return None
-            await self.webhooks.send(target, markdown_message(status_line(card)))
-            return {"status": card.status.value}
-        # the robot can replace a group card only in answer to a click: after one, the card
-        # already shows this; otherwise say the new state in one line
+            return await self._tell(ref.state, card, lambda m: self.webhooks.send(target, m))
+        # the robot can replace its card only in answer to a click: after one, the card already
+        # shows what the click did; otherwise the chat hears a change in one line
         clicking = self._clicking.get(ref.message)
         if clicking is not None:
             await asyncio.wait_for(clicking.wait(), CLICK_WINDOW_S)
-        if self._shown.get(ref.message, 0) >= card.version:
+        replaced = self._replaced.get(ref.message)
+        last = told.newest(ref.state, replaced)
+
+        async def say(line: dict[str, Any]) -> None:
+            await self._robot().request("aibot_send_msg", {"chatid": target, **line})
+
+        news = await self._tell(last, card, say)
+        self._replaced.pop(ref.message, None)
+        if news is None and last is replaced:
+            return replaced  # kept with the card: what the click showed is what the chat saw
+        return news
+
+    async def _tell(self, last: CardState | None, card: Card, send: Send) -> CardState | None:
+        """One line when the chat's last word on the ticket is out of date; returns what it
+        was told then (None: nothing said, nothing to store)."""
+        if not told.out_of_date(last or {}, card):
             return None
-        await self._robot().request(
-            "aibot_send_msg", {"chatid": target, **markdown_message(status_line(card))}
-        )
-        self._remember_shown(ref.message, card.version)
-        return None
+        who = told.assignee(card)
+        name = display_name(self.gateway.directory, who, card.locale)
+        await send(markdown_message(status_line(card, name)))
+        return told.seen(card)
 
     async def post_text(
         self, where: ChannelRef, text: dict[Locale, str], *, ephemeral_to: str | None = None
@@ -323,47 +356,6 @@ class WeComChannel:
         )
         return None
 
-    async def _app_card(self, conv: str, userid: str, card: Card, note: str = "") -> MessageRef:
-        task_id = new_task_id(card)
-        data = await self._app().send(
-            userid,
-            {"msgtype": "template_card", "template_card": template_card(card, task_id, note=note)},
-        )
-        code = data.get("response_code")
-        return MessageRef(
-            CHANNEL, conv, task_id, state={"task_id": task_id, "response_code": code or None}
-        )
-
-    async def _app_update(
-        self, ref: MessageRef, userid: str, card: Card, state: dict[str, Any]
-    ) -> CardState | None:
-        """Update in place with a response code (a click's, else the one the send returned);
-        with none left, send a fresh card that says so and keep its code instead."""
-        task_id = str(state.get("task_id") or ref.message)
-        clicked = self._click_codes.get(task_id)
-        sent = state.get("response_code")
-        code = clicked or sent
-        if code:
-            try:
-                await self._app().update_card([userid], str(code), template_card(card, task_id))
-            except WeComError as exc:
-                if exc.retry_after is not None or not exc.permanent:
-                    raise
-                log.info(
-                    "wecom response_code refused; sending a fresh card", extra={"error": str(exc)}
-                )
-            else:
-                if clicked:
-                    self._click_codes.pop(task_id, None)
-                    return {"task_id": task_id, "response_code": sent or None}
-                return {"task_id": task_id, "response_code": None}
-            if clicked:
-                self._click_codes.pop(task_id, None)
-        fresh = await self._app_card(
-            ref.conversation, userid, card, note=TEXTS["fresh"].get(card.locale)
-        )
-        return dict(fresh.state or {})
-
     def _locale(self, conversation: str) -> Locale:
         kind, target = split_conversation(conversation)
         if kind in ("app", "robot:single"):
@@ -385,6 +377,11 @@ class WeComChannel:
         if self.app is None:
             raise DeliveryError("channels.wecom.app is not configured", permanent=True)
         return self.app
+
+    def _app_cards(self) -> AppCards:
+        if self.app_cards is None:
+            raise DeliveryError("channels.wecom.app is not configured", permanent=True)
+        return self.app_cards
 
     def _robot(self) -> RobotConnection:
         if self.robot is None:

@@ -1,7 +1,8 @@
 """Pure parsing: smart-robot frame bodies and company-app callback XML -> typed records.
 
 Robot (doc 101027/101463): `aibot_msg_callback` bodies carry msgid, chatid, chattype
-(single|group), from.userid, msgtype (text|mixed|image|file|voice) and the content;
+(single|group), from.userid, msgtype (text|mixed|image|file|voice) and the content — a voice
+message as the words WeCom heard in it (`voice.content`), never the audio;
 `aibot_event_callback` bodies carry event.eventtype (enter_chat, template_card_event,
 disconnected_event, feedback_event). App (docs 90239, 90240): flat XML with FromUserName,
 CreateTime, MsgType, Content, MsgId, Event, EventKey, TaskId, ResponseCode.
@@ -19,6 +20,7 @@ from adapters.kit.buttons import ButtonValueError, parse_button_value
 from core.workflow import Action
 
 KEY_SEP = "|"
+ASSIGNEE_QUESTION = "assignee"  # the robot card's dropdown of people (`button_selection`)
 _MENTION = re.compile(r"^\s*@\S+\s*")
 
 
@@ -45,10 +47,22 @@ class Message:
     text: str
     chatid: str | None = None  # None: one-to-one
     files: tuple[FileRef, ...] = ()
+    voice: bool = False  # the text is WeCom's transcript of a voice message
 
     @property
     def direct(self) -> bool:
         return self.chatid is None
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A robot message Gongdan cannot read (a video, a voice message with no words heard):
+    the sender is told so, as the robot's messages are never sent again."""
+
+    msgid: str
+    userid: str
+    msgtype: str
+    chatid: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +77,7 @@ class Click:
     version: int
     response_code: str = ""
     chatid: str | None = None
+    value: str = ""  # what the card's dropdown showed chosen when the button was pressed
 
 
 @dataclass(frozen=True)
@@ -100,7 +115,7 @@ def strip_mention(text: str) -> str:
 # ---- the smart robot --------------------------------------------------------------------
 
 
-def robot_message(body: Mapping[str, Any]) -> Message:
+def robot_message(body: Mapping[str, Any]) -> Message | Unreadable:
     msgid, userid = _str(body, "msgid"), _str(_map(body, "from"), "userid")
     if not msgid or not userid:
         raise PayloadError("aibot_msg_callback without msgid or from.userid")
@@ -110,6 +125,11 @@ def robot_message(body: Mapping[str, Any]) -> Message:
     files: list[FileRef] = []
     if msgtype == "text":
         texts.append(_str(_map(body, "text"), "content"))
+    elif msgtype == "voice":
+        heard = _str(_map(body, "voice"), "content").strip()
+        if not heard:
+            return Unreadable(msgid, userid, "voice", chatid)
+        return Message(msgid, userid, heard, chatid, voice=True)  # spoken: no @mention to strip
     elif msgtype in ("image", "file"):
         files.append(_file(_map(body, str(msgtype)), str(msgtype)))
     elif msgtype == "mixed":
@@ -122,7 +142,7 @@ def robot_message(body: Mapping[str, Any]) -> Message:
             elif item.get("msgtype") == "image":
                 files.append(_file(_map(item, "image"), "image"))
     else:
-        raise PayloadError(f"unhandled msgtype {msgtype!r}")
+        return Unreadable(msgid, userid, str(msgtype or ""), chatid)
     text = "\n".join(t for t in texts if t)
     if chatid is not None:
         text = strip_mention(text)
@@ -148,8 +168,21 @@ def robot_event(body: Mapping[str, Any]) -> Click | Event:
             ticket_key=ticket,
             version=version,
             chatid=chatid,
+            value=_selected(data, ASSIGNEE_QUESTION),
         )
     return Event(kind, userid, chatid, event)
+
+
+def _selected(data: Mapping[str, Any], question: str) -> str:
+    """The option chosen in a card's dropdown: `selected_items.selected_item[]` (one item may
+    come as an object, ids as a string), `{question_key, option_ids: {option_id: [...]}}`."""
+    items = _map(data, "selected_items").get("selected_item")
+    for item in items if isinstance(items, list) else [items]:
+        if isinstance(item, Mapping) and _str(item, "question_key") == question:
+            ids = _map(item, "option_ids").get("option_id")
+            chosen = ids[0] if isinstance(ids, list) and ids else ids
+            return str(chosen) if isinstance(chosen, str | int) else ""
+    return ""
 
 
 # ---- the company app ---------------------------------------------------------------------

@@ -5,6 +5,8 @@ the chat kit's (adapters.kit.conversation), as for every chat channel. Dedupe ke
 in the database): the robot's `msgid`; the app's `MsgId`, or for events `FromUserName` +
 `CreateTime` + `Event` (+ `TaskId` for a click). The robot's message frames carry no quote of
 an earlier message, so a reply to a card is not recognised as one (a key in it still is).
+A message whose commit fails raises `NotRecorded`: the app's callback is then answered 500
+(WeCom sends it again), the robot's sender is told (the robot never sends it again).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ log = logging.getLogger("gongdan.wecom")
 
 Download = Callable[[FileRef], Awaitable[InboundFile]]
 ATTACHMENT_TITLE = "附件 / Attachment"
+BY_VOICE = "（语音消息，由企业微信转成文字 / a voice message, transcribed by WeCom）"
 FORM_LINK: dict[Locale, str] = {
     "zh-CN": "请在网页上填写表单：{url}",
     "en": "Please fill in the form on the web: {url}",
@@ -47,6 +50,10 @@ FORM_LINK: dict[Locale, str] = {
 
 class IntakePorts(Commands, Cards, Conversations, Files, Protocol):
     """What WeCom's intake asks of the bot."""
+
+
+class NotRecorded(Exception):
+    """A message could not be committed (the database failed): nothing of it was kept."""
 
 
 class WeComIntake:
@@ -82,24 +89,28 @@ class WeComIntake:
         help_desk = msg.chatid is not None and msg.chatid in self.help_desk_chats
         is_command = parse_command(text) is not None
 
-        person = await self.people.person(msg.userid)
+        try:
+            person = await self.people.person(msg.userid)
 
-        async def reply(text: Mapping[Locale, str], *, error: bool = False) -> None:
-            await self._answer(msg, where, text, person.locale, in_chat=is_command)
+            async def reply(text: Mapping[Locale, str], *, error: bool = False) -> None:
+                await self._answer(msg, where, text, person.locale, in_chat=is_command)
 
-        done = await self.chat.take(
-            ChatInbound(
-                person=person,
-                where=where,
-                text=text,
-                key=InboundKey(CHANNEL, msg.msgid),
-                type_id=self.type_for(msg.chatid),
-                mentions_bot=True,
-                direct=msg.direct,
-                help_desk=help_desk,
-            ),
-            reply,
-        )
+            done = await self.chat.take(
+                ChatInbound(
+                    person=person,
+                    where=where,
+                    text=text,
+                    key=InboundKey(CHANNEL, msg.msgid),
+                    type_id=self.type_for(msg.chatid),
+                    mentions_bot=True,
+                    direct=msg.direct,
+                    help_desk=help_desk,
+                    footer=BY_VOICE if msg.voice else "",
+                ),
+                reply,
+            )
+        except Exception as exc:
+            raise NotRecorded(f"wecom message {msg.msgid} not recorded: {exc}") from exc
         if done.form is not None:
             type_id = done.form.type_id or self.type_for(msg.chatid)
             await self._answer(msg, where, self._form_link(type_id), person.locale, in_chat=True)
@@ -140,7 +151,7 @@ class WeComIntake:
             action=click.action,
             actor_id=person.id,
             origin=where,
-            params=action_params(click.action, ""),
+            params=action_params(click.action, click.value),
             seen_version=click.version,
         )
         try:

@@ -12,8 +12,8 @@ import uuid
 from typing import Any
 
 from adapters.contract import DeliveryError
-from adapters.wecom.inbound import event_key
-from core.card import ActionKind, Card, Style
+from adapters.wecom.inbound import ASSIGNEE_QUESTION, event_key
+from core.card import ActionKind, Card, CardAction, Style
 from core.i18n import Locale, Text
 from core.workflow import Action
 
@@ -25,10 +25,14 @@ SUB_TITLE_MAX = 112
 KEYNAME_MAX = 10
 VALUE_MAX = 30
 BUTTON_TEXT_MAX = 10
+MAX_OPTIONS = 10  # a button_selection's option_list
+OPTION_TEXT_MAX = 16
 MARKDOWN_MAX = 4000  # webhooks take 4096 bytes of markdown; robot markdown is larger
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#])")
 # actions that need input (a person, a priority, a comment) are done on another channel or
-# the web; a template card button carries no value of its own
+# the web; a template card button carries no value of its own. The smart robot's cards are the
+# exception for a person: a button_interaction card may carry one dropdown (`button_selection`),
+# sent back with whichever button is pressed — so Assign gets it, and priority stays off.
 _NEEDS_INPUT = {Action.ASSIGN, Action.SET_PRIORITY, Action.COMMENT}
 
 TEXTS = {
@@ -37,6 +41,10 @@ TEXTS = {
         "原卡片已无法更新，以下是工单的最新状态。",
     ),
     "status": Text("{key} is now {status} — {title}", "{key} 当前状态：{status} — {title}"),
+    "status_with": Text(
+        "{key} is now {status}, handled by {who} — {title}",
+        "{key} 当前状态：{status}，处理人：{who} — {title}",
+    ),
     "welcome": Text(
         "Hello! To raise a ticket, just tell me what is wrong — in a group, @mention me with "
         "the problem, e.g. “@{bot} the projector in room 3 is off”. I answer with a card you can "
@@ -47,12 +55,21 @@ TEXTS = {
 }
 
 
+UNREADABLE: dict[Locale, str] = {
+    "zh-CN": "暂时无法读取这类消息（例如视频），请用文字描述问题。",
+    "en": "I can't read this kind of message (a video, say). Please tell me in words what is wrong.",
+}
+
+
 def clip(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def template_card(card: Card, task_id: str, *, note: str = "") -> dict[str, Any]:
+def template_card(
+    card: Card, task_id: str, *, note: str = "", choose: bool = False
+) -> dict[str, Any]:
+    """`choose`: offer Assign with a dropdown of people (the smart robot reads the choice)."""
     buttons = [
         {
             "text": clip(a.label, BUTTON_TEXT_MAX),
@@ -61,7 +78,13 @@ def template_card(card: Card, task_id: str, *, note: str = "") -> dict[str, Any]
         }
         for a in card.actions
         if a.kind == ActionKind.BUTTON and a.id not in _NEEDS_INPUT
-    ][:MAX_BUTTONS]
+    ]
+    assign = next((a for a in card.actions if a.id == Action.ASSIGN and a.options), None)
+    selection = _assignee_selection(card, assign) if choose and assign else None
+    buttons = buttons[: MAX_BUTTONS - 1 if selection else MAX_BUTTONS]
+    if selection and assign:
+        key = event_key(Action.ASSIGN, card.ticket_key, card.version)
+        buttons.append({"text": clip(assign.label, BUTTON_TEXT_MAX), "style": 2, "key": key})
     fields = [
         {"keyname": clip(f.label, KEYNAME_MAX), "value": clip(f.value, VALUE_MAX)}
         for f in card.fields
@@ -80,6 +103,8 @@ def template_card(card: Card, task_id: str, *, note: str = "") -> dict[str, Any]
     }
     if sub:
         out["sub_title_text"] = clip(sub, SUB_TITLE_MAX)
+    if selection:
+        out["button_selection"] = selection
     if not buttons:
         # an interactive card needs a button; a closed ticket's card shows its state only
         out["button_list"] = [
@@ -89,6 +114,22 @@ def template_card(card: Card, task_id: str, *, note: str = "") -> dict[str, Any]
                 "key": f"noop|{card.ticket_key}|{card.version}",
             }
         ]
+    return out
+
+
+def _assignee_selection(card: Card, assign: CardAction) -> dict[str, Any]:
+    """The dropdown of people an Assign click sends: the team, the assignee chosen at first."""
+    options = [{"id": pid, "text": clip(name, OPTION_TEXT_MAX)} for pid, name in assign.options][
+        :MAX_OPTIONS
+    ]
+    out: dict[str, Any] = {
+        "question_key": ASSIGNEE_QUESTION,
+        "title": clip(assign.label, KEYNAME_MAX),
+        "option_list": options,
+    }
+    current = card.ticket.assignee_id if card.ticket is not None else None
+    if current in {o["id"] for o in options}:
+        out["selected_id"] = current
     return out
 
 
@@ -104,11 +145,14 @@ def markdown_card(card: Card, link: str) -> str:
     return clip_markdown("\n".join(lines))
 
 
-def status_line(card: Card) -> str:
-    return (
-        TEXTS["status"]
-        .get(card.locale)
-        .format(key=card.ticket_key, status=card.status_label, title=clip(card.title, TITLE_MAX))
+def status_line(card: Card, who: str | None = None) -> str:
+    """One markdown line: the ticket's status now, and who handles it (`who`, when someone)."""
+    text = TEXTS["status_with" if who else "status"].get(card.locale)
+    return text.format(
+        key=escape(card.ticket_key),
+        status=escape(card.status_label),
+        title=escape(clip(card.title, TITLE_MAX)),
+        who=escape(who or ""),
     )
 
 

@@ -89,6 +89,23 @@ class WeComDriver:
             assert r.status == 200
             return list((await r.json())["items"])
 
+    async def comment(self, person: str, key: str, body: str) -> int:
+        async with self.svc.http.post(
+            self.svc.url + f"/api/v1/tickets/{key}/comments",
+            json={"body": body},
+            headers=self.svc.auth(person),
+        ) as r:
+            return r.status
+
+    async def settle(self) -> None:
+        """Deliver everything due now (the background dispatcher may take some of it)."""
+        dispatcher = self.svc.services.dispatcher
+        for _ in range(50):
+            if await dispatcher.run_once() == 0:
+                await asyncio.sleep(0.02)
+                if await dispatcher.run_once() == 0:
+                    return
+
     async def act(self, person: str, key: str, action: str) -> int:
         async with self.svc.http.post(
             self.svc.url + f"/api/v1/tickets/{key}/actions/{action}", headers=self.svc.auth(person)
@@ -117,8 +134,9 @@ def button(card: dict[str, Any], action: str) -> str:
 @asynccontextmanager
 async def wecom_service(db_url: str, fake: FakeWeCom, **options: Any) -> AsyncIterator[WeComDriver]:
     sender = CallbackSender(TOKEN, AES_KEY, fake.api.corp_id, fake.api.agent_id, WallClock())
+    subscribed = fake.bot.subscriptions  # a restart subscribes again to the same double
     async with running(wecom_config(db_url, fake, **options)) as svc:
         driver = WeComDriver(svc, fake, sender)
         if driver.channel.robot is not None:
-            await fake.bot.wait_subscribed()
+            await fake.bot.wait_subscribed(subscribed + 1)
         yield driver

@@ -156,3 +156,17 @@ async def test_hostile_xml_is_refused_fast_with_400(
 def _resign(body: str, query: dict[str, str]) -> str:
     encrypted = parse_xml(body).findtext("Encrypt") or ""
     return signature(TOKEN, query["timestamp"], query["nonce"], encrypted)
+
+
+async def test_a_video_sent_to_the_app_is_answered_in_the_senders_language_not_ignored(
+    db_url: str, fake: FakeWeCom
+) -> None:
+    async with wecom_service(db_url, fake, robot=False) as wecom:
+        video = wecom.sender.video_message(USERS["bob.smith"])
+        delivery = await wecom.sender.deliver(wecom.callback_url, video)
+        [answer] = await until(lambda: [m for m in fake.api.messages if m.get("msgtype") == "text"])
+        tickets = await wecom.tickets()
+
+    assert delivery.delivered and tickets == []
+    assert answer["touser"] == USERS["bob.smith"]
+    assert "can't read" in answer["text"]["content"]

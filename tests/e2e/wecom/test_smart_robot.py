@@ -161,3 +161,28 @@ async def test_a_refused_click_shows_the_current_card_and_tells_the_clicker_why(
 
     assert "已受理" in shows(card.template_card)
     assert told[0].cmd == "aibot_send_msg" and told[0].body["msgtype"] == "markdown"
+
+
+async def test_assign_on_a_group_card_takes_the_person_chosen_in_its_dropdown(
+    db_url: str, fake: FakeWeCom
+) -> None:
+    async with wecom_service(db_url, fake, app=False) as wecom:
+        await fake.bot.send_group_message(GROUP, USERS["zhao.li"], "投影仪遥控器丢了")
+        [(task_id, card)] = (await until(lambda: fake.bot.cards_in(GROUP))).items()
+        dropdown = card.template_card["button_selection"]
+        await fake.bot.click(
+            task_id,
+            USERS["li.lei"],
+            button(card.template_card, "assign"),
+            selected={dropdown["question_key"]: ["bob.smith"]},
+        )
+        await until(lambda: len(card.versions) == 2)
+        [ticket] = await wecom.tickets()
+        await wecom.settle()
+
+    assert [o["text"] for o in dropdown["option_list"]] == ["李雷", "韩梅梅", "鲍勃"]
+    assert ticket["assignee"] == "bob.smith"
+    assert "鲍勃" in shows(card.template_card)
+    assert card.template_card["button_selection"]["selected_id"] == "bob.smith"
+    # the card shows it: no status line repeats it in the group
+    assert not [s for s in fake.bot.chat(GROUP) if "当前状态" in shows(s.body)]

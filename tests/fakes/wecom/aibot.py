@@ -134,6 +134,15 @@ class AiBotFace:
     def chat(self, chatid: str) -> list[Shown]:
         return [s for s in self.shown if s.chatid == chatid]
 
+    def replies(self, chatid: str) -> list[str]:
+        """What the robot answered to messages in a chat (finished streams, text, markdown)."""
+        out = []
+        for s in self.chat(chatid):
+            if s.cmd == "aibot_respond_msg":
+                part = s.body.get(str(s.body.get("msgtype")), {})
+                out.append(str(part.get("content", "")) if isinstance(part, dict) else "")
+        return out
+
     def cards_in(self, chatid: str) -> dict[str, ShownCard]:
         """The cards a chat shows now, by task_id."""
         return {k: c for k, c in self.cards.items() if c.chatid == chatid}
@@ -173,6 +182,10 @@ class AiBotFace:
 
     async def send_direct_message(self, userid: str, text: str) -> JSON:
         return await self.push_message(None, userid, "text", {"text": {"content": text}})
+
+    async def send_voice(self, chatid: str | None, userid: str, heard: str) -> JSON:
+        """A voice message: WeCom sends the words it heard (`voice.content`), never the audio."""
+        return await self.push_message(chatid, userid, "voice", {"voice": {"content": heard}})
 
     async def send_image(self, chatid: str | None, userid: str, data: bytes) -> JSON:
         return await self.push_message(chatid, userid, "image", {"image": self._upload(data, "")})

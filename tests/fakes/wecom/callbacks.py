@@ -85,6 +85,15 @@ class CallbackSender:
             f"<Content>{cdata(content)}</Content><MsgId>{self._msg_ids}</MsgId>",
         )
 
+    def video_message(self, from_user: str) -> str:
+        """A video sent to the app (doc 90239): only a MediaId, which Gongdan does not fetch."""
+        self._msg_ids += 1
+        extra = (
+            f"<MediaId>{cdata('media-video-1')}</MediaId>"
+            f"<ThumbMediaId>{cdata('media-thumb-1')}</ThumbMediaId><MsgId>{self._msg_ids}</MsgId>"
+        )
+        return self._xml(from_user, "video", extra)
+
     def card_click(
         self,
         from_user: str,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -128,3 +129,19 @@ async def test_a_follow_up_is_told_once_and_a_redelivery_says_nothing() -> None:
         "OpenTicket",
     ]
     assert [t["en"].split(".")[0] for t in said.texts] == ["Added to IT-1001"]
+
+
+async def test_a_footer_is_stored_under_the_words_but_not_read_to_classify_them() -> None:
+    clock = FrozenClock()
+    ports, said = Ports(clock), Said()
+    kit = ChatIntake("chat", ports, clock)
+    voice = "(by voice)"
+    chatter = await kit.take(replace(_message("谢谢", "a"), footer=voice), said)
+    await kit.take(replace(_message("打印机卡纸", "b"), footer=voice), said)
+    added = await kit.take(replace(_message("在三楼", "c"), footer=voice), said)
+
+    assert chatter.kind is Kind.CHATTER
+    opened, comment = ports.submitted
+    assert isinstance(opened, OpenTicket) and isinstance(comment, AddComment)
+    assert (opened.title, opened.description) == ("打印机卡纸", "打印机卡纸\n\n(by voice)")
+    assert comment.body == added.comment == "在三楼\n\n(by voice)"

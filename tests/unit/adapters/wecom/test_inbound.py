@@ -15,6 +15,7 @@ from adapters.wecom.inbound import (
     Event,
     Message,
     PayloadError,
+    Unreadable,
     app_callback,
     event_key,
     robot_event,
@@ -73,12 +74,32 @@ def test_a_group_message_loses_its_mention_and_keeps_its_images() -> None:
         },
     }
     message = robot_message(body)
+    assert isinstance(message, Message)
     assert (message.text, message.chatid, len(message.files)) == ("投影仪不亮", "wr1", 1)
 
 
 def test_a_robot_message_without_a_sender_is_unreadable() -> None:
     with pytest.raises(PayloadError):
         robot_message({"msgid": "m1", "msgtype": "text"})
+
+
+def test_a_voice_message_is_the_text_wecom_heard_in_it() -> None:
+    body = {
+        "msgid": "m2",
+        "chattype": "single",
+        "from": {"userid": "u1"},
+        "msgtype": "voice",
+        "voice": {"content": "三楼打印机卡纸了"},
+    }
+    assert robot_message(body) == Message("m2", "u1", "三楼打印机卡纸了", voice=True)
+
+
+def test_a_video_or_a_voice_message_with_no_words_is_unreadable_not_an_error() -> None:
+    base = {"msgid": "m3", "chatid": "wr1", "chattype": "group", "from": {"userid": "u1"}}
+    video = robot_message({**base, "msgtype": "video", "video": {"url": "https://x/v"}})
+    silent = robot_message({**base, "msgtype": "voice", "voice": {"content": " "}})
+    assert video == Unreadable("m3", "u1", "video", "wr1")
+    assert silent == Unreadable("m3", "u1", "voice", "wr1")
 
 
 def test_a_doctype_is_refused_before_anything_is_expanded() -> None:
@@ -91,3 +112,24 @@ def test_a_wecom_section_needs_the_robot_the_app_or_a_webhook() -> None:
         "channels.wecom: give robot (smart robot), app (company app) or group_webhooks"
     ]
     assert check({"robot": {"bot_id": "b", "secret": "s"}}, Known(types={"it": "it"})) == []
+
+
+def test_an_assign_click_carries_the_person_chosen_in_the_cards_dropdown() -> None:
+    def click(selected: object) -> Click | Event:
+        event = {
+            "eventtype": "template_card_event",
+            "template_card_event": {
+                "card_type": "button_interaction",
+                "event_key": event_key(Action.ASSIGN, "IT-1001", 2),
+                "task_id": "t1",
+                "selected_items": {"selected_item": selected},
+            },
+        }
+        return robot_event({"msgid": "e1", "from": {"userid": "u1"}, "event": event})
+
+    listed = click([{"question_key": "assignee", "option_ids": {"option_id": ["bob.smith"]}}])
+    single = click({"question_key": "assignee", "option_ids": {"option_id": "li.lei"}})
+    other = click([{"question_key": "colour", "option_ids": {"option_id": ["red"]}}])
+    assert isinstance(listed, Click) and listed.value == "bob.smith"
+    assert isinstance(single, Click) and single.value == "li.lei"
+    assert isinstance(other, Click) and other.value == ""
