@@ -162,11 +162,15 @@ class Availability:
         default_factory=dict, init=False, compare=False, repr=False, hash=False
     )
 
-    def absence(self, instant: datetime, team_hours: BusinessCalendar | None) -> str | None:
-        """Why the person cannot take a ticket at `instant`; None when they can."""
+    def absence(
+        self, instant: datetime, team_hours: BusinessCalendar | None, minute: datetime | None = None
+    ) -> str | None:
+        """Why the person cannot take a ticket at `instant`; None when they can. `minute`:
+        `instant` to the minute in UTC, when the caller asks about a whole team at once."""
         # Hours and leave change on whole minutes (calendars say HH:MM, leave whole days), and a
         # burst of tickets asks the same question many times: remember this minute's answer.
-        minute = as_utc(instant).replace(second=0, microsecond=0)
+        if minute is None:
+            minute = as_utc(instant).replace(second=0, microsecond=0)
         key = (minute, id(team_hours))
         memo = self._memo
         if key in memo:
@@ -224,8 +228,9 @@ def assign(
     people = availability or {}
     members = list(team.members) or ([team.lead] if team.lead else [])
     search = _Search(members, [], [], {})
+    minute = as_utc(now).replace(second=0, microsecond=0)
     for person in members:
-        why = people.get(person, EVERYONE).absence(now, policy.calendar)
+        why = people.get(person, EVERYONE).absence(now, policy.calendar, minute)
         if why is not None:
             search.skipped[person] = why
     search.candidates = [p for p in members if p not in search.skipped]

@@ -49,7 +49,17 @@ class ChannelRef:
     link: str | None = None
 
     def to_json(self) -> dict[str, str]:
-        return {k: v for k, v in vars(self).items() if v is not None}
+        # spelled out: this runs for every outbox row and card reference written
+        out = {"channel": self.channel}
+        if self.conversation is not None:
+            out["conversation"] = self.conversation
+        if self.thread is not None:
+            out["thread"] = self.thread
+        if self.message is not None:
+            out["message"] = self.message
+        if self.link is not None:
+            out["link"] = self.link
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ChannelRef:

@@ -7,10 +7,10 @@ leave unchecked and turns them into small typed records. Shapes: types.py.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from dingtalk_stream.card_callback import CardCallbackMessage
 from dingtalk_stream.chatbot import ChatbotMessage
 from dingtalk_stream.frames import CallbackMessage, EventMessage, SystemMessage
@@ -92,7 +92,7 @@ _MODELS: dict[str, Any] = {
 def parse_frame(raw: str | bytes) -> Frame:
     """One WebSocket text frame → a Frame; DingTalkPayloadError when it cannot be read."""
     try:
-        value = json.loads(raw)
+        value = orjson.loads(raw)
     except ValueError as exc:
         raise DingTalkPayloadError(f"frame is not JSON: {exc}") from exc
     if not isinstance(value, dict) or not isinstance(value.get("headers"), dict):

@@ -10,9 +10,10 @@ callback params are {"action": "<core action id>", "ticket": "<key>"}.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from typing import Any
+
+import orjson
 
 from core.card import ActionKind, Card, Colour
 
@@ -87,4 +88,4 @@ def action_card(card: Card, page_url: str) -> dict[str, str]:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return orjson.dumps(value).decode()

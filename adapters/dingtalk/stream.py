@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+import orjson
 
 from adapters.dingtalk.client import DingTalkClient
 from adapters.dingtalk.inbound import DingTalkPayloadError, Frame, parse_frame
@@ -181,10 +182,19 @@ async def _send_ack(
         "code": code,
         "headers": {"messageId": message_id, "contentType": "application/json"},
         "message": "OK" if code == 200 else "error",
-        "data": json.dumps(data, ensure_ascii=False, separators=(",", ":")),
+        "data": _dumps(data),
     }
     try:
-        await ws.send_str(json.dumps(ack, ensure_ascii=False))
+        await ws.send_str(_dumps(ack))
     except (ConnectionError, RuntimeError) as exc:
         # the socket went away: an EVENT comes again, a robot message was committed already
         log.info("dingtalk ack not sent", extra={"error": str(exc)})
+
+
+def _dumps(value: Any) -> str:
+    """Compact JSON; orjson, or the standard encoder for what orjson refuses (a lone
+    surrogate in an error text quoted from a bad frame)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
