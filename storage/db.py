@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,10 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from storage.sqlite_inline import InlineConnection, connector
+
 _READ_ONLY = "gongdan_read_only"
+MMAP_BYTES = 256 * 1024 * 1024  # address space, not memory: only the pages touched are resident
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -52,7 +56,10 @@ def _sqlite_engine(url: str) -> AsyncEngine:
     database = make_url(url).database
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, **_ENGINE_OPTIONS)
+    if os.environ.get("GONGDAN_SQLITE_THREADS") == "1":
+        engine = create_async_engine(url, **_ENGINE_OPTIONS)
+    else:
+        engine = create_async_engine(url, async_creator=connector(url), **_ENGINE_OPTIONS)
     event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
     event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
     return engine
@@ -64,9 +71,16 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    # on the loop's thread SQLite must not sleep in its busy handler: the driver waits instead
+    inline = isinstance(getattr(dbapi_connection, "_connection", None), InlineConnection)
+    cursor.execute(f"PRAGMA busy_timeout={0 if inline else 5000}")
     # FULL: an acknowledged ticket survives power loss, not only a process crash
     cursor.execute("PRAGMA synchronous=FULL")
+    # Pages read through a memory map, not copied in with pread: each connection's cache is
+    # dropped whenever another one commits (WAL), so under a steady stream of small commits
+    # re-reading pages was most of what SQLite did per transaction. Reads only; writes still
+    # go through the WAL.
+    cursor.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 

@@ -97,7 +97,7 @@ async def test_a_message_naming_a_ticket_key_comments_on_it(sqlite_url: str) -> 
         assert (await _say(zhao, "VPN 连不上", "o1"))["ticket"] == "IT-1001"
         ack = await _say(bob, "it-1001 还是没修好吗？", "k1")
         notice = await bob.expect("notice", client_id="k1")
-        in_thread = await zhao.expect("comment", ticket="IT-1001")  # under the card, live
+        in_thread = await zhao.comment_under_card("IT-1001")  # live, or with its card
         comments = await _comments(svc, "IT-1001")
         tickets = await _tickets(svc)
 
@@ -106,7 +106,7 @@ async def test_a_message_naming_a_ticket_key_comments_on_it(sqlite_url: str) -> 
     assert [(c["author"], c["body"]) for c in comments] == [("bob.smith", "it-1001 还是没修好吗？")]
     assert notice["text"]["en"] == "Added to IT-1001 as a comment."
     assert notice["text"]["zh-CN"] == "已作为评论添加到 IT-1001。"
-    assert in_thread["comment"]["body"] == "it-1001 还是没修好吗？"
+    assert in_thread["body"] == "it-1001 还是没修好吗？"
 
 
 async def test_help_and_unknown_commands_answer_in_both_languages_and_open_nothing(

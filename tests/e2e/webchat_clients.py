@@ -9,6 +9,7 @@ import json
 import os
 import socket
 import struct
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -30,6 +31,25 @@ class Chat:
         def matches(frame: dict[str, Any]) -> bool:
             return frame.get("type") == kind and all(frame.get(k) == v for k, v in match.items())
 
+        return await self.expect_where(matches, within)
+
+    async def comment_under_card(self, key: str, within: float = 5.0) -> dict[str, Any]:
+        """The first comment shown under `key`'s card: live, when the card is already up, or in
+        the card's thread when the comment was written before its card was posted."""
+
+        def shows_a_comment(frame: dict[str, Any]) -> bool:
+            if frame.get("ticket") != key:
+                return False
+            return frame.get("type") == "comment" or (
+                frame.get("type") == "card" and bool(frame.get("thread"))
+            )
+
+        frame = await self.expect_where(shows_a_comment, within)
+        return dict(frame["comment"] if frame["type"] == "comment" else frame["thread"][0])
+
+    async def expect_where(
+        self, matches: Callable[[dict[str, Any]], bool], within: float = 5.0
+    ) -> dict[str, Any]:
         for i, frame in enumerate(self.backlog):
             if matches(frame):
                 return self.backlog.pop(i)
