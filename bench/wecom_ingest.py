@@ -11,7 +11,11 @@ Starts `gongdan serve` as a subprocess on a fresh database (SQLite file, or Post
          socket takes them: frames/s until every ticket's card is back (aibot_send_msg, i.e.
          committed + delivered through the outbox); then an open loop at RATE/s for DURATION s,
          latency from push to card;
-and, unless --no-slack, bench/slack_ingest.py with the same figures beside them. Usage:
+Each phase also prints the service's own figures for it: receive-to-commit p50/p99 (its
+gongdan_inbound_commit_seconds histogram for source "wecom"), CPU per message until the last
+card, and commands per group commit. The app's open loop is waited out to its last card before
+the robot starts, so the robot's figures carry none of the app's backlog.
+And, unless --no-slack, bench/slack_ingest.py with the same figures beside them. Usage:
   .venv/bin/python bench/wecom_ingest.py [--total 3000] [--concurrency 64] [--db sqlite|pg]
                                          [--rate 1000] [--duration 5] [--no-slack]
 """
@@ -37,7 +41,17 @@ sys.path.insert(0, str(ROOT))
 
 from bench import slack_ingest  # noqa: E402
 from bench.harness import EXAMPLE_CONFIG as CONFIG  # noqa: E402
-from bench.harness import cpu_seconds, fresh_database, pct, reference_ms, serve  # noqa: E402
+from bench.harness import (  # noqa: E402
+    Histogram,
+    commit_histogram,
+    cpu_seconds,
+    fresh_database,
+    histogram_pct,
+    mean_batch,
+    pct,
+    reference_ms,
+    serve,
+)
 from tests.fakes.wecom import CallbackSender, Encrypted, FakeWeCom  # noqa: E402
 
 TOKEN = "bench-callback-token"
@@ -169,6 +183,43 @@ async def push_robot(fake: FakeWeCom, indexes: range, rate: float | None) -> dic
     return sent
 
 
+class Phase:
+    """What the service did over one phase: its CPU, its own receive-to-commit histogram for
+    source "wecom" (robot and app alike; the phases do not overlap) and commands per commit."""
+
+    def __init__(self, url: str, pid: int, count: int) -> None:
+        self.url, self.pid, self.count = url, pid, count
+        self.cpu = 0.0
+        self.before: Histogram = []
+        self.after: Histogram = []
+        self.batches = (0.0, 0.0)
+
+    async def __aenter__(self) -> Phase:
+        self.before = await commit_histogram(self.url, "wecom")
+        self.batches = await mean_batch(self.url)
+        self.cpu = cpu_seconds(self.pid)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.cpu = cpu_seconds(self.pid) - self.cpu
+        self.after = await commit_histogram(self.url, "wecom")
+        done, commits = (
+            a - b for a, b in zip(await mean_batch(self.url), self.batches, strict=True)
+        )
+        self.batches = (done, commits)
+
+    def summary(self) -> str:
+        """Receive-to-commit percentiles, CPU per message, commands per commit."""
+        p50 = histogram_pct(self.before, self.after, 0.5) * 1000
+        p99 = histogram_pct(self.before, self.after, 0.99) * 1000
+        done, commits = self.batches
+        return (
+            f"receive-to-commit p50 {p50:.1f} ms, p99 {p99:.1f} ms; service CPU "
+            f"{self.cpu / self.count * 1000:.2f} ms per message; "
+            f"{done / max(commits, 1):.1f} commands per commit"
+        )
+
+
 async def run(args: argparse.Namespace) -> None:
     speed_before = reference_ms()
     total, rate, duration = args.total, args.rate, args.duration
@@ -188,37 +239,40 @@ async def run(args: argparse.Namespace) -> None:
                 await until(lambda: len(fake.api.messages) >= 200, 60)
                 await until(lambda: len(robot_cards()) >= 200, 60)
 
-                # --- app callbacks, closed loop
+                # --- app callbacks, closed loop (until every card is sent)
                 msgs = callbacks(sender, 0, total)
                 sent_before = len(fake.api.messages)
-                cpu0 = cpu_seconds(pid)
                 t0 = time.perf_counter()
-                app_lat, app_status, app_acked = await post_all(
-                    callback_url, msgs, args.concurrency
-                )
-                await until(lambda: len(fake.api.messages) >= sent_before + total, 120)
-                app_carded = time.perf_counter() - t0
-                app_cpu = cpu_seconds(pid) - cpu0
+                async with Phase(url, pid, total) as app_burst:
+                    app_lat, app_status, app_acked = await post_all(
+                        callback_url, msgs, args.concurrency
+                    )
+                    await until(lambda: len(fake.api.messages) >= sent_before + total, 120)
+                    app_carded = time.perf_counter() - t0
                 # replays of a slice: no ticket or card may be added
                 replays = msgs[:: max(total // 100, 1)]
                 _, replay_status, _ = await post_all(callback_url, replays, args.concurrency)
-                # --- app callbacks, open loop
+                # --- app callbacks, open loop (until every card is sent, so that none of its
+                # work is left for the robot's phases to pay for)
                 steady = callbacks(sender, 2 * 10**6, int(rate * duration))
-                app_open, app_open_status = await post_at_rate(callback_url, steady, rate)
+                expected_app = 200 + total + len(steady)
+                async with Phase(url, pid, len(steady)) as app_steady:
+                    app_open, app_open_status = await post_at_rate(callback_url, steady, rate)
+                    await until(lambda: len(fake.api.messages) >= expected_app, 120)
 
                 # --- robot frames, burst
                 have = len(robot_cards())
-                cpu0 = cpu_seconds(pid)
                 t0 = time.perf_counter()
-                await push_robot(fake, range(total), None)
-                pushed_in = time.perf_counter() - t0
-                await until(lambda: len(robot_cards()) >= have + total, 120)
-                robot_carded = time.perf_counter() - t0
-                robot_cpu = cpu_seconds(pid) - cpu0
+                async with Phase(url, pid, total) as robot_burst:
+                    await push_robot(fake, range(total), None)
+                    pushed_in = time.perf_counter() - t0
+                    await until(lambda: len(robot_cards()) >= have + total, 120)
+                    robot_carded = time.perf_counter() - t0
                 # --- robot frames, open loop
                 steady_range = range(3 * 10**6, 3 * 10**6 + int(rate * duration))
-                sent = await push_robot(fake, steady_range, rate)
-                await until(lambda: all(i in robot_cards() for i in steady_range), 120)
+                async with Phase(url, pid, len(steady_range)) as robot_steady:
+                    sent = await push_robot(fake, steady_range, rate)
+                    await until(lambda: all(i in robot_cards() for i in steady_range), 120)
                 shown = robot_cards()
                 robot_open = [shown[i] - sent[i] for i in steady_range]
                 await asyncio.sleep(1)
@@ -230,20 +284,19 @@ async def run(args: argparse.Namespace) -> None:
     finally:
         await fake.stop()
 
-    expected_app = 200 + total + len(steady)
     print(f"machine: reference loop {speed_before:.0f} ms before, {reference_ms():.0f} ms after")
     print(f"wecom ingest, {DB_NAMES[args.db]}, {total} per path, {args.concurrency} concurrent")
     print(f"  app callbacks acked: {total / app_acked:8.0f}/s  statuses {dict(app_status)}")
     print(f"  app callbacks carded: {total / app_carded:7.0f}/s  (commit + card sent)")
     print(
         f"  app ack latency p50 {pct(app_lat, 0.5) * 1000:.1f} ms, "
-        f"p99 {pct(app_lat, 0.99) * 1000:.1f} ms; CPU {app_cpu / total * 1000:.2f} ms/callback"
+        f"p99 {pct(app_lat, 0.99) * 1000:.1f} ms; {app_burst.summary()} (to cards)"
     )
     print(f"  app replays {len(replays)}: statuses {dict(replay_status)}")
     print(
         f"  app open loop {rate:.0f}/s for {duration:.0f} s: ack p50 "
         f"{pct(app_open, 0.5) * 1000:.1f} ms, p99 {pct(app_open, 0.99) * 1000:.1f} ms, "
-        f"statuses {dict(app_open_status)}"
+        f"statuses {dict(app_open_status)}; {app_steady.summary()} (to cards)"
     )
     # follow-ups are off for benchmarks (bench.harness): every message is a new ticket
     print(
@@ -258,11 +311,12 @@ async def run(args: argparse.Namespace) -> None:
     print(
         f"  robot frames pushed: {total / pushed_in:8.0f}/s; to cards: "
         f"{total / robot_carded:.0f}/s (commit + card back over the socket); "
-        f"CPU {robot_cpu / total * 1000:.2f} ms/frame"
+        f"{robot_burst.summary()} (to cards)"
     )
     print(
         f"  robot open loop {rate:.0f}/s for {duration:.0f} s: push to card p50 "
-        f"{pct(robot_open, 0.5) * 1000:.1f} ms, p99 {pct(robot_open, 0.99) * 1000:.1f} ms"
+        f"{pct(robot_open, 0.5) * 1000:.1f} ms, p99 {pct(robot_open, 0.99) * 1000:.1f} ms; "
+        f"{robot_steady.summary()} (to cards)"
     )
 
 

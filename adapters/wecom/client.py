@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import aiohttp
+import orjson
 
 from adapters.contract import DeliveryError
 from adapters.kit.tokens import Token, TokenCache
@@ -44,6 +45,10 @@ def raise_for(data: Mapping[str, Any], what: str) -> None:
     raise WeComError(code, message, permanent=code not in (BUSY, *TOKEN_REFUSED))
 
 
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 class Http:
     """One pooled session, opened on start."""
 
@@ -53,7 +58,9 @@ class Http:
     @property
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT_S))
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=TIMEOUT_S), json_serialize=_dumps
+            )
         return self._session
 
     async def close(self) -> None:
@@ -66,7 +73,7 @@ class Http:
             async with self.session.request(method, url, **kwargs) as response:
                 if response.status != 200:
                     raise DeliveryError(f"wecom answered HTTP {response.status}")
-                data = await response.json(content_type=None)
+                data = orjson.loads(await response.read())
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             raise DeliveryError(f"wecom call failed: {type(exc).__name__}: {exc}") from exc
         if not isinstance(data, dict):

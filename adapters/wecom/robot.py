@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 import uuid
@@ -28,6 +27,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import aiohttp
+import orjson
 
 from adapters.ports import mark_received
 from adapters.wecom.client import WeComError
@@ -97,7 +97,7 @@ class RobotConnection:
         self._pending[req_id] = waiter
         try:
             frame = {"cmd": cmd, "headers": {"req_id": req_id}, "body": dict(body)}
-            await ws.send_str(json.dumps(frame, ensure_ascii=False))
+            await ws.send_str(orjson.dumps(frame).decode())
             ack = await asyncio.wait_for(waiter, ACK_TIMEOUT_S)
         except (TimeoutError, ConnectionError, aiohttp.ClientError) as exc:
             raise WeComError(-1, f"{cmd}: no answer ({type(exc).__name__})") from exc
@@ -179,8 +179,8 @@ class RobotConnection:
 
     def _on_text(self, raw: str) -> None:
         try:
-            frame = json.loads(raw)
-        except ValueError:
+            frame = orjson.loads(raw)
+        except orjson.JSONDecodeError:
             log.warning("wecom smart robot sent a frame that is not JSON; ignored")
             return
         if not isinstance(frame, dict):

@@ -63,3 +63,18 @@ async def test_a_video_or_a_voice_message_with_no_words_gets_an_answer_not_silen
     assert "无法读取" in group[0] and "文字" in group[0]
     assert "can't read" in direct[0] and "in words" in direct[0]
     assert tickets == []
+
+
+async def test_a_frame_that_is_not_json_is_ignored_and_the_robot_keeps_listening(
+    db_url: str, fake: FakeWeCom
+) -> None:
+    async with wecom_service(db_url, fake, app=False) as wecom:
+        await fake.bot.send_raw("{not json")
+        await fake.bot.send_raw('{"cmd": "aibot_msg_callback", "body": NaN}')  # not JSON either
+        await fake.bot.send_raw("[]")
+        await fake.bot.send_group_message(GROUP, USERS["zhao.li"], "三楼打印机卡纸")
+        await until(lambda: fake.bot.cards_in(GROUP))
+        tickets = await wecom.tickets()
+
+    assert [t["title"] for t in tickets] == ["三楼打印机卡纸"]
+    assert fake.bot.subscriptions == 1  # the same connection, never dropped

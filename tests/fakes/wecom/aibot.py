@@ -222,6 +222,11 @@ class AiBotFace:
         body |= content
         return await self._push("aibot_msg_callback", body, "message", chatid or userid, userid)
 
+    async def send_raw(self, text: str) -> None:
+        """A text frame exactly as given, JSON or not (WeCom's own frames always are)."""
+        conn = self._live()
+        await conn.ws.send_str(text)
+
     async def click(
         self,
         task_id: str,
