@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import orjson
+import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
@@ -95,3 +97,21 @@ def _sqlite_on_begin(conn: Connection) -> None:
 def upsert(conn: AsyncConnection | Connection) -> Any:
     """The dialect's INSERT construct, which knows ON CONFLICT on both databases."""
     return sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert
+
+
+def rows_in(columns: Sequence[Any], rows: Iterable[Sequence[Any]]) -> Any:
+    """`(columns) IN (rows)`, spelled so that SQLite searches the unique index on `columns`.
+
+    SQLite answers a row-value IN with more than one row by scanning the whole index, so a
+    dedupe lookup would read every key ever stored. Grouped by all but the last column, it is
+    an OR of `c1 = ? AND ... AND last IN (...)`, each term an index search (and one term when,
+    as usual, the rows share their leading columns)."""
+    groups: dict[tuple[Any, ...], list[Any]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row[:-1]), []).append(row[-1])
+    *leading, last = columns
+    terms = [
+        sa.and_(*(c == v for c, v in zip(leading, head, strict=True)), last.in_(tails))
+        for head, tails in groups.items()
+    ]
+    return sa.or_(*terms) if len(terms) != 1 else terms[0]

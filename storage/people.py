@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.i18n import Text, as_locale
 from core.people import Person, Role
-from storage.db import upsert
+from storage.db import rows_in, upsert
 from storage.tables import identities, people
 
 
@@ -53,8 +53,9 @@ async def sync_people(
     if pairs:
         await conn.execute(
             sa.delete(identities).where(
-                sa.tuple_(identities.c.channel, identities.c.external_id).in_(
-                    [(ch, ext) for ch, ext, _ in pairs]
+                rows_in(
+                    (identities.c.channel, identities.c.external_id),
+                    [(ch, ext) for ch, ext, _ in pairs],
                 )
             )
         )

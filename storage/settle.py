@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.db import rows_in
 from storage.flush import outbox_row, ref_target
 from storage.tables import card_refs, outbox, tickets
 
@@ -152,8 +153,9 @@ async def record_refs(
             sa.select(
                 card_refs.c.id, card_refs.c.channel, card_refs.c.conversation, card_refs.c.message
             ).where(
-                sa.tuple_(card_refs.c.channel, card_refs.c.conversation, card_refs.c.message).in_(
-                    [(p.channel, p.conversation, p.message) for p in posted]
+                rows_in(
+                    (card_refs.c.channel, card_refs.c.conversation, card_refs.c.message),
+                    [(p.channel, p.conversation, p.message) for p in posted],
                 )
             )
         )

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.clock import Clock
 from core.errors import ConcurrencyError
+from storage.db import rows_in
 from storage.flush import flush
 from storage.tables import inbox
 from storage.unit_of_work import BatchState, StorageUnitOfWork, VersionConflict
@@ -331,7 +332,7 @@ async def _already_received(
         return {}
     rows = await conn.execute(
         sa.select(inbox.c.source, inbox.c.dedupe_key, inbox.c.fingerprint, inbox.c.response).where(
-            sa.tuple_(inbox.c.source, inbox.c.dedupe_key).in_(list(pairs))
+            rows_in((inbox.c.source, inbox.c.dedupe_key), pairs)
         )
     )
     return {(r.source, r.dedupe_key): (r.fingerprint, r.response) for r in rows}
