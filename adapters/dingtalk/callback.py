@@ -25,18 +25,11 @@ from urllib.parse import unquote
 
 import orjson
 
+from adapters.kit.callbacks import CallbackRejected
+
 WINDOW_MS = 3_600_000  # DingTalk: "timestamp 与系统当前时间戳如果相差1小时以上，则认为是非法的请求"
 MAX_BODY = 256 * 1024  # a robot message is a few KB; rich text with many pictures stays far below
 SEEN_CAP = 100_000
-
-
-class CallbackRejected(Exception):
-    """A callback we must not act on. status: 401 (not from DingTalk) or 400 (unreadable)."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
 
 
 def sign(secret: str, timestamp: str) -> str:

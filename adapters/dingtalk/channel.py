@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from adapters.contract import Capabilities, CardRenderer, CardState, DeliveryError, MessageRef
-from adapters.dingtalk.callback import CallbackRejected, CallbackVerifier
+from adapters.dingtalk.callback import CallbackVerifier
 from adapters.dingtalk.client import DingTalkClient
 from adapters.dingtalk.config import DingTalkSettings
 from adapters.dingtalk.inbound import DingTalkPayloadError, parse_robot_message
@@ -26,6 +26,7 @@ from adapters.dingtalk.intake import DingTalkIntake
 from adapters.dingtalk.people import CHANNEL, GROUP_PREFIX, DingTalkPeople, DingTalkReach
 from adapters.dingtalk.render import action_card, card_params, out_track_id
 from adapters.dingtalk.stream import StreamClient
+from adapters.kit.callbacks import CallbackRejected
 from adapters.kit.conversation import ChatIntake
 from adapters.kit.locale import recipient_locale
 from adapters.ports import Cards, Commands, Conversations, Files, People

@@ -24,17 +24,10 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 from wechatpy.enterprise.crypto import WeChatCrypto
 
+from adapters.kit.callbacks import CallbackRejected
+
 MAX_BODY = 64 * 1024  # a callback is a few hundred bytes; WeCom sends nothing near this
 NONCE_CACHE = 100_000
-
-
-class CallbackRejected(Exception):
-    """A callback we must not act on. status: 401 (not from WeCom) or 400 (unreadable)."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
 
 
 def signature(token: str, timestamp: str, nonce: str, encrypted: str) -> str:

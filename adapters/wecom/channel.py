@@ -20,13 +20,14 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from adapters.contract import Capabilities, CardRenderer, CardState, DeliveryError, MessageRef
+from adapters.kit.callbacks import CallbackRejected
 from adapters.kit.conversation import ChatIntake
 from adapters.kit.locale import recipient_locale
 from adapters.kit.texts import NOT_RECORDED
 from adapters.ports import Cards, Commands, Conversations, Files, InboundFile, People
 from adapters.wecom import told
 from adapters.wecom.app_cards import AppCards
-from adapters.wecom.callback import CallbackCrypto, CallbackRejected
+from adapters.wecom.callback import CallbackCrypto
 from adapters.wecom.client import AppClient, Http, Webhooks
 from adapters.wecom.config import WeComSettings
 from adapters.wecom.inbound import (

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from adapters.wecom.callback import CallbackCrypto, CallbackRejected, signature
+from adapters.kit.callbacks import CallbackRejected
+from adapters.wecom.callback import CallbackCrypto, signature
 from adapters.wecom.inbound import Message, app_callback
 
 VECTOR: dict[str, Any] = json.loads(

@@ -9,7 +9,8 @@ import hmac
 
 import pytest
 
-from adapters.dingtalk.callback import MAX_BODY, CallbackRejected, CallbackVerifier, sign
+from adapters.dingtalk.callback import MAX_BODY, CallbackVerifier, sign
+from adapters.kit.callbacks import CallbackRejected
 from tests.fakes.dingtalk.payloads import dumps
 
 SECRET = "scrubbed-app-secret"

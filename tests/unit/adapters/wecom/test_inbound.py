@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from adapters.kit.callbacks import CallbackRejected
 from adapters.kit.config import Known
-from adapters.wecom.callback import CallbackRejected, parse_xml
+from adapters.wecom.callback import parse_xml
 from adapters.wecom.config import check
 from adapters.wecom.inbound import (
     Click,
