@@ -17,7 +17,7 @@ from core.conversation import ChatCommand, ConversationRules, RecentTicket
 from core.forms import TicketType
 from core.i18n import Locale
 from core.people import Directory, Person
-from core.ticket import ChannelRef
+from core.ticket import ChannelRef, Comment
 
 if TYPE_CHECKING:
     from adapters.contract import CardRenderer, MessageRef
@@ -121,6 +121,11 @@ class Cards(Protocol):
         self, channel: str, per_conversation: int
     ) -> list[tuple[MessageRef, CardRenderer]]:
         """The latest cards posted in each conversation, oldest first, to show again."""
+        ...
+
+    async def thread(self, ticket_key: str, limit: int) -> list[Comment]:
+        """A ticket's latest comments (internal notes included), oldest first, to show again
+        under its card; the channel decides who may see a note."""
         ...
 
 

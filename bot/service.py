@@ -29,7 +29,7 @@ from core.notice_card import build_notice_card
 from core.people import Person, StaticDirectory
 from core.permissions import may_view
 from core.ports import Context, UnitOfWork
-from core.ticket import ChannelRef, Ticket
+from core.ticket import ChannelRef, Comment, Ticket
 from core.timekeeping import Notice
 from storage import card_status, outbox, queries, suppressions
 from storage.attachments import (
@@ -212,6 +212,14 @@ class TicketService:
                     found.append((where, _notice_cards(ticket, self.ctx, n.payload["notice"])))
         found.sort(key=lambda item: item[0].posted_at or datetime.min.replace(tzinfo=UTC))
         return found
+
+    async def thread(self, ticket_key: str, limit: int) -> list[Comment]:
+        async with self.engine.connect() as conn:
+            stored = await queries.ticket_comments(conn, ticket_key)
+        return [
+            Comment(ticket_key, c.author_id, c.body, c.created_at, c.channel, c.public)
+            for c in stored[-limit:]
+        ]
 
     async def answer(self, command: ChatCommand, person: Person) -> Answer:
         """/help, /mine, /queue, /status: read-only, never through the writer."""

@@ -42,6 +42,8 @@ class WebchatPorts(FramePorts, Files, Downloads, Protocol):
 
 # cards shown again per room after a restart
 RESTORED_PER_ROOM = 50
+# comments shown again under each restored card
+RESTORED_PER_THREAD = 100
 
 
 class WebchatChannel:
@@ -88,9 +90,25 @@ class WebchatChannel:
         ]
 
     async def start(self) -> None:
-        """Show each room's recent cards again (room history lives in memory)."""
+        """Show each room's recent cards again, with the comments under them (room history
+        lives in memory)."""
+        keys: dict[str, None] = {}
         for ref, cards in await self.gateway.recent_cards(CHANNEL, RESTORED_PER_ROOM):
             self.hub.restore_card(ref, cards)
+            keys[cards("en").ticket_key] = None
+        for key in keys:
+            for n, comment in enumerate(await self.gateway.thread(key, RESTORED_PER_THREAD)):
+                person = self.gateway.directory.person(comment.author_id)
+                name = person.name.to_json() if person else {"en": comment.author_id}
+                self.hub.add_comment(
+                    key,
+                    {"id": comment.author_id, "name": name},
+                    comment.body,
+                    channel=comment.channel.channel,
+                    internal=not comment.public,
+                    comment_id=f"s-{n}",
+                    at=comment.created_at,
+                )
 
     async def stop(self) -> None:
         clients = list(self.hub.clients.values())

@@ -310,6 +310,7 @@ class RoomHub:
         internal: bool = False,
         comment_id: str | None = None,
         attachments: list[dict[str, Any]] | None = None,
+        at: datetime | None = None,
     ) -> bool:
         """Add a comment to the thread under every copy of `key`'s card, live in every room
         that shows it. Returns False when no room here shows that card (nothing to hang it on)."""
@@ -321,7 +322,7 @@ class RoomHub:
             "id": cid,
             "author": author,
             "body": body,
-            "at": iso(self.wall()),
+            "at": iso(at or self.wall()),
             "channel": channel,
             "internal": internal,
             "attachments": attachments or [],

@@ -279,3 +279,39 @@ async def test_a_note_ticked_internal_on_the_card_reaches_the_team_only(sqlite_u
         await requester.send(**note, value="我也要备注", internal=True, client_id="n3")
         refused = await requester.expect("notice", client_id="n3")
         assert refused["level"] == "error"
+
+
+async def test_a_restart_keeps_the_comments_under_each_card_and_notes_with_the_team(
+    sqlite_url: str,
+) -> None:
+    clock = FrozenClock(OPENED)
+    config = service_config(sqlite_url)
+    async with running(config, clock) as svc:
+        requester = await join(svc, "zhao.li")
+        await _opened(requester)
+        url = f"{svc.url}{API}/tickets/IT-1001/comments"
+        for body, internal in (("已换新硒鼓", False), ("他上周也报过", True)):
+            clock.advance(timedelta(minutes=5))
+            async with svc.http.post(
+                url, json={"body": body, "internal": internal}, headers=svc.auth("li.lei")
+            ) as r:
+                assert r.status == 201
+
+    async with running(config, clock) as svc:
+        requester = await join(svc, "zhao.li")
+        await requester.send(type="hello", person="zhao.li", room="helpdesk")
+        mine = await requester.expect("history", room="helpdesk")
+        agent = await join(svc, "li.lei")
+        await agent.send(type="hello", person="li.lei", room="helpdesk")
+        theirs = await agent.expect("history", room="helpdesk")
+
+    (card,) = [m for m in mine["messages"] if m.get("ticket") == "IT-1001"]
+    assert [(c["body"], c["author"]["name"]["en"]) for c in card["thread"]] == [
+        ("已换新硒鼓", "Li Lei")
+    ]
+    assert card["thread"][0]["at"] == "2026-01-05T01:05:00+00:00"  # when it was written
+    (seen,) = [m for m in theirs["messages"] if m.get("ticket") == "IT-1001"]
+    assert [(c["body"], c["internal"]) for c in seen["thread"]] == [
+        ("已换新硒鼓", False),
+        ("他上周也报过", True),
+    ]
