@@ -80,8 +80,8 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
     cursor.execute("PRAGMA synchronous=FULL")
     # Pages read through a memory map, not copied in with pread: each connection's cache is
     # dropped whenever another one commits (WAL), so under a steady stream of small commits
-    # re-reading pages was most of what SQLite did per transaction. Reads only; writes still
-    # go through the WAL.
+    # every transaction began by reading its B-tree pages again (docs/adr/0007). Reads only;
+    # writes still go through the WAL.
     cursor.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
