@@ -78,7 +78,7 @@ class Commands(Protocol):
     """Commit core commands (after dedupe) and queue notices."""
 
     @property
-    def ticket_types(self) -> dict[str, TicketType]: ...
+    def ticket_types(self) -> Mapping[str, TicketType]: ...
 
     async def submit(
         self,

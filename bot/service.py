@@ -74,8 +74,8 @@ class TicketService:
         self._background: set[asyncio.Task[None]] = set()
 
     @property
-    def ticket_types(self) -> dict[str, TicketType]:
-        return dict(self.ctx.types)
+    def ticket_types(self) -> Mapping[str, TicketType]:
+        return self.ctx.types  # read on every chat message: the configured map itself, read-only
 
     async def submit(
         self,
