@@ -19,6 +19,7 @@ import orjson
 from adapters.contract import DeliveryError
 from adapters.dingtalk.errors import TokenRefused, error_from
 from adapters.kit.tokens import Token, TokenCache
+from adapters.kit.wire import compact_json
 
 log = logging.getLogger("gongdan.dingtalk")
 
@@ -46,7 +47,7 @@ class DingTalkClient:
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             timeout = aiohttp.ClientTimeout(total=TIMEOUT_S)
-            self._session = aiohttp.ClientSession(timeout=timeout, json_serialize=_dumps)
+            self._session = aiohttp.ClientSession(timeout=timeout, json_serialize=compact_json)
         return self._session
 
     async def close(self) -> None:
@@ -162,7 +163,7 @@ class DingTalkClient:
         body: JSON = {
             "robotCode": robot_code,
             "msgKey": key,
-            "msgParam": _dumps(dict(param)),
+            "msgParam": compact_json(dict(param)),
         }
         if group:
             body["openConversationId"] = to
@@ -204,7 +205,3 @@ class DingTalkClient:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise DeliveryError(f"dingtalk file download: {exc}") from exc
         return content if len(content) <= limit else b""
-
-
-def _dumps(value: Any) -> str:
-    return orjson.dumps(value).decode()

@@ -13,8 +13,7 @@ import hashlib
 import re
 from typing import Any
 
-import orjson
-
+from adapters.kit.wire import compact_json
 from core.card import ActionKind, Card, Colour
 
 # the template's colour names (its status tag), from core's status colours
@@ -53,8 +52,8 @@ def card_params(card: Card, page_url: str = "", *, buttons: bool = True) -> dict
         "status": card.status_label,
         "status_colour": COLOURS.get(card.colour, "gray"),
         "body": card.body,
-        "fields": _dumps(fields),
-        "actions": _dumps(actions),
+        "fields": compact_json(fields),
+        "actions": compact_json(actions),
         "version": str(card.version),
         "locale": card.locale,
         "page_url": page_url,
@@ -85,7 +84,3 @@ def action_card(card: Card, page_url: str) -> dict[str, str]:
     title, text = card_markdown(card)
     label = "在网页中处理" if card.locale == "zh-CN" else "Open in the browser"
     return {"title": title, "text": text, "singleTitle": label, "singleURL": page_url}
-
-
-def _dumps(value: Any) -> str:
-    return orjson.dumps(value).decode()

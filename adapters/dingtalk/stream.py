@@ -22,11 +22,11 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
-import orjson
 
 from adapters.dingtalk.client import DingTalkClient
 from adapters.dingtalk.inbound import DingTalkPayloadError, Frame, parse_frame
 from adapters.dingtalk.types import SUBSCRIPTIONS
+from adapters.kit.wire import compact_json
 from adapters.ports import mark_received
 
 log = logging.getLogger("gongdan.dingtalk")
@@ -192,9 +192,9 @@ async def _send_ack(
 
 
 def _dumps(value: Any) -> str:
-    """Compact JSON; orjson, or the standard encoder for what orjson refuses (a lone
-    surrogate in an error text quoted from a bad frame)."""
+    """Compact JSON; the standard encoder for what orjson refuses (a lone surrogate in an
+    error text quoted from a bad frame), so an ack always goes out."""
     try:
-        return orjson.dumps(value).decode()
+        return compact_json(value)
     except TypeError:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

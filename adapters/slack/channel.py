@@ -16,7 +16,6 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
-import orjson
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
@@ -29,6 +28,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.contract import Capabilities, CardRenderer, CardState, DeliveryError, MessageRef
 from adapters.kit.conversation import ChatIntake
 from adapters.kit.locale import recipient_locale
+from adapters.kit.wire import compact_json
 from adapters.ports import Cards, Commands, Conversations, People
 from adapters.slack.client import BotIdentity, SlackClient, sdk_logger
 from adapters.slack.config import SlackSettings, WorkspaceRouting
@@ -104,7 +104,7 @@ class SlackChannel(SlackReach):
     async def start(self) -> None:
         # one pooled session: a card post must not pay for a new TCP connection; Block Kit
         # payloads are encoded by orjson (the standard library's took about a seventh of the client's time per post)
-        self.client.open_session(_json_text)
+        self.client.open_session(compact_json)
         await self._identify()
         if self.settings.mode == "socket":
             self._socket = AsyncSocketModeHandler(self.app, app_token=self.settings.app_token)
@@ -346,10 +346,6 @@ async def _verifiable_body(request: web.Request) -> str:
         return (await request.read()).decode("utf-8")
     except UnicodeDecodeError:
         raise web.HTTPBadRequest(reason="the body is not UTF-8") from None
-
-
-def _json_text(value: Any) -> str:
-    return orjson.dumps(value).decode()
 
 
 def _conversation(where: ChannelRef) -> str:

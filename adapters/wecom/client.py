@@ -18,6 +18,7 @@ import orjson
 
 from adapters.contract import DeliveryError
 from adapters.kit.tokens import Token, TokenCache
+from adapters.kit.wire import compact_json
 
 TIMEOUT_S = 10.0
 TOKEN_REFUSED = frozenset({40014, 42001, 40001})
@@ -45,10 +46,6 @@ def raise_for(data: Mapping[str, Any], what: str) -> None:
     raise WeComError(code, message, permanent=code not in (BUSY, *TOKEN_REFUSED))
 
 
-def _dumps(value: Any) -> str:
-    return orjson.dumps(value).decode()
-
-
 class Http:
     """One pooled session, opened on start."""
 
@@ -59,7 +56,7 @@ class Http:
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=TIMEOUT_S), json_serialize=_dumps
+                timeout=aiohttp.ClientTimeout(total=TIMEOUT_S), json_serialize=compact_json
             )
         return self._session
 

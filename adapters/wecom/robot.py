@@ -29,6 +29,7 @@ from typing import Any
 import aiohttp
 import orjson
 
+from adapters.kit.wire import compact_json
 from adapters.ports import mark_received
 from adapters.wecom.client import WeComError
 
@@ -97,7 +98,7 @@ class RobotConnection:
         self._pending[req_id] = waiter
         try:
             frame = {"cmd": cmd, "headers": {"req_id": req_id}, "body": dict(body)}
-            await ws.send_str(orjson.dumps(frame).decode())
+            await ws.send_str(compact_json(frame))
             ack = await asyncio.wait_for(waiter, ACK_TIMEOUT_S)
         except (TimeoutError, ConnectionError, aiohttp.ClientError) as exc:
             raise WeComError(-1, f"{cmd}: no answer ({type(exc).__name__})") from exc
