@@ -215,10 +215,10 @@ class TicketService:
 
     async def thread(self, ticket_key: str, limit: int) -> list[Comment]:
         async with self.engine.connect() as conn:
-            stored = await queries.ticket_comments(conn, ticket_key)
+            stored = await queries.ticket_comments(conn, ticket_key, last=limit)
         return [
             Comment(ticket_key, c.author_id, c.body, c.created_at, c.channel, c.public)
-            for c in stored[-limit:]
+            for c in stored
         ]
 
     async def answer(self, command: ChatCommand, person: Person) -> Answer:

@@ -119,19 +119,25 @@ async def ticket_events(conn: AsyncConnection, key: str) -> list[StoredEvent]:
     ]
 
 
-async def ticket_comments(conn: AsyncConnection, key: str) -> list[StoredComment]:
+async def ticket_comments(
+    conn: AsyncConnection, key: str, last: int | None = None
+) -> list[StoredComment]:
+    """A ticket's comments, oldest first; only the `last` ones when given."""
     stmt = (
         sa.select(comments)
         .join(tickets, tickets.c.id == comments.c.ticket_id)
         .where(tickets.c.key == key)
-        .order_by(comments.c.id)
+        .order_by(comments.c.id.desc())
     )
-    return [
+    if last is not None:
+        stmt = stmt.limit(last)
+    found = [
         StoredComment(
             r.id, r.author_id, r.body, r.public, ChannelRef.from_json(r.channel), r.created_at
         )
         for r in await conn.execute(stmt)
     ]
+    return found[::-1]
 
 
 async def count_open(conn: AsyncConnection) -> int:

@@ -94,8 +94,9 @@ class WebchatChannel:
         lives in memory)."""
         keys: dict[str, None] = {}
         for ref, cards in await self.gateway.recent_cards(CHANNEL, RESTORED_PER_ROOM):
-            self.hub.restore_card(ref, cards)
-            keys[cards("en").ticket_key] = None
+            key = self.hub.restore_card(ref, cards)
+            if key is not None:
+                keys[key] = None
         for key in keys:
             for n, comment in enumerate(await self.gateway.thread(key, RESTORED_PER_THREAD)):
                 person = self.gateway.directory.person(comment.author_id)
@@ -174,7 +175,3 @@ class WebchatChannel:
         self, where: ChannelRef, text: dict[Locale, str], *, ephemeral_to: str | None = None
     ) -> MessageRef | None:
         return self.hub.post_text(where, text, ephemeral_to=ephemeral_to)
-
-    def restore_card(self, ref: MessageRef, cards: CardRenderer) -> None:
-        """Put a stored card back into its room's history after a restart."""
-        self.hub.restore_card(ref, cards)

@@ -237,19 +237,23 @@ class RoomHub:
             if client.person is not None and client.person.id == person_id:
                 client.sender.offer(data)
 
-    def restore_card(self, ref: MessageRef, cards: CardRenderer) -> None:
-        """Put a stored card back into its room's history after a restart, at its own time."""
+    def restore_card(self, ref: MessageRef, cards: CardRenderer) -> str | None:
+        """Put a stored card back into its room's history after a restart, at its own time;
+        returns its ticket's key (None when the room is gone)."""
         room = ref.conversation
         if room.startswith(DM_PREFIX):
             self.direct_room(room)
-        if room in self.state:
-            at = ref.posted_at or self.wall()
-            history = self.state[room].history
-            history.append(self.card_frame("card", room, ref.message, cards, at))
-            if len(history) > 1 and history[-2]["at"] > history[-1]["at"]:
-                self.state[room].history = deque(
-                    sorted(history, key=lambda e: str(e["at"])), maxlen=_HISTORY
-                )
+        if room not in self.state:
+            return None
+        at = ref.posted_at or self.wall()
+        history = self.state[room].history
+        frame = self.card_frame("card", room, ref.message, cards, at)
+        history.append(frame)
+        if len(history) > 1 and history[-2]["at"] > history[-1]["at"]:
+            self.state[room].history = deque(
+                sorted(history, key=lambda e: str(e["at"])), maxlen=_HISTORY
+            )
+        return str(frame["ticket"])
 
     def card_frame(
         self, kind: str, room: str, msg_id: str, cards: CardRenderer, at: datetime
