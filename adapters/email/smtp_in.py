@@ -23,6 +23,7 @@ from adapters.email.intake import MailIntake
 from adapters.email.outcomes import Disposition, PermanentFailure, TemporaryFailure
 from adapters.email.senders import Arrival
 from adapters.email.settings import ListenSettings
+from adapters.ports import mark_received
 
 log = logging.getLogger("gongdan.email")
 
@@ -46,6 +47,7 @@ class _Handler:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        mark_received()  # the mail's commit is timed from here
         raw = envelope.original_content or envelope.content or b""
         if isinstance(raw, str):
             raw = raw.encode("utf-8", "surrogateescape")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.e2e.email.driver import DOMAIN, FROM, IT, compose, key_in, mail_world
+from tests.e2e.harness import commit_histogram
 
 
 async def test_mail_to_it_opens_ticket_and_acknowledges_with_its_key(
@@ -38,6 +39,9 @@ async def test_mail_to_it_opens_ticket_and_acknowledges_with_its_key(
         assert text.get_content_charset() == "utf-8"
         assert key in text.get_content() and "打印机卡纸" in html.get_content()
         assert world.sink.envelopes[0] == (FROM, ["zhang.san@example.cn"])
+        # the mail's wait from its DATA to its commit is in /metrics
+        timed, _ = await commit_histogram(world.app, "email")
+        assert timed == 1
 
 
 async def test_html_in_subject_is_escaped_in_the_html_acknowledgement(
