@@ -8,7 +8,7 @@ changes in place everywhere through the outbox, like after any other change.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from adapters.ports import Cards, Commands, InboundKey, Submitted
@@ -113,17 +113,7 @@ class Editor:
             priority or ticket.priority.value,
             tuple((tt.id, tt.name) for tt in self.ports.ticket_types.values()),
         )
-        return {
-            loc: render_form(
-                ttype,
-                loc,
-                prefill,
-                {e.field: e.text(loc) for e in errors},
-                [(p.id, p.display(loc)) for p in self.people],
-                edit=target,
-            )
-            for loc in LOCALES
-        }
+        return forms_in_both(ttype, prefill, errors, self.people, edit=target)
 
 
 def _prefill(ticket: Ticket) -> dict[str, str | Sequence[str]]:
@@ -139,3 +129,27 @@ def _texts(fields: Mapping[str, Any]) -> dict[str, str | Sequence[str]]:
         elif value is not None and not isinstance(value, dict):
             out[key] = str(value)
     return out
+
+
+def forms_in_both(
+    ttype: TicketType,
+    prefill: Mapping[str, str | Sequence[str]],
+    errors: Sequence[FieldError],
+    people: Iterable[Person],
+    *,
+    edit: EditTarget | None = None,
+) -> dict[str, str]:
+    """A ticket type's form in each language, errors inline, for opening a ticket or (with
+    `edit`) changing one."""
+    choices = list(people)
+    return {
+        loc: render_form(
+            ttype,
+            loc,
+            prefill,
+            {e.field: e.text(loc) for e in errors},
+            [(p.id, p.display(loc)) for p in choices],
+            edit=edit,
+        )
+        for loc in LOCALES
+    }

@@ -18,7 +18,7 @@ from adapters.kit.buttons import action_params
 from adapters.kit.conversation import ChatInbound, ChatIntake
 from adapters.kit.intake import committed_key, remembered_key
 from adapters.ports import Cards, Commands, Conversations, InboundKey, People, Submitted
-from adapters.webchat.editing import Editor
+from adapters.webchat.editing import Editor, forms_in_both
 from adapters.webchat.frames import (
     Act,
     EditForm,
@@ -30,7 +30,6 @@ from adapters.webchat.frames import (
     parse,
 )
 from adapters.webchat.pump import queued
-from adapters.webchat.render import render_form
 from adapters.webchat.rooms import CHANNEL, DM_PREFIX, Client, RoomHub, WebchatSettings, now_iso
 from adapters.webchat.texts import (
     BINARY,
@@ -227,17 +226,7 @@ class FrameHandlers:
     def _forms(
         self, ttype: TicketType, prefill: dict[str, str], errors: Sequence[FieldError] = ()
     ) -> dict[str, str]:
-        people = self.settings.people
-        return {
-            loc: render_form(
-                ttype,
-                loc,
-                prefill,
-                {e.field: e.text(loc) for e in errors},
-                [(p.id, p.display(loc)) for p in people],
-            )
-            for loc in LOCALES
-        }
+        return forms_in_both(ttype, prefill, errors, self.settings.people)
 
     async def _submit_form(self, client: Client, frame: SubmitForm) -> None:
         assert client.person is not None and client.room is not None
