@@ -35,11 +35,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.harness import EXAMPLE_CONFIG as CONFIG  # noqa: E402
 from bench.harness import (  # noqa: E402
-    commit_histogram,
-    cpu_seconds,
+    Phase,
     fresh_database,
-    histogram_pct,
-    mean_batch,
     pct,
     reference_ms,
     serve,
@@ -142,15 +139,12 @@ async def run(total: int, concurrency: int, db: str, rate: float, duration: floa
                 await until_acked([p for _, p, _ in warm], 120)
                 await until_cards(fake, len(warm), 120)
 
-                cpu_before = cpu_seconds(pid)
-                burst_before = await commit_histogram(url, "dingtalk")
-                start = time.perf_counter()
-                sent, pushed_in = await push_all(fake, 0, total, concurrency)
-                pushes = [p for _, p, _ in sent]
-                await until_acked(pushes, 300)
-                committed_in = time.perf_counter() - start
-                cpu_used = cpu_seconds(pid) - cpu_before
-                burst_after = await commit_histogram(url, "dingtalk")
+                async with Phase(url, pid, "dingtalk", total) as burst:
+                    start = time.perf_counter()
+                    sent, pushed_in = await push_all(fake, 0, total, concurrency)
+                    pushes = [p for _, p, _ in sent]
+                    await until_acked(pushes, 300)
+                    committed_in = time.perf_counter() - start
                 await until_cards(fake, len(warm) + total, 300)
                 carded_in = time.perf_counter() - start
 
@@ -162,14 +156,9 @@ async def run(total: int, concurrency: int, db: str, rate: float, duration: floa
                 await until_acked(again, 60)
                 await asyncio.sleep(2)  # let any (wrong) extra card reach the double
 
-                steady_before = await commit_histogram(url, "dingtalk")
-                steady_cpu = cpu_seconds(pid)
-                batches = await mean_batch(url)
-                steady = await push_at_rate(fake, 20_000_000, rate, duration)
-                await until_acked([p for _, p in steady], 120)
-                steady_cpu = cpu_seconds(pid) - steady_cpu
-                steady_after = await commit_histogram(url, "dingtalk")
-                done, commits = (a - b for a, b in zip(await mean_batch(url), batches, strict=True))
+                async with Phase(url, pid, "dingtalk", int(rate * duration)) as open_loop:
+                    steady = await push_at_rate(fake, 20_000_000, rate, duration)
+                    await until_acked([p for _, p in steady], 120)
                 await until_cards(fake, len(warm) + total + len(steady), 120)
     finally:
         await fake.stop()
@@ -191,23 +180,12 @@ async def run(total: int, concurrency: int, db: str, rate: float, duration: floa
         f"  ack latency (push → ack, after commit) p50 {pct(ack_lat, 0.5) * 1000:.1f} ms, "
         f"p99 {pct(ack_lat, 0.99) * 1000:.1f} ms, max {max(ack_lat) * 1000:.1f} ms"
     )
-    print(
-        "  receive-to-commit (the service's histogram: frame read → committed) "
-        f"p50 {histogram_pct(burst_before, burst_after, 0.5) * 1000:.1f} ms, "
-        f"p99 {histogram_pct(burst_before, burst_after, 0.99) * 1000:.1f} ms"
-    )
-    print(
-        f"  service CPU {cpu_used / total * 1000:.2f} ms per message "
-        f"(ceiling on one core: {total / cpu_used:.0f} messages/s)"
-    )
+    print(f"  burst (the service's own figures): {burst.summary()}")
+    print(f"  service CPU ceiling on one core: {total / burst.cpu:.0f} messages/s")
     print(
         f"  open loop {rate:.0f}/s for {duration:.0f} s: push → ack "
         f"p50 {pct(open_lat, 0.5) * 1000:.1f} ms, p99 {pct(open_lat, 0.99) * 1000:.1f} ms, "
-        f"max {max(open_lat) * 1000:.1f} ms; receive-to-commit "
-        f"p50 {histogram_pct(steady_before, steady_after, 0.5) * 1000:.1f} ms, "
-        f"p99 {histogram_pct(steady_before, steady_after, 0.99) * 1000:.1f} ms; "
-        f"service CPU {steady_cpu / len(steady) * 1000:.2f} ms per message; "
-        f"{done / max(commits, 1):.1f} commands per commit"
+        f"max {max(open_lat) * 1000:.1f} ms; {open_loop.summary()}"
     )
     print(f"  API calls: {dict(Counter(c.path for c in fake.calls))}")
     print(

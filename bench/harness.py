@@ -192,3 +192,40 @@ async def _serve(config: Path, db_url: str, log_level: str) -> AsyncIterator[tup
         if proc.returncode is None:
             proc.terminate()
         await asyncio.wait_for(proc.wait(), 60)
+
+
+class Phase:
+    """What the service did over one phase of COUNT messages: its CPU, its own receive-to-commit
+    histogram for `source` (phases must not overlap) and commands per commit."""
+
+    def __init__(self, url: str, pid: int, source: str, count: int) -> None:
+        self.url, self.pid, self.source, self.count = url, pid, source, count
+        self.cpu = 0.0
+        self.before: Histogram = []
+        self.after: Histogram = []
+        self.batches = (0.0, 0.0)
+
+    async def __aenter__(self) -> Phase:
+        self.before = await commit_histogram(self.url, self.source)
+        self.batches = await mean_batch(self.url)
+        self.cpu = cpu_seconds(self.pid)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.cpu = cpu_seconds(self.pid) - self.cpu
+        self.after = await commit_histogram(self.url, self.source)
+        done, commits = (
+            a - b for a, b in zip(await mean_batch(self.url), self.batches, strict=True)
+        )
+        self.batches = (done, commits)
+
+    def summary(self) -> str:
+        """Receive-to-commit percentiles, CPU per message, commands per commit."""
+        p50 = histogram_pct(self.before, self.after, 0.5) * 1000
+        p99 = histogram_pct(self.before, self.after, 0.99) * 1000
+        done, commits = self.batches
+        return (
+            f"receive-to-commit p50 {p50:.1f} ms, p99 {p99:.1f} ms; service CPU "
+            f"{self.cpu / self.count * 1000:.2f} ms per message; "
+            f"{done / max(commits, 1):.1f} commands per commit"
+        )

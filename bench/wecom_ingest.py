@@ -42,12 +42,8 @@ sys.path.insert(0, str(ROOT))
 from bench import slack_ingest  # noqa: E402
 from bench.harness import EXAMPLE_CONFIG as CONFIG  # noqa: E402
 from bench.harness import (  # noqa: E402
-    Histogram,
-    commit_histogram,
-    cpu_seconds,
+    Phase,
     fresh_database,
-    histogram_pct,
-    mean_batch,
     pct,
     reference_ms,
     serve,
@@ -183,43 +179,6 @@ async def push_robot(fake: FakeWeCom, indexes: range, rate: float | None) -> dic
     return sent
 
 
-class Phase:
-    """What the service did over one phase: its CPU, its own receive-to-commit histogram for
-    source "wecom" (robot and app alike; the phases do not overlap) and commands per commit."""
-
-    def __init__(self, url: str, pid: int, count: int) -> None:
-        self.url, self.pid, self.count = url, pid, count
-        self.cpu = 0.0
-        self.before: Histogram = []
-        self.after: Histogram = []
-        self.batches = (0.0, 0.0)
-
-    async def __aenter__(self) -> Phase:
-        self.before = await commit_histogram(self.url, "wecom")
-        self.batches = await mean_batch(self.url)
-        self.cpu = cpu_seconds(self.pid)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.cpu = cpu_seconds(self.pid) - self.cpu
-        self.after = await commit_histogram(self.url, "wecom")
-        done, commits = (
-            a - b for a, b in zip(await mean_batch(self.url), self.batches, strict=True)
-        )
-        self.batches = (done, commits)
-
-    def summary(self) -> str:
-        """Receive-to-commit percentiles, CPU per message, commands per commit."""
-        p50 = histogram_pct(self.before, self.after, 0.5) * 1000
-        p99 = histogram_pct(self.before, self.after, 0.99) * 1000
-        done, commits = self.batches
-        return (
-            f"receive-to-commit p50 {p50:.1f} ms, p99 {p99:.1f} ms; service CPU "
-            f"{self.cpu / self.count * 1000:.2f} ms per message; "
-            f"{done / max(commits, 1):.1f} commands per commit"
-        )
-
-
 async def run(args: argparse.Namespace) -> None:
     speed_before = reference_ms()
     total, rate, duration = args.total, args.rate, args.duration
@@ -243,7 +202,7 @@ async def run(args: argparse.Namespace) -> None:
                 msgs = callbacks(sender, 0, total)
                 sent_before = len(fake.api.messages)
                 t0 = time.perf_counter()
-                async with Phase(url, pid, total) as app_burst:
+                async with Phase(url, pid, "wecom", total) as app_burst:
                     app_lat, app_status, app_acked = await post_all(
                         callback_url, msgs, args.concurrency
                     )
@@ -256,21 +215,21 @@ async def run(args: argparse.Namespace) -> None:
                 # work is left for the robot's phases to pay for)
                 steady = callbacks(sender, 2 * 10**6, int(rate * duration))
                 expected_app = 200 + total + len(steady)
-                async with Phase(url, pid, len(steady)) as app_steady:
+                async with Phase(url, pid, "wecom", len(steady)) as app_steady:
                     app_open, app_open_status = await post_at_rate(callback_url, steady, rate)
                     await until(lambda: len(fake.api.messages) >= expected_app, 120)
 
                 # --- robot frames, burst
                 have = len(robot_cards())
                 t0 = time.perf_counter()
-                async with Phase(url, pid, total) as robot_burst:
+                async with Phase(url, pid, "wecom", total) as robot_burst:
                     await push_robot(fake, range(total), None)
                     pushed_in = time.perf_counter() - t0
                     await until(lambda: len(robot_cards()) >= have + total, 120)
                     robot_carded = time.perf_counter() - t0
                 # --- robot frames, open loop
                 steady_range = range(3 * 10**6, 3 * 10**6 + int(rate * duration))
-                async with Phase(url, pid, len(steady_range)) as robot_steady:
+                async with Phase(url, pid, "wecom", len(steady_range)) as robot_steady:
                     sent = await push_robot(fake, steady_range, rate)
                     await until(lambda: all(i in robot_cards() for i in steady_range), 120)
                 shown = robot_cards()
