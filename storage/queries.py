@@ -237,14 +237,19 @@ async def last_opened_here(
     type_id: str | None = None,
 ) -> tuple[str, datetime, bool] | None:
     """The requester's newest ticket (of `type_id`, when given) opened in that conversation
-    since `since`: its key, when it opened, and whether they have commented on it since (they
+    since `since`, unless it is resolved or closed: its key, when it opened, and whether they have commented on it since (they
     were told about follow-ups).
 
     Read from the tickets, not from memory, so it holds across restarts and replicas; the
     created_at index bounds the scan to the follow-up window."""
     stmt = (
         sa.select(
-            tickets.c.id, tickets.c.key, tickets.c.type_id, tickets.c.origin, tickets.c.created_at
+            tickets.c.id,
+            tickets.c.key,
+            tickets.c.type_id,
+            tickets.c.origin,
+            tickets.c.created_at,
+            tickets.c.status,
         )
         .where(tickets.c.created_at >= since, tickets.c.requester_id == requester_id)
         .order_by(tickets.c.created_at.desc(), tickets.c.id.desc())
@@ -257,6 +262,8 @@ async def last_opened_here(
             continue
         origin = row["origin"] or {}
         if origin.get("channel") == channel and origin.get("conversation") == conversation:
+            if row["status"] in _CLOSED:
+                return None  # resolved or closed already: a new message is a new problem
             told = sa.select(comments.c.id).where(
                 comments.c.ticket_id == row["id"], comments.c.author_id == requester_id
             )

@@ -180,6 +180,22 @@ async def test_a_bot_mention_in_a_group_room_then_plain_talk_stays_plain_talk(
     assert comments == []
 
 
+async def test_a_message_after_the_ticket_was_resolved_opens_a_new_one(db_url: str) -> None:
+    async with running(service_config(db_url)) as svc:
+        chat = await join(svc, "zhao.li")
+        assert (await _say(chat, "打印机卡纸了", "r1"))["ticket"] == "IT-1001"
+        for action in ("accept", "resolve"):
+            url = f"{svc.url}/api/v1/tickets/IT-1001/actions/{action}"
+            async with svc.http.post(url, headers=svc.auth("li.lei")) as r:
+                assert r.status == 200
+        # a minute later, within the follow-up window: a new problem, not a note on a done one
+        ack = await _say(chat, "VPN 也连不上", "r2")
+        comments = await _comments(svc, "IT-1001")
+
+    assert (ack["kind"], ack["ticket"]) == ("new_ticket", "IT-1002")
+    assert comments == []
+
+
 async def test_follow_ups_are_remembered_across_a_restart(db_url: str) -> None:
     async with running(service_config(db_url)) as svc:
         chat = await join(svc, "zhao.li")
