@@ -42,6 +42,7 @@ from adapters.webchat.texts import (
 )
 from core.clock import Clock
 from core.commands import ActionParams, ActOnTicket, Command, OpenTicket, WriteComment
+from core.conversation import parse_command
 from core.errors import DomainError, FieldError, FormInvalid
 from core.forms import TicketType
 from core.handlers.actions import ActResult
@@ -138,21 +139,22 @@ class FrameHandlers:
         room = self.hub.rooms[client.room]
         person = client.person
         msg_id = f"m-{client_id}"
-        if not any(m.get("id") == msg_id for m in self.hub.state[room.id].history):
-            self.hub.broadcast(
-                room.id,
-                {
-                    "type": "message",
-                    "room": room.id,
-                    "id": msg_id,
-                    "author": {"id": person.id, "name": person.name.to_json()},
-                    "text": text,
-                    "at": now_iso(),
-                    "bot": False,
-                },
-                keep=True,
-            )
         mentioned, body = self._strip_mention(text)
+        line = {
+            "type": "message",
+            "room": room.id,
+            "id": msg_id,
+            "author": {"id": person.id, "name": person.name.to_json()},
+            "text": text,
+            "at": now_iso(),
+            "bot": False,
+        }
+        if parse_command(body or text) is not None:
+            # a command is between the sender and the bot (a /note is for the team only):
+            # its line is shown to the sender, never to the room
+            client.send(line)
+        elif not any(m.get("id") == msg_id for m in self.hub.state[room.id].history):
+            self.hub.broadcast(room.id, line, keep=True)
         inbound = ChatInbound(
             person=person,
             where=ChannelRef(CHANNEL, room.id, message=msg_id),

@@ -240,3 +240,22 @@ async def test_a_reply_in_a_cards_thread_is_a_comment_even_when_it_is_thanks(
 
     assert (ack["kind"], ack["ticket"]) == ("card_reply", "IT-1001")
     assert [c["body"] for c in comments] == ["谢谢！"]
+
+
+async def test_a_command_line_is_seen_by_its_sender_only_so_a_note_stays_with_the_team(
+    sqlite_url: str,
+) -> None:
+    async with running(service_config(sqlite_url)) as svc:
+        zhao = await join(svc, "zhao.li")
+        agent = await join(svc, "li.lei")
+        await _say(zhao, "VPN 连不上", "o1")
+        await _say(agent, "/note IT-1001 他的账号被锁过", "n1")
+        own = await agent.expect("message", id="m-n1")
+        await _say(zhao, "谢谢", "t1")  # a later line of the room, so the note had its chance
+        await zhao.expect("message", id="m-t1")
+        await zhao.send(type="hello", person="zhao.li", room="helpdesk")
+        history = await zhao.expect("history", room="helpdesk")
+
+    assert own["text"] == "/note IT-1001 他的账号被锁过"
+    seen = [f.get("text") for f in zhao.backlog] + [m.get("text") for m in history["messages"]]
+    assert not any("账号被锁" in str(t) for t in seen)
