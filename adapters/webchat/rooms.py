@@ -280,8 +280,9 @@ class RoomHub:
             return frame
         out = {k: v for k, v in frame.items() if not k.startswith("_")}
         mine = {loc: for_viewer(card, viewer, self.directory) for loc, card in cards.items()}
-        key = tuple(a.id.value for a in mine["en"].actions)
-        cache: dict[tuple[str, ...], dict[Locale, str]] = frame["_html"]
+        first = mine["en"]  # what differs between viewers: buttons, edit, the note box
+        key = (*(a.id.value for a in first.actions), first.editable, first.notes)
+        cache: dict[tuple[str | bool, ...], dict[Locale, str]] = frame["_html"]
         if key not in cache:
             cache[key] = {loc: render_card(card) for loc, card in mine.items()}
         out["html"] = cache[key]

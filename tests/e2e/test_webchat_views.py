@@ -315,3 +315,31 @@ async def test_a_restart_keeps_the_comments_under_each_card_and_notes_with_the_t
         ("已换新硒鼓", False),
         ("他上周也报过", True),
     ]
+
+
+async def test_the_note_box_is_offered_to_the_team_only_when_both_see_the_same_buttons(
+    sqlite_url: str,
+) -> None:
+    config = service_config(sqlite_url)
+    async with running(config) as svc:
+        requester = await join(svc, "zhao.li")
+        await _opened(requester)
+        for action in ("accept", "resolve"):
+            url = f"{svc.url}{API}/tickets/IT-1001/actions/{action}"
+            async with svc.http.post(url, headers=svc.auth("li.lei")) as r:
+                assert r.status == 200
+
+    async with running(config) as svc:  # after a restart the agent happens to look first
+        agent = await join(svc, "li.lei")
+        await agent.send(type="hello", person="li.lei", room="helpdesk")
+        theirs = await agent.expect("history", room="helpdesk")
+        requester = await join(svc, "zhao.li")
+        await requester.send(type="hello", person="zhao.li", room="helpdesk")
+        mine = await requester.expect("history", room="helpdesk")
+
+    def card_html(history: dict[str, Any]) -> str:
+        (card,) = [m for m in history["messages"] if m.get("ticket") == "IT-1001"]
+        return str(card["html"]["en"])
+
+    assert 'name="internal"' in card_html(theirs)
+    assert 'name="internal"' not in card_html(mine)
