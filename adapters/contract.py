@@ -61,6 +61,10 @@ class Capabilities:
     # the platform is Gongdan's own (web chat's sockets): no third party refuses or rate-limits
     # a send, and it sends no event the channel does not handle
     own_platform: bool = False
+    # the most sends a second the platform takes from this app in all conversations together
+    # (DingTalk's standard edition: about 20 API calls a second); the outbox keeps under it
+    # rather than be refused, or banned. None: no such limit (a 429 still pauses the channel)
+    sends_per_second: float | None = None
 
 
 class DeliveryError(Exception):

@@ -34,6 +34,7 @@ def build(section: DingTalkConfig, env: ChannelEnv) -> DingTalkChannel:
             night_end_hour=ding.night_end_hour,
             timezone=ding.timezone,
         ),
+        api_calls_per_second=section.api_calls_per_second,
         base_url=env.base_url,
         people=env.configured,
     )

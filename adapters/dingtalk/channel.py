@@ -82,7 +82,10 @@ class DingTalkChannel(DingTalkReach):
 
     @property
     def capabilities(self) -> Capabilities:
-        return Capabilities(update_in_place=self.settings.card_template_id is not None)
+        return Capabilities(
+            update_in_place=self.settings.card_template_id is not None,
+            sends_per_second=self.settings.api_calls_per_second,
+        )
 
     @property
     def http_mode(self) -> bool:

@@ -52,6 +52,9 @@ class DingTalkConfig(ChannelConfig):
     default_ticket_type: NonEmpty | None = None
     locale: Locale | None = None
     ding: DingConfig = Field(default_factory=DingConfig)
+    # the app's API calls a second that the outbox keeps under (cards, messages, DING): about
+    # 20 on DingTalk's standard edition; raise it on an edition that allows more. null: no limit
+    api_calls_per_second: float | None = Field(default=20.0, gt=0)
 
     @field_validator("api_base_url", "oapi_base_url")
     @classmethod
@@ -104,5 +107,6 @@ class DingTalkSettings:
     default_ticket_type: str | None = None
     locale: Locale = "zh-CN"
     ding: DingSettings = DingSettings()
+    api_calls_per_second: float | None = 20.0  # the outbox keeps the app's sends under it
     base_url: str = ""  # the service's own URL: fallback buttons open the ticket's page
     people: tuple[Person, ...] = ()

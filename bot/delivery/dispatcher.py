@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from adapters.contract import Channel, DeliveryError, MessageRef
 from bot.delivery.flight import (
     LEASE_MARGIN,
+    Bucket,
     Cards,
     DispatchPolicy,
     Flight,
@@ -77,6 +78,10 @@ class Dispatcher:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._pace: dict[str, Pace] = {}
+        # each channel's app-wide rate (Capabilities.sends_per_second), None: unlimited
+        self._buckets: dict[str, Bucket | None] = {}
+        # seconds until a send held back by its channel's rate may go (None: none is held)
+        self._token_wait: float | None = None
         self._jobs: dict[int, Job] = {}  # outbox id -> its claim (ticket, state), while sent
         # card ref -> the state an update returned that is not settled yet (newer than stored)
         self._unsettled_states: dict[int, dict[str, Any]] = {}
@@ -103,6 +108,8 @@ class Dispatcher:
         flight = Flight()
         claiming: asyncio.Task[int] | None = None
         settling: asyncio.Task[None] | None = None
+        loop = asyncio.get_running_loop()
+        poll_at: float | None = None  # then look for rows that became due without a wake
         try:
             while True:
                 # Clear before looking, so a commit or a finished send while we look wakes us.
@@ -122,11 +129,20 @@ class Dispatcher:
                 active = bool(flight.running or flight.waiting or claiming or settling)
                 if self._stopping and not active and not flight.finished and not self._due:
                     return
-                delay = _BUSY_POLL_S if active else await self._idle_delay()
+                if poll_at is None:
+                    poll = _BUSY_POLL_S if active else await self._idle_delay()
+                    poll_at = loop.time() + poll
+                deadline = poll_at
+                delay = max(0.0, deadline - loop.time())
+                if self._token_wait is not None:  # a send waits for its channel's rate
+                    delay = min(delay, self._token_wait)
                 try:
                     await asyncio.wait_for(self._kick.wait(), delay)
+                    poll_at = None  # woken: look again
                 except TimeoutError:
-                    self._due = True
+                    if loop.time() >= deadline:
+                        self._due = True
+                        poll_at = None
         finally:
             for task in [*flight.running, claiming]:
                 if task is not None:
@@ -164,8 +180,16 @@ class Dispatcher:
         handled = await self._claim(flight, self.policy.batch, set())
         while flight.waiting or flight.running:
             self._start(flight)
-            if flight.running:
-                await asyncio.wait(flight.running, return_when=asyncio.FIRST_COMPLETED)
+            if not flight.running:
+                break  # the rest waits for a channel's rate: handed back below
+            await asyncio.wait(flight.running, return_when=asyncio.FIRST_COMPLETED)
+        if flight.waiting:
+            ready = self.clock.now() + timedelta(seconds=self._token_wait or 0.0)
+            for job in flight.waiting:
+                flight.finished.retries.append(
+                    Retry(job.item.id, ready, "waiting for the channel's rate limit", count=False)
+                )
+            flight.waiting.clear()
         await self._settle(flight)
         return handled
 
@@ -203,6 +227,7 @@ class Dispatcher:
     def _start(self, flight: Flight) -> None:
         """Start every waiting delivery that has a slot, its channel's and its conversation's."""
         policy = self.policy
+        self._token_wait = None
         if not flight.waiting or len(flight.running) >= policy.concurrency:
             return
         now = self.clock.now()
@@ -219,6 +244,12 @@ class Dispatcher:
                 flight.in_flight[item.channel] >= policy.channel_concurrency
                 or job.conversation in flight.busy
             ):
+                kept.append(job)
+                continue
+            bucket = self._bucket(item.channel)
+            if bucket is not None and not bucket.take(now):
+                wait = bucket.wait(now)  # the channel's rate: it keeps its claim meanwhile
+                self._token_wait = wait if self._token_wait is None else min(self._token_wait, wait)
                 kept.append(job)
                 continue
             flight.busy.add(job.conversation)
@@ -260,6 +291,13 @@ class Dispatcher:
         for ref_id, state in done.states:  # stored now: the next claim reads it
             if self._unsettled_states.get(ref_id) is state:
                 del self._unsettled_states[ref_id]
+
+    def _bucket(self, name: str) -> Bucket | None:
+        if name not in self._buckets:
+            channel = self.channels.get(name)
+            rate = channel.capabilities.sends_per_second if channel is not None else None
+            self._buckets[name] = Bucket(rate) if rate else None
+        return self._buckets[name]
 
     def _pace_for(self, key: str, per_second: float | None) -> Pace:
         pace = self._pace.get(key)

@@ -66,6 +66,38 @@ class Pace:
             self.next_at = now + timedelta(seconds=self.gap)
 
 
+class Bucket:
+    """A channel's app-wide rate (`Capabilities.sends_per_second`): a token bucket that holds
+    one second of sends, so a quiet channel may send that many at once and a busy one keeps to
+    the rate. A send that finds it empty waits in the flight (it keeps its claim)."""
+
+    def __init__(self, per_second: float) -> None:
+        self.rate = per_second
+        self.capacity = max(per_second, 1.0)
+        self.tokens = self.capacity
+        self.at: datetime | None = None
+
+    def _refill(self, now: datetime) -> None:
+        if self.at is not None and now > self.at:
+            gained = (now - self.at).total_seconds() * self.rate
+            self.tokens = min(self.capacity, self.tokens + gained)
+        if self.at is None or now > self.at:
+            self.at = now
+
+    def take(self, now: datetime) -> bool:
+        """Spend one send if there is one."""
+        self._refill(now)
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+    def wait(self, now: datetime) -> float:
+        """Seconds until the next send may go."""
+        self._refill(now)
+        return max(0.0, (1.0 - self.tokens) / self.rate)
+
+
 Conversation = tuple[str, str, str]
 
 

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from aiohttp import web
 
-from adapters.contract import CardRenderer, DeliveryError, MessageRef
+from adapters.contract import Capabilities, CardRenderer, DeliveryError, MessageRef
 from bot.bootstrap import Services, build
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.flight import DispatchPolicy
@@ -198,6 +198,80 @@ async def test_rate_limit_spaces_sends_in_one_conversation_without_counting_atte
     clock.advance(timedelta(seconds=1))
     await dispatcher.run_once()
     assert sorted(room for room, _ in channel.posts) == ["r1", "r1", "r2"]
+
+
+@dataclass
+class QuotaChannel(FakeChannel):
+    """A platform that takes two sends a second from the app, in all conversations together."""
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(sends_per_second=2.0)
+
+
+def _posted(channel: FakeChannel, count: int) -> Any:
+    async def check() -> bool:
+        return len(channel.posts) >= count
+
+    return check
+
+
+def _quota_dispatcher(services: Services, channel: FakeChannel, clock: FrozenClock) -> Dispatcher:
+    return Dispatcher(
+        services.engine,
+        services.writer,
+        {"fake": channel},
+        services.service.ctx,
+        clock,
+        services.metrics,
+        DispatchPolicy(max_attempts=3),
+    )
+
+
+async def test_a_channels_app_wide_rate_holds_a_burst_back_without_counting_attempts(
+    world: World,
+) -> None:
+    services, _channel, _dispatcher, clock = world
+    channel = QuotaChannel()
+    dispatcher = _quota_dispatcher(services, channel, clock)
+    for room in ("r1", "r2", "r3", "r4", "r5"):
+        await _open(services, room)
+    await dispatcher.run_once()
+    assert len(channel.posts) == 2  # a second's worth, though every room is free
+    assert sorted((r.status, r.attempts) for r in await _rows(services)) == [
+        *[("pending", 0)] * 3,
+        *[("sent", 0)] * 2,
+    ]
+    await dispatcher.run_once()
+    assert len(channel.posts) == 2  # no time passed: nothing more
+    clock.advance(timedelta(seconds=1))
+    await dispatcher.run_once()
+    assert len(channel.posts) == 4
+    clock.advance(timedelta(seconds=1))
+    await dispatcher.run_once()
+    assert sorted(room for room, _ in channel.posts) == ["r1", "r2", "r3", "r4", "r5"]
+
+
+async def test_the_running_dispatcher_sends_what_the_rate_held_back_when_time_allows(
+    world: World,
+) -> None:
+    services, _channel, _dispatcher, clock = world
+    channel = QuotaChannel()
+    dispatcher = _quota_dispatcher(services, channel, clock)
+    await dispatcher.start()
+    try:
+        for room in ("r1", "r2", "r3", "r4", "r5"):
+            await _open(services, room)
+        dispatcher.wake()
+        await _until(_posted(channel, 2))
+        assert len(channel.posts) == 2
+        clock.advance(timedelta(seconds=1))  # the loop looks again when the next send may go
+        await _until(_posted(channel, 4))
+        clock.advance(timedelta(seconds=1))
+        await _until(_posted(channel, 5))
+    finally:
+        await dispatcher.stop()
+    assert sorted(room for room, _ in channel.posts) == ["r1", "r2", "r3", "r4", "r5"]
 
 
 async def test_a_disabled_channel_fails_the_row_with_a_reason(world: World) -> None:
