@@ -13,10 +13,11 @@ line in `bot/channels.py` (docs/channels/adding-a-channel.md).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from aiohttp import web
 
@@ -76,6 +77,37 @@ class DeliveryError(Exception):
         super().__init__(message)
         self.retry_after = retry_after
         self.permanent = permanent
+
+
+class PlatformCalls:
+    """A channel's calls to its platform's API since start, by call and outcome, for the
+    service's metrics (`gongdan_platform_calls_total`): an admin sees how near a quota they run
+    (DingTalk counts a monthly quota per org) and which call the platform refuses."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[tuple[str, str]] = Counter()  # (call, outcome) -> calls
+
+    def ok(self, call: str) -> None:
+        self.counts[call, "ok"] += 1
+
+    def failed(self, call: str, exc: BaseException) -> None:
+        """`throttled`: the platform asked us to wait; `refused`: it will not take it
+        (permanent); `failed`: no answer, or one that may change (network, 5xx)."""
+        if isinstance(exc, DeliveryError) and exc.retry_after is not None:
+            outcome = "throttled"
+        elif isinstance(exc, DeliveryError) and exc.permanent:
+            outcome = "refused"
+        else:
+            outcome = "failed"
+        self.counts[call, outcome] += 1
+
+
+@runtime_checkable
+class CountsCalls(Protocol):
+    """A channel that calls its platform's API and counts the calls."""
+
+    @property
+    def platform_calls(self) -> PlatformCalls: ...
 
 
 CardRenderer = Callable[[Locale], Card]

@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.contract import Channel, ChannelEnv
+from adapters.contract import Channel, ChannelEnv, CountsCalls
 from bot.channels import CHANNELS
 from bot.clock import SystemClock
 from bot.config import Config
@@ -25,7 +25,7 @@ from bot.http.app import Health, build_app
 from bot.http.connections import ConnectionGuard, ConnectionLimits, GuardedSite, MalformedRequests
 from bot.http.problems import BODY_TIMEOUT
 from bot.logs import Throttle
-from bot.metrics import Gauge, Metrics
+from bot.metrics import CounterView, Gauge, Labels, Metrics
 from bot.scheduler import Scheduler, SchedulerPolicy, schedule_from, scheduler_lock
 from bot.service import TicketService
 from core.clock import Clock
@@ -182,6 +182,14 @@ async def build(config: Config, *, clock: Clock | None = None, migrate_db: bool 
             lambda: float(writer.queued),
         )
     )
+    metrics.views.append(
+        CounterView(
+            "gongdan_platform_calls_total",
+            "Calls to a chat platform's API, by channel, call and outcome "
+            "(ok, throttled, refused, failed).",
+            lambda: _platform_calls(channels.values()),
+        )
+    )
     app = build_app(api, channels.values(), health, metrics)
     router = NoticeRouter(ctx, tuple(channels.values()))
     service.notice_router = router
@@ -207,6 +215,16 @@ async def build(config: Config, *, clock: Clock | None = None, migrate_db: bool 
         app,
         scheduler=scheduler,
     )
+
+
+def _platform_calls(channels: Iterable[Channel]) -> dict[Labels, float]:
+    counts: dict[Labels, float] = {}
+    for channel in channels:
+        if isinstance(channel, CountsCalls):
+            for (call, outcome), n in channel.platform_calls.counts.items():
+                labels = (("call", call), ("channel", channel.name), ("outcome", outcome))
+                counts[labels] = float(n)
+    return counts
 
 
 def _channels(

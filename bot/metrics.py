@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 Labels = tuple[tuple[str, str], ...]
@@ -64,6 +64,20 @@ class Gauge:
 
 
 @dataclass
+class CounterView:
+    """A counter kept elsewhere (a channel's platform calls), read when /metrics is."""
+
+    name: str
+    help: str
+    read: Callable[[], Mapping[Labels, float]]
+
+    def render(self) -> list[str]:
+        lines = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} counter"]
+        lines += [f"{self.name}{_labels(k)} {_num(v)}" for k, v in sorted(self.read().items())]
+        return lines
+
+
+@dataclass
 class Histogram:
     name: str
     help: str
@@ -121,6 +135,7 @@ class Metrics:
             "gongdan_inbound_duplicates_total", "Inbound deliveries dropped as duplicates."
         )
         self.gauges: list[Gauge] = []
+        self.views: list[CounterView] = []
 
     def render(self) -> str:
         lines: list[str] = []
@@ -134,6 +149,8 @@ class Metrics:
             self.inbound_duplicates,
         ):
             lines += metric.render()
+        for view in self.views:
+            lines += view.render()
         for gauge in self.gauges:
             lines += gauge.render()
         return "\n".join(lines) + "\n"

@@ -17,7 +17,14 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from adapters.contract import Capabilities, CardRenderer, CardState, DeliveryError, MessageRef
+from adapters.contract import (
+    Capabilities,
+    CardRenderer,
+    CardState,
+    DeliveryError,
+    MessageRef,
+    PlatformCalls,
+)
 from adapters.dingtalk.callback import CallbackVerifier
 from adapters.dingtalk.client import DingTalkClient
 from adapters.dingtalk.config import DingTalkSettings
@@ -86,6 +93,10 @@ class DingTalkChannel(DingTalkReach):
             update_in_place=self.settings.card_template_id is not None,
             sends_per_second=self.settings.api_calls_per_second,
         )
+
+    @property
+    def platform_calls(self) -> PlatformCalls:
+        return self.client.calls
 
     @property
     def http_mode(self) -> bool:

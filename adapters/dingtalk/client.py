@@ -9,14 +9,13 @@ and the call made once more with a new one.
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
 import orjson
 
-from adapters.contract import DeliveryError
+from adapters.contract import DeliveryError, PlatformCalls
 from adapters.dingtalk.errors import TokenRefused, error_from
 from adapters.kit.tokens import Token, TokenCache
 from adapters.kit.wire import compact_json
@@ -40,7 +39,7 @@ class DingTalkClient:
         self.api = api.rstrip("/")
         self.oapi = oapi.rstrip("/")
         self.tokens = TokenCache(self._fetch_token)
-        self.calls: Counter[str] = Counter()  # platform calls per path, for the metrics
+        self.calls = PlatformCalls()
         self._session: aiohttp.ClientSession | None = None
 
     @property
@@ -67,7 +66,6 @@ class DingTalkClient:
         params: Mapping[str, str] | None = None,
         quiet: frozenset[str] = frozenset(),
     ) -> JSON:
-        self.calls[what] += 1
         try:
             async with self.session.request(
                 method, url, json=body, headers=headers, params=params
@@ -75,8 +73,11 @@ class DingTalkClient:
                 text = await r.text()
                 status, content_type = r.status, r.headers.get("Content-Type", "")
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise DeliveryError(f"dingtalk {what}: {type(exc).__name__} {exc}") from exc
+            failure = DeliveryError(f"dingtalk {what}: {type(exc).__name__} {exc}")
+            self.calls.failed(what, failure)
+            raise failure from exc
         error = error_from(status, text, content_type=content_type, what=what)
+        self.calls.ok(what) if error is None else self.calls.failed(what, error)
         if error is not None:
             if not any(code in str(error) for code in quiet):
                 log.warning("dingtalk call failed", extra={"call": what, "error": str(error)})
@@ -196,7 +197,6 @@ class DingTalkClient:
             {"downloadCode": download_code, "robotCode": robot_code},
         )
         url = str(data.get("downloadUrl", ""))
-        self.calls["file"] += 1
         try:
             async with self.session.get(url) as r:
                 if r.status != 200:

@@ -19,7 +19,14 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from adapters.contract import Capabilities, CardRenderer, CardState, DeliveryError, MessageRef
+from adapters.contract import (
+    Capabilities,
+    CardRenderer,
+    CardState,
+    DeliveryError,
+    MessageRef,
+    PlatformCalls,
+)
 from adapters.kit.callbacks import CallbackRejected
 from adapters.kit.conversation import ChatIntake
 from adapters.kit.locale import recipient_locale
@@ -76,6 +83,10 @@ class WeComPorts(Commands, People, Cards, Conversations, Files, Protocol):
 class WeComChannel:
     name = CHANNEL
     capabilities = Capabilities(update_in_place=True)
+
+    @property
+    def platform_calls(self) -> PlatformCalls:
+        return self.http.calls
 
     def __init__(self, settings: WeComSettings, gateway: WeComPorts, clock: Clock) -> None:
         self.settings = settings

@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from adapters.contract import DeliveryError
+from adapters.contract import DeliveryError, PlatformCalls
 from adapters.kit.tokens import Token, TokenCache
 from adapters.kit.wire import compact_json
 
@@ -51,6 +51,7 @@ class Http:
 
     def __init__(self) -> None:
         self._session: aiohttp.ClientSession | None = None
+        self.calls = PlatformCalls()  # the app's API and the webhooks, for the metrics
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -75,6 +76,21 @@ class Http:
             raise DeliveryError(f"wecom call failed: {type(exc).__name__}: {exc}") from exc
         if not isinstance(data, dict):
             raise DeliveryError("wecom answered something that is not a JSON object")
+        return data
+
+    async def api(self, call: str, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
+        """`json`, counted as `call` by its errcode (which it leaves to the caller to raise)."""
+        try:
+            data = await self.json(method, url, **kwargs)
+        except DeliveryError as exc:
+            self.calls.failed(call, exc)
+            raise
+        try:
+            raise_for(data, call)
+        except DeliveryError as exc:
+            self.calls.failed(call, exc)
+        else:
+            self.calls.ok(call)
         return data
 
     async def read(self, url: str, limit: int) -> tuple[bytes, str]:
@@ -113,7 +129,8 @@ class AppClient:
         self.tokens = TokenCache(self._fetch_token, margin_s=300.0, now=now)
 
     async def _fetch_token(self) -> Token:
-        data = await self.http.json(
+        data = await self.http.api(
+            "gettoken",
             "GET",
             f"{self.base_url}/cgi-bin/gettoken",
             params={"corpid": self._corp_id, "corpsecret": self._secret},
@@ -139,9 +156,9 @@ class AppClient:
             params = {**(query or {}), "access_token": token}
             url = f"{self.base_url}/cgi-bin/{path}"
             if body is None:
-                data = await self.http.json("GET", url, params=params)
+                data = await self.http.api(path, "GET", url, params=params)
             else:
-                data = await self.http.json("POST", url, params=params, json=dict(body))
+                data = await self.http.api(path, "POST", url, params=params, json=dict(body))
             if data.get("errcode") in TOKEN_REFUSED and attempt == 1:
                 self.tokens.invalidate(token)
                 continue
@@ -194,4 +211,6 @@ class Webhooks:
                 "group webhook paced at 20 a minute", retry_after=60.0 - (now - sent[0])
             )
         sent.append(now)
-        raise_for(await self.http.json("POST", url, json=dict(message)), "webhook/send")
+        raise_for(
+            await self.http.api("webhook/send", "POST", url, json=dict(message)), "webhook/send"
+        )

@@ -61,6 +61,25 @@ async def test_a_frequency_limit_asks_the_outbox_to_wait_and_other_errors_are_pe
     assert refused.value.permanent and "44004" in str(refused.value)
 
 
+async def test_every_call_is_counted_by_its_outcome_for_the_metrics(
+    fake: FakeWeCom, http: Http
+) -> None:
+    app = _app(fake, http)
+    await app.send("lilei", TEXT)
+    fake.api.fail_next("message/send", 45009)
+    with pytest.raises(DeliveryError):
+        await app.send("lilei", TEXT)
+    with pytest.raises(DeliveryError):
+        await app.send("lilei", {"msgtype": "text", "text": {"content": " "}})  # 44004
+
+    assert dict(http.calls.counts) == {
+        ("gettoken", "ok"): 1,
+        ("message/send", "ok"): 1,
+        ("message/send", "throttled"): 1,
+        ("message/send", "refused"): 1,
+    }
+
+
 async def test_a_wrong_app_secret_is_a_permanent_failure(fake: FakeWeCom, http: Http) -> None:
     app = AppClient(http, fake.base_url, fake.api.corp_id, "wrong", fake.api.agent_id)
     with pytest.raises(DeliveryError) as refused:
