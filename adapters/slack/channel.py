@@ -25,7 +25,14 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.contract import Capabilities, CardRenderer, CardState, DeliveryError, MessageRef
+from adapters.contract import (
+    Capabilities,
+    CardRenderer,
+    CardState,
+    DeliveryError,
+    MessageRef,
+    PlatformCalls,
+)
 from adapters.kit.conversation import ChatIntake
 from adapters.kit.locale import recipient_locale
 from adapters.kit.wire import compact_json
@@ -61,6 +68,10 @@ class SlackChannel(SlackReach):
     capabilities = Capabilities(
         update_in_place=True, ephemeral=True, threads=True, native_forms=True, retry_after=True
     )
+
+    @property
+    def platform_calls(self) -> PlatformCalls:
+        return self.client.calls
 
     def __init__(self, settings: SlackSettings, gateway: SlackPorts, clock: Clock) -> None:
         if settings.mode == "http" and not settings.signing_secret:

@@ -17,7 +17,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.contract import DeliveryError
+from adapters.contract import DeliveryError, PlatformCalls
 
 DEFAULT_BASE_URL = "https://slack.com/api/"
 DEFAULT_TIMEOUT_S = 10
@@ -83,6 +83,7 @@ class SlackClient:
         self.web = AsyncWebClient(
             token=token, base_url=base_url, timeout=timeout, logger=sdk_logger()
         )
+        self.calls = PlatformCalls()  # Web API calls by method and outcome, for the metrics
 
     def open_session(self, json_serialize: Callable[[Any], str]) -> None:
         """Give the client one pooled session, with the client's timeout on every call.
@@ -99,9 +100,14 @@ class SlackClient:
         try:
             response = await self.web.api_call(method, json=_without_none(params))
         except SlackApiError as exc:
-            raise delivery_error(method, exc) from exc
+            error = delivery_error(method, exc)
+            self.calls.failed(method, error)
+            raise error from exc
         except (TimeoutError, aiohttp.ClientError) as exc:
-            raise DeliveryError(f"{method}: {type(exc).__name__}: {exc}") from exc
+            failure = DeliveryError(f"{method}: {type(exc).__name__}: {exc}")
+            self.calls.failed(method, failure)
+            raise failure from exc
+        self.calls.ok(method)
         data = response.data
         return dict(data) if isinstance(data, Mapping) else {}
 
@@ -132,10 +138,16 @@ class SlackClient:
             response = await self.web.api_call(method, http_verb="GET", params=params)
         except SlackApiError as exc:
             if exc.response.get("error") == not_found:
+                self.calls.ok(method)  # an answer: nobody by that id or address
                 return None
-            raise delivery_error(method, exc) from exc
+            error = delivery_error(method, exc)
+            self.calls.failed(method, error)
+            raise error from exc
         except (TimeoutError, aiohttp.ClientError) as exc:
-            raise DeliveryError(f"{method}: {type(exc).__name__}: {exc}") from exc
+            failure = DeliveryError(f"{method}: {type(exc).__name__}: {exc}")
+            self.calls.failed(method, failure)
+            raise failure from exc
+        self.calls.ok(method)
         user = response.get("user")
         return dict(user) if isinstance(user, Mapping) else None
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
+from adapters.contract import CountsCalls
 from core.clock import FrozenClock
 from tests.e2e.slack.driver import GENERAL, USERS, card_text, slack_service
 from tests.fakes.slack import FakeSlack
@@ -77,9 +78,13 @@ async def test_rate_limited_card_update_waits_for_retry_after_and_ends_correct(
             clock.set(limited_at + timedelta(seconds=31))
             await slack.settle()
             await fake.wait_answered("chat.update", 2)
+            channel = slack.svc.services.channels["slack"]
+            assert isinstance(channel, CountsCalls)
+            counted = dict(channel.platform_calls.counts)  # what /metrics shows
     finally:
         await fake.stop()
 
+    assert counted[("chat.update", "throttled")] == 1 and counted[("chat.update", "ok")] == 1
     limited, retried = fake.calls_to("chat.update")
     assert retried.at - limited.at >= timedelta(seconds=30)
     assert "已受理" in card_text(fake.message(card.channel, card.ts))
