@@ -31,7 +31,7 @@ from adapters.dingtalk.config import DingTalkSettings
 from adapters.dingtalk.inbound import DingTalkPayloadError, parse_robot_message
 from adapters.dingtalk.intake import DingTalkIntake
 from adapters.dingtalk.people import CHANNEL, GROUP_PREFIX, DingTalkPeople, DingTalkReach
-from adapters.dingtalk.render import action_card, card_params, out_track_id
+from adapters.dingtalk.render import action_card, card_params, notice_of, out_track_id
 from adapters.dingtalk.stream import StreamClient
 from adapters.kit.callbacks import CallbackRejected
 from adapters.kit.conversation import ChatIntake
@@ -159,7 +159,7 @@ class DingTalkChannel(DingTalkReach):
                 conversation, "sampleActionCard", action_card(card, self._page(card))
             )
             return MessageRef(CHANNEL, conversation, str(data.get("processQueryKey", "")))
-        track = out_track_id(card.ticket_key, conversation)
+        track = out_track_id(card.ticket_key, conversation, notice_of(card))
         body: dict[str, Any] = {
             "cardTemplateId": self.settings.card_template_id,
             "outTrackId": track,

@@ -30,7 +30,7 @@ class DingConfig(Section):
 
     enabled: bool = False
     remind_type: Literal["app", "sms", "call"] = "app"
-    # escalations delivered between these hours (service timezone) are sent as DING too:
+    # escalations delivered between these hours (in `timezone`) are sent as DING too:
     # quiet hours hold every non-urgent notice until morning, so what arrives then is urgent
     night_start_hour: int = Field(default=22, ge=0, le=23)
     night_end_hour: int = Field(default=8, ge=0, le=23)

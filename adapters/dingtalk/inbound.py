@@ -64,10 +64,13 @@ class RobotMessage:
 
 @dataclass(frozen=True)
 class QuotedMessage:
-    """What a reply quotes (`text.repliedMsg` when `text.isReplyMsg`): its msgId, whether the
-    robot sent it, and its text (a card's text names its ticket)."""
+    """What a reply quotes. `ids` are the ids it may be stored under, best first: the top-level
+    `originalProcessQueryKey` (a robot-sent message's processQueryKey, or for a card the
+    `carrierId` its delivery answered), then `text.repliedMsg.msgId` and `originalMsgId`
+    (DingTalk's own message ids). `from_robot`: the robot sent it. `text`: what the quote shows
+    (a quoted card carries none; a markdown message its text)."""
 
-    msg_id: str
+    ids: tuple[str, ...]
     from_robot: bool
     text: str
 
@@ -146,28 +149,45 @@ def parse_robot_message(data: dict[str, Any]) -> RobotMessage:
 
 
 def _quoted(data: dict[str, Any]) -> QuotedMessage | None:
-    """The quoted message of a reply: DingTalk puts it in the text part as `repliedMsg`
-    ({msgId, msgType, senderId, createdAt, content}) with `isReplyMsg: true`; 0.24.x's
-    TextContent drops both, so they are read from the raw data."""
-    text = data.get("text")
-    replied = text.get("repliedMsg") if isinstance(text, dict) else None
-    if not isinstance(replied, dict) or not (text or {}).get("isReplyMsg", True):
+    """The quoted message of a reply (`text.isReplyMsg`), as DingTalk sends it: the quote is
+    `text.repliedMsg` ({msgId, msgType, senderId, createdAt, content?}), and the message's top
+    level names the quoted message's `originalProcessQueryKey` (sent by the robot) or
+    `originalMsgId` (sent by a person). 0.24.x's TextContent drops all of it, so it is read
+    from the raw data."""
+    part = data.get("text")
+    text: dict[str, Any] = part if isinstance(part, dict) else {}
+    quote = text.get("repliedMsg")
+    replied: dict[str, Any] = quote if isinstance(quote, dict) else {}
+    process_key = data.get("originalProcessQueryKey")
+    candidates = (process_key, replied.get("msgId"), data.get("originalMsgId"))
+    ids = tuple(dict.fromkeys(c for c in candidates if isinstance(c, str) and c))
+    if not ids or not (text.get("isReplyMsg") or replied or process_key):
         return None
-    msg_id = replied.get("msgId") or replied.get("originalMsgId")
-    if not isinstance(msg_id, str) or not msg_id:
-        return None
-    content = replied.get("content")
-    quoted_text = ""
-    if isinstance(content, dict):
-        quoted_text = str(content.get("text") or content.get("title") or "")
-    elif isinstance(content, str):
-        quoted_text = content
     robot = data.get("chatbotUserId")
+    from_robot = bool(robot) and replied.get("senderId") == robot
     return QuotedMessage(
-        msg_id=msg_id,
-        from_robot=bool(robot) and replied.get("senderId") == robot,
-        text=clean_text(quoted_text).strip(),
+        ids=ids,
+        from_robot=from_robot or bool(isinstance(process_key, str) and process_key),
+        text=clean_text(_quoted_text(replied.get("content"))).strip(),
     )
+
+
+def _quoted_text(content: Any) -> str:
+    """A quote's words: markdown {title, text}, text {content}, richText [{msgType|type,
+    content|text}]; a card's quote carries none."""
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, dict):
+        return ""
+    for key in ("text", "content"):
+        if isinstance(content.get(key), str) and content[key]:
+            return str(content[key])
+    words: list[str] = []
+    parts = content.get("richText")
+    for part in parts if isinstance(parts, list) else []:
+        if isinstance(part, dict) and (part.get("msgType") or part.get("type") or "text") == "text":
+            words.append(str(part.get("text") or part.get("content") or ""))
+    return "".join(words) or str(content.get("title") or "")
 
 
 def _content(msg: ChatbotMessage, data: dict[str, Any]) -> tuple[str, tuple[MessageFile, ...]]:

@@ -153,15 +153,20 @@ class DingTalkIntake:
 
     async def _quoted_card(self, msg: RobotMessage, conversation: str) -> str | None:
         """The ticket of the card this message quotes: the card message's id as the dispatcher
-        stored it, else the key a quoted robot message shows."""
+        stored it (the delivery's carrierId, or a message's processQueryKey, which DingTalk
+        names as the reply's originalProcessQueryKey), else the key a quoted robot message
+        shows."""
         quoted = msg.quoted
         if quoted is None:
             return None
-        key = await self.ports.ticket_for_message(CHANNEL, conversation, quoted.msg_id)
-        if key is None and quoted.from_robot:
+        for message in quoted.ids:
+            key = await self.ports.ticket_for_message(CHANNEL, conversation, message)
+            if key is not None:
+                return key
+        if quoted.from_robot:
             prefixes = frozenset(t.prefix for t in self.ports.ticket_types.values())
-            key = mentioned_key(quoted.text, prefixes)
-        return key
+            return mentioned_key(quoted.text, prefixes)
+        return None
 
     async def _answer(
         self, msg: RobotMessage, said: Mapping[Locale, str], *, in_chat: bool

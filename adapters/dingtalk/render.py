@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from adapters.kit.wire import compact_json
-from core.card import ActionKind, Card, Colour
+from core.card import ActionKind, Card, CardKind, Colour
 
 # the template's colour names (its status tag), from core's status colours
 COLOURS: dict[Colour, str] = {
@@ -29,11 +29,22 @@ COLOURS: dict[Colour, str] = {
 _MARKDOWN = re.compile(r"([\\`*_\[\]()#>!|~])")
 
 
-def out_track_id(ticket_key: str, audience: str) -> str:
+def out_track_id(ticket_key: str, audience: str, notice: str = "") -> str:
     """The card instance of one ticket in one conversation: the same on every retry, so a
-    repeated createAndDeliver changes nothing."""
-    digest = hashlib.sha256(f"{ticket_key}\x00{audience}".encode()).hexdigest()[:16]
+    repeated createAndDeliver changes nothing. A reminder or escalation (`notice`: what it
+    says) is a card of its own, so the next one to the same person is seen, not folded into
+    a card that already exists."""
+    seed = f"{ticket_key}\x00{audience}" + (f"\x00{notice}" if notice else "")
+    digest = hashlib.sha256(seed.encode()).hexdigest()[:16]
     return f"gongdan-{ticket_key}-{digest}"
+
+
+def notice_of(card: Card) -> str:
+    """What makes a reminder or escalation card differ from the one before (empty for a
+    ticket's own card)."""
+    if card.kind == CardKind.TICKET:
+        return ""
+    return compact_json([str(card.kind), card.body, [[f.label, f.value] for f in card.fields]])
 
 
 def card_params(card: Card, page_url: str = "", *, buttons: bool = True) -> dict[str, str]:

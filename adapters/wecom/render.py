@@ -14,7 +14,7 @@ from typing import Any
 from adapters.contract import DeliveryError
 from adapters.wecom.inbound import ASSIGNEE_QUESTION, event_key
 from core.card import ActionKind, Card, CardAction, Style
-from core.i18n import Locale, Text
+from core.i18n import Locale, Text, t
 from core.workflow import Action
 
 MAX_BUTTONS = 6
@@ -29,6 +29,7 @@ MAX_OPTIONS = 10  # a button_selection's option_list
 OPTION_TEXT_MAX = 16
 MARKDOWN_MAX = 4000  # webhooks take 4096 bytes of markdown; robot markdown is larger
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#])")
+_ASIDE = re.compile(r"\s*[(（][^()（）]*[)）]$")
 # actions that need input (a person, a priority, a comment) are done on another channel or
 # the web; a template card button carries no value of its own. The smart robot's cards are the
 # exception for a person: a button_interaction card may carry one dropdown (`button_selection`),
@@ -66,6 +67,16 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def compact(text: str, limit: int) -> str:
+    """A row's label or value in `limit` characters: a trailing aside in brackets goes first
+    ("SLA 截止（首次响应）" → "SLA 截止", "2026-01-05 13:00 (Asia/Shanghai)" → "2026-01-05
+    13:00"), then the end is clipped."""
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = _ASIDE.sub("", text) or text
+    return clip(text, limit)
+
+
 def template_card(
     card: Card, task_id: str, *, note: str = "", choose: bool = False
 ) -> dict[str, Any]:
@@ -85,11 +96,14 @@ def template_card(
     if selection and assign:
         key = event_key(Action.ASSIGN, card.ticket_key, card.version)
         buttons.append({"text": clip(assign.label, BUTTON_TEXT_MAX), "style": 2, "key": key})
+    # the status is the title's desc: a row for it too would push priority or the SLA due
+    # time off a card that has six rows at most
+    status_row = _status_label(card.locale)
     fields = [
-        {"keyname": clip(f.label, KEYNAME_MAX), "value": clip(f.value, VALUE_MAX)}
+        {"keyname": compact(f.label, KEYNAME_MAX), "value": compact(f.value, VALUE_MAX)}
         for f in card.fields
+        if f.label != status_row
     ]
-    status = {"keyname": clip(_status_label(card.locale), KEYNAME_MAX), "value": card.status_label}
     sub = " ".join(p for p in (note, card.body) if p)
     out: dict[str, Any] = {
         "card_type": "button_interaction",
@@ -97,7 +111,7 @@ def template_card(
             "title": clip(card.heading, TITLE_MAX),
             "desc": clip(card.status_label, DESC_MAX),
         },
-        "horizontal_content_list": [status, *fields][:MAX_FIELDS],
+        "horizontal_content_list": fields[:MAX_FIELDS],
         "task_id": task_id,
         "button_list": buttons,
     }
@@ -139,7 +153,10 @@ def markdown_card(card: Card, link: str) -> str:
         f"**{escape(card.heading)}**",
         f"> {escape(_status_label(card.locale))}: {escape(card.status_label)}",
     ]
-    lines += [f"> {escape(f.label)}: {escape(f.value)}" for f in card.fields]
+    status_row = _status_label(card.locale)
+    lines += [
+        f"> {escape(f.label)}: {escape(f.value)}" for f in card.fields if f.label != status_row
+    ]
     if link:
         lines.append(f"[{escape(card.ticket_key)}]({link})")
     return clip_markdown("\n".join(lines))
@@ -168,7 +185,7 @@ def clip_markdown(text: str) -> str:
 
 
 def _status_label(locale: Locale) -> str:
-    return "状态" if locale == "zh-CN" else "Status"
+    return t("field.status", locale)
 
 
 def split_conversation(conversation: str | None) -> tuple[str, str]:

@@ -156,6 +156,24 @@ async def test_a_reply_quoting_the_card_comments_on_its_ticket(
     ]
 
 
+async def test_a_reply_quoting_the_card_message_sent_without_a_template_comments_too(
+    sqlite_url: str, fake: FakeDingTalk
+) -> None:
+    async with dingtalk_service(sqlite_url, fake, card_template_id=None) as dt:
+        await fake.send_bot_message(text="投影仪不亮", sender_staff_id=STAFF["zhao.li"])
+        await dt.until(lambda: any(s.via == "group" for s in fake.sent))
+        [card_message] = [s for s in fake.sent if s.via == "group"]
+        _, push = await fake.send_bot_message(
+            text="换了线也不行", sender_staff_id=STAFF["han.meimei"], quoting_message=card_message
+        )
+        ack = await fake.stream.wait_ack(push.message_id)
+        comments = await _comments(dt, "IT-1001")
+        tickets = await dt.tickets()
+
+    assert ack.code == 200 and len(tickets) == 1
+    assert [(c["author"], c["body"]) for c in comments] == [("han.meimei", "换了线也不行")]
+
+
 async def test_status_posts_the_tickets_card_in_the_one_to_one_chat(
     sqlite_url: str, fake: FakeDingTalk
 ) -> None:

@@ -257,9 +257,11 @@ class FakeDingTalk:
         content: Mapping[str, Any] | None = None,
         at_staff_ids: Sequence[str] = (),
         quoting: Card | None = None,
+        quoting_message: Sent | None = None,
     ) -> JSON:
         """A robot message's payload (the same in Stream and HTTP mode), with a new
-        sessionWebhook. `quoting`: a reply quoting that card's message in this conversation."""
+        sessionWebhook. `quoting`: a reply quoting that card's message in this conversation
+        (`originalProcessQueryKey` is the card's carrierId there)."""
         session = self.new_hex(32)
         expires = self.clock.now() + self.session_ttl
         self.sessions[session] = Session(conversation_id, expires)
@@ -279,7 +281,14 @@ class FakeDingTalk:
             text=text,
             content=content,
             at_staff_ids=at_staff_ids,
-            replied=self._quote(quoting, conversation_id, sender_staff_id, conversation_type),
+            replied=self._quote(quoting, quoting_message),
+            original_process_query_key=(
+                self._carrier(quoting, conversation_id, sender_staff_id, conversation_type)
+                if quoting is not None
+                else quoting_message.process_query_key
+                if quoting_message is not None
+                else None
+            ),
         )
 
     async def send_bot_message(self, **message: Any) -> tuple[JSON, Push]:
@@ -294,19 +303,30 @@ class FakeDingTalk:
         payload = self.bot_message(**message)
         return payload, await self.outgoing.post(url, payload)
 
-    def _quote(
-        self, card: Card | None, conversation_id: str, staff_id: str, conversation_type: str
-    ) -> JSON | None:
-        if card is None:
+    def _quote(self, card: Card | None, message: Sent | None) -> JSON | None:
+        """`text.repliedMsg` of a reply quoting the robot's card or message, as a live tenant
+        sends it: DingTalk's own id of the message; a card's quote has no content
+        (DingTalk-Real-AI/dingtalk-openclaw-connector#399), a markdown one its title and text."""
+        if card is None and message is None:
             return None
-        space = staff_id if conversation_type == "1" else conversation_id
-        return {
-            "msgId": card.carriers[space],
-            "msgType": "interactiveCard",
-            "senderId": opaque_id("bot", self.robot_code),
+        quote: JSON = {
             "createdAt": self.now_ms(),
-            "content": {"text": ""},  # (double's choice) a card's quote carries no text
+            "senderId": opaque_id("bot", self.robot_code),
+            "msgType": "interactiveCard",
+            "msgId": f"msg{self.new_hex(22)}==",
         }
+        if message is not None:
+            kind = "markdown" if "title" in message.param else "text"
+            words = {k: str(v) for k, v in message.param.items() if k in ("title", "text")}
+            if kind == "text":
+                words = {"content": str(message.param.get("content", ""))}
+            quote |= {"msgType": kind, "content": words}
+        return quote
+
+    @staticmethod
+    def _carrier(card: Card, conversation_id: str, staff_id: str, conversation_type: str) -> str:
+        """The quoted card's `originalProcessQueryKey`: its delivery's carrierId there."""
+        return card.carriers[staff_id if conversation_type == "1" else conversation_id]
 
     async def click_card(
         self,

@@ -59,7 +59,7 @@ class Card:
     callback_type: str = "STREAM"
     history: list[dict[str, str]] = field(default_factory=list)  # params after each change
     # spaceId -> the message carrying the card there (deliverResults' carrierId); a user who
-    # quotes the card sends this as repliedMsg.msgId
+    # quotes the card sends this as the message's originalProcessQueryKey
     carriers: dict[str, str] = field(default_factory=dict)
 
     def copies(self) -> list[tuple[str, str, dict[str, str]]]:
@@ -79,6 +79,7 @@ class Sent:
     msg_key: str  # msgKey, or the webhook's msgtype
     param: JSON
     at: datetime
+    process_query_key: str = ""  # what the open API answered; a reply quoting it names it
 
 
 @dataclass(frozen=True)
@@ -244,8 +245,8 @@ class OpenApi:
         key, param = body.get("msgKey"), _json_object(body.get("msgParam"))
         if key not in MSG_KEYS or param is None or any(k not in param for k in MSG_KEYS[key]):
             return fake.error(400, "invalidParameter.msgParam", f"msgKey/msgParam invalid: {key}")
-        fake.sent.append(Sent(via, target, key, param, fake.clock.now()))
         answer: JSON = {"processQueryKey": fake.new_hex(32)}
+        fake.sent.append(Sent(via, target, key, param, fake.clock.now(), answer["processQueryKey"]))
         if via == "oto":
             unknown = [u for u in target.split(",") if fake.users and u not in fake.users]
             answer |= {"invalidStaffIdList": unknown, "flowControlledStaffIdList": []}

@@ -55,12 +55,15 @@ def robot_message(
     is_in_at_list: bool = True,
     is_admin: bool = False,
     replied: Mapping[str, Any] | None = None,
+    original_process_query_key: str | None = None,
 ) -> JSON:
     """The `data` of a /v1.0/im/bot/messages/get CALLBACK (group: conversationType "2", 1:1: "1").
 
     text → `text.content` (a reply quoting a message adds `text.isReplyMsg` and
-    `text.repliedMsg`: {msgId, msgType, senderId, createdAt, content}); picture → `content.downloadCode`; file → `content.{downloadCode,
-    fileName}`; richText → `content.richText` (a list of {text} and {type: picture, downloadCode}).
+    `text.repliedMsg`: {createdAt, senderId, msgType, msgId[, content]}, and at the top level
+    the quoted robot message's `originalProcessQueryKey` — a card's delivery carrierId);
+    picture → `content.downloadCode`; file → `content.{downloadCode, fileName}`; richText →
+    `content.richText` (a list of {text} and {type: picture, downloadCode}).
     """
     bot = opaque_id("bot", robot_code)
     msg: JSON = {"conversationId": conversation_id}
@@ -93,6 +96,8 @@ def robot_message(
     else:
         msg["content"] = dict(content or {})
     msg |= {"robotCode": robot_code, "msgtype": msgtype}
+    if original_process_query_key is not None:
+        msg["originalProcessQueryKey"] = original_process_query_key
     return msg
 
 

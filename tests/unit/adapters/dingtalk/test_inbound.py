@@ -46,12 +46,30 @@ def test_one_to_one_message_is_direct() -> None:
     assert msg.direct and msg.conversation_id == "cidSingleChatScrubbed=="
 
 
-def test_a_reply_names_the_message_it_quotes_and_whether_the_robot_sent_it() -> None:
+def test_a_reply_quoting_the_robots_card_names_the_cards_carrier_first() -> None:
     msg = parse_robot_message(load("chatbot_message_group_reply.json"))
 
     assert msg.text == "已经重启过了，还是不行"
+    # the carrierId createAndDeliver answered comes back as originalProcessQueryKey; the
+    # quote itself carries DingTalk's own message id and no words
     assert msg.quoted == QuotedMessage(
-        msg_id="msgCardscrubbedCarrier01==", from_robot=True, text="IT-1001 打印机坏了"
+        ids=("scrubbedCarrierId0001", "msgscrubbedQuotedCard01=="), from_robot=True, text=""
+    )
+
+
+def test_a_reply_quoting_a_robot_markdown_message_keeps_the_words_it_shows() -> None:
+    msg = parse_robot_message(load("chatbot_message_group_reply_markdown.json"))
+
+    assert msg.quoted is not None and msg.quoted.from_robot
+    assert msg.quoted.ids[0] == "scrubbedProcessQueryKey0002"
+    assert msg.quoted.text.startswith("### IT-1001 打印机坏了")
+
+
+def test_a_reply_quoting_a_person_is_not_from_the_robot() -> None:
+    msg = parse_robot_message(load("chatbot_message_group_reply_user.json"))
+
+    assert msg.quoted == QuotedMessage(
+        ids=("msgscrubbedUserMsg0001==",), from_robot=False, text="3楼打印机坏了"
     )
 
 
