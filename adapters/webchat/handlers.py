@@ -204,16 +204,9 @@ class FrameHandlers:
         client_id: str,
         prefill: dict[str, str],
     ) -> None:
-        types = self.gateway.ticket_types
-        ttype = types.get(type_id or "")
-        if ttype is None:
-            text: dict[Locale, str] = {
-                loc: "/new <type> — "
-                + ("类型：" if loc == "zh-CN" else "types: ")
-                + ", ".join(f"{tt.id} ({tt.name.get(loc)})" for tt in types.values())
-                for loc in LOCALES
-            }
-            self._notice(client, text, "info", client_id)
+        ttype = self.gateway.ticket_types.get(type_id or "")
+        if ttype is None:  # the kit answered `/new nosuch` already; a room's type is checked
+            self._notice(client, UNKNOWN_TYPE, "error", client_id)
             return
         client.send(
             {

@@ -130,6 +130,29 @@ async def test_help_and_unknown_commands_answer_in_both_languages_and_open_nothi
     assert aliased["text"] == helped["text"]
 
 
+async def test_new_with_an_unknown_type_lists_the_types_to_the_sender_and_opens_no_form(
+    sqlite_url: str,
+) -> None:
+    async with running(service_config(sqlite_url)) as svc:
+        chat = await join(svc, "zhao.li")
+        await chat.send(type="say", room="helpdesk", text="/new nosuch", client_id="n1")
+        refused = await chat.expect("notice", client_id="n1")
+        await _say(chat, "/help", "n2")  # answered after it: nothing more came for /new
+        tickets = await _tickets(svc)
+
+    assert refused["level"] == "error"
+    assert refused["text"]["en"] == (
+        "There is no ticket type “nosuch”. Types you can open: it (IT request), "
+        "purchase (Purchase request). For example: /new it"
+    )
+    assert refused["text"]["zh-CN"] == (
+        "没有“nosuch”这个工单类型。可以新建的类型：it（IT 服务）、purchase（采购申请）。"
+        "例如：/new it"
+    )
+    assert not [f for f in chat.backlog if f["type"] in ("form", "ack") and f["client_id"] == "n1"]
+    assert tickets == []
+
+
 async def test_mine_queue_status_close_and_note_answer_in_both_languages(db_url: str) -> None:
     async with running(service_config(db_url)) as svc:
         zhao = await join(svc, "zhao.li")
