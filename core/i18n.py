@@ -168,6 +168,7 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "/queue 仅供支持团队使用，你不在任何团队中。可以试试 /mine。",
     ),
     "chat.line": ("{key} [{status}] {title}", "{key}【{status}】{title}"),
+    "chat.already": ("{key} “{title}” is already {status}.", "{key}“{title}”已是“{status}”状态。"),
     "chat.more": (
         "… and more: see the web chat or the REST API",
         "……更多请在网页聊天或 REST API 中查看",

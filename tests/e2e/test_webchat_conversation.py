@@ -189,6 +189,61 @@ async def test_mine_queue_status_close_and_note_answer_in_both_languages(db_url:
     assert [(c["body"], c["internal"]) for c in comments] == [("换过线了", True)]
 
 
+async def _act(svc: Running, key: str, action: str, person: str) -> None:
+    url = f"{svc.url}/api/v1/tickets/{key}/actions/{action}"
+    async with svc.http.post(url, headers=svc.auth(person)) as r:
+        assert r.status == 200
+
+
+async def test_close_on_a_finished_ticket_names_it_in_both_languages(sqlite_url: str) -> None:
+    async with running(service_config(sqlite_url)) as svc:
+        zhao = await join(svc, "zhao.li")
+        await _say(zhao, "Printer broken", "o1")
+        new = {"type": "it", "title": "VPN down"}
+        async with svc.http.post(
+            svc.url + "/api/v1/tickets", json=new, headers=svc.auth("zhao.li")
+        ) as r:
+            assert r.status == 201
+        for action in ("accept", "resolve"):
+            await _act(svc, "IT-1001", action, "li.lei")
+        await _say(zhao, "/close IT-1001", "c1")
+        closed = await zhao.expect("notice", client_id="c1")
+        await _say(zhao, "/close IT-1001", "c2")
+        again = await zhao.expect("notice", client_id="c2")
+        await _say(zhao, "/close IT-1002", "c3")
+        withdrawn = await zhao.expect("notice", client_id="c3")
+        await _say(zhao, "/close IT-1002", "c4")
+        cancelled = await zhao.expect("notice", client_id="c4")
+
+    assert closed["text"]["en"] == "IT-1001 [Closed] Printer broken"
+    assert again["level"] == "info"
+    assert again["text"]["en"] == "IT-1001 “Printer broken” is already closed."
+    assert again["text"]["zh-CN"] == "IT-1001“Printer broken”已是“已关闭”状态。"
+    assert withdrawn["text"]["zh-CN"] == "IT-1002【已取消】VPN down"
+    assert cancelled["text"]["en"] == "IT-1002 “VPN down” is already cancelled."
+    assert cancelled["text"]["zh-CN"] == "IT-1002“VPN down”已是“已取消”状态。"
+
+
+async def test_close_by_someone_who_may_not_names_the_ticket_and_who_may(sqlite_url: str) -> None:
+    async with running(service_config(sqlite_url)) as svc:
+        zhao = await join(svc, "zhao.li")
+        bob = await join(svc, "bob.smith")
+        await _say(zhao, "Printer broken", "o1")
+        await bob.send(type="say", room="helpdesk", text="/close IT-1001", client_id="c1")
+        refused = await bob.expect("notice", client_id="c1")
+        tickets = await _tickets(svc)
+
+    assert refused["level"] == "error"
+    assert refused["text"]["en"] == (
+        'You cannot use "Cancel" on IT-1001: only the requester or the team\'s lead may do that.'
+    )
+    assert (
+        refused["text"]["zh-CN"]
+        == "你不能对 IT-1001 执行“撤销”：只有提单人或团队负责人可以这样做。"
+    )
+    assert [t["status"] for t in tickets] == ["assigned"]  # unchanged
+
+
 async def test_a_bot_mention_in_a_group_room_then_plain_talk_stays_plain_talk(
     sqlite_url: str,
 ) -> None:
