@@ -107,7 +107,8 @@ class FrameHandlers:
             else:
                 await self._edit(client, frame)
         except DomainError as exc:
-            self._notice(client, dict.fromkeys(LOCALES, exc.message), "error", client_id)
+            # in every language core gave: the page shows the one it is switched to
+            self._notice(client, {loc: exc.text(loc) for loc in LOCALES}, "error", client_id)
         except Exception:
             log.exception("web chat frame failed")
             self._notice(client, FAILED, "error", client_id)
@@ -273,7 +274,7 @@ class FrameHandlers:
         done = await self.submit(command, InboundKey(CHANNEL, f"act:{client_id}"))
         result = done.value
         if isinstance(result, ActResult) and not result.changed and result.message:
-            self._notice(client, dict.fromkeys(LOCALES, result.message), "info", client_id)
+            self._notice(client, {loc: result.text(loc) for loc in LOCALES}, "info", client_id)
         if frame.action == Action.COMMENT and isinstance(command.params, WriteComment):
             self._commented(client, command.key, command.params, client_id)
         client.send({"type": "ack", "client_id": client_id, "ticket": command.key})
