@@ -215,6 +215,8 @@ async def test_refusals_and_no_ops_carry_both_languages_so_the_page_shows_the_on
             **edit,
         )
         unchanged = await agent.expect("notice", client_id="e1")
+        await agent.send(type="action", action="assign", value="nobody", client_id="a3", **click)
+        invalid = await agent.expect("notice", client_id="a3")
         url = f"{svc.url}/api/v1/tickets/IT-1001/events"
         async with svc.http.get(url, headers=svc.auth("admin")) as r:
             kinds = [e["kind"] for e in (await r.json())["items"]]
@@ -227,4 +229,8 @@ async def test_refusals_and_no_ops_carry_both_languages_so_the_page_shows_the_on
     assert same["level"] == "info"
     assert same["text"] == {"en": "Already assigned to Li Lei.", "zh-CN": "已分派给 李雷。"}
     assert unchanged["text"] == {"en": "Nothing to change.", "zh-CN": "没有需要修改的内容。"}
+    assert invalid["text"] == {
+        "en": "assignee: unknown person 'nobody'",
+        "zh-CN": "assignee: 未知人员 'nobody'",
+    }
     assert kinds == ["TicketOpened", "TicketAssigned"]  # the assignment at opening, no second
