@@ -124,30 +124,37 @@ def _redact(url: str) -> str:
 @dataclass(frozen=True)
 class _Setting:
     """Where the operator set a value, so a message points at what to change: the command-line
-    option, else the config key (noting the GONGDAN_* variable when that overrode it)."""
+    option, else the config key (noting the GONGDAN_* variable when that overrode it), and every
+    way another value can be given."""
 
     key: str
     note: str = ""
+    ways: str = ""
 
     @classmethod
-    def of(cls, path: str, env: str, option: str | None = None) -> _Setting:
+    def of(cls, path: str, env: str, option: str | None = None, *, given: bool = False) -> _Setting:
+        ways = [f"{path} in the config file", f"the {env} environment variable"]
         if option is not None:
-            return cls(option)
-        return cls(path, f" (set by {env})" if env in os.environ else "")
+            ways.append(option)
+        told = ", ".join(ways[:-1]) + f" or {ways[-1]}"
+        if given and option is not None:
+            return cls(option, ways=told)
+        return cls(path, f" (set by {env})" if env in os.environ else "", told)
 
 
 def _cannot_listen(port: _Setting, host: _Setting, address: tuple[str, int], exc: OSError) -> str:
-    """One line naming the setting to change, for an address a listener could not bind."""
+    """One line naming the setting to change and how, for an address a listener could not bind."""
     setting, why = port, f"cannot be listened on: {exc.strerror or exc}"
     if exc.errno == errno.EADDRINUSE:
-        why = "is already in use — stop the other process or choose another port"
+        why = f"is already in use — stop the other process or choose another port: {port.ways}"
     elif exc.errno == errno.EACCES:
-        why = "needs privileges this process lacks — choose a port above 1023"
+        why = f"needs privileges this process lacks — choose a port above 1023: {port.ways}"
     elif exc.errno == errno.EADDRNOTAVAIL:
-        setting, why = host, "is not an address of this machine — choose one it has"
+        setting = host
+        why = f"is not an address of this machine — choose one it has: {host.ways}"
     name, number = address
     where = f"[{name}]:{number}" if ":" in name else f"{name}:{number}"
-    return f"{setting.key}: {where} {why}{setting.note}"
+    return f"{setting.key}: {where}{setting.note} {why}"
 
 
 async def _serve(config: Config, host: str | None, port: int | None) -> int:
@@ -180,8 +187,8 @@ async def _serve(config: Config, host: str | None, port: int | None) -> int:
     except OSError as exc:
         print(
             _cannot_listen(
-                _Setting.of("service.port", "GONGDAN_PORT", None if port is None else "--port"),
-                _Setting.of("service.host", "GONGDAN_HOST", None if host is None else "--host"),
+                _Setting.of("service.port", "GONGDAN_PORT", "--port", given=port is not None),
+                _Setting.of("service.host", "GONGDAN_HOST", "--host", given=host is not None),
                 (http_host, http_port),
                 exc,
             ),

@@ -309,10 +309,12 @@ def _actions(ticket: Ticket, ctx: Context, locale: Locale) -> list[CardAction]:
 
 
 def team_options(ticket: Ticket, ctx: Context, locale: Locale) -> tuple[tuple[str, str], ...]:
+    """Whom Reassign offers: the ticket's team, leaders last, less whoever holds it now."""
     team = ctx.directory.team(ticket.team_id) if ticket.team_id else None
     if team is None:
         return ()
     ids = dict.fromkeys([*team.members, *(x for x in (team.lead, team.manager) if x)])
+    ids.pop(ticket.assignee_id or "", None)
     return tuple((pid, display_name(ctx.directory, pid, locale) or pid) for pid in ids)
 
 

@@ -51,6 +51,13 @@ def ticket_line(ticket: Ticket, locale: Locale) -> str:
     return t("chat.line", locale, key=ticket.key, status=status, title=ticket.title)
 
 
+def unchanged_line(ticket: Ticket, locale: Locale) -> str:
+    """A change asked for that had already happened ("IT-12 “Printer broken” is already closed.")."""
+    status = t(f"status.{ticket.status.value}", locale)
+    status = status.lower() if locale == "en" else status
+    return t("chat.already", locale, key=ticket.key, status=status, title=ticket.title)
+
+
 async def answer(
     command: ChatCommand, person: Person, reader: TicketReader, teams: Iterable[Team]
 ) -> Answer:

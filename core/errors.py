@@ -60,5 +60,11 @@ class FormInvalid(DomainError):
     code = "invalid"
 
     def __init__(self, errors: list[FieldError]) -> None:
-        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+        super().__init__(
+            "; ".join(f"{e.field}: {e.message}" for e in errors),
+            {
+                loc: "; ".join(f"{e.field}: {e.text(loc)}" for e in errors)
+                for loc in ("zh-CN", "en")
+            },
+        )
         self.errors = errors

@@ -168,6 +168,7 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "/queue 仅供支持团队使用，你不在任何团队中。可以试试 /mine。",
     ),
     "chat.line": ("{key} [{status}] {title}", "{key}【{status}】{title}"),
+    "chat.already": ("{key} “{title}” is already {status}.", "{key}“{title}”已是“{status}”状态。"),
     "chat.more": (
         "… and more: see the web chat or the REST API",
         "……更多请在网页聊天或 REST API 中查看",
@@ -177,6 +178,12 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "已补充到 {key}。接下来 {minutes} 分钟内你在这里发的消息也会补充到这张工单。",
     ),
     "chat.commented": ("Added to {key} as a comment.", "已作为评论添加到 {key}。"),
+    "chat.no_such_type": (
+        "There is no ticket type “{type}”. Types you can open: {types}. For example: /new {example}",
+        "没有“{type}”这个工单类型。可以新建的类型：{types}。例如：/new {example}",
+    ),
+    "chat.type_item": ("{id} ({name})", "{id}（{name}）"),
+    "chat.list_separator": (", ", "、"),
     "chat.noted": ("Internal note added to {key}.", "已为 {key} 添加内部备注。"),
     "notice.accepted": ("{key} {title}: accepted by {who}.", "{key} {title}：{who} 已受理。"),
     "notice.waiting": (

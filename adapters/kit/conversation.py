@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from adapters.kit.intake import ELLIPSIS, committed_key, form_prefill, remembered_key, title_from
 from adapters.ports import Commands, Conversations, InboundKey, Submitted
-from core.chat import help_text, ticket_line
+from core.chat import help_text, ticket_line, unchanged_line
 from core.clock import Clock
 from core.commands import AddComment, CloseTicket, Command, OpenTicket
 from core.conversation import (
@@ -216,7 +216,14 @@ class ChatIntake:
     async def _command(self, msg: ChatInbound, command: ChatCommand, reply: Reply) -> ChatOutcome:
         name = command.name
         if name is CommandName.NEW:
-            return ChatOutcome(Kind.COMMAND, form=FormRequest(command.type_id or msg.type_id))
+            type_id = msg.type_id
+            if command.type_id is not None:
+                found = self._type_named(command.type_id)
+                if found is None:  # caught here, before any channel opens a form
+                    await reply(self._no_such_type(command.type_id), error=True)
+                    return ChatOutcome(Kind.COMMAND, refused=True)
+                type_id = found
+            return ChatOutcome(Kind.COMMAND, form=FormRequest(type_id))
         if name is CommandName.STATUS and command.key:
             # here, in the thread it was asked in: the card, fresh, and kept up to date
             where = ChannelRef(self.channel, msg.where.conversation, thread=msg.where.thread)
@@ -227,10 +234,9 @@ class ChatIntake:
             done = await self._submit(close, msg.key)
             result = done.value
             if isinstance(result, ActResult):
-                if result.changed or not result.message:
-                    await reply({loc: ticket_line(result.ticket, loc) for loc in LOCALES})
-                else:
-                    await reply(dict.fromkeys(LOCALES, result.message))
+                # either way the answer names the ticket: its line, or that nothing changed
+                line = ticket_line if result.changed else unchanged_line
+                await reply({loc: line(result.ticket, loc) for loc in LOCALES})
             return ChatOutcome(Kind.COMMAND, command.key, duplicate=done.duplicate)
         if name is CommandName.NOTE and command.key:
             note = AddComment(command.key, msg.person.id, command.text, msg.where, public=False)
@@ -252,6 +258,30 @@ class ChatIntake:
         }
         await reply(answers)
         return ChatOutcome(Kind.COMMAND)
+
+    def _type_named(self, typed: str) -> str | None:
+        """The ticket type `/new <typed>` means: its id or its name, in any case."""
+        wanted = typed.casefold()
+        for ttype in self.ports.ticket_types.values():
+            names = (ttype.id, ttype.name.get("zh-CN"), ttype.name.get("en"))
+            if wanted in (n.casefold() for n in names):
+                return ttype.id
+        return None
+
+    def _no_such_type(self, typed: str) -> dict[Locale, str]:
+        types = self.ports.ticket_types.values()
+        return {
+            loc: t(
+                "chat.no_such_type",
+                loc,
+                type=typed,
+                types=t("chat.list_separator", loc).join(
+                    t("chat.type_item", loc, id=tt.id, name=tt.name.get(loc)) for tt in types
+                ),
+                example=next(iter(self.ports.ticket_types), ""),
+            )
+            for loc in LOCALES
+        }
 
     async def _submit(self, command: Command, key: InboundKey) -> Submitted:
         self.before_submit()

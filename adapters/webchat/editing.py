@@ -19,7 +19,7 @@ from core.commands import Command, EditTicket
 from core.errors import FieldError, FormInvalid, NotFound
 from core.forms import TicketType
 from core.handlers.editing import EditResult
-from core.i18n import LOCALES, Locale, t
+from core.i18n import LOCALES, as_locale, t
 from core.people import Person
 from core.ticket import ChannelRef, Ticket
 
@@ -80,15 +80,18 @@ class Editor:
             }
         result = done.value
         if isinstance(result, EditResult) and not result.changed:
-            text = dict.fromkeys(LOCALES, result.message)
+            text = {loc: result.text(loc) for loc in LOCALES}
             return {"type": "notice", "text": text, "level": "info", "client_id": frame.client_id}
         return {"type": "ack", "client_id": frame.client_id, "ticket": frame.ticket}
 
     async def _ticket(self, key: str, person: Person) -> Ticket:
         card = await self.ports.card(key, "en")
         if card is None or card.ticket is None:
-            locale: Locale = "en" if person.locale == "en" else "zh-CN"
-            raise NotFound(t("err.not_found", locale, key=key))
+            locale = as_locale(person.locale)
+            raise NotFound(
+                t("err.not_found", locale, key=key),
+                {loc: t("err.not_found", loc, key=key) for loc in LOCALES},
+            )
         return card.ticket
 
     def _type(self, type_id: str, person: Person) -> TicketType:

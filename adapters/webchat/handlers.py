@@ -107,7 +107,8 @@ class FrameHandlers:
             else:
                 await self._edit(client, frame)
         except DomainError as exc:
-            self._notice(client, dict.fromkeys(LOCALES, exc.message), "error", client_id)
+            # in every language core gave: the page shows the one it is switched to
+            self._notice(client, {loc: exc.text(loc) for loc in LOCALES}, "error", client_id)
         except Exception:
             log.exception("web chat frame failed")
             self._notice(client, FAILED, "error", client_id)
@@ -204,16 +205,9 @@ class FrameHandlers:
         client_id: str,
         prefill: dict[str, str],
     ) -> None:
-        types = self.gateway.ticket_types
-        ttype = types.get(type_id or "")
-        if ttype is None:
-            text: dict[Locale, str] = {
-                loc: "/new <type> — "
-                + ("类型：" if loc == "zh-CN" else "types: ")
-                + ", ".join(f"{tt.id} ({tt.name.get(loc)})" for tt in types.values())
-                for loc in LOCALES
-            }
-            self._notice(client, text, "info", client_id)
+        ttype = self.gateway.ticket_types.get(type_id or "")
+        if ttype is None:  # the kit answered `/new nosuch` already; a room's type is checked
+            self._notice(client, UNKNOWN_TYPE, "error", client_id)
             return
         client.send(
             {
@@ -280,7 +274,7 @@ class FrameHandlers:
         done = await self.submit(command, InboundKey(CHANNEL, f"act:{client_id}"))
         result = done.value
         if isinstance(result, ActResult) and not result.changed and result.message:
-            self._notice(client, dict.fromkeys(LOCALES, result.message), "info", client_id)
+            self._notice(client, {loc: result.text(loc) for loc in LOCALES}, "info", client_id)
         if frame.action == Action.COMMENT and isinstance(command.params, WriteComment):
             self._commented(client, command.key, command.params, client_id)
         client.send({"type": "ack", "client_id": client_id, "ticket": command.key})

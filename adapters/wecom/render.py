@@ -91,7 +91,7 @@ def template_card(
         if a.kind == ActionKind.BUTTON and a.id not in _NEEDS_INPUT
     ]
     assign = next((a for a in card.actions if a.id == Action.ASSIGN and a.options), None)
-    selection = _assignee_selection(card, assign) if choose and assign else None
+    selection = _assignee_selection(assign) if choose and assign else None
     buttons = buttons[: MAX_BUTTONS - 1 if selection else MAX_BUTTONS]
     if selection and assign:
         key = event_key(Action.ASSIGN, card.ticket_key, card.version)
@@ -131,20 +131,16 @@ def template_card(
     return out
 
 
-def _assignee_selection(card: Card, assign: CardAction) -> dict[str, Any]:
-    """The dropdown of people an Assign click sends: the team, the assignee chosen at first."""
+def _assignee_selection(assign: CardAction) -> dict[str, Any]:
+    """The dropdown of people an Assign click sends: the team, less whoever holds it now."""
     options = [{"id": pid, "text": clip(name, OPTION_TEXT_MAX)} for pid, name in assign.options][
         :MAX_OPTIONS
     ]
-    out: dict[str, Any] = {
+    return {
         "question_key": ASSIGNEE_QUESTION,
         "title": clip(assign.label, KEYNAME_MAX),
         "option_list": options,
     }
-    current = card.ticket.assignee_id if card.ticket is not None else None
-    if current in {o["id"] for o in options}:
-        out["selected_id"] = current
-    return out
 
 
 def markdown_card(card: Card, link: str) -> str:

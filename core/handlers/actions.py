@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from core import timekeeping
 from core.commands import ActOnTicket, AddComment, Assign, SetPriority, WriteComment
@@ -20,7 +21,7 @@ from core.handlers.checks import (
 )
 from core.handlers.comments import add_comment, store_comment
 from core.handlers.effects import EFFECTS, Press
-from core.i18n import Locale, as_locale, t
+from core.i18n import LOCALES, Locale, as_locale, t
 from core.people import Person, display_name
 from core.ports import Context, UnitOfWork
 from core.ticket import Status, Ticket
@@ -36,7 +37,16 @@ _WITH_NOTE = frozenset({Action.WAIT, Action.RESOLVE})
 class ActResult:
     ticket: Ticket
     changed: bool
-    message: str = ""
+    message: str = ""  # why nothing changed, in the actor's language
+    texts: Mapping[str, str] = field(default_factory=dict)  # the same in every language
+
+    def text(self, locale: str) -> str:
+        return self.texts.get(locale, self.message)
+
+
+def unchanged(ticket: Ticket, locale: Locale, render: Callable[[Locale], str]) -> ActResult:
+    """Nothing to do: said in the actor's language, and in every other for who shows it."""
+    return ActResult(ticket, False, render(locale), {loc: render(loc) for loc in LOCALES})
 
 
 async def act(cmd: ActOnTicket, uow: UnitOfWork, ctx: Context) -> ActResult:
@@ -93,14 +103,11 @@ def _already_done(
         if not taken:
             return None
         if ticket.assignee_id == actor.id:
-            return ActResult(
+            status = ticket.status
+            return unchanged(
                 ticket,
-                False,
-                t(
-                    "err.already_in_state",
-                    locale,
-                    status=t(f"status.{ticket.status.value}", locale),
-                ),
+                locale,
+                lambda loc: t("err.already_in_state", loc, status=t(f"status.{status.value}", loc)),
             )
         holder = ticket.assignee_id
 
@@ -110,8 +117,11 @@ def _already_done(
 
         raise refusal(Conflict, locale, render)
     if target is not None and ticket.status == target and cmd.action not in _NOT_IDEMPOTENT:
-        status = t(f"status.{target.value}", locale)
-        return ActResult(ticket, False, t("err.already_in_state", locale, status=status))
+        return unchanged(
+            ticket,
+            locale,
+            lambda loc: t("err.already_in_state", loc, status=t(f"status.{target.value}", loc)),
+        )
     return _same_value(cmd, ticket, ctx, locale)
 
 
@@ -126,13 +136,22 @@ def _same_value(cmd: ActOnTicket, ticket: Ticket, ctx: Context, locale: Locale) 
         and assignee
         and params.assignee_id == assignee
     ):
-        who = display_name(ctx.directory, assignee, locale)
-        return ActResult(ticket, False, t("err.already_assigned", locale, who=who))
+        return unchanged(
+            ticket,
+            locale,
+            lambda loc: t(
+                "err.already_assigned", loc, who=display_name(ctx.directory, assignee, loc)
+            ),
+        )
     if (
         isinstance(params, SetPriority)
         and cmd.action == Action.SET_PRIORITY
         and params.priority == ticket.priority.value
     ):
-        label = t(f"priority.{ticket.priority.value}", locale)
-        return ActResult(ticket, False, t("err.already_priority", locale, priority=label))
+        priority = ticket.priority.value
+        return unchanged(
+            ticket,
+            locale,
+            lambda loc: t("err.already_priority", loc, priority=t(f"priority.{priority}", loc)),
+        )
     return None

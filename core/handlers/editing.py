@@ -3,7 +3,8 @@ check instead of a silent overwrite, the change in the audit trail and on every 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +22,7 @@ from core.handlers.checks import (
     refusal,
 )
 from core.handlers.opening import checked_form, route
-from core.i18n import as_locale, t
+from core.i18n import LOCALES, as_locale, t
 from core.permissions import may_edit
 from core.ports import Context, UnitOfWork
 from core.ticket import Priority, Status, Ticket
@@ -32,7 +33,11 @@ from core.workflow import Action
 class EditResult:
     ticket: Ticket
     changed: bool
-    message: str = ""
+    message: str = ""  # why nothing changed, in the actor's language
+    texts: Mapping[str, str] = field(default_factory=dict)  # the same in every language
+
+    def text(self, locale: str) -> str:
+        return self.texts.get(locale, self.message)
 
 
 async def edit_ticket(cmd: EditTicket, uow: UnitOfWork, ctx: Context) -> EditResult:
@@ -55,7 +60,12 @@ async def edit_ticket(cmd: EditTicket, uow: UnitOfWork, ctx: Context) -> EditRes
     ttype, title, description, fields, priority = _validated(cmd, ticket, ctx)
     changes = _changes(ticket, ttype.id, title, description, fields, priority)
     if not changes:
-        return EditResult(ticket, False, t("err.nothing_to_edit", locale))
+        return EditResult(
+            ticket,
+            False,
+            t("err.nothing_to_edit", locale),
+            {loc: t("err.nothing_to_edit", loc) for loc in LOCALES},
+        )
     now = ctx.clock.now()
     type_changed = ttype.id != ticket.type_id
     priority_changed = priority != ticket.priority

@@ -151,7 +151,26 @@ async def test_serve_on_a_busy_http_port_names_it_and_exits_2(tmp_path: Path) ->
     assert "Traceback" not in err
     assert (
         f"--port: 127.0.0.1:{busy} is already in use — stop the other process or choose "
-        "another port" in err
+        "another port: service.port in the config file, the GONGDAN_PORT environment variable "
+        "or --port" in err
+    )
+
+
+async def test_serve_on_a_busy_port_from_the_environment_says_where_to_choose_another(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        busy = holder.getsockname()[1]
+        env = {**_serve_env(tmp_path), "GONGDAN_PORT": str(busy)}
+        code, _out, err = await _run("serve", "--config", str(EXAMPLE_CONFIG), env=env)
+    assert code == 2
+    assert "Traceback" not in err
+    assert (
+        f"service.port: 127.0.0.1:{busy} (set by GONGDAN_PORT) is already in use — stop the "
+        "other process or choose another port: service.port in the config file, the "
+        "GONGDAN_PORT environment variable or --port" in err
     )
 
 
@@ -174,7 +193,8 @@ async def test_serve_on_a_busy_smtp_address_names_the_setting_and_exits_2(tmp_pa
     assert "Traceback" not in err
     assert (
         f"channels.email.smtp_listen: 127.0.0.1:{busy} is already in use — stop the other "
-        "process or choose another port" in err
+        "process or choose another port: channels.email.smtp_listen in the config file or the "
+        "GONGDAN_CHANNELS__EMAIL__SMTP_LISTEN environment variable" in err
     )
 
 

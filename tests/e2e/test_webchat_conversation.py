@@ -130,6 +130,29 @@ async def test_help_and_unknown_commands_answer_in_both_languages_and_open_nothi
     assert aliased["text"] == helped["text"]
 
 
+async def test_new_with_an_unknown_type_lists_the_types_to_the_sender_and_opens_no_form(
+    sqlite_url: str,
+) -> None:
+    async with running(service_config(sqlite_url)) as svc:
+        chat = await join(svc, "zhao.li")
+        await chat.send(type="say", room="helpdesk", text="/new nosuch", client_id="n1")
+        refused = await chat.expect("notice", client_id="n1")
+        await _say(chat, "/help", "n2")  # answered after it: nothing more came for /new
+        tickets = await _tickets(svc)
+
+    assert refused["level"] == "error"
+    assert refused["text"]["en"] == (
+        "There is no ticket type “nosuch”. Types you can open: it (IT request), "
+        "purchase (Purchase request). For example: /new it"
+    )
+    assert refused["text"]["zh-CN"] == (
+        "没有“nosuch”这个工单类型。可以新建的类型：it（IT 服务）、purchase（采购申请）。"
+        "例如：/new it"
+    )
+    assert not [f for f in chat.backlog if f["type"] in ("form", "ack") and f["client_id"] == "n1"]
+    assert tickets == []
+
+
 async def test_mine_queue_status_close_and_note_answer_in_both_languages(db_url: str) -> None:
     async with running(service_config(db_url)) as svc:
         zhao = await join(svc, "zhao.li")
@@ -164,6 +187,61 @@ async def test_mine_queue_status_close_and_note_answer_in_both_languages(db_url:
     assert noted["text"]["en"] == "Internal note added to IT-1001."
     assert "已取消" in closed["text"]["zh-CN"] and "Cancel" in closed["text"]["en"]
     assert [(c["body"], c["internal"]) for c in comments] == [("换过线了", True)]
+
+
+async def _act(svc: Running, key: str, action: str, person: str) -> None:
+    url = f"{svc.url}/api/v1/tickets/{key}/actions/{action}"
+    async with svc.http.post(url, headers=svc.auth(person)) as r:
+        assert r.status == 200
+
+
+async def test_close_on_a_finished_ticket_names_it_in_both_languages(sqlite_url: str) -> None:
+    async with running(service_config(sqlite_url)) as svc:
+        zhao = await join(svc, "zhao.li")
+        await _say(zhao, "Printer broken", "o1")
+        new = {"type": "it", "title": "VPN down"}
+        async with svc.http.post(
+            svc.url + "/api/v1/tickets", json=new, headers=svc.auth("zhao.li")
+        ) as r:
+            assert r.status == 201
+        for action in ("accept", "resolve"):
+            await _act(svc, "IT-1001", action, "li.lei")
+        await _say(zhao, "/close IT-1001", "c1")
+        closed = await zhao.expect("notice", client_id="c1")
+        await _say(zhao, "/close IT-1001", "c2")
+        again = await zhao.expect("notice", client_id="c2")
+        await _say(zhao, "/close IT-1002", "c3")
+        withdrawn = await zhao.expect("notice", client_id="c3")
+        await _say(zhao, "/close IT-1002", "c4")
+        cancelled = await zhao.expect("notice", client_id="c4")
+
+    assert closed["text"]["en"] == "IT-1001 [Closed] Printer broken"
+    assert again["level"] == "info"
+    assert again["text"]["en"] == "IT-1001 “Printer broken” is already closed."
+    assert again["text"]["zh-CN"] == "IT-1001“Printer broken”已是“已关闭”状态。"
+    assert withdrawn["text"]["zh-CN"] == "IT-1002【已取消】VPN down"
+    assert cancelled["text"]["en"] == "IT-1002 “VPN down” is already cancelled."
+    assert cancelled["text"]["zh-CN"] == "IT-1002“VPN down”已是“已取消”状态。"
+
+
+async def test_close_by_someone_who_may_not_names_the_ticket_and_who_may(sqlite_url: str) -> None:
+    async with running(service_config(sqlite_url)) as svc:
+        zhao = await join(svc, "zhao.li")
+        bob = await join(svc, "bob.smith")
+        await _say(zhao, "Printer broken", "o1")
+        await bob.send(type="say", room="helpdesk", text="/close IT-1001", client_id="c1")
+        refused = await bob.expect("notice", client_id="c1")
+        tickets = await _tickets(svc)
+
+    assert refused["level"] == "error"
+    assert refused["text"]["en"] == (
+        'You cannot use "Cancel" on IT-1001: only the requester or the team\'s lead may do that.'
+    )
+    assert (
+        refused["text"]["zh-CN"]
+        == "你不能对 IT-1001 执行“撤销”：只有提单人或团队负责人可以这样做。"
+    )
+    assert [t["status"] for t in tickets] == ["assigned"]  # unchanged
 
 
 async def test_a_bot_mention_in_a_group_room_then_plain_talk_stays_plain_talk(

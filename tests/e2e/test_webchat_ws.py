@@ -186,3 +186,51 @@ async def test_bad_frames_get_a_bilingual_notice_naming_the_problem_and_open_not
         assert (await chat.expect("ack", client_id="ok"))["ticket"] == "IT-1001"
         async with svc.http.get(svc.url + "/api/v1/tickets", headers=svc.auth("admin")) as r:
             assert [t["title"] for t in (await r.json())["items"]] == ["still here"]
+
+
+async def test_refusals_and_no_ops_carry_both_languages_so_the_page_shows_the_one_it_is_set_to(
+    sqlite_url: str,
+) -> None:
+    """li.lei and zhao.li are configured in Chinese; a page switched to English reads English."""
+    async with running(service_config(sqlite_url)) as svc:
+        requester = await _join(svc, "zhao.li")
+        agent = await _join(svc, "li.lei")
+        await requester.send(type="say", room="helpdesk", text="投影仪不亮", client_id="c1")
+        card = await agent.expect("card", ticket="IT-1001")  # assigned to li.lei, the lead
+        click = {"room": "helpdesk", "ticket": "IT-1001", "version": card["version"]}
+        await requester.send(type="action", action="accept", client_id="a1", **click)
+        refused = await requester.expect("notice", client_id="a1")
+        # an old card that still offers the assignee: nothing changes, and it says so
+        await agent.send(type="action", action="assign", value="li.lei", client_id="a2", **click)
+        same = await agent.expect("notice", client_id="a2")
+        edit = {"room": "helpdesk", "ticket": "IT-1001", "version": card["version"]}
+        await agent.send(
+            type="submit_edit",
+            ticket_type="it",
+            title="投影仪不亮",
+            description="投影仪不亮",
+            priority="normal",
+            fields={},
+            client_id="e1",
+            **edit,
+        )
+        unchanged = await agent.expect("notice", client_id="e1")
+        await agent.send(type="action", action="assign", value="nobody", client_id="a3", **click)
+        invalid = await agent.expect("notice", client_id="a3")
+        url = f"{svc.url}/api/v1/tickets/IT-1001/events"
+        async with svc.http.get(url, headers=svc.auth("admin")) as r:
+            kinds = [e["kind"] for e in (await r.json())["items"]]
+
+    assert refused["level"] == "error"
+    assert refused["text"] == {
+        "en": 'You cannot use "Accept" on IT-1001: you are not in the ticket\'s team.',
+        "zh-CN": "你不能对 IT-1001 执行“受理”：你不在该工单的团队中。",
+    }
+    assert same["level"] == "info"
+    assert same["text"] == {"en": "Already assigned to Li Lei.", "zh-CN": "已分派给 李雷。"}
+    assert unchanged["text"] == {"en": "Nothing to change.", "zh-CN": "没有需要修改的内容。"}
+    assert invalid["text"] == {
+        "en": "assignee: unknown person 'nobody'",
+        "zh-CN": "assignee: 未知人员 'nobody'",
+    }
+    assert kinds == ["TicketOpened", "TicketAssigned"]  # the assignment at opening, no second

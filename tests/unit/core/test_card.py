@@ -158,11 +158,22 @@ def test_accept_and_resolve_stand_out_and_cancel_asks_for_confirmation() -> None
 
 
 def test_reassign_offers_the_team_once_each_with_leaders_last() -> None:
-    reassign = button(card(), Action.ASSIGN)
+    reassign = button(card(assignee_id=None, status=Status.NEW), Action.ASSIGN)
 
     assert reassign.kind == ActionKind.PERSON_SELECT
     assert reassign.options == (
         ("lilei", "李雷"),
+        ("hanmeimei", "韩梅梅"),
+        ("alice", "爱丽丝"),
+        ("wangfang", "王芳"),
+        ("chenjing", "陈静"),
+    )
+
+
+def test_reassign_does_not_offer_the_person_who_holds_the_ticket() -> None:
+    reassign = button(card(assignee_id="lilei"), Action.ASSIGN)
+
+    assert reassign.options == (
         ("hanmeimei", "韩梅梅"),
         ("alice", "爱丽丝"),
         ("wangfang", "王芳"),

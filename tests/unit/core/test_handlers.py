@@ -309,6 +309,7 @@ async def test_reassigning_to_the_current_assignee_twice_is_a_no_op(
 
     assert not again.changed
     assert again.message == "已分派给 李雷。"
+    assert again.text("en") == "Already assigned to Li Lei."  # for a page shown in English
     assert len(uow.events) == events_before
 
 

@@ -21,6 +21,7 @@ from core.ticket import ChannelRef, Comment, Ticket
 ZHAO = Person("zhao.li", Text("Zhao Li", "赵丽"))
 ROOM = ChannelRef("chat", "room-1", message="m1")
 IT = TicketType("it", "IT", Text("IT", "IT"))
+PURCHASE = TicketType("purchase", "PR", Text("Purchase request", "采购申请"))
 
 
 class Ports:
@@ -33,7 +34,7 @@ class Ports:
 
     @property
     def ticket_types(self) -> dict[str, TicketType]:
-        return {"it": IT}
+        return {"it": IT, "purchase": PURCHASE}
 
     @property
     def conversation_rules(self) -> ConversationRules:
@@ -87,9 +88,11 @@ class Ports:
 class Said:
     def __init__(self) -> None:
         self.texts: list[Mapping[Locale, str]] = []
+        self.errors: list[bool] = []
 
     async def __call__(self, text: Mapping[Locale, str], *, error: bool = False) -> None:
         self.texts.append(text)
+        self.errors.append(error)
 
 
 def _message(text: str, key: str) -> ChatInbound:
@@ -145,3 +148,31 @@ async def test_a_footer_is_stored_under_the_words_but_not_read_to_classify_them(
     assert isinstance(opened, OpenTicket) and isinstance(comment, AddComment)
     assert (opened.title, opened.description) == ("打印机卡纸", "打印机卡纸\n\n(by voice)")
     assert comment.body == added.comment == "在三楼\n\n(by voice)"
+
+
+async def test_new_with_an_unknown_type_opens_nothing_and_lists_the_types_privately() -> None:
+    ports, said = Ports(FrozenClock()), Said()
+    kit = ChatIntake("chat", ports, ports.clock)
+    done = await kit.take(_message("/new nosuch", "n1"), said)
+
+    assert done.form is None and done.refused and ports.submitted == []
+    assert said.errors == [True]
+    assert said.texts[0]["en"] == (
+        "There is no ticket type “nosuch”. Types you can open: it (IT), "
+        "purchase (Purchase request). For example: /new it"
+    )
+    assert said.texts[0]["zh-CN"] == (
+        "没有“nosuch”这个工单类型。可以新建的类型：it（IT）、purchase（采购申请）。例如：/new it"
+    )
+
+
+async def test_new_takes_a_type_by_its_id_or_name_in_any_case() -> None:
+    ports, said = Ports(FrozenClock()), Said()
+    kit = ChatIntake("chat", ports, ports.clock)
+    forms = [
+        (await kit.take(_message(text, f"n{i}"), said)).form
+        for i, text in enumerate(("/new PURCHASE", "/新建 采购申请", "/new"))
+    ]
+
+    assert [f.type_id if f else None for f in forms] == ["purchase", "purchase", "it"]
+    assert said.texts == []
