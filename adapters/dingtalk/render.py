@@ -62,7 +62,7 @@ def card_params(card: Card, page_url: str = "", *, buttons: bool = True) -> dict
         "title": card.title,
         "status": card.status_label,
         "status_colour": COLOURS.get(card.colour, "gray"),
-        "body": card.body,
+        "body": escape(card.body),  # shown by a markdown component: user text kept inert
         "fields": compact_json(fields),
         "actions": compact_json(actions),
         "version": str(card.version),

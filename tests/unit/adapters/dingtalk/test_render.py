@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from adapters.dingtalk.render import card_params, escape, out_track_id
 from core.card import Card, CardAction, CardField, Colour
@@ -48,6 +49,16 @@ def test_out_track_id_is_stable_per_ticket_and_audience() -> None:
 
 def test_markdown_from_users_stays_inert() -> None:
     assert escape("[点我](http://evil) **x** <b>") == r"\[点我\]\(http://evil\) \*\*x\*\* &lt;b\>"
+
+
+def test_a_reminders_text_shows_a_title_with_markdown_as_typed() -> None:
+    # the template shows `body` with a markdown component; a title inside it must not become
+    # a link or bold text on the assignee's reminder
+    reminder = replace(CARD, body="请尽快处理 IT-1001“**急** [点我](http://evil.example)”")
+
+    body = card_params(reminder)["body"]
+
+    assert body == r"请尽快处理 IT-1001“\*\*急\*\* \[点我\]\(http://evil.example\)”"
 
 
 def test_without_buttons_the_card_keeps_everything_else() -> None:
