@@ -159,7 +159,10 @@ class DingTalkChannel(DingTalkReach):
                 conversation, "sampleActionCard", action_card(card, self._page(card))
             )
             return MessageRef(CHANNEL, conversation, str(data.get("processQueryKey", "")))
-        track = out_track_id(card.ticket_key, conversation, notice_of(card))
+        # one instance per post: a reminder by what it says, the ticket's card by the message
+        # it answers (the one that opened it, a /status), the same on every retry
+        asked = f"message:{where.message}" if where.message else ""
+        track = out_track_id(card.ticket_key, conversation, notice_of(card) or asked)
         body: dict[str, Any] = {
             "cardTemplateId": self.settings.card_template_id,
             "outTrackId": track,

@@ -225,8 +225,15 @@ class ChatIntake:
                 type_id = found
             return ChatOutcome(Kind.COMMAND, form=FormRequest(type_id))
         if name is CommandName.STATUS and command.key:
-            # here, in the thread it was asked in: the card, fresh, and kept up to date
-            where = ChannelRef(self.channel, msg.where.conversation, thread=msg.where.thread)
+            # here, in the thread it was asked in: the card, fresh, and kept up to date; the
+            # asking message is named, so a platform that keys card instances (DingTalk) posts
+            # a new one instead of finding the card already in the chat
+            where = ChannelRef(
+                self.channel,
+                msg.where.conversation,
+                thread=msg.where.thread,
+                message=msg.where.message,
+            )
             await self.ports.show_card(command.key, where, inbound=msg.key)
             return ChatOutcome(Kind.COMMAND, command.key)
         if name is CommandName.CLOSE and command.key:

@@ -194,6 +194,25 @@ async def test_status_posts_the_tickets_card_in_the_one_to_one_chat(
     assert copy.params["key"] == "IT-1001"
 
 
+async def test_status_in_the_group_that_has_the_card_shows_it_again_and_both_copies_update(
+    sqlite_url: str, fake: FakeDingTalk
+) -> None:
+    async with dingtalk_service(sqlite_url, fake) as dt:
+        await fake.send_bot_message(text="打印机坏了", sender_staff_id=STAFF["zhao.li"])
+        [first] = await dt.cards(1)
+        await fake.send_bot_message(text="/status IT-1001", sender_staff_id=STAFF["bob.smith"])
+        cards = await dt.cards(2)  # the card again, at the bottom of the chat
+        for card in cards:
+            await dt.card_known(GROUP, card.out_track_id)
+        await fake.click_card(
+            first.out_track_id, STAFF["li.lei"], {"action": "accept", "ticket": "IT-1001"}
+        )
+        await dt.until(lambda: all(c.params["status"] == "已受理" for c in cards))
+
+    assert [c.spaces for c in cards] == [[("IM_GROUP", GROUP)]] * 2
+    assert len({c.out_track_id for c in cards}) == 2
+
+
 async def test_note_in_the_group_is_internal_and_answered_at_the_sender_in_english(
     sqlite_url: str, fake: FakeDingTalk
 ) -> None:
