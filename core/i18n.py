@@ -151,7 +151,7 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "chat.help.note": (
         "/note KEY text: an internal note, for the support team only",
-        "/note 工单号 内容 —— 内部备注，仅支持团队可见",
+        "/note 工单号 内容 —— 内部备注，仅团队可见",
     ),
     "chat.help.help": ("/help: this list", "/help —— 显示本帮助"),
     "chat.help_unknown": ("{command} is not a command.", "没有 {command} 这个命令。"),
@@ -205,7 +205,7 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "notice.assigned": (
         "{key} {title} is now assigned to you (by {who}).",
-        "{key} {title} 已分派给你（{who}）。",
+        "{who} 将 {key} {title} 分派给你。",
     ),
     "notice.assigned_auto": (
         "{key} {title} is now assigned to you.",

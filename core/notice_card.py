@@ -79,7 +79,7 @@ def _history(ticket: Ticket, notice: Notice, now: datetime, locale: Locale) -> s
         parts.append(t("history.status", locale, status=t(f"status.{ticket.status.value}", locale)))
     if notice.earlier:
         parts.append(t("history.notices", locale, n=notice.earlier))
-    return "; ".join(parts)
+    return ("；" if locale == "zh-CN" else "; ").join(parts)
 
 
 def _notice_actions(

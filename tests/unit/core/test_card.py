@@ -280,6 +280,8 @@ def test_an_escalation_before_the_due_time_asks_for_a_hand_and_tells_the_story_s
     assert "Late by" not in fields(c)
     assert fields(c)["So far"] == "opened 0 min ago; now In progress; 2 earlier notice(s)"
     assert [a.id for a in c.actions] == [Action.ASSIGN]  # nothing left to take over
+    zh = build_notice_card(ticket(status=Status.IN_PROGRESS), CTX, "zh-CN", early)
+    assert fields(zh)["处理经过"].count("；") == 2 and ";" not in fields(zh)["处理经过"]
 
 
 def test_a_notice_about_a_closed_ticket_offers_no_buttons() -> None:

@@ -77,7 +77,7 @@ async def test_an_unknown_command_is_named_before_the_help(uow: FakeUnitOfWork) 
     reply = await ask(uow, BOB, ChatCommand(CommandName.HELP, unknown="/list"))
     assert reply.text.startswith("/list is not a command.\nCommands:")
     reply = await ask(uow, ZHANG_WEI, ChatCommand(CommandName.HELP, usage_of=CommandName.NOTE))
-    assert reply.text == "用法：\n/note 工单号 内容 —— 内部备注，仅支持团队可见"
+    assert reply.text == "用法：\n/note 工单号 内容 —— 内部备注，仅团队可见"
 
 
 async def test_mine_lists_my_open_requests_only(uow: FakeUnitOfWork, ctx: Context) -> None:
