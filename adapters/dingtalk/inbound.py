@@ -43,6 +43,7 @@ class Frame:
 class MessageFile:
     download_code: str
     filename: str
+    picture: bool = False  # a picture's name is made up here; a file's is the sender's
 
 
 @dataclass(frozen=True)
@@ -195,7 +196,7 @@ def _content(msg: ChatbotMessage, data: dict[str, Any]) -> tuple[str, tuple[Mess
         return str(msg.text.content or ""), ()
     if msg.message_type == "picture" and msg.image_content is not None:
         code = msg.image_content.download_code
-        return "", (MessageFile(str(code), "picture.jpg"),) if code else ()
+        return "", (MessageFile(str(code), "picture.jpg", picture=True),) if code else ()
     if msg.message_type == "richText" and msg.rich_text_content is not None:
         texts: list[str] = []
         files: list[MessageFile] = []
@@ -205,9 +206,8 @@ def _content(msg: ChatbotMessage, data: dict[str, Any]) -> tuple[str, tuple[Mess
             if "text" in part:
                 texts.append(str(part["text"]))
             elif part.get("downloadCode"):
-                files.append(
-                    MessageFile(str(part["downloadCode"]), f"picture-{len(files) + 1}.jpg")
-                )
+                name = f"picture-{len(files) + 1}.jpg"
+                files.append(MessageFile(str(part["downloadCode"]), name, picture=True))
         return "\n".join(texts), tuple(files)
     content = data.get("content")
     if msg.message_type == "file" and isinstance(content, dict) and content.get("downloadCode"):

@@ -29,7 +29,7 @@ from adapters.dingtalk.people import CHANNEL, DingTalkPeople
 from adapters.dingtalk.types import TOPIC_BOT_MESSAGE, TOPIC_CARD_CALLBACK
 from adapters.kit.buttons import action_params
 from adapters.kit.conversation import ChatInbound, ChatIntake
-from adapters.kit.intake import remembered_key
+from adapters.kit.intake import files_text, remembered_key
 from adapters.kit.texts import NOT_RECORDED, both
 from adapters.ports import (
     Cards,
@@ -111,7 +111,9 @@ class DingTalkIntake:
         conversation = msg.sender_staff_id if msg.direct else msg.conversation_id
         where = ChannelRef(CHANNEL, conversation, message=msg.msg_id)
         help_desk = not msg.direct and msg.conversation_id in self.settings.help_desk_groups
-        text = msg.text or " ".join(f.filename for f in msg.files)
+        text = msg.text or (
+            files_text(["" if f.picture else f.filename for f in msg.files]) if msg.files else ""
+        )
         is_command = parse_command(text) is not None
 
         async def reply(text: Mapping[Locale, str], *, error: bool = False) -> None:

@@ -4,6 +4,7 @@ ticket a (possibly duplicate) delivery ended with."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from adapters.ports import Submitted
@@ -20,6 +21,20 @@ def opens_ticket(
     """A message opens a ticket when it speaks to the bot (a mention, a direct message), or
     starts a conversation in a help desk room; a reply in a thread never opens one."""
     return mentioned or direct or (help_desk and not reply)
+
+
+# what a message of files alone says, so its ticket has a title: named files say their names
+ATTACHMENT_TITLE = "附件 / Attachment"
+PICTURE_TITLE = "图片 / Picture"
+
+
+def files_text(names: Sequence[str]) -> str:
+    """The text of a message that is files alone (`names`: the sender's file names; empty for
+    a picture, whose name the channel makes up)."""
+    named = [n for n in names if n]
+    if named:
+        return " ".join(named)
+    return PICTURE_TITLE if names else ATTACHMENT_TITLE
 
 
 def title_from(text: str, limit: int = TITLE_MAX, *, marker: str = ELLIPSIS) -> str:

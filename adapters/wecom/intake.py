@@ -17,7 +17,7 @@ from typing import Protocol
 
 from adapters.kit.buttons import action_params
 from adapters.kit.conversation import ChatInbound, ChatIntake
-from adapters.kit.intake import remembered_key
+from adapters.kit.intake import ATTACHMENT_TITLE, remembered_key
 from adapters.kit.texts import both
 from adapters.ports import (
     Cards,
@@ -40,7 +40,6 @@ from core.ticket import ChannelRef
 log = logging.getLogger("gongdan.wecom")
 
 Download = Callable[[FileRef], Awaitable[InboundFile]]
-ATTACHMENT_TITLE = "附件 / Attachment"
 BY_VOICE = "（语音消息，由企业微信转成文字 / a voice message, transcribed by WeCom）"
 FORM_LINK: dict[Locale, str] = {
     "zh-CN": "请在网页上填写表单：{url}",

@@ -77,3 +77,24 @@ async def test_a_file_sent_with_the_message_is_kept_as_an_attachment(
             files = (await r.json())["items"]
 
     assert [(f["filename"], f["size"]) for f in files] == [("报修单.pdf", 20)]
+
+
+async def test_a_picture_alone_opens_a_ticket_titled_as_a_picture_with_the_picture_kept(
+    sqlite_url: str, fake: FakeDingTalk
+) -> None:
+    code = fake.add_file(b"\xff\xd8\xff jpeg bytes")
+    async with dingtalk_service(sqlite_url, fake) as dt:
+        _, push = await fake.send_bot_message(
+            msgtype="picture",
+            content={"downloadCode": code},
+            sender_staff_id=STAFF["zhao.li"],
+        )
+        await fake.stream.wait_ack(push.message_id)
+        ticket = await dt.ticket("IT-1001")
+        async with dt.svc.http.get(
+            f"{dt.svc.url}/api/v1/tickets/IT-1001/attachments", headers=dt.svc.auth("admin")
+        ) as r:
+            files = (await r.json())["items"]
+
+    assert ticket["title"] == "图片 / Picture"  # not the made-up file name
+    assert [f["size"] for f in files] == [len(b"\xff\xd8\xff jpeg bytes")]
