@@ -61,6 +61,7 @@ class RobotMessage:
     msgtype: str
     robot_code: str
     quoted: QuotedMessage | None = None  # the message this one quotes (replies to)
+    conversation_title: str = ""  # a group's name
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,7 @@ def parse_robot_message(data: dict[str, Any]) -> RobotMessage:
         msgtype=str(msg.message_type or ""),
         robot_code=str(msg.robot_code or ""),
         quoted=_quoted(data),
+        conversation_title=str(msg.conversation_title or ""),
     )
 
 

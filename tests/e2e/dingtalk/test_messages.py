@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+
 from tests.e2e.dingtalk.driver import STAFF, dingtalk_service
 from tests.fakes.dingtalk import FakeDingTalk
 from tests.fakes.dingtalk.payloads import TOPIC_BOT_MESSAGE
@@ -39,6 +43,30 @@ async def test_group_message_not_at_the_robot_outside_help_desk_is_ignored(
 
     assert ack.code == 200
     assert [t["title"] for t in tickets] == ["午饭吃什么"]  # only the one that was @robot
+
+
+async def test_a_group_outside_help_desk_groups_is_named_in_the_log_once_with_its_id(
+    sqlite_url: str, fake: FakeDingTalk, caplog: pytest.LogCaptureFixture
+) -> None:
+    # DingTalk shows nobody a group's openConversationId: the log is where an admin finds it
+    caplog.set_level(logging.INFO, logger="gongdan.dingtalk")
+    async with dingtalk_service(sqlite_url, fake) as dt:
+        for text in ("打印机坏了", "投影仪也坏了"):
+            _, push = await fake.send_bot_message(
+                text=text,
+                sender_staff_id=STAFF["han.meimei"],
+                conversation_id="cidFinance==",
+                conversation_title="财务部",
+            )
+            await fake.stream.wait_ack(push.message_id)
+        await dt.tickets()
+
+    named = [r for r in caplog.records if "help_desk_groups" in r.getMessage()]
+    assert len(named) == 1
+    assert (named[0].__dict__["open_conversation_id"], named[0].__dict__["group"]) == (
+        "cidFinance==",
+        "财务部",
+    )
 
 
 async def test_message_naming_a_key_becomes_a_comment(sqlite_url: str, fake: FakeDingTalk) -> None:
