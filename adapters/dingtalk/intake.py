@@ -30,6 +30,7 @@ from adapters.dingtalk.types import TOPIC_BOT_MESSAGE, TOPIC_CARD_CALLBACK
 from adapters.kit.buttons import action_params
 from adapters.kit.conversation import ChatInbound, ChatIntake
 from adapters.kit.intake import files_text, remembered_key
+from adapters.kit.rooms import UnlistedGroups
 from adapters.kit.texts import NOT_RECORDED, both
 from adapters.ports import (
     Cards,
@@ -82,21 +83,7 @@ class DingTalkIntake:
         self.locale_of = locale_of  # the language of a staffId (theirs, else the channel's)
         self.chat = chat  # robot messages go through the chat kit, like every chat channel
         self.clock = clock
-        self._groups_named: set[str] = set()  # groups outside help_desk_groups, logged once
-
-    def _name_group(self, msg: RobotMessage) -> None:
-        """The first message from a group not in `help_desk_groups` logs its id and name: the
-        id an admin needs to give the group its own ticket type is not shown in DingTalk."""
-        group = msg.conversation_id
-        if msg.direct or group in self.settings.help_desk_groups or group in self._groups_named:
-            return
-        if len(self._groups_named) < 1000:
-            self._groups_named.add(group)
-            log.info(
-                "dingtalk robot message from a group not in channels.dingtalk.help_desk_groups "
-                "(list its openConversationId there to choose its ticket type)",
-                extra={"open_conversation_id": group, "group": msg.conversation_title},
-            )
+        self._unlisted = UnlistedGroups(log, "channels.dingtalk.help_desk_groups")
 
     async def on_frame(self, frame: Frame) -> Ack:
         """The ack for a frame, sent only after what it carried is committed."""
@@ -124,7 +111,8 @@ class DingTalkIntake:
         """Through the chat kit, like every chat channel: chatter makes nothing, a follow-up or
         a named key comments, a quote of a card comments on its ticket, commands answer."""
         conversation = msg.sender_staff_id if msg.direct else msg.conversation_id
-        self._name_group(msg)
+        if not msg.direct and msg.conversation_id not in self.settings.help_desk_groups:
+            self._unlisted.seen(msg.conversation_id, msg.conversation_title)
         where = ChannelRef(CHANNEL, conversation, message=msg.msg_id)
         help_desk = not msg.direct and msg.conversation_id in self.settings.help_desk_groups
         text = msg.text or (

@@ -18,6 +18,7 @@ from typing import Protocol
 from adapters.kit.buttons import action_params
 from adapters.kit.conversation import ChatInbound, ChatIntake
 from adapters.kit.intake import ATTACHMENT_TITLE, remembered_key
+from adapters.kit.rooms import UnlistedGroups
 from adapters.kit.texts import both
 from adapters.ports import (
     Cards,
@@ -71,6 +72,7 @@ class WeComIntake:
         self.default_ticket_type = default_ticket_type
         self.chat = chat  # messages go through the chat kit, like every chat channel
         self.base_url = base_url
+        self._unlisted = UnlistedGroups(log, "channels.wecom.help_desk_chats")
 
     def type_for(self, chatid: str | None) -> str:
         chosen = self.help_desk_chats.get(chatid or "")
@@ -86,6 +88,8 @@ class WeComIntake:
             return None
         # the robot hears a group only when @-mentioned; every message it gets is for it
         help_desk = msg.chatid is not None and msg.chatid in self.help_desk_chats
+        if msg.chatid is not None and not help_desk:
+            self._unlisted.seen(msg.chatid)
         is_command = parse_command(text) is not None
 
         try:

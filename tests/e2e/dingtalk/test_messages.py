@@ -63,7 +63,7 @@ async def test_a_group_outside_help_desk_groups_is_named_in_the_log_once_with_it
 
     named = [r for r in caplog.records if "help_desk_groups" in r.getMessage()]
     assert len(named) == 1
-    assert (named[0].__dict__["open_conversation_id"], named[0].__dict__["group"]) == (
+    assert (named[0].__dict__["group_id"], named[0].__dict__["group"]) == (
         "cidFinance==",
         "财务部",
     )

@@ -4,7 +4,10 @@ quick follow-ups and named keys comment, and commands answer in the sender's lan
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
+
+import pytest
 
 from tests.e2e.wecom.driver import GROUP, USERS, WeComDriver, until, wecom_service
 from tests.fakes.wecom import FakeWeCom
@@ -37,6 +40,21 @@ async def test_chatter_in_a_help_desk_chat_makes_no_ticket(db_url: str, fake: Fa
 
     assert tickets == []
     assert fake.bot.cards == {} and fake.bot.chat(GROUP) == []
+
+
+async def test_a_group_outside_help_desk_chats_is_named_in_the_log_once_with_its_chat_id(
+    db_url: str, fake: FakeWeCom, caplog: pytest.LogCaptureFixture
+) -> None:
+    # WeCom shows nobody a chat id: the log is where an admin finds it for help_desk_chats
+    caplog.set_level(logging.INFO, logger="gongdan.wecom")
+    async with wecom_service(db_url, fake, app=False) as wecom:
+        await fake.bot.send_group_message(GROUP, USERS["zhao.li"], "打印机坏了")
+        await fake.bot.send_group_message(GROUP, USERS["bob.smith"], "投影仪也坏了")
+        await until(lambda: len(fake.bot.cards_in(GROUP)) >= 2)
+        await wecom.tickets()
+
+    named = [r for r in caplog.records if "help_desk_chats" in r.getMessage()]
+    assert [r.__dict__["group_id"] for r in named] == [GROUP]
 
 
 async def test_three_quick_messages_make_one_ticket_and_two_comments_told_once_privately(
