@@ -13,7 +13,7 @@ async def test_a_dingtalk_message_is_timed_from_its_frame_to_its_commit(
 ) -> None:
     async with dingtalk_service(db_url, fake) as dt:
         payload, push = await fake.send_bot_message(
-            text="@工单助手 打印机卡纸", sender_staff_id=STAFF["zhao.li"]
+            text=" 打印机卡纸", sender_staff_id=STAFF["zhao.li"]
         )
         await fake.stream.wait_ack(push.message_id)
         count, seconds = await commit_histogram(dt.svc, "dingtalk")

@@ -59,9 +59,11 @@ def robot_message(
 ) -> JSON:
     """The `data` of a /v1.0/im/bot/messages/get CALLBACK (group: conversationType "2", 1:1: "1").
 
-    text → `text.content` (a reply quoting a message adds `text.isReplyMsg` and
-    `text.repliedMsg`: {createdAt, senderId, msgType, msgId[, content]}, and at the top level
-    the quoted robot message's `originalProcessQueryKey` — a card's delivery carrierId);
+    text → `text.content`, as DingTalk delivers it: the robot's @mention already taken out
+    (" 3楼打印机坏了" for "@工单助手 3楼打印机坏了"; other people's mentions stay). A reply
+    quoting a message adds `text.isReplyMsg` and `text.repliedMsg`: {createdAt, senderId,
+    msgType, msgId[, content]}, and at the top level the quoted robot message's
+    `originalProcessQueryKey` — a card's delivery carrierId;
     picture → `content.downloadCode`; file → `content.{downloadCode, fileName}`; richText →
     `content.richText` (a list of {text} and {type: picture, downloadCode}).
     """
