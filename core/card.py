@@ -112,6 +112,9 @@ class Card:
     editable: bool = False
     # the viewer may write internal notes (the support side): the comment box offers it
     notes: bool = False
+    # a reminder's or escalation's own identity (Notice.key), the same on every retry of its
+    # delivery: a platform that keys card instances gives each notice its own
+    notice_key: str = ""
     # what the card was drawn from, for `for_viewer`; renderers show only the fields above
     ticket: Ticket | None = field(default=None, compare=False, repr=False)
 
@@ -177,6 +180,7 @@ def ticket_card(
     actions: tuple[CardAction, ...],
     body: str,
     kind: CardKind = CardKind.TICKET,
+    notice_key: str = "",
 ) -> Card:
     """A card about `ticket`: what every card says of it (key, title, status, source link), with
     the colour, fields, actions and body of its kind."""
@@ -193,6 +197,7 @@ def ticket_card(
         body=body,
         kind=kind,
         source=_source(ticket, locale),
+        notice_key=notice_key,
         ticket=ticket,
     )
 

@@ -68,6 +68,7 @@ def build_notice_card(ticket: Ticket, ctx: Context, locale: Locale, notice: Noti
         actions=tuple(_notice_actions(ticket, ctx, locale, reminder)),
         body=body,
         kind=CardKind.REMINDER if reminder else CardKind.ESCALATION,
+        notice_key=notice.key,
     )
 
 

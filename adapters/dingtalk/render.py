@@ -40,11 +40,9 @@ def out_track_id(ticket_key: str, audience: str, notice: str = "") -> str:
 
 
 def notice_of(card: Card) -> str:
-    """What makes a reminder or escalation card differ from the one before (empty for a
-    ticket's own card)."""
-    if card.kind == CardKind.TICKET:
-        return ""
-    return compact_json([str(card.kind), card.body, [[f.label, f.value] for f in card.fields]])
+    """Which reminder or escalation a card carries (empty for a ticket's own card): its
+    notice's key, the same on every retry of its delivery and different for the next one."""
+    return card.notice_key if card.kind != CardKind.TICKET else ""
 
 
 def card_params(card: Card, page_url: str = "", *, buttons: bool = True) -> dict[str, str]:

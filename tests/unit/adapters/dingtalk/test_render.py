@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from adapters.dingtalk.render import card_params, escape, out_track_id
-from core.card import Card, CardAction, CardField, Colour
+from adapters.dingtalk.render import card_params, escape, notice_of, out_track_id
+from core.card import Card, CardAction, CardField, CardKind, Colour
 from core.ticket import Status
 from core.workflow import Action
 
@@ -45,6 +45,21 @@ def test_out_track_id_is_stable_per_ticket_and_audience() -> None:
     assert group == out_track_id("IT-1001", "cidGroup==")
     assert group != out_track_id("IT-1001", "manager4220")
     assert group != out_track_id("IT-1002", "cidGroup==")
+
+
+def test_a_notice_card_is_an_instance_of_its_own_the_same_on_every_retry() -> None:
+    first = replace(
+        CARD, kind=CardKind.ESCALATION, notice_key="IT-1001/lead#0/li.lei", body="需要协助"
+    )
+    # a retry renders it again later: its text moved on ("opened 5 min ago"), its notice did not
+    retried = replace(first, fields=(CardField("处理经过", "5 分钟前提交"),))
+    repeat = replace(first, notice_key="IT-1001/lead#1/li.lei")
+
+    def track(card: Card) -> str:
+        return out_track_id(card.ticket_key, "manager4220", notice_of(card))
+
+    assert track(first) == track(retried)
+    assert len({track(first), track(repeat), track(CARD)}) == 3
 
 
 def test_markdown_from_users_stays_inert() -> None:
