@@ -116,6 +116,11 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "only the requester or the team's lead may do that",
         "只有提单人或团队负责人可以这样做",
     ),
+    "err.close_forbidden": (
+        # /close on a ticket not yet resolved withdraws it: the requester's or the lead's call
+        "Only the requester or the team's lead may close {key} before it is resolved.",
+        "{key} 尚未解决，只有提单人或团队负责人可以关闭它。",
+    ),
     "reason.not_support": (
         "internal notes are for the support team only (the assignee, the team, its lead)",
         "内部备注仅限支持团队（处理人、团队成员、负责人）使用",
