@@ -33,7 +33,7 @@ from core.assignment import Workload
 from core.bus import handle
 from core.clock import FrozenClock
 from core.commands import ActOnTicket, FireTimer, OpenTicket
-from core.errors import DomainError
+from core.errors import DomainError, FormInvalid
 from core.events import Event, TicketAssigned
 from core.ports import Context, PersonNotice, TeamLoad
 from core.ticket import ChannelRef, Comment, Priority, Ticket
@@ -208,7 +208,7 @@ async def _run(
         try:
             ticket: Ticket = await handle(cmd, memory, ctx)
         except DomainError as exc:
-            print(f"line {step.row + 2}: skipped: {exc.message}", file=out)
+            print(f"line {step.row + 2}: skipped: {_refused(exc)}", file=out)
             return None
         keys[step.row] = ticket.key
         reason = next(
@@ -252,6 +252,13 @@ async def _run(
     except DomainError as exc:
         print(f"{stamp}  {ticket.key}  {step.what} skipped: {exc.message}", file=out)
     return ticket
+
+
+def _refused(exc: DomainError) -> str:
+    """Why a row was skipped, naming the file's columns (`type`, `priority`) as written."""
+    if isinstance(exc, FormInvalid):
+        return "; ".join(f"{e.field}: {e.message}" for e in exc.errors)
+    return exc.message
 
 
 def _lead(ctx: Context, ticket: Ticket) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -125,15 +125,26 @@ def validate_fields(
         raw = values.get(spec.id)
         if _is_empty(raw):
             if spec.required:
-                errors.append(FieldError(spec.id, "required", "this field is required", "此项必填"))
+                required = FieldError(
+                    spec.id, "required", "this field is required", "此项必填", spec.label
+                )
+                errors.append(required)
             continue
         try:
             clean[spec.id] = _clean(spec, raw, directory)
         except _Invalid as exc:
-            errors.append(FieldError(spec.id, exc.rule, exc.message, exc.zh))
+            errors.append(FieldError(spec.id, exc.rule, exc.message, exc.zh, spec.label))
     if errors:
         raise FormInvalid(errors)
     return clean
+
+
+def labelled(ttype: TicketType, errors: list[FieldError]) -> list[FieldError]:
+    """Each error about one of the form's fields named by that field's label."""
+    return [
+        replace(e, label=spec.label) if e.label is None and (spec := ttype.field(e.field)) else e
+        for e in errors
+    ]
 
 
 class _Invalid(Exception):

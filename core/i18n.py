@@ -76,6 +76,9 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "action.comment": ("Comment", "评论"),
     "confirm.cancel": ("Cancel this ticket?", "确定撤销这张工单吗？"),
     "confirm.resolve": ("Mark this ticket resolved?", "确定将工单标记为已解决吗？"),
+    "field.title": ("Title", "标题"),
+    "field.description": ("Description", "描述"),
+    "field.body": ("Comment", "评论"),
     "field.status": ("Status", "状态"),
     "field.priority": ("Priority", "优先级"),
     "field.requester": ("Requester", "提单人"),
@@ -115,6 +118,11 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "reason.not_requester_or_lead": (
         "only the requester or the team's lead may do that",
         "只有提单人或团队负责人可以这样做",
+    ),
+    "err.close_forbidden": (
+        # /close on a ticket not yet resolved withdraws it: the requester's or the lead's call
+        "Only the requester or the team's lead may close {key} before it is resolved.",
+        "{key} 尚未解决，只有提单人或团队负责人可以关闭它。",
     ),
     "reason.not_support": (
         "internal notes are for the support team only (the assignee, the team, its lead)",

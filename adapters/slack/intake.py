@@ -91,8 +91,11 @@ class SlackListeners(Interactivity):
         types = self.gateway.ticket_types
         type_id, text = split_quick_create(slash.text, types)
         chat = parse_command("/" + text) if type_id is None and text else None
-        if chat is not None and not chat.unknown and chat.name is not CommandName.NEW:
-            # `/ticket mine`, `/ticket status IT-1001`: the chat commands, answered privately
+        if chat is not None and chat.name is CommandName.NEW and chat.type_id is None:
+            text = ""  # `/ticket new` is `/ticket` alone: the type picker
+        elif chat is not None and not chat.unknown:
+            # `/ticket mine`, `/ticket status IT-1001`, `/ticket new purchase`: the chat
+            # commands, answered privately; a form the command asks for opens as a modal
             await self._chat_command(slash, "/" + text, ack)
             return
         info = metadata(channel=slash.channel)
@@ -148,7 +151,11 @@ class SlackListeners(Interactivity):
             key=InboundKey(CHANNEL, f"cmd:{slash.trigger_id}"),
             type_id=self.type_for(slash.channel),
         )
-        await self.chat.take(message, reply)
+        done = await self.chat.take(message, reply)
+        form = done.form
+        if form is not None:
+            ttype = self.gateway.ticket_types[form.type_id or self.type_for(slash.channel)]
+            await self._open_form(slash.trigger_id, ttype, dict(form.prefill), slash.channel)
         answer = "\n".join(t.get(person.locale) or t.get("en") or "" for t in said)
         if answer:
             await ack(text=answer)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from core.commands import ActOnTicket, CloseTicket
+from core.errors import PermissionDenied
 from core.handlers.actions import ActResult, act
-from core.handlers.checks import actor_locale, load_ticket
+from core.handlers.checks import actor_of, load_ticket, refusal
+from core.i18n import as_locale, t
+from core.permissions import may
 from core.ports import Context, UnitOfWork
 from core.ticket import Status
 from core.workflow import Action
@@ -13,8 +16,14 @@ from core.workflow import Action
 async def close_ticket(cmd: CloseTicket, uow: UnitOfWork, ctx: Context) -> ActResult:
     """Resolved: close it. Still open: cancel it (the requester or the lead may). Closed or
     cancelled already: `act` says so. Permissions are the buttons' own."""
-    ticket = await load_ticket(uow, cmd.key, actor_locale(ctx, cmd.actor_id))
+    actor = actor_of(ctx, cmd.actor_id)
+    locale = as_locale(actor.locale)
+    ticket = await load_ticket(uow, cmd.key, locale)
     action = Action.CANCEL if ticket.is_open else Action.CLOSE
     if ticket.status is Status.CANCELLED:
         action = Action.CANCEL
+    if action is Action.CANCEL and not may(actor, action, ticket, ctx.directory).allowed:
+        # they typed /close: the refusal speaks of closing, not of the Cancel button
+        key = ticket.key
+        raise refusal(PermissionDenied, locale, lambda loc: t("err.close_forbidden", loc, key=key))
     return await act(ActOnTicket(cmd.key, action, cmd.actor_id, cmd.origin), uow, ctx)

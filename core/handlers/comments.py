@@ -36,9 +36,7 @@ async def add_comment(cmd: AddComment, uow: UnitOfWork, ctx: Context) -> Comment
     refuse_unstorable([("body", cmd.body)])
     body = clean_text(cmd.body)
     if not body:
-        raise FormInvalid(
-            [FieldError("body", "required", "a comment needs some text", "评论不能为空")]
-        )
+        raise FormInvalid([FieldError("body", "required", "cannot be empty", "不能为空")])
     if len(body) > 10_000:
         raise FormInvalid(
             [FieldError("body", "max", "at most 10000 characters", "最多 10000 个字符")]

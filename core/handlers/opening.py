@@ -11,7 +11,7 @@ from core.assignment import Decision, TicketFacts, Workload, assign, choose_assi
 from core.commands import OpenTicket
 from core.errors import FieldError, FormInvalid
 from core.events import TicketAssigned, TicketOpened
-from core.forms import TicketType, clean_text, validate_fields, validate_title
+from core.forms import TicketType, clean_text, labelled, validate_fields, validate_title
 from core.handlers.checks import parse_priority, unstorable
 from core.ports import Context, UnitOfWork
 from core.ticket import Status, Ticket, ticket_key
@@ -82,7 +82,9 @@ def checked_form(
 ) -> tuple[str, dict[str, Any]]:
     """Title and form answers as stored, or FormInvalid naming every broken field at once
     (opening and editing share it, so an edit is held to the same rules)."""
-    errors = unstorable([("title", title), ("description", description), *fields.items()])
+    errors = labelled(
+        ttype, unstorable([("title", title), ("description", description), *fields.items()])
+    )
     # a field whose text cannot be stored says so, not also "required" once the NUL is gone
     said = {e.field for e in errors}
     clean_title, clean_fields = "", {}

@@ -235,12 +235,9 @@ async def test_close_by_someone_who_may_not_names_the_ticket_and_who_may(sqlite_
 
     assert refused["level"] == "error"
     assert refused["text"]["en"] == (
-        'You cannot use "Cancel" on IT-1001: only the requester or the team\'s lead may do that.'
+        "Only the requester or the team's lead may close IT-1001 before it is resolved."
     )
-    assert (
-        refused["text"]["zh-CN"]
-        == "你不能对 IT-1001 执行“撤销”：只有提单人或团队负责人可以这样做。"
-    )
+    assert refused["text"]["zh-CN"] == "IT-1001 尚未解决，只有提单人或团队负责人可以关闭它。"
     assert [t["status"] for t in tickets] == ["assigned"]  # unchanged
 
 

@@ -230,7 +230,7 @@ async def test_refusals_and_no_ops_carry_both_languages_so_the_page_shows_the_on
     assert same["text"] == {"en": "Already assigned to Li Lei.", "zh-CN": "已分派给 李雷。"}
     assert unchanged["text"] == {"en": "Nothing to change.", "zh-CN": "没有需要修改的内容。"}
     assert invalid["text"] == {
-        "en": "assignee: unknown person 'nobody'",
-        "zh-CN": "assignee: 未知人员 'nobody'",
+        "en": "Assignee: unknown person 'nobody'",
+        "zh-CN": "处理人：未知人员 'nobody'",
     }
     assert kinds == ["TicketOpened", "TicketAssigned"]  # the assignment at opening, no second

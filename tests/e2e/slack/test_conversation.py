@@ -4,6 +4,7 @@ commands in the reader's language, and comments that cross to the web chat and b
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from tests.e2e.slack.driver import GENERAL, HELP_DESK, USERS, SlackDriver, slack_service
@@ -157,3 +158,63 @@ async def test_ticket_slash_command_runs_the_chat_commands(db_url: str, fake: Fa
     assert queue.text.startswith("你的队列：分派给你 1 张") and "IT-1001" in queue.text
     assert empty.text == "Your queue is empty."  # Bob reads English
     assert sorted(c.channel for c in cards) == [GENERAL, HELP_DESK] and card in cards
+
+
+async def test_ticket_new_opens_the_form_like_new_does_everywhere_else(
+    db_url: str, fake: FakeSlack
+) -> None:
+    async with slack_service(db_url, fake) as slack:
+        alone = await slack.slash(USERS["zhao.li"], "new")
+        by_id = await slack.slash(USERS["zhao.li"], "new purchase")
+        by_name = await slack.slash(USERS["bob.smith"], "新建 采购申请")
+        tickets = await slack.tickets()
+
+    assert (alone.status, by_id.status, by_name.status) == (200, 200, 200)
+    assert tickets == []  # none titled "new"
+    picker, purchase, purchase_again = fake.views
+    assert picker["callback_id"] != "tkt.form"  # `/ticket new` is `/ticket`: pick a type
+    for form in (purchase, purchase_again):
+        assert form["callback_id"] == "tkt.form"
+        assert json.loads(form["private_metadata"]) == {"type": "purchase", "channel": GENERAL}
+
+
+async def test_ticket_new_with_a_type_that_does_not_exist_lists_the_types_privately(
+    db_url: str, fake: FakeSlack
+) -> None:
+    async with slack_service(db_url, fake) as slack:
+        zhao = await slack.slash(USERS["zhao.li"], "new nosuch")
+        bob = await slack.slash(USERS["bob.smith"], "new nosuch")
+        tickets = await slack.tickets()
+
+    assert tickets == [] and fake.views == []
+    assert zhao.text.startswith("没有“nosuch”这个工单类型。")
+    assert "it（IT 服务）、purchase（采购申请）" in zhao.text
+    assert bob.text.startswith("There is no ticket type “nosuch”.")
+    assert "it (IT request), purchase (Purchase request)" in bob.text
+
+
+async def test_ticket_with_a_chat_command_means_that_command(db_url: str, fake: FakeSlack) -> None:
+    zhao, bob = USERS["zhao.li"], USERS["bob.smith"]
+    async with slack_service(db_url, fake) as slack:
+        await _say(slack, zhao, "键盘失灵")
+        await slack.cards(1)
+        helped = await slack.slash(bob, "help")
+        close_usage = await slack.slash(bob, "close")
+        note_usage = await slack.slash(bob, "note IT-1001")
+        noted = await slack.slash(USERS["li.lei"], "note IT-1001 换过键盘了")
+        refused = await slack.slash(bob, "close IT-1001")
+        closed = await slack.slash(zhao, "close IT-1001")
+        described = await slack.slash(zhao, "the printer on 3F is out of toner")
+        tickets = await slack.tickets()
+
+    assert "/note KEY text" in helped.text and "/mine" in helped.text
+    assert close_usage.text.startswith("Usage:\n/close KEY")
+    assert note_usage.text.startswith("Usage:\n/note KEY text")
+    assert noted.text == "已为 IT-1001 添加内部备注。"
+    assert refused.text.startswith("Only the requester or the team's lead may close IT-1001")
+    assert closed.text == "IT-1001【已取消】键盘失灵"
+    assert described.text.startswith("已创建工单 IT-1002")  # free text still opens a ticket
+    assert sorted((t["key"], t["status"], t["title"]) for t in tickets) == [
+        ("IT-1001", "cancelled", "键盘失灵"),
+        ("IT-1002", "assigned", "the printer on 3F is out of toner"),
+    ]

@@ -136,6 +136,25 @@ async def test_close_withdraws_an_open_ticket_and_closes_a_resolved_one(
     assert second.status is Status.CLOSED
 
 
+async def test_close_by_someone_who_may_not_withdraw_speaks_of_closing_in_both_languages(
+    uow: FakeUnitOfWork, ctx: Context
+) -> None:
+    ticket = await opened(uow, ctx)  # zhangwei's; the IT team's lead is wangfang
+    with pytest.raises(PermissionDenied) as refused:
+        await handle(CloseTicket(ticket.key, "bob", SLACK), uow, ctx)
+    await press(uow, ctx, ticket.key, Action.CANCEL, "zhangwei")
+    with pytest.raises(PermissionDenied) as again:
+        await handle(CloseTicket(ticket.key, "lilei", SLACK), uow, ctx)
+
+    key = ticket.key
+    assert refused.value.message == (
+        f"Only the requester or the team's lead may close {key} before it is resolved."
+    )
+    assert refused.value.text("zh-CN") == f"{key} 尚未解决，只有提单人或团队负责人可以关闭它。"
+    assert "Cancel" not in refused.value.text("en") and "撤销" not in refused.value.text("zh-CN")
+    assert again.value.message == f"{key} 尚未解决，只有提单人或团队负责人可以关闭它。"  # Li Lei
+
+
 async def test_note_is_for_the_team_and_a_requester_is_told_why_not(
     uow: FakeUnitOfWork, ctx: Context
 ) -> None:

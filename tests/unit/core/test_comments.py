@@ -103,6 +103,10 @@ async def test_empty_comment_is_rejected(uow: FakeUnitOfWork, ctx: Context) -> N
         await add_comment(comment(ticket.key, "lilei", " \n "), uow, ctx)
 
     assert [(e.field, e.rule) for e in err.value.errors] == [("body", "required")]
+    assert (err.value.text("zh-CN"), err.value.text("en")) == (
+        "评论：不能为空",
+        "Comment: cannot be empty",
+    )
     assert uow.comments == []
 
 

@@ -55,7 +55,31 @@ def test_title_longer_than_200_characters_is_rejected_with_its_length() -> None:
     with pytest.raises(FormInvalid) as err:
         validate_title("长" * 201)
     assert err.value.errors == [FieldError("title", "max", "at most 200 characters (got 201)")]
-    assert err.value.message == "title: at most 200 characters (got 201)"
+    assert err.value.message == "Title: at most 200 characters (got 201)"
+    assert err.value.text("zh-CN") == "标题：最多 200 个字符（当前 201 个）"
+
+
+def test_each_error_names_the_field_by_its_label_in_the_readers_language() -> None:
+    ttype = form(
+        FieldSpec("assignee", FieldKind.PERSON, Text("Who should do it", "由谁处理")),
+        FieldSpec("amount", FieldKind.NUMBER, Text("Amount", "金额"), required=True),
+    )
+    with pytest.raises(FormInvalid) as err:
+        validate_fields(ttype, {"assignee": "nobody"}, DIRECTORY)
+
+    assert err.value.text("zh-CN") == "由谁处理：未知人员 'nobody'；金额：此项必填"
+    assert err.value.text("en") == (
+        "Who should do it: unknown person 'nobody'; Amount: this field is required"
+    )
+    assert [e.field for e in err.value.errors] == ["assignee", "amount"]  # ids for programs
+
+
+def test_a_field_the_form_does_not_have_keeps_its_id() -> None:
+    with pytest.raises(FormInvalid) as err:
+        validate_fields(IT_TYPE, {"colour": "red"}, DIRECTORY)
+
+    assert err.value.text("zh-CN") == "colour：it 没有字段 'colour'"
+    assert err.value.text("en") == "colour: it has no field 'colour'"
 
 
 # --- required, empty, unknown -----------------------------------------------------------------

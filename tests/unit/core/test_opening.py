@@ -6,7 +6,15 @@ import pytest
 
 from core.bus import COMMAND_HANDLERS
 from core.clock import FrozenClock
-from core.commands import ActOnTicket, AddComment, CloseTicket, EditTicket, FireTimer, OpenTicket
+from core.commands import (
+    ActOnTicket,
+    AddComment,
+    Assign,
+    CloseTicket,
+    EditTicket,
+    FireTimer,
+    OpenTicket,
+)
 from core.errors import FormInvalid
 from core.events import EventKind
 from core.handlers.actions import act
@@ -17,6 +25,7 @@ from core.handlers.opening import open_ticket
 from core.handlers.timers import fire_timer
 from core.ports import Context
 from core.ticket import Priority, Status
+from core.workflow import Action
 
 from .fakes import REST, SLACK, FakeUnitOfWork, make_context, opened
 
@@ -171,6 +180,35 @@ async def test_unknown_priority_is_rejected_naming_the_choices(
     assert err.value.errors[0].field == "priority"
     assert "urgent, high, normal, low" in err.value.errors[0].message
     assert uow.tickets.added == []
+
+
+async def test_form_errors_name_each_field_by_its_label_in_both_languages(
+    uow: FakeUnitOfWork, ctx: Context
+) -> None:
+    fields = {"backup": "nobody", "notes": "bad\x00byte", "amount": "lots"}
+    with pytest.raises(FormInvalid) as err:
+        await opened(uow, ctx, description="ok\ud800", fields=fields)
+
+    zh, en = err.value.text("zh-CN"), err.value.text("en")
+    assert "备份联系人：未知人员 'nobody'" in zh and "Backup: unknown person 'nobody'" in en
+    assert "备注：包含空字符（NUL）" in zh and "Notes: contains a NUL character" in en
+    assert "金额：必须是数字" in zh and "Amount: must be a number" in en
+    assert "描述：包含无效的代理字符（U+D800）" in zh and "Description: contains" in en
+    assert "backup" not in zh + en and "notes" not in zh + en
+    assert {e.field for e in err.value.errors} == {"backup", "notes", "amount", "description"}
+
+
+async def test_reassigning_to_someone_unknown_names_the_assignee_field_in_the_readers_language(
+    uow: FakeUnitOfWork, ctx: Context
+) -> None:
+    ticket = await opened(uow, ctx)
+    with pytest.raises(FormInvalid) as err:
+        await act(
+            ActOnTicket(ticket.key, Action.ASSIGN, "wangfang", SLACK, Assign("nobody")), uow, ctx
+        )
+
+    assert err.value.text("zh-CN") == "处理人：未知人员 'nobody'"
+    assert err.value.text("en") == "Assignee: unknown person 'nobody'"
 
 
 async def test_handlers_are_registered_by_command_type() -> None:
