@@ -187,8 +187,8 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "chat.commented": ("Added to {key} as a comment.", "已作为评论添加到 {key}。"),
     "chat.no_such_type": (
-        "There is no ticket type “{type}”. Types you can open: {types}. For example: /new {example}",
-        "没有“{type}”这个工单类型。可以新建的类型：{types}。例如：/new {example}",
+        "There is no ticket type “{type}”. Types you can open: {types}. For example: {example}",
+        "没有“{type}”这个工单类型。可以新建的类型：{types}。例如：{example}",
     ),
     "chat.type_item": ("{id} ({name})", "{id}（{name}）"),
     "chat.list_separator": (", ", "、"),

@@ -106,9 +106,13 @@ class ChatIntake:
         clock: Clock,
         *,
         before_submit: Callable[[], None] = lambda: None,
+        commands: str = "/",
     ) -> None:
         self.channel = channel
         self.ports = ports
+        # how a command is typed on this channel, for the examples answers give ("/ticket " on
+        # Slack, whose `/new` in a message only points to its slash command)
+        self.commands = commands
         self.clock = clock
         # called right before a command goes to the writer (the web chat lets its socket's
         # next frame start then)
@@ -285,7 +289,7 @@ class ChatIntake:
                 types=t("chat.list_separator", loc).join(
                     t("chat.type_item", loc, id=tt.id, name=tt.name.get(loc)) for tt in types
                 ),
-                example=next(iter(self.ports.ticket_types), ""),
+                example=f"{self.commands}new {next(iter(self.ports.ticket_types), '')}",
             )
             for loc in LOCALES
         }

@@ -97,7 +97,7 @@ class SlackChannel(SlackReach):
             self.people,
             lambda: self.bot.user_id if self.bot else "",
             workspace_url=lambda: self.bot.url if self.bot else None,
-            chat=ChatIntake(CHANNEL, gateway, clock),
+            chat=ChatIntake(CHANNEL, gateway, clock, commands="/ticket "),
         )
         self.app = self._build_app()
         self._socket: AsyncSocketModeHandler | None = None

@@ -191,6 +191,7 @@ async def test_ticket_new_with_a_type_that_does_not_exist_lists_the_types_privat
     assert "it（IT 服务）、purchase（采购申请）" in zhao.text
     assert bob.text.startswith("There is no ticket type “nosuch”.")
     assert "it (IT request), purchase (Purchase request)" in bob.text
+    assert bob.text.endswith("For example: /ticket new it")  # as a command is typed on Slack
 
 
 async def test_ticket_with_a_chat_command_means_that_command(db_url: str, fake: FakeSlack) -> None:
