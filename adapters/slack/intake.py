@@ -30,7 +30,7 @@ from adapters.slack.links import permalink
 from adapters.slack.modals import metadata, say, type_picker
 from adapters.slack.people import CHANNEL
 from core.commands import OpenTicket
-from core.conversation import CommandName, parse_command
+from core.conversation import CommandName, mentioned_key, parse_command
 from core.errors import DomainError, FormInvalid
 from core.i18n import Locale
 from core.ticket import ChannelRef
@@ -90,6 +90,11 @@ class SlackListeners(Interactivity):
         slash = parse_slash_command(command)
         types = self.gateway.ticket_types
         type_id, text = split_quick_create(slash.text, types)
+        key = mentioned_key(text, frozenset(t.prefix for t in types.values())) if text else None
+        if type_id is None and key is not None and text.strip().upper() == key:
+            # `/ticket IT-1001`: a bare key means "show it", as in every chat
+            await self._chat_command(slash, f"/status {key}", ack)
+            return
         chat = parse_command("/" + text) if type_id is None and text else None
         if chat is not None and chat.name is CommandName.NEW and chat.type_id is None:
             text = ""  # `/ticket new` is `/ticket` alone: the type picker

@@ -219,3 +219,17 @@ async def test_ticket_with_a_chat_command_means_that_command(db_url: str, fake: 
         ("IT-1001", "cancelled", "键盘失灵"),
         ("IT-1002", "assigned", "the printer on 3F is out of toner"),
     ]
+
+
+async def test_ticket_with_a_bare_key_shows_that_ticket_like_status(
+    db_url: str, fake: FakeSlack
+) -> None:
+    async with slack_service(db_url, fake) as slack:
+        await _say(slack, USERS["zhao.li"], "键盘失灵")
+        await slack.cards(1)
+        await slack.slash(USERS["bob.smith"], "it-1001")
+        cards = await slack.cards(2)  # the card again, not a ticket titled "it-1001"
+        tickets = await slack.tickets()
+
+    assert [t["key"] for t in tickets] == ["IT-1001"]
+    assert len(cards) == 2
