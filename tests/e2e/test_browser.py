@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import running, service_config
+from tests.e2e.harness import EXAMPLE_CONFIG, running, service_config
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = [
@@ -267,5 +267,32 @@ async def test_a_form_sent_from_the_keyboard_leaves_the_focus_in_the_composer_an
                 " return l.scrollHeight - l.scrollTop - l.clientHeight; })()"
             )
             assert shown < 5
+        finally:
+            await browser.close()
+
+
+async def test_a_message_that_lacks_a_required_field_opens_its_form_at_that_field(
+    sqlite_url: str,
+) -> None:
+    _need_chromium()
+    from playwright.async_api import async_playwright
+
+    # the example's Facilities room files repairs, which need a location
+    config = service_config(
+        sqlite_url, EXAMPLE_CONFIG, {"GONGDAN_CHANNELS__EMAIL__ENABLED": "false"}
+    )
+    async with running(config) as svc, async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        try:
+            page = await browser.new_page(locale="zh-CN")
+            await page.goto(svc.url + "/")
+            await page.select_option("#person", "alice.chen")
+            await page.click("[data-room=facilities]")
+            await page.fill("#composer-input", "空调漏水")
+            await page.press("#composer-input", "Enter")
+            form = page.locator(".msg--form form")
+            await form.wait_for(timeout=10_000)
+            assert await form.locator("input[name=title]").input_value() == "空调漏水"
+            await page.wait_for_function("document.activeElement.name === 'location'")
         finally:
             await browser.close()

@@ -584,6 +584,15 @@
     return [...$('messages').querySelectorAll('.msg--form')].find((n) => items.get(n).data.client_id === clientId);
   }
 
+  // Where a form wants the keyboard: its first required field still empty (the location a
+  // message's form lacks, the title of a blank one), else its first field.
+  function firstToFill(node) {
+    const form = node?.querySelector('form');
+    if (!form) return null;
+    return [...form.querySelectorAll('input[required], select[required], textarea[required]')].find((c) => !c.value)
+      || form.querySelector('input:not([type=hidden]), textarea');
+  }
+
   function onFormErrors(m) {
     const node = formByClientId(m.client_id);
     settle(m.client_id);
@@ -732,7 +741,7 @@
           return;
         }
         if (m.client_id) settle(m.client_id);
-        if (inRoom(m)) append({ ...m, id: null }, { force: true })?.querySelector('input, textarea')?.focus();
+        if (inRoom(m)) firstToFill(append({ ...m, id: null }, { force: true }))?.focus();
         return;
       }
       case 'form_errors':
