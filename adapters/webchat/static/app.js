@@ -276,18 +276,22 @@
   }
 
   // Gives the focus back to the control of this card it was on (or was pressed with) when the
-  // card's redraw or a busy wait took it away; a control that is gone (Accept, once accepted)
-  // hands it to the card's first one.
+  // card's redraw or a busy wait took it away. When that control is gone (Accept, once accepted)
+  // the card itself takes it: Tab goes on from there, and a held Enter cannot press the next
+  // step (Start, then Resolve) by itself.
   function refocus(node) {
     const item = items.get(node);
     if (!item?.focus) return;
     const active = document.activeElement;
     if (active && active !== document.body && !node.contains(active)) { item.focus = null; return; } // moved on
     const body = node.querySelector('.msg__body');
-    const target = body.querySelector(item.focus)
-      || body.querySelector('.card button:not(:disabled), .card select:not(:disabled), .card input[name="value"]');
+    let target = body.querySelector(item.focus);
     if (target?.disabled) return; // busy: the answer redraws or frees it
     item.focus = null;
+    if (!target) {
+      target = body.querySelector('.card');
+      target?.setAttribute('tabindex', '-1');
+    }
     if (target && target !== active) target.focus({ preventScroll: true });
   }
 
