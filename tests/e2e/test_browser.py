@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import running, service_config
+from tests.e2e.harness import EXAMPLE_CONFIG, running, service_config
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = [
@@ -178,3 +178,124 @@ async def test_a_burst_of_answers_shows_at_most_three_notices_at_once(sqlite_url
             await browser.close()
 
     assert most == 3
+
+
+async def test_a_half_written_comment_and_the_keyboard_focus_survive_the_card_changing(
+    sqlite_url: str,
+) -> None:
+    _need_chromium()
+    from playwright.async_api import async_playwright
+
+    async with running(service_config(sqlite_url)) as svc, async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        try:
+            requester = await (await browser.new_context(locale="en-US")).new_page()
+            agent = await (await browser.new_context(locale="en-US")).new_page()
+            for page, person in ((requester, "zhao.li"), (agent, "li.lei")):
+                await page.goto(svc.url + "/")
+                await page.select_option("#person", person)
+                await page.click("[data-room=helpdesk]")
+            await requester.fill("#composer-input", "VPN drops every hour")
+            await requester.press("#composer-input", "Enter")
+            card = agent.locator('.card[data-ticket="IT-1001"]')
+            await card.wait_for(timeout=10_000)
+            focused = "document.activeElement.closest('.card') ? (document.activeElement.dataset.action || document.activeElement.name) : null"
+
+            # the agent is halfway through a reply when the requester comments
+            draft = card.locator('form[data-action="comment"] input[name=value]')
+            await draft.fill("Which office are you in")
+            mine = requester.locator('.card[data-ticket="IT-1001"] form[data-action="comment"]')
+            await mine.locator("input[name=value]").fill("It dropped again just now")
+            await mine.locator("input[name=value]").press("Enter")
+            await agent.locator('[data-testid="thread"] .comment__body').wait_for(timeout=10_000)
+            assert await draft.input_value() == "Which office are you in"
+            assert await agent.evaluate(focused) == "value"
+            # the requester's own box empties once the comment is taken
+            await requester.wait_for_function(
+                "!document.querySelector('.card[data-ticket=\"IT-1001\"] input[name=value]').value"
+            )
+
+            await draft.press("Enter")  # sent: the box empties, the focus stays in it
+            await agent.wait_for_function(
+                "document.querySelectorAll('[data-testid=thread] .comment').length === 2"
+            )
+            await agent.wait_for_function(
+                "!document.querySelector('.card[data-ticket=\"IT-1001\"] input[name=value]').value"
+            )
+            assert await agent.evaluate(focused) == "value"
+
+            # Accept from the keyboard: the button goes, the card keeps the focus (and a second
+            # Enter presses nothing)
+            await card.locator('button[data-action="accept"]').focus()
+            await agent.keyboard.press("Enter")
+            await card.locator('button[data-action="start"]').wait_for(timeout=10_000)
+            assert await agent.evaluate("document.activeElement.dataset.ticket") == "IT-1001"
+            await agent.keyboard.press("Tab")
+            assert await agent.evaluate(focused) is not None
+        finally:
+            await browser.close()
+
+
+async def test_a_form_sent_from_the_keyboard_leaves_the_focus_in_the_composer_and_a_new_comment_in_view(
+    sqlite_url: str,
+) -> None:
+    _need_chromium()
+    from playwright.async_api import async_playwright
+
+    async with running(service_config(sqlite_url)) as svc, async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        try:
+            page = await (
+                await browser.new_context(locale="en-US", viewport={"width": 375, "height": 700})
+            ).new_page()
+            await page.goto(svc.url + "/")
+            await page.select_option("#person", "zhao.li")
+            await page.fill("#composer-input", "/new it")
+            await page.press("#composer-input", "Enter")
+            await page.locator(".msg--form form").wait_for(timeout=10_000)
+            await page.keyboard.type("Monitor flickers")  # the form's first field has the focus
+            await page.keyboard.press("Enter")
+            card = page.locator('.card[data-ticket="IT-1001"]')
+            await card.wait_for(timeout=10_000)
+            await page.wait_for_function("document.activeElement.id === 'composer-input'")
+
+            # a follow-up joins the card's thread; the newest line stays in view
+            await page.keyboard.type("It is the left one")
+            await page.keyboard.press("Enter")
+            newest = page.locator('[data-testid="thread"] .comment').last
+            await newest.wait_for(timeout=10_000)
+            await page.wait_for_timeout(200)
+            shown = await page.evaluate(
+                "(() => { const l = document.getElementById('messages');"
+                " return l.scrollHeight - l.scrollTop - l.clientHeight; })()"
+            )
+            assert shown < 5
+        finally:
+            await browser.close()
+
+
+async def test_a_message_that_lacks_a_required_field_opens_its_form_at_that_field(
+    sqlite_url: str,
+) -> None:
+    _need_chromium()
+    from playwright.async_api import async_playwright
+
+    # the example's Facilities room files repairs, which need a location
+    config = service_config(
+        sqlite_url, EXAMPLE_CONFIG, {"GONGDAN_CHANNELS__EMAIL__ENABLED": "false"}
+    )
+    async with running(config) as svc, async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        try:
+            page = await browser.new_page(locale="zh-CN")
+            await page.goto(svc.url + "/")
+            await page.select_option("#person", "alice.chen")
+            await page.click("[data-room=facilities]")
+            await page.fill("#composer-input", "空调漏水")
+            await page.press("#composer-input", "Enter")
+            form = page.locator(".msg--form form")
+            await form.wait_for(timeout=10_000)
+            assert await form.locator("input[name=title]").input_value() == "空调漏水"
+            await page.wait_for_function("document.activeElement.name === 'location'")
+        finally:
+            await browser.close()

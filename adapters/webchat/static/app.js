@@ -40,6 +40,7 @@
     boot: null, person: null, room: null, locale: 'zh-CN',
     ws: null, retry: 0, retryTimer: null,
     pending: new Map(), // client_id -> {kind, ticket?, el?, timer?}
+    writing: new Map(), // client_id of a comment sent from a card -> {input, node}: its box empties once it is taken
     unread: new Map(),
   };
   const items = new WeakMap(); // message element -> what it was drawn from, for locale redraws
@@ -243,11 +244,58 @@
   }
 
   // The card (server html) and its conversation under it (drawn here, all of it as text).
+  // A redraw (a live change, a comment arriving) keeps what the viewer was doing in it: a
+  // half-written comment, the internal-note tick and the keyboard focus.
   function paintCard(node, item) {
     const body = node.querySelector('.msg__body');
     const wasOpen = body.querySelector('.thread')?.open;
+    const drafts = [...body.querySelectorAll('.card form[data-action] input[name]')]
+      .map((c) => [controlKey(c), c.type === 'checkbox' ? c.checked : c.value]);
+    const focus = body.contains(document.activeElement) ? controlKey(document.activeElement) : null;
     body.innerHTML = pick(item.data.html);
     localTimes(body);
+    for (const [key, value] of drafts) {
+      const c = body.querySelector(key);
+      if (c?.type === 'checkbox') c.checked = value; else if (c) c.value = value;
+    }
+    paintThread(body, item, wasOpen);
+    if (focus) item.focus = focus;
+    refocus(node);
+  }
+
+  // A control's place in a card, the same in every render of it: how focus and drafts find it again.
+  function controlKey(c) {
+    const form = c.closest('form[data-action]');
+    const own = c.dataset.action ? `[data-action="${CSS.escape(c.dataset.action)}"]`
+      : c.name ? `[name="${CSS.escape(c.name)}"]`
+        : c.hasAttribute('data-edit') ? '[data-edit]'
+          : c.hasAttribute('data-attach') ? '[data-attach]'
+            : c.type ? `[type="${CSS.escape(c.type)}"]` : '';
+    const scope = form ? `form[data-action="${CSS.escape(form.dataset.action)}"] ` : '';
+    return `${scope}${c.tagName.toLowerCase()}${own}`;
+  }
+
+  // Gives the focus back to the control of this card it was on (or was pressed with) when the
+  // card's redraw or a busy wait took it away. When that control is gone (Accept, once accepted)
+  // the card itself takes it: Tab goes on from there, and a held Enter cannot press the next
+  // step (Start, then Resolve) by itself.
+  function refocus(node) {
+    const item = items.get(node);
+    if (!item?.focus) return;
+    const active = document.activeElement;
+    if (active && active !== document.body && !node.contains(active)) { item.focus = null; return; } // moved on
+    const body = node.querySelector('.msg__body');
+    let target = body.querySelector(item.focus);
+    if (target?.disabled) return; // busy: the answer redraws or frees it
+    item.focus = null;
+    if (!target) {
+      target = body.querySelector('.card');
+      target?.setAttribute('tabindex', '-1');
+    }
+    if (target && target !== active) target.focus({ preventScroll: true });
+  }
+
+  function paintThread(body, item, wasOpen) {
     const thread = item.data.thread || [];
     if (!thread.length) return;
     const box = el('details', 'thread');
@@ -328,7 +376,20 @@
     }
   }
 
+  // A comment sent from a card was taken (its ack, or its entry in the thread, whichever comes
+  // first): its box is emptied, in whichever render of the card shows now. A refused one keeps it.
+  function written(clientId) {
+    const w = state.writing.get(clientId);
+    if (!w) return;
+    state.writing.delete(clientId);
+    const field = w.input.isConnected ? w.input : w.node?.querySelector(controlKey(w.input));
+    field?.form?.reset();
+  }
+
   function onComment(m) {
+    if (String(m.comment?.id).startsWith('w-')) written(m.comment.id.slice(2));
+    const list = $('messages');
+    const stick = nearBottom(list); // a thread growing at the bottom keeps the newest line in view
     for (const node of cardNodes(m.ticket)) {
       const item = items.get(node);
       const thread = item.data.thread || (item.data.thread = []);
@@ -337,6 +398,7 @@
       item.threadOpen = true;
       redraw(node);
     }
+    if (stick) list.scrollTop = list.scrollHeight;
   }
 
   function botName(item) {
@@ -400,7 +462,10 @@
       card.classList.toggle('card--busy', busy);
       card.setAttribute('aria-busy', String(busy));
       for (const c of card.querySelectorAll('button, select, input')) c.disabled = busy;
-      if (!busy) for (const s of card.querySelectorAll('select')) s.value = '';
+      if (!busy) {
+        for (const s of card.querySelectorAll('select')) s.value = '';
+        refocus(node);
+      }
     }
   }
 
@@ -427,22 +492,28 @@
     const msg = { type: 'action', room: state.room, ticket, action, version: Number(card.dataset.version), client_id: clientId };
     if (value !== undefined) msg.value = value;
     if (internal) msg.internal = true;
+    const node = card.closest('.msg--card');
+    if (node && card.contains(document.activeElement)) items.get(node).focus = controlKey(document.activeElement);
     if (!send(msg)) {
       const select = card.querySelector(`select[data-action="${action}"]`);
       if (select) select.value = '';
       return;
     }
-    track(clientId, { kind: 'action', ticket, input });
+    track(clientId, { kind: 'action', ticket });
+    if (input) state.writing.set(clientId, { input, node });
     setBusy(ticket, true);
   }
 
   function onCardUpdate(m) {
+    const list = $('messages');
+    const stick = nearBottom(list);
     for (const node of cardNodes(m.ticket)) {
       const item = items.get(node);
       if (item.data.version > Number(m.version)) continue;
       item.data = { html: m.html, version: Number(m.version), thread: m.thread || item.data.thread };
       redraw(node);
     }
+    if (stick) list.scrollTop = list.scrollHeight;
     for (const [cid, p] of state.pending) if (p.ticket === m.ticket) settle(cid);
     setBusy(m.ticket, false);
   }
@@ -517,6 +588,15 @@
     return [...$('messages').querySelectorAll('.msg--form')].find((n) => items.get(n).data.client_id === clientId);
   }
 
+  // Where a form wants the keyboard: its first required field still empty (the location a
+  // message's form lacks, the title of a blank one), else its first field.
+  function firstToFill(node) {
+    const form = node?.querySelector('form');
+    if (!form) return null;
+    return [...form.querySelectorAll('input[required], select[required], textarea[required]')].find((c) => !c.value)
+      || form.querySelector('input:not([type=hidden]), textarea');
+  }
+
   function onFormErrors(m) {
     const node = formByClientId(m.client_id);
     settle(m.client_id);
@@ -530,11 +610,13 @@
 
   function onAck(m) {
     const p = settle(m.client_id, m.ticket);
-    if (p?.kind === 'action' && p.input) p.input.value = '';
+    written(m.client_id);
     if (p?.kind === 'form' && p.el) {
       const item = items.get(p.el);
       item.done = m.ticket || true;
       redraw(p.el);
+      // the form is gone: the keyboard goes on from the composer, not from the top of the page
+      if (!document.activeElement || document.activeElement === document.body) $('composer-input').focus();
     }
   }
 
@@ -597,6 +679,7 @@
       paintConn();
       // Answers to anything sent on the old socket are lost with it.
       for (const cid of [...state.pending.keys()]) settle(cid);
+      state.writing.clear();
       hello();
     });
     ws.addEventListener('message', (ev) => {
@@ -662,7 +745,7 @@
           return;
         }
         if (m.client_id) settle(m.client_id);
-        if (inRoom(m)) append({ ...m, id: null }, { force: true })?.querySelector('input, textarea')?.focus();
+        if (inRoom(m)) firstToFill(append({ ...m, id: null }, { force: true }))?.focus();
         return;
       }
       case 'form_errors':
@@ -670,6 +753,7 @@
         return;
       case 'notice':
         if (m.client_id) settle(m.client_id);
+        if (m.client_id && m.level === 'error') state.writing.delete(m.client_id);
         notice(m.text, m.level);
         return;
       case 'ack':
