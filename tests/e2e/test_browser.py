@@ -291,6 +291,8 @@ async def test_a_message_that_lacks_a_required_field_opens_its_form_at_that_fiel
             await page.goto(svc.url + "/")
             await page.select_option("#person", "alice.chen")
             await page.click("[data-room=facilities]")
+            # the hint's example opens this room's type, not the first one configured
+            assert "/new repair" in await page.inner_text("#composer-hint")
             await page.fill("#composer-input", "空调漏水")
             await page.press("#composer-input", "Enter")
             form = page.locator(".msg--form form")
