@@ -44,6 +44,15 @@ _UI: dict[str, Text] = {
 }
 
 
+# drawn, not an emoji: a system without an emoji font showed the button empty
+_PAPERCLIP = (
+    '<svg aria-hidden="true" viewBox="0 0 24 24" width="16" height="16" fill="none" '
+    'stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">'
+    '<path d="M21 11.5l-8.6 8.6a5 5 0 0 1-7.1-7.1l8.6-8.6a3.3 3.3 0 0 1 4.7 4.7l-8.6 8.6'
+    'a1.7 1.7 0 0 1-2.4-2.4l7.9-7.9"/></svg>'
+)
+
+
 def _ui(key: str, locale: Locale, **params: str) -> str:
     text = _UI[key].get(locale)
     return text.format(**params) if params else text
@@ -162,7 +171,7 @@ def _action(action: CardAction, locale: Locale, notes: bool = False) -> str:
         f"<form{_attrs(class_='card__comment', data_action=action.id.value)}>"
         f"<input{_attrs(name='value', type='text', placeholder=f'{action.label}…', maxlength=_COMMENT_MAX, aria_label=action.label, autocomplete='off')}>"
         f"<label{_attrs(class_='btn btn--default card__attach', title=attach)}>"
-        f'<span aria-hidden="true">📎</span>'
+        f"{_PAPERCLIP}"
         f"<input{_attrs(type='file', class_='visually-hidden', data_attach=True, aria_label=attach, multiple=True)}>"
         "</label>"
         + (

@@ -274,6 +274,9 @@ def test_comment_box_is_a_form_with_a_value_input() -> None:
     assert box.attrs["placeholder"] == "评论…"
     assert box.attrs["maxlength"] == "10000"
     assert form.one("button").text == "评论"
+    # the attach button is drawn: an emoji shows as an empty box where no emoji font is installed
+    attach = form.one("label", class_="btn btn--default card__attach")
+    assert attach.one("svg").attrs["aria-hidden"] == "true" and "📎" not in attach.text
 
 
 def test_card_without_description_has_no_body_and_status_is_not_repeated_as_a_field() -> None:
