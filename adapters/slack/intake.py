@@ -137,10 +137,11 @@ class SlackListeners(Interactivity):
             await ack()
             return
         except DomainError as exc:
-            await ack(text=exc.message)
+            await ack(text=exc.text(person.locale))
             return
         key = committed_key(done)
-        await ack(text=say("opened", key=str(key), title=open_.title)[self.locale])
+        # private, so in the reader's language (the workspace's is for what everyone sees)
+        await ack(text=say("opened", key=str(key), title=open_.title)[person.locale])
 
     async def _chat_command(self, slash: SlashCommand, text: str, ack: Ack) -> None:
         person = await self.people.person(slash.user)

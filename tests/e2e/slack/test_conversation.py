@@ -233,3 +233,14 @@ async def test_ticket_with_a_bare_key_shows_that_ticket_like_status(
 
     assert [t["key"] for t in tickets] == ["IT-1001"]
     assert len(cards) == 2
+
+
+async def test_ticket_with_free_text_answers_the_reader_in_their_own_language(
+    db_url: str, fake: FakeSlack
+) -> None:
+    async with slack_service(db_url, fake) as slack:
+        bob = await slack.slash(USERS["bob.smith"], "the printer on 3F is out of toner")
+        zhao = await slack.slash(USERS["zhao.li"], "三楼打印机没墨了")
+
+    assert bob.text == "Ticket IT-1001 opened: the printer on 3F is out of toner"
+    assert zhao.text == "已创建工单 IT-1002：三楼打印机没墨了"
