@@ -140,6 +140,12 @@ async def test_the_mobile_drawer_closes_on_escape_an_outside_tap_and_the_current
 
             await toggle.click()
             assert await drawer_open() and await sidebar.is_visible()
+            # a notice arriving meanwhile stays under the open menu (its "I am" picker)
+            layers = await page.evaluate(
+                "['toasts', 'sidebar'].map((id) =>"
+                " Number(getComputedStyle(document.getElementById(id)).zIndex))"
+            )
+            assert layers[0] < layers[1]
             await page.keyboard.press("Escape")
             assert not await drawer_open()
 
