@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.commands import ActOnTicket, CloseTicket
 from core.errors import PermissionDenied
-from core.handlers.actions import ActResult, act
+from core.handlers.actions import ActResult, act, unchanged
 from core.handlers.checks import actor_of, load_ticket, refusal
 from core.i18n import as_locale, t
 from core.permissions import may
@@ -15,13 +15,20 @@ from core.workflow import Action
 
 async def close_ticket(cmd: CloseTicket, uow: UnitOfWork, ctx: Context) -> ActResult:
     """Resolved: close it. Still open: cancel it (the requester or the lead may). Closed or
-    cancelled already: `act` says so. Permissions are the buttons' own."""
+    cancelled already: says so, to anyone. Permissions are the buttons' own."""
     actor = actor_of(ctx, cmd.actor_id)
     locale = as_locale(actor.locale)
     ticket = await load_ticket(uow, cmd.key, locale)
+    if ticket.status in (Status.CLOSED, Status.CANCELLED):
+        # finished: said so to whoever asks (anyone who sees the card sees that), whatever
+        # they may do with an open one
+        done = ticket.status
+        return unchanged(
+            ticket,
+            locale,
+            lambda loc: t("err.already_in_state", loc, status=t(f"status.{done.value}", loc)),
+        )
     action = Action.CANCEL if ticket.is_open else Action.CLOSE
-    if ticket.status is Status.CANCELLED:
-        action = Action.CANCEL
     if action is Action.CANCEL and not may(actor, action, ticket, ctx.directory).allowed:
         # they typed /close: the refusal speaks of closing, not of the Cancel button
         key = ticket.key
