@@ -54,6 +54,7 @@ from adapters.wecom.people import CHANNEL, WeComPeople
 from adapters.wecom.render import (
     TEXTS,
     UNREADABLE,
+    escape,
     markdown_card,
     markdown_message,
     new_task_id,
@@ -360,12 +361,13 @@ class WeComChannel:
         if kind == "app":
             data = await self._app().send(target, {"msgtype": "text", "text": {"content": chosen}})
             return MessageRef(CHANNEL, conv, str(data.get("msgid", "")))
+        # a webhook and the robot take markdown; the text is plain (a relayed comment, a
+        # notice with a title in it): kept as typed
+        shown = escape(chosen)
         if kind == "hook":
-            await self.webhooks.send(target, markdown_message(chosen))
+            await self.webhooks.send(target, markdown_message(shown))
             return None
-        await self._robot().request(
-            "aibot_send_msg", {"chatid": target, **markdown_message(chosen)}
-        )
+        await self._robot().request("aibot_send_msg", {"chatid": target, **markdown_message(shown)})
         return None
 
     def _locale(self, conversation: str) -> Locale:

@@ -90,3 +90,20 @@ async def test_a_reassignment_made_elsewhere_is_one_line_naming_who_handles_it(
 
     assert len(lines(fake)) == 2
     assert "鲍勃" in lines(fake)[1]  # bob.smith, named in the group's language
+
+
+async def test_a_comment_relayed_to_the_group_shows_its_markdown_as_typed(
+    db_url: str, fake: FakeWeCom
+) -> None:
+    async with wecom_service(db_url, fake, app=False) as wecom:
+        await opened(wecom, fake, "投影仪没有信号")
+        body = "**急** [点我](http://evil.example)"
+        assert await wecom.comment("li.lei", "IT-1001", body) == 201
+        await until(lambda: any("点我" in s for s in _said(fake)))
+
+    [relayed] = [s for s in _said(fake) if "点我" in s]
+    assert r"\*\*急\*\* \[点我\]" in relayed  # not bold, not a link
+
+
+def _said(fake: FakeWeCom) -> list[str]:
+    return [s.body["markdown"]["content"] for s in fake.bot.chat(GROUP) if "markdown" in s.body]
