@@ -77,8 +77,10 @@ class DingTalkClient:
             self.calls.failed(what, failure)
             raise failure from exc
         error = error_from(status, text, content_type=content_type, what=what)
-        self.calls.ok(what) if error is None else self.calls.failed(what, error)
-        if error is not None:
+        if error is None:
+            self.calls.ok(what)
+        else:
+            self.calls.failed(what, error)
             if not any(code in str(error) for code in quiet):
                 log.warning("dingtalk call failed", extra={"call": what, "error": str(error)})
             raise error

@@ -111,10 +111,10 @@ class DingTalkIntake:
         """Through the chat kit, like every chat channel: chatter makes nothing, a follow-up or
         a named key comments, a quote of a card comments on its ticket, commands answer."""
         conversation = msg.sender_staff_id if msg.direct else msg.conversation_id
-        if not msg.direct and msg.conversation_id not in self.settings.help_desk_groups:
-            self._unlisted.seen(msg.conversation_id, msg.conversation_title)
         where = ChannelRef(CHANNEL, conversation, message=msg.msg_id)
         help_desk = not msg.direct and msg.conversation_id in self.settings.help_desk_groups
+        if not msg.direct and not help_desk:
+            self._unlisted.seen(msg.conversation_id, msg.conversation_title)
         text = msg.text or (
             files_text(["" if f.picture else f.filename for f in msg.files]) if msg.files else ""
         )

@@ -36,14 +36,21 @@ class WeComError(DeliveryError):
         self.errcode = errcode
 
 
-def raise_for(data: Mapping[str, Any], what: str) -> None:
+def error_for(data: Mapping[str, Any], what: str) -> WeComError | None:
+    """The refusal an answer's errcode means (None: errcode 0, it worked)."""
     code = data.get("errcode", 0)
     if not isinstance(code, int) or code == 0:
-        return
+        return None
     message = f"{what}: {data.get('errmsg', '')}"
     if code == RATE_LIMITED:
-        raise WeComError(code, message, retry_after=RATE_LIMIT_WAIT_S)
-    raise WeComError(code, message, permanent=code not in (BUSY, *TOKEN_REFUSED))
+        return WeComError(code, message, retry_after=RATE_LIMIT_WAIT_S)
+    return WeComError(code, message, permanent=code not in (BUSY, *TOKEN_REFUSED))
+
+
+def raise_for(data: Mapping[str, Any], what: str) -> None:
+    error = error_for(data, what)
+    if error is not None:
+        raise error
 
 
 class Http:
@@ -85,12 +92,11 @@ class Http:
         except DeliveryError as exc:
             self.calls.failed(call, exc)
             raise
-        try:
-            raise_for(data, call)
-        except DeliveryError as exc:
-            self.calls.failed(call, exc)
-        else:
+        error = error_for(data, call)
+        if error is None:
             self.calls.ok(call)
+        else:
+            self.calls.failed(call, error)
         return data
 
     async def read(self, url: str, limit: int) -> tuple[bytes, str]:

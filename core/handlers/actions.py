@@ -49,6 +49,15 @@ def unchanged(ticket: Ticket, locale: Locale, render: Callable[[Locale], str]) -
     return ActResult(ticket, False, render(locale), {loc: render(loc) for loc in LOCALES})
 
 
+def already_in(ticket: Ticket, status: Status, locale: Locale) -> ActResult:
+    """Nothing to do: the ticket is in `status` already ("The ticket is already Closed.")."""
+    return unchanged(
+        ticket,
+        locale,
+        lambda loc: t("err.already_in_state", loc, status=t(f"status.{status.value}", loc)),
+    )
+
+
 async def act(cmd: ActOnTicket, uow: UnitOfWork, ctx: Context) -> ActResult:
     refuse_unstorable(param_values(cmd.params))
     if cmd.action == Action.COMMENT:
@@ -103,12 +112,7 @@ def _already_done(
         if not taken:
             return None
         if ticket.assignee_id == actor.id:
-            status = ticket.status
-            return unchanged(
-                ticket,
-                locale,
-                lambda loc: t("err.already_in_state", loc, status=t(f"status.{status.value}", loc)),
-            )
+            return already_in(ticket, ticket.status, locale)
         holder = ticket.assignee_id
 
         def render(loc: Locale) -> str:
@@ -117,11 +121,7 @@ def _already_done(
 
         raise refusal(Conflict, locale, render)
     if target is not None and ticket.status == target and cmd.action not in _NOT_IDEMPOTENT:
-        return unchanged(
-            ticket,
-            locale,
-            lambda loc: t("err.already_in_state", loc, status=t(f"status.{target.value}", loc)),
-        )
+        return already_in(ticket, target, locale)
     return _same_value(cmd, ticket, ctx, locale)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.commands import ActOnTicket, CloseTicket
 from core.errors import PermissionDenied
-from core.handlers.actions import ActResult, act, unchanged
+from core.handlers.actions import ActResult, act, already_in
 from core.handlers.checks import actor_of, load_ticket, refusal
 from core.i18n import as_locale, t
 from core.permissions import may
@@ -22,12 +22,7 @@ async def close_ticket(cmd: CloseTicket, uow: UnitOfWork, ctx: Context) -> ActRe
     if ticket.status in (Status.CLOSED, Status.CANCELLED):
         # finished: said so to whoever asks (anyone who sees the card sees that), whatever
         # they may do with an open one
-        done = ticket.status
-        return unchanged(
-            ticket,
-            locale,
-            lambda loc: t("err.already_in_state", loc, status=t(f"status.{done.value}", loc)),
-        )
+        return already_in(ticket, ticket.status, locale)
     action = Action.CANCEL if ticket.is_open else Action.CLOSE
     if action is Action.CANCEL and not may(actor, action, ticket, ctx.directory).allowed:
         # they typed /close: the refusal speaks of closing, not of the Cancel button
