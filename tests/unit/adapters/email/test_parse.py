@@ -140,9 +140,18 @@ def test_html_conversion_stops_at_the_size_limit() -> None:
     ids=["lt", "comment", "attr", "pi", "endtag", "cdata", "charref", "inline", "script", "long"],
 )
 def test_hostile_html_of_two_megabytes_is_converted_within_a_second(unit: str) -> None:
-    start = time.perf_counter()
-    html_to_text(unit * (2 * 2**20 // len(unit)))
-    assert time.perf_counter() - start < 1.0
+    # what is guarded is linear work: a quadratic parser takes minutes on 2 MB. One second is
+    # the budget on the development machine; a shared machine at half speed gets the same
+    # budget scaled by how long a tenth of the input took (its own speed, measured here)
+    def seconds(size: int) -> float:
+        start = time.perf_counter()
+        html_to_text(unit * (size // len(unit)))
+        return time.perf_counter() - start
+
+    tenth = seconds(2 * 2**20 // 10)
+    whole = seconds(2 * 2**20)
+    assert whole < max(1.0, 20 * tenth)  # linear is about 10x the tenth
+    assert whole < 5.0
 
 
 def test_html_comments_entities_and_bare_angle_brackets_read_like_a_browser_shows_them() -> None:
