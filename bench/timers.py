@@ -334,7 +334,7 @@ async def rig(db: str, ctx: Context, tmp: Path) -> AsyncIterator[Rig]:
         engine = create_engine(url)
         commits: list[datetime] = []
         writer = Writer(
-            engine, clock=ctx.clock, on_outbox=lambda: commits.append(datetime.now(UTC))
+            engine, clock=ctx.clock, on_outbox=lambda _channels: commits.append(datetime.now(UTC))
         )
         router = NoticeRouter(ctx, (WebchatReach({"it": HELPDESK_ROOM}),))
         policy = SchedulerPolicy(max_sleep_s=1.0)

@@ -156,7 +156,7 @@ async def build(config: Config, *, clock: Clock | None = None, migrate_db: bool 
     writer = Writer(
         engine,
         clock=clock,
-        on_outbox=lambda: dispatcher_ref[0].wake() if dispatcher_ref else None,
+        on_outbox=lambda channels: dispatcher_ref[0].wake(channels) if dispatcher_ref else None,
         on_commit=metrics.batch_size.observe,
     )
     files = AttachmentStore(Path(config.attachments.dir), config.attachments.max_bytes)

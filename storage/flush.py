@@ -80,7 +80,7 @@ async def flush(batch: BatchState, now: datetime) -> None:
         rows.append(row)
     if rows:
         await conn.execute(sa.insert(outbox), rows)
-        batch.outbox_due += sum(1 for r in rows if r["next_attempt_at"] <= now)
+        batch.outbox_due.update(r["channel"] for r in rows if r["next_attempt_at"] <= now)
     if batch.inbox:
         await conn.execute(sa.insert(inbox), batch.inbox)
 

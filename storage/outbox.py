@@ -5,7 +5,7 @@ Every write here runs through Writer.run, so on SQLite the writer stays the only
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -55,16 +55,52 @@ async def claim(
     now: datetime,
     limit: int,
     lease: timedelta,
-    skip_channels: Collection[str] = (),
+    channels: Sequence[str] | None = None,
 ) -> list[OutboxItem]:
     """Lease up to limit due rows to owner, oldest first; a row is never held by two owners.
 
-    skip_channels: channels whose rows are not claimed now (the dispatcher has enough of them
-    queued already, so a stuck platform does not fill the batch and starve the others)."""
+    channels: claim only these channels' rows, in this order of preference, each read from its
+    own index range (the dispatcher has enough of the others queued; a platform paced to its
+    quota may have thousands waiting, which a claim must not walk on every commit). None: any
+    channel's."""
+    if channels is None:
+        claimed = list(await _claim_rows(conn, owner, now, limit, lease, None))
+    else:
+        claimed = []
+        for channel in channels:
+            if len(claimed) >= limit:
+                break
+            claimed += await _claim_rows(conn, owner, now, limit - len(claimed), lease, channel)
+    rows = sorted(claimed, key=lambda r: (r.next_attempt_at, r.id))
+    keys = await _ticket_keys(conn, {r.ticket_id for r in rows if r.ticket_id is not None})
+    return [
+        OutboxItem(
+            id=r.id,
+            channel=r.channel,
+            kind=r.kind,
+            ticket_id=r.ticket_id,
+            ticket_key=keys.get(r.ticket_id) if r.ticket_id is not None else None,
+            target=dict(r.target),
+            payload=dict(r.payload),
+            attempts=r.attempts,
+            card_ref_id=r.card_ref_id,
+        )
+        for r in rows
+    ]
+
+
+async def _claim_rows(
+    conn: AsyncConnection,
+    owner: str,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    channel: str | None,
+) -> Sequence[sa.Row[Any]]:
     due = [outbox.c.status == "pending", outbox.c.next_attempt_at <= now]
-    if skip_channels:
-        due.append(outbox.c.channel.not_in(list(skip_channels)))
-    claimed = await claim_leased(
+    if channel is not None:
+        due.append(outbox.c.channel == channel)
+    return await claim_leased(
         conn,
         outbox,
         due=due,
@@ -85,22 +121,6 @@ async def claim(
             outbox.c.next_attempt_at,
         ),
     )
-    rows = sorted(claimed, key=lambda r: (r.next_attempt_at, r.id))
-    keys = await _ticket_keys(conn, {r.ticket_id for r in rows if r.ticket_id is not None})
-    return [
-        OutboxItem(
-            id=r.id,
-            channel=r.channel,
-            kind=r.kind,
-            ticket_id=r.ticket_id,
-            ticket_key=keys.get(r.ticket_id) if r.ticket_id is not None else None,
-            target=dict(r.target),
-            payload=dict(r.payload),
-            attempts=r.attempts,
-            card_ref_id=r.card_ref_id,
-        )
-        for r in rows
-    ]
 
 
 async def next_due(conn: AsyncConnection) -> datetime | None:

@@ -216,6 +216,17 @@ outbox = sa.Table(
     sa.Index(None, "status", "next_attempt_at"),
     sa.Index(None, "ticket_id"),
 )
+# One channel's due rows in order, for a claim that leaves out channels with enough queued (a
+# platform paced to its quota): without it the claim walked every pending row of the paced
+# channel, a backlog of thousands, on each commit. Pending rows only, so it stays small.
+sa.Index(
+    "ix_outbox_pending_channel",
+    outbox.c.channel,
+    outbox.c.next_attempt_at,
+    outbox.c.id,
+    sqlite_where=outbox.c.status == "pending",
+    postgresql_where=outbox.c.status == "pending",
+)
 
 card_refs = sa.Table(
     "card_refs",

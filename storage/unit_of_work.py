@@ -146,10 +146,10 @@ class BatchState:
         self.tracked: dict[str, Tracked] = {}
         self.buffers = Buffers()
         self.inbox: list[dict[str, Any]] = []
-        # outbox rows the flush queued that are due at once: only such a commit gives the
-        # dispatcher work (a row held for later, such as a coalescing notice, is found by its
-        # idle probe of the next due time)
-        self.outbox_due = 0
+        # the channels of outbox rows the flush queued that are due at once: only such a commit
+        # gives the dispatcher work (a row held for later, such as a coalescing notice, is found
+        # by its idle probe of the next due time), and only for those channels
+        self.outbox_due: set[str] = set()
 
     async def load(self, key: str) -> Tracked | None:
         found = self.tracked.get(key)

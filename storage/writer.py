@@ -89,8 +89,16 @@ class _Result:
 
     answers: list[tuple[_Submission, Any, BaseException | None]] = field(default_factory=list)
     deferred: list[_Submission] = field(default_factory=list)
-    # the commit queued outbox rows: worth waking the dispatcher
-    queued_outbox: bool = False
+    # the commit queued outbox rows due now, for these channels (None: for channels unknown, a
+    # raw write's): worth waking the dispatcher
+    queued_outbox: set[str] | None = field(default_factory=set)
+
+    def queued_for(self, channels: set[str] | None) -> None:
+        if self.queued_outbox is not None:
+            if channels is None:
+                self.queued_outbox = None
+            else:
+                self.queued_outbox |= channels
 
     def answer(
         self, sub: _Submission, value: Any = None, error: BaseException | None = None
@@ -107,14 +115,15 @@ class Writer:
         engine: AsyncEngine,
         *,
         max_batch: int = 256,
-        on_outbox: Callable[[], None] | None = None,
+        on_outbox: Callable[[frozenset[str] | None], None] | None = None,
         on_commit: Callable[[int], None] | None = None,
         clock: Clock | None = None,
     ) -> None:
         self.engine = engine
         self._max_batch = max_batch
-        # called after a commit that queued outbox rows (the dispatcher's wake-up); a commit
-        # that queued nothing to send does not cost the dispatcher a claim transaction
+        # called after a commit that queued outbox rows, with their channels (None: not known):
+        # the dispatcher's wake-up; a commit that queued nothing to send does not cost the
+        # dispatcher a claim transaction
         self._on_outbox = on_outbox
         # told how many submissions each committed transaction carried (the batch-size metric)
         self._on_commit = on_commit
@@ -248,8 +257,9 @@ class Writer:
         for sub, value, error in result.answers:
             _settle(sub, value, error)
         self._carry.extend(result.deferred)
-        if self._on_outbox is not None and result.queued_outbox:
-            self._on_outbox()
+        queued = result.queued_outbox
+        if self._on_outbox is not None and (queued is None or queued):
+            self._on_outbox(None if queued is None else frozenset(queued))
 
     async def _transaction(self, batch: list[_Submission]) -> _Result:
         result = _Result()
@@ -266,8 +276,9 @@ class Writer:
             for sub in batch:
                 if sub.raw is not None:
                     await _run_raw(conn, sub, result)
-                    result.queued_outbox |= sub.queues_outbox
-            result.queued_outbox |= state.outbox_due > 0
+                    if sub.queues_outbox:
+                        result.queued_for(None)
+            result.queued_for(state.outbox_due)
         return result
 
     async def _run_work(

@@ -19,7 +19,7 @@ import logging
 import random
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Collection, Mapping
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -74,7 +74,8 @@ class Dispatcher:
         self.policy = policy or DispatchPolicy()
         self.owner = f"dispatcher-{uuid.uuid4().hex[:8]}"
         self._kick = asyncio.Event()
-        self._due = True  # rows may be due that nobody has claimed yet
+        self._due = True  # rows of any channel may be due that nobody has claimed yet
+        self._due_channels: set[str] = set()  # these channels' rows may be (a commit said so)
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._pace: dict[str, Pace] = {}
@@ -86,8 +87,12 @@ class Dispatcher:
         # card ref -> the state an update returned that is not settled yet (newer than stored)
         self._unsettled_states: dict[int, dict[str, Any]] = {}
 
-    def wake(self) -> None:
-        self._due = True
+    def wake(self, channels: Collection[str] | None = None) -> None:
+        """Rows became due: for these channels, or (None) for any."""
+        if channels is None:
+            self._due = True
+        else:
+            self._due_channels.update(channels)
         self._kick.set()
 
     async def start(self) -> None:
@@ -120,14 +125,19 @@ class Dispatcher:
                     settling = None
                 if flight.finished and settling is None:
                     settling = self._background(self._settle(flight))
-                if self._due and claiming is None:
+                if claiming is None and (self._due or self._due_channels):
                     limit, full = flight.room(self.policy)
-                    if limit > 0:
+                    which = self._claimable(full)
+                    if limit > 0 and (which is None or which):
+                        if self._due:  # any channel's rows: the full ones' too, later
+                            self._due_channels |= full
                         self._due = False
-                        claiming = self._background(self._claim(flight, limit, full))
+                        self._due_channels &= full  # claimed once they have room
+                        claiming = self._background(self._claim(flight, limit, which))
                 self._start(flight)
                 active = bool(flight.running or flight.waiting or claiming or settling)
-                if self._stopping and not active and not flight.finished and not self._due:
+                due = self._due or self._due_channels
+                if self._stopping and not active and not flight.finished and not due:
                     return
                 if poll_at is None:
                     poll = _BUSY_POLL_S if active else await self._idle_delay()
@@ -177,7 +187,7 @@ class Dispatcher:
     async def run_once(self) -> int:
         """Claim what is due, deliver it, settle the results in one write. Returns items handled."""
         flight = Flight()
-        handled = await self._claim(flight, self.policy.batch, set())
+        handled = await self._claim(flight, self.policy.batch, None)
         while flight.waiting or flight.running:
             self._start(flight)
             if not flight.running:
@@ -193,14 +203,25 @@ class Dispatcher:
         await self._settle(flight)
         return handled
 
-    async def _claim(self, flight: Flight, limit: int, skip: set[str]) -> int:
-        """Lease up to limit due rows (none of the skipped channels) and queue them in flight."""
+    def _claimable(self, full: set[str]) -> list[str] | None:
+        """The channels a claim reads now, None for any. A channel with a full round queued
+        (`full`) is left out, and the claim then reads the others one by one: they are few, and
+        a channel held back by its quota may have thousands of rows due, which a claim of any
+        channel's rows would walk past on every commit."""
+        if not full:
+            return None
+        wanted = set(self.channels) | self._due_channels if self._due else self._due_channels
+        return sorted(wanted - full)
+
+    async def _claim(self, flight: Flight, limit: int, channels: list[str] | None) -> int:
+        """Lease up to limit due rows (of these channels, None: of any) and queue them in
+        flight."""
         now = self.clock.now()
         lease = self.policy.lease_for()
         owner = self.owner
 
         async def claim(conn: AsyncConnection) -> list[outbox.OutboxItem]:
-            return await outbox.claim(conn, owner, now, limit, lease, skip)
+            return await outbox.claim(conn, owner, now, limit, lease, channels)
 
         try:
             items = await self.writer.run(claim)
@@ -215,7 +236,10 @@ class Dispatcher:
             log.exception("outbox claim failed; retrying shortly")
             return 0
         if len(items) >= limit:
-            self._due = True  # there may be more
+            if channels is None:
+                self._due = True  # there may be more
+            else:
+                self._due_channels.update(channels)
         start_by = now + lease - timedelta(seconds=self.policy.send_timeout_s) - LEASE_MARGIN
         for item in items:
             ticket = tickets.get(item.ticket_id) if item.ticket_id is not None else None

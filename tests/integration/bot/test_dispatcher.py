@@ -274,6 +274,82 @@ async def test_the_running_dispatcher_sends_what_the_rate_held_back_when_time_al
     assert sorted(room for room, _ in channel.posts) == ["r1", "r2", "r3", "r4", "r5"]
 
 
+async def test_a_channel_held_back_by_its_quota_costs_no_claim_and_holds_up_no_other(
+    world: World,
+) -> None:
+    # A platform paced to its quota (DingTalk's 20 calls a second) builds a backlog under a
+    # burst. Its new rows must not make every commit claim again (each claim walked the whole
+    # backlog), and another channel's card must still go out at once.
+    services, other, _dispatcher, clock = world
+    paced = QuotaChannel()
+    paced.name = "paced"
+    dispatcher = Dispatcher(
+        services.engine,
+        services.writer,
+        {"paced": paced, "fake": other},
+        services.service.ctx,
+        clock,
+        services.metrics,
+        DispatchPolicy(max_attempts=3, batch=8, channel_concurrency=4),
+    )
+    claims: list[object] = []
+    run = services.writer.run
+
+    async def counted(fn: Any, **options: Any) -> Any:
+        if getattr(fn, "__qualname__", "").endswith("_claim.<locals>.claim"):
+            claims.append(fn)
+        return await run(fn, **options)
+
+    services.writer.run = counted  # type: ignore[method-assign]
+    await dispatcher.start()
+    try:
+        for i in range(12):
+            await _open_on(services, "paced", f"p{i}")
+            dispatcher.wake({"paced"})
+        await _until(_posted(paced, 2))  # two a second; the clock stands still
+        await _until(_holding(services, "paced", 4))  # a full round waits for the quota
+        before, held = len(claims), await _held(services, "paced")
+        for i in range(12, 20):
+            await _open_on(services, "paced", f"p{i}")
+            dispatcher.wake({"paced"})  # what each commit does
+        await asyncio.sleep(0.05)
+        assert len(claims) == before  # the paced channel is full: nothing to claim for it
+        assert await _held(services, "paced") == held
+        await _open_on(services, "fake", "r1")
+        dispatcher.wake({"fake"})
+        await _until(_posted(other, 1))
+        assert len(claims) == before + 1
+        assert len(paced.posts) == 2
+    finally:
+        await dispatcher.stop(drain_timeout=0.2)  # the paced rows wait for time that never comes
+
+
+async def _open_on(services: Services, channel: str, room: str) -> None:
+    await services.service.submit(
+        OpenTicket("it", "Printer jammed", "zhao.li", ChannelRef(channel, room))
+    )
+
+
+async def _held(services: Services, channel: str) -> int:
+    """Rows of the channel the dispatcher claimed and holds unsent."""
+    async with services.engine.connect() as conn:
+        held = await conn.execute(
+            sa.select(sa.func.count()).where(
+                outbox.c.channel == channel,
+                outbox.c.status == "pending",
+                outbox.c.lease_owner.is_not(None),
+            )
+        )
+        return int(held.scalar_one())
+
+
+def _holding(services: Services, channel: str, count: int) -> Any:
+    async def check() -> bool:
+        return await _held(services, channel) >= count
+
+    return check
+
+
 async def test_a_disabled_channel_fails_the_row_with_a_reason(world: World) -> None:
     services, _channel, dispatcher, _clock = world
     await services.service.submit(OpenTicket("it", "x", "zhao.li", ChannelRef("nowhere", "c")))

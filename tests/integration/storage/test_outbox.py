@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -181,6 +183,67 @@ async def test_an_expired_lease_is_claimed_again(writer: Writer, clock: FrozenCl
     assert len(await claim("crashed")) == 1
     clock.advance(LEASE + timedelta(seconds=1))
     assert len(await claim("survivor")) == 1
+
+
+async def test_a_claim_of_some_channels_leases_only_their_rows_oldest_first(
+    writer: Writer, clock: FrozenClock
+) -> None:
+    ctx = context(clock)
+    for title in ("one", "two", "three"):
+        await open_one(writer, ctx, title, where=SLACK)
+        clock.advance(timedelta(seconds=1))
+        await open_one(writer, ctx, title, where=WEBCHAT)
+
+    async def claim(conn: AsyncConnection) -> list[outbox.OutboxItem]:
+        return await outbox.claim(conn, "d1", clock.now(), 2, LEASE, ["webchat", "slack"])
+
+    first = await writer.run(claim)
+    assert [(i.channel, i.ticket_key) for i in first] == [
+        ("webchat", "IT-1002"),
+        ("webchat", "IT-1004"),
+    ]  # the first channel named fills the limit
+    rest = await writer.run(lambda conn: outbox.claim(conn, "d1", clock.now(), 10, LEASE, []))
+    assert rest == []  # no channel named: nothing
+    after = await writer.run(
+        lambda conn: outbox.claim(conn, "d1", clock.now(), 10, LEASE, ["webchat", "slack"])
+    )
+    assert [(i.channel, i.ticket_key) for i in after] == [
+        ("slack", "IT-1001"),
+        ("slack", "IT-1003"),
+        ("slack", "IT-1005"),
+        ("webchat", "IT-1006"),
+    ]  # oldest first across the channels read
+
+
+async def test_a_claim_of_one_channel_reads_its_own_rows_not_the_whole_backlog(
+    writer: Writer, engine: AsyncEngine, db_url: str, clock: FrozenClock
+) -> None:
+    # A paced channel's backlog (thousands of due rows) must not be walked by a claim of the
+    # other channels: the claim of one channel is a range of an index of pending rows.
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the plan is read with SQLite's EXPLAIN QUERY PLAN")
+    await open_one(writer, context(clock))
+    captured: list[tuple[str, Any]] = []
+
+    def remember(_c: object, _cursor: object, statement: str, params: Any, *_a: object) -> None:
+        if statement.lstrip().upper().startswith("UPDATE OUTBOX"):
+            captured.append((statement, params))
+
+    async def claim(conn: AsyncConnection) -> list[outbox.OutboxItem]:
+        sync = conn.sync_connection
+        assert sync is not None
+        sa.event.listen(sync, "before_cursor_execute", remember)
+        try:
+            return await outbox.claim(conn, "d1", clock.now(), 5, LEASE, ["webchat"])
+        finally:
+            sa.event.remove(sync, "before_cursor_execute", remember)
+
+    await writer.run(claim)
+    [(statement, params)] = captured
+    async with engine.connect() as conn:
+        plan = await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)
+        details = " ".join(str(row[-1]) for row in plan)
+    assert "ix_outbox_pending_channel" in details, details
 
 
 async def test_two_dispatchers_on_postgresql_never_get_the_same_row(

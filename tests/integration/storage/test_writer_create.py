@@ -103,8 +103,8 @@ async def test_unused_reservations_are_handed_back(
 async def test_the_dispatcher_is_woken_after_a_commit_that_queued_something_to_send(
     engine: AsyncEngine, clock: FrozenClock
 ) -> None:
-    wakes: list[int] = []
-    writer = Writer(engine, clock=clock, on_outbox=lambda: wakes.append(1))
+    wakes: list[frozenset[str] | None] = []
+    writer = Writer(engine, clock=clock, on_outbox=wakes.append)
 
     async def nothing(uow: StorageUnitOfWork) -> None:
         return None
@@ -116,7 +116,7 @@ async def test_the_dispatcher_is_woken_after_a_commit_that_queued_something_to_s
     await writer.stop()
 
     assert quiet == 0
-    assert wakes == [1]
+    assert wakes == [frozenset({"slack"})]  # woken for the channel that has something to send
 
 
 async def test_stop_finishes_what_was_queued(engine: AsyncEngine, clock: FrozenClock) -> None:

@@ -50,9 +50,11 @@ def opening(title: str = "VPN is down", where: ChannelRef = SLACK) -> OpenTicket
     return OpenTicket(type_id="it", title=title, requester_id="alice", origin=where)
 
 
-async def open_one(writer: Writer, ctx: Context, title: str = "VPN is down") -> Ticket:
+async def open_one(
+    writer: Writer, ctx: Context, title: str = "VPN is down", where: ChannelRef = SLACK
+) -> Ticket:
     async def work(uow: StorageUnitOfWork) -> Ticket:
-        return await open_ticket(opening(title), uow, ctx)
+        return await open_ticket(opening(title, where), uow, ctx)
 
     outcome = await writer.submit(work, reserve="IT")
     assert outcome.value is not None
