@@ -8,13 +8,8 @@ where it is awaited, as a call into SQLite's C library (which releases the GIL a
 
 What that asks of the code around it:
 - A statement blocks the loop while SQLite runs it. Writes and the service's reads are small
-  (indexed, paged); a whole-table report on a large database is better run against PostgreSQL.
-- Except COMMIT: writing the WAL, its fsync and now and then a checkpoint took about a
-  millisecond a commit (several for a checkpoint) on the machines measured, a quarter of a
-  busy writer's fixed cost per transaction. It runs on a thread of its own (one for the
-  process: SQLite's write lock admits one commit at a time anyway), and the loop goes on with
-  other work meanwhile: reading and parsing the next messages while this batch becomes durable.
-  Nothing is answered before the commit returns.
+  (indexed, paged) and a commit's fsync takes well under a millisecond on a local disk; a
+  whole-table report on a large database is better run against PostgreSQL.
 - SQLite's busy handler must not sleep on the loop's thread: another connection of this process
   that holds the lock could never finish. Connections are opened with busy_timeout 0, and a
   statement refused with SQLITE_BUSY is tried again after an `asyncio.sleep`, for up to
@@ -27,11 +22,9 @@ problem).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import make_url
@@ -60,14 +53,14 @@ def connector(url: str) -> Callable[[], Any]:
     return connect
 
 
-async def _unbusy(call: Callable[[], T], *, off_loop: bool = False) -> T:
-    """Run `call` (off_loop: on the commit thread); while SQLite answers "busy" (another
-    connection holds the lock), wait on the loop and try again, for up to BUSY_WAIT_S."""
+async def _unbusy(call: Callable[[], T]) -> T:
+    """Run `call`; while SQLite answers "busy" (another connection holds the lock), wait on the
+    loop and try again, for up to BUSY_WAIT_S."""
     deadline: float | None = None
     pause = _FIRST_PAUSE_S
     while True:
         try:
-            return await _on_commit_thread(call) if off_loop else call()
+            return call()
         except sqlite3.OperationalError as error:
             if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
                 raise
@@ -77,32 +70,6 @@ async def _unbusy(call: Callable[[], T], *, off_loop: bool = False) -> T:
                 raise
             await asyncio.sleep(pause)
             pause = min(pause * 2, _LONGEST_PAUSE_S)
-
-
-async def _on_commit_thread(call: Callable[[], T]) -> T:
-    """`call` on the commit thread. Nothing else uses the connection meanwhile: its one user
-    awaits this. Once begun, the call is waited for even if the awaiting task is cancelled, so
-    the connection is never handed on while the thread still uses it."""
-    running = asyncio.get_running_loop().run_in_executor(_commit_thread(), call)
-    try:
-        return await asyncio.shield(running)
-    except asyncio.CancelledError:
-        with contextlib.suppress(Exception):
-            await running
-        raise
-
-
-_COMMITS: ThreadPoolExecutor | None = None
-
-
-def _commit_thread() -> ThreadPoolExecutor:
-    """One thread for every commit of the process: SQLite's write lock lets one through at a
-    time anyway, and a thread of its own keeps commits from queueing behind other blocking
-    work (file writes, name lookups) on the loop's default executor."""
-    global _COMMITS
-    if _COMMITS is None:
-        _COMMITS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-commit")
-    return _COMMITS
 
 
 class _Requests:
@@ -193,9 +160,7 @@ class InlineConnection:
         return InlineCursor(self._conn.cursor())
 
     async def commit(self) -> None:
-        """COMMIT on the commit thread: writing the WAL and its fsync (and, every thousand
-        pages, a checkpoint) take a millisecond or more, which the loop spends on other work."""
-        await _unbusy(self._conn.commit, off_loop=True)
+        await _unbusy(self._conn.commit)
 
     async def rollback(self) -> None:
         self._conn.rollback()

@@ -1,10 +1,8 @@
-"""SQLite on the loop's thread: a lock held by another connection is waited for on the loop, and
-a commit is written on a thread of its own while the loop goes on."""
+"""SQLite on the loop's thread: a lock held by another connection is waited for on the loop."""
 
 from __future__ import annotations
 
 import asyncio
-import threading
 from pathlib import Path
 
 import pytest
@@ -85,33 +83,3 @@ async def test_aiosqlites_threads_remain_one_setting_away(
         await engine.dispose()
 
     assert busy == 5000 and driver.startswith("aiosqlite")
-
-
-async def test_statements_run_on_the_loop_and_the_commit_on_the_commit_thread(
-    tmp_path: Path,
-) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'gongdan.db'}"
-    await migrate(url)
-    engine = create_engine(url)
-    ran: list[tuple[str, str]] = []  # (statement, thread)
-
-    def trace(statement: str) -> None:
-        ran.append((statement.split()[0].upper(), threading.current_thread().name))
-
-    try:
-        async with engine.begin() as conn:
-            raw = (await conn.get_raw_connection()).driver_connection
-            assert isinstance(raw, sqlite_inline.InlineConnection)
-            raw._conn.set_trace_callback(trace)
-            await conn.execute(text("INSERT INTO counters (name, value) VALUES ('a', 1)"))
-        raw._conn.set_trace_callback(None)
-        async with engine.connect() as conn:
-            stored = (await conn.execute(text("SELECT value FROM counters"))).scalar()
-    finally:
-        await engine.dispose()
-
-    loop_thread = threading.current_thread().name
-    assert ("INSERT", loop_thread) in ran
-    [(_, committed_on)] = [r for r in ran if r[0] == "COMMIT"]
-    assert committed_on.startswith("sqlite-commit")
-    assert stored == 1
