@@ -59,8 +59,8 @@ async def claim(
 ) -> list[OutboxItem]:
     """Lease up to limit due rows to owner, oldest first; a row is never held by two owners.
 
-    channels: claim only these channels' rows, in this order of preference, each read from its
-    own index range (the dispatcher has enough of the others queued; a platform paced to its
+    channels: claim only these channels' rows, each read from its own index range, in the order
+    given while the limit lasts (the dispatcher has enough of the others queued; a platform paced to its
     quota may have thousands waiting, which a claim must not walk on every commit). None: any
     channel's."""
     if channels is None:

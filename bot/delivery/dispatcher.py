@@ -129,10 +129,10 @@ class Dispatcher:
                     limit, full = flight.room(self.policy)
                     which = self._claimable(full)
                     if limit > 0 and (which is None or which):
-                        if self._due:  # any channel's rows: the full ones' too, later
-                            self._due_channels |= full
+                        # what this claim leaves out is claimed once it has room: the full
+                        # channels that were due (all of them, when any channel's rows were)
+                        self._due_channels = set(full) if self._due else self._due_channels & full
                         self._due = False
-                        self._due_channels &= full  # claimed once they have room
                         claiming = self._background(self._claim(flight, limit, which))
                 self._start(flight)
                 active = bool(flight.running or flight.waiting or claiming or settling)
@@ -205,9 +205,9 @@ class Dispatcher:
 
     def _claimable(self, full: set[str]) -> list[str] | None:
         """The channels a claim reads now, None for any. A channel with a full round queued
-        (`full`) is left out, and the claim then reads the others one by one: they are few, and
-        a channel held back by its quota may have thousands of rows due, which a claim of any
-        channel's rows would walk past on every commit."""
+        (`full`) is left out, and the claim then reads the others one by one (in name order):
+        they are few, and a channel held back by its quota may have thousands of rows due, which
+        a claim of any channel's rows would walk past on every commit."""
         if not full:
             return None
         wanted = set(self.channels) | self._due_channels if self._due else self._due_channels

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,6 +33,17 @@ def _need_chromium() -> None:
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
 
 
+async def _signed_in(
+    browser: Any, url: str, person: str, locale: str, room: str = "helpdesk"
+) -> Any:
+    """A page of its own (its own cookies) in `locale`, as `person`, in `room`."""
+    page = await (await browser.new_context(locale=locale)).new_page()
+    await page.goto(url + "/")
+    await page.select_option("#person", person)
+    await page.click(f"[data-room={room}]")
+    return page
+
+
 async def test_person_types_message_sees_card_and_accept_updates_it_in_place(
     sqlite_url: str,
 ) -> None:
@@ -41,10 +53,7 @@ async def test_person_types_message_sees_card_and_accept_updates_it_in_place(
     async with running(service_config(sqlite_url)) as svc, async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
         try:
-            page = await browser.new_page(locale="zh-CN")
-            await page.goto(svc.url + "/")
-            await page.select_option("#person", "zhao.li")
-            await page.click("[data-room=helpdesk]")
+            page = await _signed_in(browser, svc.url, "zhao.li", "zh-CN")
             await page.fill("#composer-input", "3楼打印机坏了 / the printer on 3F is broken")
             await page.click("#composer-send")
 
@@ -83,12 +92,8 @@ async def test_a_comment_posted_on_a_card_shows_in_its_thread_in_another_tab(
     async with running(service_config(sqlite_url)) as svc, async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
         try:
-            requester = await (await browser.new_context(locale="zh-CN")).new_page()
-            agent = await (await browser.new_context(locale="en-US")).new_page()
-            for page, person in ((requester, "zhao.li"), (agent, "li.lei")):
-                await page.goto(svc.url + "/")
-                await page.select_option("#person", person)
-                await page.click("[data-room=helpdesk]")
+            requester = await _signed_in(browser, svc.url, "zhao.li", "zh-CN")
+            agent = await _signed_in(browser, svc.url, "li.lei", "en-US")
             await requester.fill("#composer-input", "打印机卡纸")
             await requester.click("#composer-send")
             card = agent.locator('.card[data-ticket="IT-1001"]')
@@ -169,10 +174,7 @@ async def test_a_burst_of_answers_shows_at_most_three_notices_at_once(sqlite_url
     async with running(service_config(sqlite_url)) as svc, async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
         try:
-            page = await browser.new_page(locale="en")
-            await page.goto(svc.url + "/")
-            await page.select_option("#person", "zhao.li")
-            await page.click("[data-room=helpdesk]")
+            page = await _signed_in(browser, svc.url, "zhao.li", "en")
             notices = page.locator('[data-testid="notice"]')
             most = 0
             for command in ("/help", "/mine", "/queue", "/help", "/mine"):  # each answers
@@ -195,12 +197,8 @@ async def test_a_half_written_comment_and_the_keyboard_focus_survive_the_card_ch
     async with running(service_config(sqlite_url)) as svc, async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
         try:
-            requester = await (await browser.new_context(locale="en-US")).new_page()
-            agent = await (await browser.new_context(locale="en-US")).new_page()
-            for page, person in ((requester, "zhao.li"), (agent, "li.lei")):
-                await page.goto(svc.url + "/")
-                await page.select_option("#person", person)
-                await page.click("[data-room=helpdesk]")
+            requester = await _signed_in(browser, svc.url, "zhao.li", "en-US")
+            agent = await _signed_in(browser, svc.url, "li.lei", "en-US")
             await requester.fill("#composer-input", "VPN drops every hour")
             await requester.press("#composer-input", "Enter")
             card = agent.locator('.card[data-ticket="IT-1001"]')
@@ -293,10 +291,7 @@ async def test_a_message_that_lacks_a_required_field_opens_its_form_at_that_fiel
     async with running(config) as svc, async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
         try:
-            page = await browser.new_page(locale="zh-CN")
-            await page.goto(svc.url + "/")
-            await page.select_option("#person", "alice.chen")
-            await page.click("[data-room=facilities]")
+            page = await _signed_in(browser, svc.url, "alice.chen", "zh-CN", "facilities")
             # the hint's example opens this room's type, not the first one configured
             assert "/new repair" in await page.inner_text("#composer-hint")
             await page.fill("#composer-input", "空调漏水")

@@ -139,7 +139,7 @@ async def test_a_submission_is_freed_when_its_batch_ends_without_the_cycle_colle
 ) -> None:
     # At a thousand messages a second, a unit of work that was a reference cycle left its
     # tickets, events and sends (and its whole batch's) for the cycle collector: passes over
-    # 20,000 objects several times a second, 10-25 ms each, stalls every message waited out.
+    # 20,000 objects several times a second, 10-27 ms each, stalls every message waited out.
     ctx = context(clock)
     await open_one(writer, ctx)  # caches and compiled statements are made once
     units: list[weakref.ref[StorageUnitOfWork]] = []
