@@ -102,7 +102,7 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "err.forbidden": (
         # action labels are nouns as often as verbs ("Priority"), so they are quoted, not conjugated
-        'You cannot use "{action}" on {key}: {reason}.',
+        "You cannot use “{action}” on {key}: {reason}.",
         "你不能对 {key} 执行“{action}”：{reason}。",
     ),
     "err.not_found": ("No ticket {key}.", "找不到工单 {key}。"),

@@ -57,9 +57,9 @@ def missing_fields(ttype: TicketType, title: str, exc: FormInvalid) -> dict[Loca
             head = f"您的请求“{title}”还缺少信息，未创建工单。请回复本邮件并补上这些行："
             tail = "每行写成“字段：值”。"
         else:
-            head = f'Your request "{title}" needs more information; no ticket was opened yet.'
+            head = f"Your request “{title}” needs more information; no ticket was opened yet."
             head += " Please send it again with these lines:"
-            tail = 'Write each one as "Field: value".'
+            tail = "Write each one as “Field: value”."
         out[loc] = "\n".join([head, "", *lines, "", tail])
     return out
 

@@ -223,7 +223,7 @@ async def test_refusals_and_no_ops_carry_both_languages_so_the_page_shows_the_on
 
     assert refused["level"] == "error"
     assert refused["text"] == {
-        "en": 'You cannot use "Accept" on IT-1001: you are not in the ticket\'s team.',
+        "en": "You cannot use “Accept” on IT-1001: you are not in the ticket's team.",
         "zh-CN": "你不能对 IT-1001 执行“受理”：你不在该工单的团队中。",
     }
     assert same["level"] == "info"

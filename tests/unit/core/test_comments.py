@@ -126,7 +126,7 @@ async def test_outsider_cannot_comment(uow: FakeUnitOfWork, ctx: Context) -> Non
         await add_comment(comment(ticket.key, "bob", "hi"), uow, ctx)
 
     assert err.value.message == (
-        'You cannot use "Comment" on IT-1001: '
+        "You cannot use “Comment” on IT-1001: "
         "only the requester, the assignee or the team may do that."
     )
 

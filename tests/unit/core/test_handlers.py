@@ -126,7 +126,7 @@ async def test_requester_outside_the_team_cannot_resolve_and_is_told_why_in_engl
         await press(uow, ctx, ticket.key, Action.RESOLVE, "bob")
 
     assert err.value.message == (
-        f'You cannot use "Resolve" on {ticket.key}: '
+        f"You cannot use “Resolve” on {ticket.key}: "
         "only the assignee, the team's lead or manager may do that."
     )
     assert ticket.status == Status.ASSIGNED

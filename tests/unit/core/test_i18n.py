@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.i18n import LOCALES, Locale, Text, as_locale, both, has, t
+from core.i18n import _MESSAGES, LOCALES, Locale, Text, as_locale, both, has, t
 from core.ticket import Priority, Status
 from core.workflow import Action
 
@@ -45,10 +45,30 @@ def test_every_label_core_shows_is_translated(key: str) -> None:
     assert en != key
 
 
+# English quotes with typographic marks too (“Resolve”), the one non-ASCII it uses
+_EN_QUOTES = str.maketrans("", "", "“”")
+
+
 @pytest.mark.parametrize("key", KEYS_CORE_USES)
 def test_chinese_labels_are_written_in_chinese(key: str) -> None:
     assert not t(key, "zh-CN").isascii()
-    assert t(key, "en").isascii()
+    assert t(key, "en").translate(_EN_QUOTES).isascii()
+
+
+@pytest.mark.parametrize("key", sorted(_MESSAGES))
+def test_messages_quote_with_typographic_marks_never_straight_ones(key: str) -> None:
+    for locale in LOCALES:
+        assert '"' not in t(key, locale)
+
+
+def test_a_refusal_quotes_the_button_it_names_as_the_rest_of_the_product_does() -> None:
+    params = {"action": "Resolve", "key": "IT-7", "reason": "only the assignee may do that"}
+    assert t("err.forbidden", "en", **params) == (
+        "You cannot use “Resolve” on IT-7: only the assignee may do that."
+    )
+    assert t("chat.already", "en", key="IT-7", title="VPN", status="closed") == (
+        "IT-7 “VPN” is already closed."
+    )
 
 
 def test_messages_fill_in_their_placeholders() -> None:
