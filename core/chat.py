@@ -15,7 +15,7 @@ from core.errors import NotFound
 from core.i18n import LOCALES, Locale, as_locale, t
 from core.people import Person, Team
 from core.ports import TicketReader
-from core.ticket import Ticket
+from core.ticket import Status, Ticket
 
 LIST_LIMIT = 10
 HELP_ORDER = (
@@ -56,6 +56,13 @@ def unchanged_line(ticket: Ticket, locale: Locale) -> str:
     status = t(f"status.{ticket.status.value}", locale)
     status = status.lower() if locale == "en" else status
     return t("chat.already", locale, key=ticket.key, status=status, title=ticket.title)
+
+
+def closed_line(ticket: Ticket, locale: Locale) -> str:
+    """What /close did, in a sentence: "Closed IT-12 “Printer broken”.", or for a ticket that
+    was still open, that closing it cancelled it (withdrew the request)."""
+    text_id = "chat.cancelled" if ticket.status is Status.CANCELLED else "chat.closed"
+    return t(text_id, locale, key=ticket.key, title=ticket.title)
 
 
 async def answer(

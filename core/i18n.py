@@ -177,6 +177,12 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "chat.line": ("{key} [{status}] {title}", "{key}【{status}】{title}"),
     "chat.already": ("{key} “{title}” is already {status}.", "{key}“{title}”已是“{status}”状态。"),
+    # what /close did: closed a resolved ticket, or withdrew (cancelled) one still open
+    "chat.closed": ("Closed {key} “{title}”.", "已关闭 {key}“{title}”。"),
+    "chat.cancelled": (
+        "Cancelled {key} “{title}”: it was not resolved yet, so closing it withdrew the request.",
+        "已取消 {key}“{title}”：工单尚未解决，关闭即撤回了这个请求。",
+    ),
     "chat.more": (
         "… and more: see the web chat or the REST API",
         "……更多请在网页聊天或 REST API 中查看",

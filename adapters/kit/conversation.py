@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from adapters.kit.intake import ELLIPSIS, committed_key, form_prefill, remembered_key, title_from
 from adapters.ports import Commands, Conversations, InboundKey, Submitted
-from core.chat import help_text, ticket_line, unchanged_line
+from core.chat import closed_line, help_text, unchanged_line
 from core.clock import Clock
 from core.commands import AddComment, CloseTicket, Command, OpenTicket
 from core.conversation import (
@@ -245,8 +245,9 @@ class ChatIntake:
             done = await self._submit(close, msg.key)
             result = done.value
             if isinstance(result, ActResult):
-                # either way the answer names the ticket: its line, or that nothing changed
-                line = ticket_line if result.changed else unchanged_line
+                # either way the answer names the ticket: what closing it did (closed, or
+                # cancelled as it was still open), or that it was finished already
+                line = closed_line if result.changed else unchanged_line
                 await reply({loc: line(result.ticket, loc) for loc in LOCALES})
             return ChatOutcome(Kind.COMMAND, command.key, duplicate=done.duplicate)
         if name is CommandName.NOTE and command.key:

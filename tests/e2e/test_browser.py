@@ -302,3 +302,38 @@ async def test_a_message_that_lacks_a_required_field_opens_its_form_at_that_fiel
             await page.wait_for_function("document.activeElement.name === 'location'")
         finally:
             await browser.close()
+
+
+async def test_close_on_an_open_request_says_it_was_cancelled_in_the_pages_language(
+    sqlite_url: str,
+) -> None:
+    _need_chromium()
+    from playwright.async_api import async_playwright
+
+    async with running(service_config(sqlite_url)) as svc, async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        try:
+            page = await _signed_in(browser, svc.url, "zhao.li", "zh-CN")
+            await page.fill("#composer-input", "VPN 连不上")
+            await page.press("#composer-input", "Enter")
+            card = page.locator('.card[data-ticket="IT-1001"]')
+            await card.wait_for(timeout=10_000)
+
+            await page.fill("#composer-input", "/close IT-1001")
+            await page.press("#composer-input", "Enter")
+            answer = page.locator('[data-testid="notice"] .notice__text', has_text="IT-1001")
+            await answer.wait_for(timeout=10_000)
+            assert await answer.inner_text() == (
+                "已取消 IT-1001“VPN 连不上”：工单尚未解决，关闭即撤回了这个请求。"
+            )
+            await page.click('[data-testid="lang-en"]')
+            assert await answer.inner_text() == (
+                "Cancelled IT-1001 “VPN 连不上”: it was not resolved yet, so closing it"
+                " withdrew the request."
+            )
+            await page.wait_for_function(
+                "document.querySelector('.card[data-ticket=\"IT-1001\"]').dataset.status"
+                " === 'cancelled'"
+            )
+        finally:
+            await browser.close()

@@ -215,11 +215,19 @@ async def test_close_on_a_finished_ticket_names_it_in_both_languages(sqlite_url:
         await _say(zhao, "/close IT-1002", "c4")
         cancelled = await zhao.expect("notice", client_id="c4")
 
-    assert closed["text"]["en"] == "IT-1001 [Closed] Printer broken"
+    # what happened, in a sentence, as other commands answer
+    assert closed["text"] == {
+        "en": "Closed IT-1001 “Printer broken”.",
+        "zh-CN": "已关闭 IT-1001“Printer broken”。",
+    }
     assert again["level"] == "info"
     assert again["text"]["en"] == "IT-1001 “Printer broken” is already closed."
     assert again["text"]["zh-CN"] == "IT-1001“Printer broken”已是“已关闭”状态。"
-    assert withdrawn["text"]["zh-CN"] == "IT-1002【已取消】VPN down"
+    assert withdrawn["text"] == {
+        "en": "Cancelled IT-1002 “VPN down”: it was not resolved yet, so closing it withdrew"
+        " the request.",
+        "zh-CN": "已取消 IT-1002“VPN down”：工单尚未解决，关闭即撤回了这个请求。",
+    }
     assert cancelled["text"]["en"] == "IT-1002 “VPN down” is already cancelled."
     assert cancelled["text"]["zh-CN"] == "IT-1002“VPN down”已是“已取消”状态。"
 

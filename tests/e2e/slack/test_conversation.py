@@ -213,7 +213,7 @@ async def test_ticket_with_a_chat_command_means_that_command(db_url: str, fake: 
     assert note_usage.text.startswith("Usage:\n/note KEY text")
     assert noted.text == "已为 IT-1001 添加内部备注。"
     assert refused.text.startswith("Only the requester or the team's lead may close IT-1001")
-    assert closed.text == "IT-1001【已取消】键盘失灵"
+    assert closed.text == "已取消 IT-1001“键盘失灵”：工单尚未解决，关闭即撤回了这个请求。"
     assert described.text.startswith("已创建工单 IT-1002")  # free text still opens a ticket
     assert sorted((t["key"], t["status"], t["title"]) for t in tickets) == [
         ("IT-1001", "cancelled", "键盘失灵"),

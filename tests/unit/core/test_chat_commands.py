@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.bus import handle
-from core.chat import Answer, answer, help_text
+from core.chat import Answer, answer, closed_line, help_text
 from core.commands import AddComment, CloseTicket
 from core.conversation import ChatCommand, CommandName
 from core.errors import NotFound, PermissionDenied
@@ -135,6 +135,28 @@ async def test_close_withdraws_an_open_ticket_and_closes_a_resolved_one(
     await press(uow, ctx, second.key, Action.RESOLVE, "wangfang")
     await handle(CloseTicket(second.key, "zhangwei", SLACK), uow, ctx)
     assert second.status is Status.CLOSED
+
+
+async def test_the_answer_to_close_says_in_a_sentence_what_closing_did(
+    uow: FakeUnitOfWork, ctx: Context
+) -> None:
+    open_one = await opened(uow, ctx)
+    withdrawn = await handle(CloseTicket(open_one.key, "zhangwei", SLACK), uow, ctx)
+    resolved = await opened(uow, ctx)
+    await press(uow, ctx, resolved.key, Action.RESOLVE, "wangfang")
+    closed = await handle(CloseTicket(resolved.key, "zhangwei", SLACK), uow, ctx)
+
+    assert isinstance(withdrawn, ActResult) and withdrawn.changed
+    assert closed_line(withdrawn.ticket, "en") == (
+        f"Cancelled {open_one.key} “打印机坏了”: it was not resolved yet, so closing it"
+        " withdrew the request."
+    )
+    assert closed_line(withdrawn.ticket, "zh-CN") == (
+        f"已取消 {open_one.key}“打印机坏了”：工单尚未解决，关闭即撤回了这个请求。"
+    )
+    assert isinstance(closed, ActResult) and closed.changed
+    assert closed_line(closed.ticket, "en") == f"Closed {resolved.key} “打印机坏了”."
+    assert closed_line(closed.ticket, "zh-CN") == f"已关闭 {resolved.key}“打印机坏了”。"
 
 
 async def test_close_by_someone_who_may_not_withdraw_speaks_of_closing_in_both_languages(
