@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from core.calendar import BusinessCalendar, as_utc
 from core.oncall import Rotation, who_is_on_call
-from core.people import Directory, Team
+from core.people import Directory, Role, Team
 from core.ticket import Priority, Ticket
 
 QUEUE_REASON = "team queue, anyone may claim"
@@ -28,6 +28,18 @@ QUEUE_REASON = "team queue, anyone may claim"
 class Decision:
     assignee_id: str | None
     reason: str
+
+
+def assignable(team: Team, directory: Directory) -> tuple[str, ...]:
+    """Who a team's tickets may be given to, leaders last: its members, then its lead (the
+    foundation rule hands tickets to the lead). The manager only when they work tickets too —
+    a member, or holding the agent role: otherwise escalations end with them, and an
+    escalation card lets them take a ticket over, but nobody hands them one."""
+    ids = dict.fromkeys([*team.members, *([team.lead] if team.lead else [])])
+    manager = directory.person(team.manager) if team.manager else None
+    if manager is not None and Role.AGENT in manager.roles:
+        ids[manager.id] = None
+    return tuple(ids)
 
 
 def choose_assignee(team_id: str | None, directory: Directory) -> Decision:

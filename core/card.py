@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from core.assignment import assignable
 from core.forms import FieldKind, FieldSpec
 from core.i18n import Locale, t
 from core.people import Directory, Person, display_name
@@ -314,12 +315,12 @@ def _actions(ticket: Ticket, ctx: Context, locale: Locale) -> list[CardAction]:
 
 
 def team_options(ticket: Ticket, ctx: Context, locale: Locale) -> tuple[tuple[str, str], ...]:
-    """Whom Reassign offers: the ticket's team, leaders last, less whoever holds it now."""
+    """Whom Reassign offers: who the ticket's team may assign it to (`assignable`: members,
+    the lead last, the manager only if they work tickets), less whoever holds it now."""
     team = ctx.directory.team(ticket.team_id) if ticket.team_id else None
     if team is None:
         return ()
-    ids = dict.fromkeys([*team.members, *(x for x in (team.lead, team.manager) if x)])
-    ids.pop(ticket.assignee_id or "", None)
+    ids = [pid for pid in assignable(team, ctx.directory) if pid != ticket.assignee_id]
     return tuple((pid, display_name(ctx.directory, pid, locale) or pid) for pid in ids)
 
 

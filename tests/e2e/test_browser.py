@@ -337,3 +337,34 @@ async def test_close_on_an_open_request_says_it_was_cancelled_in_the_pages_langu
             )
         finally:
             await browser.close()
+
+
+async def test_reassign_offers_the_people_who_work_tickets_not_the_office_manager(
+    sqlite_url: str,
+) -> None:
+    _need_chromium()
+    from playwright.async_api import async_playwright
+
+    # the example's IT team: members 韩梅梅 and 张伟, lead 李雷; its manager 赵敏 works no tickets
+    config = service_config(
+        sqlite_url, EXAMPLE_CONFIG, {"GONGDAN_CHANNELS__EMAIL__ENABLED": "false"}
+    )
+    async with running(config) as svc, async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        try:
+            alice = await _signed_in(browser, svc.url, "alice.chen", "zh-CN")
+            await alice.fill("#composer-input", "显示器闪屏")
+            await alice.press("#composer-input", "Enter")
+            lead = await _signed_in(browser, svc.url, "li.lei", "zh-CN")
+            card = lead.locator('.card[data-ticket="IT-1001"]')
+            await card.wait_for(timeout=10_000)
+            holder = (
+                await card.locator(".card__field", has_text="处理人").locator("dd").inner_text()
+            )
+            picker = card.locator('select[data-action="assign"] option')
+            offered = [o.strip() for o in await picker.all_inner_texts()][1:]  # after "转派…"
+        finally:
+            await browser.close()
+
+    assert "赵敏" not in offered
+    assert sorted(offered) == sorted({"韩梅梅", "张伟", "李雷"} - {holder})

@@ -16,12 +16,13 @@ from core.assignment import (
     TicketFacts,
     Workload,
     assign,
+    assignable,
     choose_assignee,
 )
 from core.calendar import BusinessCalendar
 from core.i18n import Text
 from core.oncall import Rotation, RotationKind
-from core.people import StaticDirectory, Team
+from core.people import Person, Role, StaticDirectory, Team
 from core.ticket import Priority
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -322,3 +323,17 @@ def test_team_without_a_policy_still_goes_to_its_lead() -> None:
     directory = StaticDirectory(teams=[TEAM])
     decision = choose_assignee("it", directory)
     assert (decision.assignee_id, decision.reason) == ("li.lei", "team it lead")
+
+
+# --- who may be given a ticket by hand (Reassign) ------------------------------------------------
+
+
+def test_the_team_may_be_given_its_tickets_the_manager_only_when_they_work_them() -> None:
+    def manager(*roles: Role) -> StaticDirectory:
+        return StaticDirectory([Person("zhao.min", Text("Zhao Min"), roles=frozenset(roles))])
+
+    everyone = ("han.meimei", "zhang.wei", "liu.yang", "li.lei")
+    assert assignable(TEAM, manager(Role.MANAGER)) == everyone
+    assert assignable(TEAM, StaticDirectory()) == everyone  # a manager nobody knows
+    assert assignable(TEAM, manager(Role.MANAGER, Role.AGENT)) == (*everyone, "zhao.min")
+    assert assignable(Team("desk", Text("Desk")), manager(Role.AGENT)) == ()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -157,16 +158,16 @@ def test_accept_and_resolve_stand_out_and_cancel_asks_for_confirmation() -> None
     assert button(card(), Action.CANCEL).confirm == "确定撤销这张工单吗？"
 
 
-def test_reassign_offers_the_team_once_each_with_leaders_last() -> None:
+def test_reassign_offers_the_team_once_each_with_the_lead_last() -> None:
     reassign = button(card(assignee_id=None, status=Status.NEW), Action.ASSIGN)
 
     assert reassign.kind == ActionKind.PERSON_SELECT
+    # the manager (陈静, role manager only) works no tickets: escalations end with her
     assert reassign.options == (
         ("lilei", "李雷"),
         ("hanmeimei", "韩梅梅"),
         ("alice", "爱丽丝"),
         ("wangfang", "王芳"),
-        ("chenjing", "陈静"),
     )
 
 
@@ -177,8 +178,38 @@ def test_reassign_does_not_offer_the_person_who_holds_the_ticket() -> None:
         ("hanmeimei", "韩梅梅"),
         ("alice", "爱丽丝"),
         ("wangfang", "王芳"),
-        ("chenjing", "陈静"),
     )
+
+
+def test_reassign_offers_a_manager_who_works_tickets_too() -> None:
+    from core.people import Role, StaticDirectory, Team
+    from tests.unit.core.fakes import CHEN_JING, EVERYONE, HAN_MEIMEI, LI_LEI
+
+    working = replace(CHEN_JING, roles=frozenset({Role.MANAGER, Role.AGENT}))
+    people = [working if p.id == working.id else p for p in EVERYONE]
+    team = Team("it", CHEN_JING.name, members=("lilei", "hanmeimei"), manager="chenjing")
+    member = Team("it", CHEN_JING.name, members=("lilei", "chenjing"), manager="chenjing")
+    directory = StaticDirectory(people, (team,))
+    as_member = StaticDirectory(EVERYONE, (member,))
+
+    offered = build_card(ticket(assignee_id=None), replace(CTX, directory=directory), "en")
+    listed = build_card(ticket(assignee_id=None), replace(CTX, directory=as_member), "en")
+
+    assert button(offered, Action.ASSIGN).options == (
+        (LI_LEI.id, "Li Lei"),
+        (HAN_MEIMEI.id, "Han Meimei"),
+        ("chenjing", "Chen Jing"),
+    )
+    # a manager the team lists as a member is offered as one, once
+    assert button(listed, Action.ASSIGN).options == (("lilei", "Li Lei"), ("chenjing", "Chen Jing"))
+
+
+def test_the_escalation_card_offers_the_same_people_as_the_ticket_card() -> None:
+    late = notice(NoticeKind.ESCALATION, NOW - timedelta(hours=1))
+    escalated = build_notice_card(ticket(status=Status.ASSIGNED), CTX, "zh-CN", late)
+
+    assert button(escalated, Action.ASSIGN).options == button(card(), Action.ASSIGN).options
+    assert "chenjing" not in dict(button(escalated, Action.ASSIGN).options)
 
 
 def test_priority_select_lists_every_priority_in_the_readers_language() -> None:
