@@ -37,9 +37,16 @@ _UI: dict[str, Text] = {
     "choose": Text("Choose…", "请选择…"),
     "submit": Text("Submit", "提交"),
     "fix_below": Text("Please fix the fields marked below.", "请修正下面标出的字段。"),
+    # files reach a ticket from its card (files.py), not through the form: say how
     "attach_note": Text(
-        "Attachments are not supported in the web chat: attach files by email or REST.",
-        "网页聊天暂不支持上传附件：请通过邮件或 REST 接口添加附件。",
+        "Attach files once the ticket is open: on its card, use the paperclip button"
+        " ({attach}) by the comment box, or paste an image into the box.",
+        "提交后在工单卡片上添加附件：点评论框旁的回形针按钮（{attach}），或把图片直接粘贴到评论框。",
+    ),
+    "attach_note_edit": Text(
+        "Attach files on the ticket's card: the paperclip button ({attach}) by its comment box,"
+        " or paste an image into the box.",
+        "在工单卡片上添加附件：点评论框旁的回形针按钮（{attach}），或把图片直接粘贴到评论框。",
     ),
 }
 
@@ -268,7 +275,7 @@ def render_form(
     if edit is not None:
         parts.append(_edit_rows(edit, ttype.id, locale, errors))
     for spec in ttype.fields:
-        parts.append(_field(spec, locale, prefill, errors.get(spec.id), people))
+        parts.append(_field(spec, locale, prefill, errors.get(spec.id), people, edit is not None))
     submit = _ui("save" if edit else "submit", locale)
     parts.append(
         '<div class="ticket-form__footer">'
@@ -349,6 +356,7 @@ def _field(
     prefill: Mapping[str, str | Sequence[str]],
     error: str | None,
     people: tuple[tuple[str, str], ...],
+    editing: bool = False,
 ) -> str:
     label = spec.label.get(locale)
     help_text = spec.help.get(locale) if spec.help is not None else None
@@ -387,10 +395,14 @@ def _field(
     elif spec.kind == FieldKind.DATE:
         control = f"<input{_attrs(type='date', name=spec.id, value=value, required=req)}>"
     else:
-        # File uploads do not travel over the chat's WebSocket; say where they can go instead.
-        control = (
-            f'<p class="form-note" aria-disabled="true">{escape(_ui("attach_note", locale))}</p>'
+        # Files do not travel over the chat's WebSocket: the ticket's card takes them (its
+        # paperclip button or a pasted image), so the form says how.
+        note = _ui(
+            "attach_note_edit" if editing else "attach_note",
+            locale,
+            attach=t("action.attach", locale),
         )
+        control = f'<p class="form-note">{escape(note)}</p>'
     return _row(
         spec.id, spec.kind.value, label, req, locale, error, control, help_text, group=group
     )

@@ -368,3 +368,49 @@ async def test_reassign_offers_the_people_who_work_tickets_not_the_office_manage
 
     assert "赵敏" not in offered
     assert sorted(offered) == sorted({"韩梅梅", "张伟", "李雷"} - {holder})
+
+
+async def test_the_repair_forms_photos_hint_is_true_the_card_takes_a_photo(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    _need_chromium()
+    from playwright.async_api import async_playwright
+
+    env = {
+        "GONGDAN_CHANNELS__EMAIL__ENABLED": "false",
+        "GONGDAN_ATTACHMENTS__DIR": str(tmp_path / "files"),
+    }
+    async with (
+        running(service_config(sqlite_url, EXAMPLE_CONFIG, env)) as svc,
+        async_playwright() as pw,
+    ):
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        try:
+            page = await _signed_in(browser, svc.url, "alice.chen", "en-US", "facilities")
+            await page.click('[data-testid="lang-en"]')
+            await page.fill("#composer-input", "/new repair")
+            await page.press("#composer-input", "Enter")
+            form = page.locator(".msg--form form")
+            await form.wait_for(timeout=10_000)
+            hint = await form.locator('[data-field="photos"] .form-note').inner_text()
+            assert hint == (
+                "Attach files once the ticket is open: on its card, use the paperclip button"
+                " (Attach a file) by the comment box, or paste an image into the box."
+            )
+
+            # doing as it says: submit, then attach on the card
+            await form.locator("input[name=title]").fill("Tap leaks")
+            await form.locator("input[name=location]").fill("3F pantry")
+            await form.locator("button[type=submit]").click()
+            card = page.locator(".card[data-ticket^=BX-]")
+            await card.wait_for(timeout=10_000)
+            button = card.locator('label.card__attach[title="Attach a file"]')
+            assert await button.count() == 1
+            await button.locator("input[type=file]").set_input_files(
+                {"name": "tap.png", "mimeType": "image/png", "buffer": b"\x89PNG\r\n\x1a\n"}
+            )
+            shown = page.locator('[data-testid="thread"] [data-testid="attachment"]')
+            await shown.wait_for(timeout=10_000)
+            assert "tap.png" in await shown.inner_text()
+        finally:
+            await browser.close()

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from adapters.webchat.render import render_card, render_form
+from adapters.webchat.render import EditTarget, render_card, render_form
 from core.card import ActionKind, Card, CardAction, CardField, Colour, Style, build_card
 from core.clock import FrozenClock
 from core.forms import FieldKind, FieldSpec, Option, TicketType
@@ -437,15 +437,29 @@ def test_hostile_prefill_labels_and_errors_render_as_plain_text() -> None:
 @pytest.mark.parametrize(
     ("locale", "note", "submit", "title"),
     [
-        ("zh-CN", "请通过邮件或 REST 接口添加附件", "提交", "标题"),
-        ("en", "attach files by email or REST", "Submit", "Title"),
+        (
+            "zh-CN",
+            "提交后在工单卡片上添加附件：点评论框旁的回形针按钮（添加附件），"
+            "或把图片直接粘贴到评论框。",
+            "提交",
+            "标题",
+        ),
+        (
+            "en",
+            "Attach files once the ticket is open: on its card, use the paperclip button"
+            " (Attach a file) by the comment box, or paste an image into the box.",
+            "Submit",
+            "Title",
+        ),
     ],
 )
-def test_form_speaks_the_chosen_language_and_points_attachments_elsewhere(
+def test_form_speaks_the_chosen_language_and_says_how_the_web_chat_takes_files(
     locale: Locale, note: str, submit: str, title: str
 ) -> None:
     form = form_of(locale)
-    assert note in classes(row(form, "screenshot"), "form-note")[0].text
+    # the card's comment box takes files (its paperclip button is titled "Attach a file")
+    assert classes(row(form, "screenshot"), "form-note")[0].text == note
+    assert "REST" not in note and "邮件" not in note
     assert not form.all("input", type="file")
     assert form.one("button", type="submit").text == submit
     assert classes(row(form, "title"), "form-label")[0].text.startswith(title)
@@ -458,3 +472,17 @@ def test_labels_use_the_chosen_language() -> None:
     assert [o.text for o in form_of("en").one("select", name="category").all("option")][
         2
     ] == "Laptop"
+
+
+def test_the_edit_form_says_the_card_takes_files() -> None:
+    edit = EditTarget("IT-1", 3, "normal", (("it", IT.name),))
+    en = parse(render_form(IT, "en", {}, {}, WHO, edit)).one("form")
+    zh = parse(render_form(IT, "zh-CN", {}, {}, WHO, edit)).one("form")
+
+    assert classes(row(en, "screenshot"), "form-note")[0].text == (
+        "Attach files on the ticket's card: the paperclip button (Attach a file) by its comment"
+        " box, or paste an image into the box."
+    )
+    assert classes(row(zh, "screenshot"), "form-note")[0].text == (
+        "在工单卡片上添加附件：点评论框旁的回形针按钮（添加附件），或把图片直接粘贴到评论框。"
+    )
