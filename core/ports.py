@@ -14,6 +14,7 @@ from core.conversation import ConversationRules
 from core.escalation import EscalationChain
 from core.events import Event
 from core.forms import TicketType
+from core.i18n import Locale
 from core.people import Directory
 from core.sla import SlaPolicy
 from core.ticket import ChannelRef, Comment, Priority, Ticket
@@ -68,7 +69,8 @@ class UnitOfWork(Protocol):
 
 @dataclass(frozen=True)
 class PersonNotice:
-    """One line for one person about one ticket, already in that person's language."""
+    """One line for one person about one ticket: `text` in that person's language, `texts` in
+    every language, so a channel shows the one its reader chose (the web chat's 中文 / EN)."""
 
     person_id: str
     ticket_key: str
@@ -76,6 +78,7 @@ class PersonNotice:
     what: str
     text: str
     at: datetime
+    texts: Mapping[Locale, str] = field(default_factory=dict)
 
 
 class TicketReader(Protocol):

@@ -15,6 +15,7 @@ from typing import Any
 
 from adapters.contract import Channel, DeliveryError, Reach
 from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.flight import notice_line
 from core.card import Card
 from core.escalation import NoticeKind
 from core.i18n import LOCALES, Locale, Text
@@ -55,10 +56,13 @@ class NoticeRouter:
 
     def person_sends(self, notice: PersonNotice, hold: timedelta) -> list[Send]:
         """A line for a person (core.handlers.informing) to their direct rooms, held `hold` so
-        the lines that follow within it go out as one message (storage.flush coalesces)."""
+        the lines that follow within it go out as one message (storage.flush coalesces). The
+        line is kept in every language: each channel shows the one its reader reads (the
+        recipient's, or the web chat page's choice), as cards do."""
+        texts = {loc: notice.texts.get(loc) or notice.text for loc in LOCALES}
         payload: dict[str, Any] = {
-            "text": dict.fromkeys(LOCALES, notice.text),  # already in the person's language
-            "lines": [notice.text],
+            "text": texts,
+            "lines": [notice_line(texts)],
             "person": notice.person_id,
         }
         return [

@@ -3,8 +3,9 @@
 The requester hears when their ticket is accepted (and by whom), waits for them (with the
 question), is resolved (with the resolution) or reopened; an assignee hears of a new
 assignment, and the previous one that it was taken over or reassigned. Nobody is told what they
-did themselves. Each line is in the recipient's language; storage coalesces the lines one
-person gets about one ticket within a minute and routes them to that person's direct room.
+did themselves. Each line is written in every language (`text` is the recipient's own), so
+a channel shows the one its reader chose; storage coalesces the lines one person gets about one
+ticket within a minute and routes them to that person's direct room.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from core.events import (
     TicketResolved,
     TicketTakenOver,
 )
-from core.i18n import as_locale, t
+from core.i18n import LOCALES, Locale, as_locale, t
 from core.people import display_name
 from core.ports import Context, PersonNotice, UnitOfWork
 from core.ticket import Ticket
@@ -39,19 +40,25 @@ async def _tell(
     to_person: str | None = None,
     **params: str,
 ) -> None:
-    """Queue `text_key` to the person, in their language; not to the actor, nor to nobody."""
+    """Queue `text_key` to the person, in every language (theirs first); not to the actor, nor
+    to nobody."""
     if person_id is None or person_id == event.actor_id:
         return
     person = ctx.directory.person(person_id)
     ticket = await uow.tickets.get(event.ticket_key)
     if person is None or ticket is None:
         return
-    locale = as_locale(person.locale)
-    who = display_name(ctx.directory, event.actor_id, locale) or t("notice.system", locale)
-    if to_person is not None:
-        params["to"] = display_name(ctx.directory, to_person, locale) or to_person
-    text = t(text_key, locale, key=ticket.key, title=ticket.title, who=who, **params)
-    uow.notify_person(PersonNotice(person_id, ticket.key, what, text, event.at))
+
+    def line(locale: Locale) -> str:
+        who = display_name(ctx.directory, event.actor_id, locale) or t("notice.system", locale)
+        names = dict(params)
+        if to_person is not None:
+            names["to"] = display_name(ctx.directory, to_person, locale) or to_person
+        return t(text_key, locale, key=ticket.key, title=ticket.title, who=who, **names)
+
+    texts = {loc: line(loc) for loc in LOCALES}
+    text = texts[as_locale(person.locale)]
+    uow.notify_person(PersonNotice(person_id, ticket.key, what, text, event.at, texts))
 
 
 async def _requester(uow: UnitOfWork, event: Event) -> str | None:

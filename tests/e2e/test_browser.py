@@ -414,3 +414,38 @@ async def test_the_repair_forms_photos_hint_is_true_the_card_takes_a_photo(
             assert "tap.png" in await shown.inner_text()
         finally:
             await browser.close()
+
+
+async def test_notices_in_a_direct_room_follow_the_pages_language_toggle(sqlite_url: str) -> None:
+    _need_chromium()
+    from playwright.async_api import async_playwright
+
+    config = service_config(sqlite_url, env={"GONGDAN_OUTBOX__NOTICE_COALESCE_S": "0"})
+    async with running(config) as svc, async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        try:
+            requester = await _signed_in(browser, svc.url, "zhao.li", "zh-CN")
+            await requester.fill("#composer-input", "打印机卡纸")
+            await requester.press("#composer-input", "Enter")
+            agent = await _signed_in(browser, svc.url, "li.lei", "zh-CN")
+            card = agent.locator('.card[data-ticket="IT-1001"]')
+            await card.wait_for(timeout=10_000)
+            await card.locator('button[data-action="accept"]').click()
+
+            await requester.click('[data-room="dm:zhao.li"]')
+            line = requester.locator(".msg--bot .msg__text", has_text="IT-1001")
+            await line.wait_for(timeout=10_000)
+            assert await line.inner_text() == "IT-1001 打印机卡纸：李雷 已受理。"
+            await requester.click('[data-testid="lang-en"]')
+            assert await line.inner_text() == "IT-1001 打印机卡纸: accepted by Li Lei."
+            await requester.click('[data-testid="lang-zh"]')
+            assert await line.inner_text() == "IT-1001 打印机卡纸：李雷 已受理。"
+
+            # a page opened in English later shows the room's history in English too
+            await requester.click('[data-testid="lang-en"]')
+            await requester.reload()
+            await requester.locator(".msg--bot .msg__text", has_text="accepted by").wait_for(
+                timeout=10_000
+            )
+        finally:
+            await browser.close()

@@ -6,6 +6,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bot.delivery.flight import line_text
+from core.i18n import Locale
 from storage.tables import outbox
 from tests.e2e.harness import Running, running, service_config
 
@@ -24,14 +26,20 @@ async def _act(svc: Running, key: str, action: str, who: str, **body: str) -> An
         return await r.json()
 
 
-async def _notices(svc: Running) -> dict[str, list[list[str]]]:
-    """The notice rows queued for people, by direct room: each row's lines."""
+async def _notices(svc: Running, locale: Locale | None = None) -> dict[str, list[list[str]]]:
+    """The notice rows queued for people, by direct room: each row's lines, in `locale` (by
+    default the language of the person whose room it is)."""
+    directory = svc.services.service.directory
     async with svc.services.service.engine.connect() as conn:
         rows = (await conn.execute(sa.select(outbox).where(outbox.c.kind == "notice"))).mappings()
         found: dict[str, list[list[str]]] = {}
         for row in rows:
             if "lines" in row["payload"]:
-                found.setdefault(row["target"]["conversation"], []).append(row["payload"]["lines"])
+                room = row["target"]["conversation"]
+                person = directory.person(room.removeprefix("dm:"))
+                shown = locale or (person.locale if person else "zh-CN")
+                lines = [line_text(line, shown) for line in row["payload"]["lines"]]
+                found.setdefault(room, []).append(lines)
         return found
 
 
@@ -68,6 +76,15 @@ async def test_requester_hears_accepted_waiting_and_resolved_once_each_in_one_me
             ]
         ]
         assert "dm:bob.smith" not in notices
+        # every line is kept in both languages, through coalescing: a reader who switched
+        # their page to English reads it in English
+        assert (await _notices(svc, "en"))["dm:zhao.li"] == [
+            [
+                f"{key} 打印机卡纸: accepted by Bob Smith.",
+                f"{key} 打印机卡纸: Bob Smith needs your reply: 哪一层？",
+                f"{key} 打印机卡纸: resolved by Bob Smith: 换了硒鼓",
+            ]
+        ]
 
         async with svc.http.get(
             f"{svc.url}{API}/tickets/{key}/events", headers=svc.auth("admin")

@@ -342,3 +342,27 @@ async def test_a_command_line_is_seen_by_its_sender_only_so_a_note_stays_with_th
     assert own["text"] == "/note IT-1001 他的账号被锁过"
     seen = [f.get("text") for f in zhao.backlog] + [m.get("text") for m in history["messages"]]
     assert not any("账号被锁" in str(t) for t in seen)
+
+
+async def test_a_requesters_notices_reach_their_direct_room_in_both_languages(
+    db_url: str,
+) -> None:
+    # the lines of the next second join one message, as the minute's do in production
+    config = service_config(db_url, env={"GONGDAN_OUTBOX__NOTICE_COALESCE_S": "1"})
+    async with running(config) as svc:
+        zhao = await join(svc, "zhao.li")
+        await _say(zhao, "打印机卡纸", "o1")
+        direct = await join(svc, "zhao.li", "dm:zhao.li")
+        await _act(svc, "IT-1001", "accept", "li.lei")
+        url = f"{svc.url}/api/v1/tickets/IT-1001/actions/wait"
+        async with svc.http.post(url, json={"body": "哪一层？"}, headers=svc.auth("li.lei")) as r:
+            assert r.status == 200
+        line = await direct.expect("message", within=10.0, room="dm:zhao.li")
+
+    assert line["bot"] is True
+    # the page shows the language it is switched to, whatever zhao.li's configured one
+    assert line["texts"] == {
+        "zh-CN": "IT-1001 打印机卡纸：李雷 已受理。\nIT-1001 打印机卡纸：李雷 需要你的回复：哪一层？",
+        "en": "IT-1001 打印机卡纸: accepted by Li Lei.\n"
+        "IT-1001 打印机卡纸: Li Lei needs your reply: 哪一层？",
+    }

@@ -241,7 +241,8 @@
       time.title = timeText(item.when, {});
     }
     const body = node.querySelector('.msg__body');
-    if (item.kind === 'message') body.firstChild.textContent = item.data.text ?? '';
+    // a bot's line comes in both languages (a notice in a direct room, a team line): the page's
+    if (item.kind === 'message') body.firstChild.textContent = (item.data.bot && item.data.texts ? pick(item.data.texts) : item.data.text) ?? '';
     else if (item.kind === 'card') paintCard(node, item);
     else if (item.kind === 'form') paintForm(node, item);
   }

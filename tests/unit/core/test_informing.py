@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.i18n import Locale
 from core.ports import Context
 from core.workflow import Action
 from tests.unit.core.fakes import FakeUnitOfWork, make_context, opened, press
@@ -94,3 +95,22 @@ async def test_a_repeated_press_tells_nobody_twice(uow: FakeUnitOfWork, ctx: Con
     await press(uow, ctx, ticket.key, Action.ACCEPT, "wangfang")
     await press(uow, ctx, ticket.key, Action.ACCEPT, "wangfang")
     assert told(uow, "zhangwei") == [f"{ticket.key} 打印机坏了：王芳 已受理。"]
+
+
+async def test_every_line_is_written_in_both_languages_each_naming_people_in_its_own(
+    uow: FakeUnitOfWork, ctx: Context
+) -> None:
+    ticket = await opened(uow, ctx)
+    await press(uow, ctx, ticket.key, Action.ASSIGN, "lilei", assignee="alice")
+    k = ticket.key
+
+    to_lead = [dict(n.texts) for n in uow.notices if n.person_id == "wangfang"]
+    assert to_lead[-1] == {
+        "zh-CN": f"{k} 打印机坏了 已由 李雷 转派给 爱丽丝。",
+        "en": f"{k} 打印机坏了 was reassigned to Alice by Li Lei.",
+    }
+    # `text` stays the recipient's own language (Alice's is English)
+    own: list[Locale] = ["zh-CN", "en", "zh-CN"]
+    assert [
+        (n.person_id, n.text == n.texts[locale]) for n, locale in zip(uow.notices, own, strict=True)
+    ] == [("wangfang", True), ("alice", True), ("wangfang", True)]
