@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
@@ -32,6 +32,7 @@ from core.clock import Clock
 from core.people import Person
 from core.ports import Context
 from storage.attachments import AttachmentStore
+from storage.checkpoint import WalCheckpointer, checkpointed_file
 from storage.db import create_engine, reader
 from storage.migrate import migrate, needs_migration
 from storage.people import load_people, sync_people
@@ -59,8 +60,11 @@ class Services:
     app: web.Application
     extras: dict[str, Any] = field(default_factory=dict)
     scheduler: Scheduler | None = None
+    checkpointer: WalCheckpointer | None = None
 
     async def start(self) -> None:
+        if self.checkpointer is not None:
+            await self.checkpointer.start()
         await self.writer.start()
         for channel in self.channels.values():
             await channel.start()
@@ -79,6 +83,8 @@ class Services:
             await channel.stop()
         await self.service.close()
         await self.writer.stop()
+        if self.checkpointer is not None:
+            await self.checkpointer.stop()
         await self.engine.dispose()
 
 
@@ -131,7 +137,9 @@ async def build(config: Config, *, clock: Clock | None = None, migrate_db: bool 
         lock = scheduler_lock(config.database.url)
     except SchedulerLocked as exc:
         raise StartupError(str(exc)) from None
-    engine = create_engine(config.database.url)
+    log_file = checkpointed_file(config.database.url)
+    checkpointer = WalCheckpointer(log_file) if log_file is not None else None
+    engine = create_engine(config.database.url, background_checkpoints=checkpointer is not None)
     directory = config.directory()
     configured = tuple(directory.people)  # the web chat's identity picker lists only these
     schedule = schedule_from(config, CachedTeamLoads(reader(engine), clock))
@@ -157,7 +165,7 @@ async def build(config: Config, *, clock: Clock | None = None, migrate_db: bool 
         engine,
         clock=clock,
         on_outbox=lambda channels: dispatcher_ref[0].wake(channels) if dispatcher_ref else None,
-        on_commit=metrics.batch_size.observe,
+        on_commit=_after_commit(metrics, checkpointer),
     )
     files = AttachmentStore(Path(config.attachments.dir), config.attachments.max_bytes)
     service = TicketService(reader(engine), writer, ctx, metrics, attachments=files)
@@ -214,7 +222,19 @@ async def build(config: Config, *, clock: Clock | None = None, migrate_db: bool 
         metrics,
         app,
         scheduler=scheduler,
+        checkpointer=checkpointer,
     )
+
+
+def _after_commit(metrics: Metrics, checkpointer: WalCheckpointer | None) -> Callable[[int], None]:
+    if checkpointer is None:
+        return metrics.batch_size.observe
+
+    def committed(commands: int) -> None:
+        metrics.batch_size.observe(commands)
+        checkpointer.committed()
+
+    return committed
 
 
 def _platform_calls(channels: Iterable[Channel]) -> dict[Labels, float]:

@@ -15,17 +15,21 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from storage.checkpoint import LOG_SIZE_LIMIT_BYTES, SAFETY_NET_PAGES
 from storage.sqlite_inline import InlineConnection, connector
 
 _READ_ONLY = "gongdan_read_only"
 MMAP_BYTES = 256 * 1024 * 1024  # address space, not memory: only the pages touched are resident
 
 
-def create_engine(url: str) -> AsyncEngine:
-    """An engine tuned for our workload; nothing connects until first use."""
+def create_engine(url: str, *, background_checkpoints: bool = False) -> AsyncEngine:
+    """An engine tuned for our workload; nothing connects until first use.
+
+    background_checkpoints: on SQLite, a `storage.checkpoint.WalCheckpointer` keeps the log
+    short, so the connections checkpoint themselves only as a safety net."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url)
+        return _sqlite_engine(url, background_checkpoints)
     return create_async_engine(url, pool_pre_ping=True, **_ENGINE_OPTIONS)
 
 
@@ -54,7 +58,7 @@ def reader(engine: AsyncEngine) -> AsyncEngine:
     return engine.execution_options(**{_READ_ONLY: True})
 
 
-def _sqlite_engine(url: str) -> AsyncEngine:
+def _sqlite_engine(url: str, background_checkpoints: bool) -> AsyncEngine:
     database = make_url(url).database
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -63,6 +67,8 @@ def _sqlite_engine(url: str) -> AsyncEngine:
     else:
         engine = create_async_engine(url, async_creator=connector(url), **_ENGINE_OPTIONS)
     event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
+    if background_checkpoints:
+        event.listen(engine.sync_engine, "connect", _sqlite_checkpoints_elsewhere)
     event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
     return engine
 
@@ -84,6 +90,13 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
     # writes still go through the WAL.
     cursor.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_checkpoints_elsewhere(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA wal_autocheckpoint={SAFETY_NET_PAGES}")
+    cursor.execute(f"PRAGMA journal_size_limit={LOG_SIZE_LIMIT_BYTES}")
     cursor.close()
 
 
