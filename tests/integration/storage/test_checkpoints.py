@@ -20,6 +20,11 @@ from tests.e2e.harness import service_config
 MB = 1024 * 1024
 
 
+def _bytes(path: Path) -> int:
+    """The database file's own size: what has been checkpointed into it."""
+    return path.stat().st_size
+
+
 async def _database_file_after_8_mb(path: Path, *, background_checkpoints: bool) -> int:
     """Commits about 2,000 pages (twice SQLite's default checkpoint threshold); the size of the
     database file itself right after that commit."""
@@ -32,7 +37,7 @@ async def _database_file_after_8_mb(path: Path, *, background_checkpoints: bool)
                 await conn.execute(
                     text("INSERT INTO blobs (data) VALUES (randomblob(:n))"), {"n": MB}
                 )
-        return path.stat().st_size  # before dispose(): closing the last connection checkpoints
+        return _bytes(path)  # before dispose(): closing the last connection checkpoints
     finally:
         await engine.dispose()
 
@@ -63,13 +68,13 @@ async def test_the_checkpointer_copies_the_log_on_its_own_thread(tmp_path: Path)
                 await conn.execute(
                     text("INSERT INTO blobs (data) VALUES (randomblob(:n))"), {"n": MB}
                 )
-        assert path.stat().st_size < MB
+        assert _bytes(path) < MB
         checkpointer.committed()
         for _ in range(200):
-            if path.stat().st_size > 4 * MB:
+            if _bytes(path) > 4 * MB:
                 break
             await asyncio.sleep(0.01)
-        assert path.stat().st_size > 4 * MB  # copied while the engine's connection stays open
+        assert _bytes(path) > 4 * MB  # copied while the engine's connection stays open
         assert checkpointer.runs == 1  # one commit, one run; nothing when nothing was committed
     finally:
         await checkpointer.stop()
