@@ -7,13 +7,14 @@ stored row that is still held and not yet claimed.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.i18n import LOCALES, Locale
 from storage.tables import outbox
 from storage.unit_of_work import Send
 
@@ -71,13 +72,24 @@ async def coalesce_notices(
     return left
 
 
-def _add_lines(payload: dict[str, Any], lines: list[str]) -> None:
-    """Append lines not yet in the message; the text is the lines, one per line."""
+Line = Mapping[str, str] | str  # by locale; a plain string in rows queued before lines had both
+
+
+def _add_lines(payload: dict[str, Any], lines: list[Line]) -> None:
+    """Append lines not yet in the message; its text, in each language, is the lines one per
+    line."""
     for line in lines:
         if line not in payload["lines"]:
             payload["lines"].append(line)
-    text = "\n".join(payload["lines"])
-    payload["text"] = {"zh-CN": text, "en": text}
+    payload["text"] = {
+        loc: "\n".join(_in(line, loc) for line in payload["lines"]) for loc in LOCALES
+    }
+
+
+def _in(line: Line, locale: Locale) -> str:
+    if isinstance(line, str):
+        return line
+    return str(line.get(locale) or line.get("en") or "")
 
 
 def _target_key(target: dict[str, Any]) -> str:

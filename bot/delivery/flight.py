@@ -7,7 +7,6 @@ Kept apart from `dispatcher.py` (which claims, sends and settles) so each reads 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import Counter, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.card import Card, build_card
-from core.i18n import LOCALES, Locale
+from core.i18n import Locale
 from core.ports import Context
 from core.ticket import Ticket
 from storage import outbox
@@ -154,38 +153,13 @@ class Cards:
 
 
 def text_of(item: outbox.OutboxItem, ticket: Ticket | None, ctx: Context, locale: Locale) -> str:
-    """A text row in one locale: a relayed comment as `[key] who: body`, a person's notice as
-    its lines, else the notice's text."""
+    """A text row in one locale: a relayed comment as `[key] who: body`, else the notice's text
+    (a person's coalesced lines joined per language by storage.coalesce)."""
     payload = item.payload
     if item.kind == "comment":
         author = ctx.directory.person(str(payload.get("author_id", "")))
         who = author.display(locale) if author else str(payload.get("author_id", "?"))
         key = ticket.key if ticket else payload.get("ticket", "")
         return f"[{key}] {who}: {payload.get('body', '')}"
-    lines = payload.get("lines")
-    if isinstance(lines, list) and lines:
-        return "\n".join(line_text(str(line), locale) for line in lines)
     text = payload.get("text", {})
     return str(text.get(locale) or text.get("en") or "") if isinstance(text, dict) else str(text)
-
-
-def notice_line(texts: Mapping[Locale, str]) -> str:
-    """One line of a person's notice in every language, as the row's `lines` keep it: one
-    string (storage joins the lines a person gets about a ticket and drops a repeated one,
-    whatever they say), here a JSON object by locale, so every language survives coalescing."""
-    return json.dumps({loc: texts[loc] for loc in LOCALES}, ensure_ascii=False, sort_keys=True)
-
-
-def line_text(line: str, locale: Locale) -> str:
-    """A notice line in `locale`: from a line in every language (`notice_line`), or a line
-    queued before lines carried both, as it was written."""
-    if not line.startswith("{"):
-        return line
-    try:
-        texts = json.loads(line)
-    except ValueError:
-        return line
-    if not isinstance(texts, dict):
-        return line
-    text = texts.get(locale) or texts.get("en")
-    return text if isinstance(text, str) else line

@@ -15,7 +15,6 @@ from typing import Any
 
 from adapters.contract import Channel, DeliveryError, Reach
 from bot.delivery.dispatcher import Dispatcher
-from bot.delivery.flight import notice_line
 from core.card import Card
 from core.escalation import NoticeKind
 from core.i18n import LOCALES, Locale, Text
@@ -62,7 +61,7 @@ class NoticeRouter:
         texts = {loc: notice.texts.get(loc) or notice.text for loc in LOCALES}
         payload: dict[str, Any] = {
             "text": texts,
-            "lines": [notice_line(texts)],
+            "lines": [texts],  # storage.coalesce joins a person's lines per language
             "person": notice.person_id,
         }
         return [

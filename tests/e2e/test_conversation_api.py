@@ -6,7 +6,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bot.delivery.flight import line_text
 from core.i18n import Locale
 from storage.tables import outbox
 from tests.e2e.harness import Running, running, service_config
@@ -27,8 +26,8 @@ async def _act(svc: Running, key: str, action: str, who: str, **body: str) -> An
 
 
 async def _notices(svc: Running, locale: Locale | None = None) -> dict[str, list[list[str]]]:
-    """The notice rows queued for people, by direct room: each row's lines, in `locale` (by
-    default the language of the person whose room it is)."""
+    """The notice rows queued for people, by direct room: each row's text line by line, in
+    `locale` (by default the language of the person whose room it is)."""
     directory = svc.services.service.directory
     async with svc.services.service.engine.connect() as conn:
         rows = (await conn.execute(sa.select(outbox).where(outbox.c.kind == "notice"))).mappings()
@@ -38,7 +37,7 @@ async def _notices(svc: Running, locale: Locale | None = None) -> dict[str, list
                 room = row["target"]["conversation"]
                 person = directory.person(room.removeprefix("dm:"))
                 shown = locale or (person.locale if person else "zh-CN")
-                lines = [line_text(line, shown) for line in row["payload"]["lines"]]
+                lines = row["payload"]["text"][shown].split("\n")
                 found.setdefault(room, []).append(lines)
         return found
 
