@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.bootstrap import build
 from core.commands import OpenTicket
@@ -25,18 +26,21 @@ def _bytes(path: Path) -> int:
     return path.stat().st_size
 
 
+async def _commit_megabytes(engine: AsyncEngine, megabytes: int) -> None:
+    """One transaction writing `megabytes` MB (256 pages each) into a new table."""
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE blobs (id INTEGER PRIMARY KEY, data BLOB)"))
+        for _ in range(megabytes):
+            await conn.execute(text("INSERT INTO blobs (data) VALUES (randomblob(:n))"), {"n": MB})
+
+
 async def _database_file_after_8_mb(path: Path, *, background_checkpoints: bool) -> int:
     """Commits about 2,000 pages (twice SQLite's default checkpoint threshold); the size of the
     database file itself right after that commit."""
     url = f"sqlite+aiosqlite:///{path}"
     engine = create_engine(url, background_checkpoints=background_checkpoints)
     try:
-        async with engine.begin() as conn:
-            await conn.execute(text("CREATE TABLE blobs (id INTEGER PRIMARY KEY, data BLOB)"))
-            for _ in range(8):
-                await conn.execute(
-                    text("INSERT INTO blobs (data) VALUES (randomblob(:n))"), {"n": MB}
-                )
+        await _commit_megabytes(engine, 8)
         return _bytes(path)  # before dispose(): closing the last connection checkpoints
     finally:
         await engine.dispose()
@@ -62,12 +66,7 @@ async def test_the_checkpointer_copies_the_log_on_its_own_thread(tmp_path: Path)
     checkpointer = WalCheckpointer(path, interval_s=0)
     await checkpointer.start()
     try:
-        async with engine.begin() as conn:
-            await conn.execute(text("CREATE TABLE blobs (id INTEGER PRIMARY KEY, data BLOB)"))
-            for _ in range(4):
-                await conn.execute(
-                    text("INSERT INTO blobs (data) VALUES (randomblob(:n))"), {"n": MB}
-                )
+        await _commit_megabytes(engine, 4)
         assert _bytes(path) < MB
         checkpointer.committed()
         for _ in range(200):
