@@ -107,12 +107,11 @@ class SlackListeners(Interactivity):
         if not text:
             ttype = types.get(type_id or "")
             if ttype is None and len(types) > 1:
-                await self._open_view(
-                    slash.trigger_id, type_picker(types.values(), self.locale, info)
-                )
+                picker = type_picker(types.values(), self.reader_locale(slash.user), info)
+                await self._open_view(slash.trigger_id, picker)
             else:
                 ttype = ttype or next(iter(types.values()))
-                await self._open_form(slash.trigger_id, ttype, {}, slash.channel)
+                await self._open_form(slash.trigger_id, ttype, {}, slash.channel, slash.user)
             await ack()
             return
         person = await self.people.person(slash.user)
@@ -133,7 +132,7 @@ class SlackListeners(Interactivity):
         except FormInvalid:
             # the type needs more than a sentence: show its form with what was typed
             prefill = form_prefill(open_.title, text)
-            await self._open_form(slash.trigger_id, ttype, prefill, slash.channel)
+            await self._open_form(slash.trigger_id, ttype, prefill, slash.channel, slash.user)
             await ack()
             return
         except DomainError as exc:
@@ -161,7 +160,8 @@ class SlackListeners(Interactivity):
         form = done.form
         if form is not None:
             ttype = self.gateway.ticket_types[form.type_id or self.type_for(slash.channel)]
-            await self._open_form(slash.trigger_id, ttype, dict(form.prefill), slash.channel)
+            prefill = dict(form.prefill)
+            await self._open_form(slash.trigger_id, ttype, prefill, slash.channel, slash.user)
         answer = "\n".join(t.get(person.locale) or t.get("en") or "" for t in said)
         if answer:
             await ack(text=answer)

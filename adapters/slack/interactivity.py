@@ -93,7 +93,8 @@ class Interactivity:
             info = metadata(
                 key=click.key, channel=click.channel, thread=where.thread, message=click.message_ts
             )
-            await self._open_view(click.trigger_id, comment_modal(click.key, self.locale, info))
+            modal = comment_modal(click.key, self.reader_locale(click.user), info)
+            await self._open_view(click.trigger_id, modal)
             await ack()
             return
         person = await self.people.person(click.user)
@@ -119,7 +120,7 @@ class Interactivity:
         if ttype is None:
             await ack(response_action="errors", errors={TYPE_BLOCK: "?"})
             return
-        form = self._form(ttype, {}, info.get("channel"))
+        form = self._form(ttype, {}, info.get("channel"), self.reader_locale(_user(body)))
         await ack(response_action="update", view=form)
 
     async def on_form(self, body: dict[str, Any], ack: Ack) -> None:
@@ -149,10 +150,11 @@ class Interactivity:
                 respond=remembered_key,
             )
         except FormInvalid as exc:
-            await ack(**form_errors(exc, _input_blocks(ttype)))
+            await ack(**form_errors(exc, person.locale, _input_blocks(ttype)))
             return
         except DomainError as exc:
-            await ack(**form_errors(FormInvalid([FieldError("title", "error", exc.message)])))
+            refusal = FieldError("title", "error", exc.text("en"), exc.text("zh-CN"))
+            await ack(**form_errors(FormInvalid([refusal]), person.locale))
             return
         await ack()
 
@@ -186,7 +188,15 @@ class Interactivity:
     # ---- shared --------------------------------------------------------------------------
     @property
     def locale(self) -> Locale:
+        """The workspace's language: for what everyone in a channel sees."""
         return self.intake.locale
+
+    def reader_locale(self, user: str) -> Locale:
+        """The language of what one user alone sees (a modal, its errors): theirs when they are
+        known without asking Slack (a modal must open within 3 s of the click), else the
+        workspace's."""
+        known = self.people.named(user)
+        return known.locale if known is not None else self.locale
 
     async def _submit(
         self,
@@ -206,15 +216,21 @@ class Interactivity:
             return None
 
     async def _open_form(
-        self, trigger_id: str, ttype: TicketType, prefill: dict[str, Any], channel: str | None
+        self,
+        trigger_id: str,
+        ttype: TicketType,
+        prefill: dict[str, Any],
+        channel: str | None,
+        user: str,
     ) -> None:
-        await self._open_view(trigger_id, self._form(ttype, prefill, channel))
+        form = self._form(ttype, prefill, channel, self.reader_locale(user))
+        await self._open_view(trigger_id, form)
 
     def _form(
-        self, ttype: TicketType, prefill: dict[str, Any], channel: str | None
+        self, ttype: TicketType, prefill: dict[str, Any], channel: str | None, locale: Locale
     ) -> dict[str, Any]:
         info = metadata(type=ttype.id, channel=channel)
-        return dict(render_form(ttype, self.locale, self.intake.people, prefill, info))
+        return dict(render_form(ttype, locale, self.intake.people, prefill, info))
 
     async def _open_view(self, trigger_id: str, view: Mapping[str, Any]) -> None:
         try:
@@ -235,6 +251,11 @@ def _view(body: Mapping[str, Any]) -> tuple[Mapping[str, Any], dict[str, Any]]:
         return view, form_values(values)
     except (AttributeError, TypeError, KeyError) as exc:
         raise SlackPayloadError(f"cannot read the view state: {exc}") from exc
+
+
+def _user(body: Mapping[str, Any]) -> str:
+    user = body.get("user")
+    return str(user.get("id", "")) if isinstance(user, Mapping) else ""
 
 
 def _click_key(body: Mapping[str, Any], click: ButtonClick) -> InboundKey | None:

@@ -334,7 +334,9 @@ def _state_value(state: Mapping[str, Any]) -> Any:
     return state.get("value")
 
 
-def form_errors(exc: FormInvalid, block_ids: Collection[str] = ()) -> ErrorsResponse:
+def form_errors(
+    exc: FormInvalid, locale: Locale, block_ids: Collection[str] = ()
+) -> ErrorsResponse:
     """The ack that shows core's validation errors next to the fields in the modal.
 
     Errors about something that has no input block (an unknown type, say) are shown under the
@@ -343,6 +345,7 @@ def form_errors(exc: FormInvalid, block_ids: Collection[str] = ()) -> ErrorsResp
     errors: dict[str, str] = {}
     for err in exc.errors:
         target = err.field if not block_ids or err.field in block_ids else "title"
-        text = f"{errors[target]}; {err.message}" if target in errors else err.message
+        message = err.text(locale)
+        text = f"{errors[target]}; {message}" if target in errors else message
         errors[target] = clip(text, 150)
     return {"response_action": "errors", "errors": errors}

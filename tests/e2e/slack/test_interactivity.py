@@ -165,6 +165,39 @@ async def test_form_with_a_bad_field_answers_inline_errors_and_opens_nothing(
     assert card.channel == GENERAL
 
 
+async def test_modals_and_their_errors_are_in_the_readers_language_not_the_workspaces(
+    db_url: str, fake: FakeSlack
+) -> None:
+    # the workspace speaks Chinese; bob.smith reads English, zhao.li Chinese
+    async with slack_service(db_url, fake) as slack:
+        await slack.slash(USERS["zhao.li"], "")
+        await slack.slash(USERS["bob.smith"], "")
+        zhao_picker, bob_picker = fake.views
+        state = {"type": {"type": "static_select", "selected_option": {"value": "purchase"}}}
+        picked = await slack.interact(_submission(fake, bob_picker, state, "bob.smith"))
+        await slack.slash(USERS["bob.smith"], "purchase")
+        *_, form = fake.views
+        bad = {
+            "title": {"type": "plain_text_input", "value": "New monitor"},
+            "item": {"type": "plain_text_input", "value": "Dell U2723"},
+            "amount": {"type": "number_input", "value": "-5"},
+        }
+        refused = await slack.interact(_submission(fake, form, bad, "bob.smith"))
+
+        await slack.mention(USERS["zhao.li"], "显示器闪屏")
+        [card] = await slack.cards(1)
+        await slack.card_known(card)
+        await slack.click(USERS["bob.smith"], card, "tkt.comment")
+        *_, comment = fake.views
+
+    assert zhao_picker["title"]["text"] == "新建工单"
+    assert bob_picker["title"]["text"] == "New ticket"
+    assert picked.json()["view"]["submit"]["text"] == "Submit"
+    assert form["close"]["text"] == "Cancel"
+    assert refused.json()["errors"] == {"amount": "must be at least 0"}
+    assert comment["title"]["text"] == "Comment"
+
+
 async def test_create_ticket_shortcut_turns_a_message_into_a_ticket_in_its_thread(
     db_url: str, fake: FakeSlack
 ) -> None:
@@ -199,13 +232,13 @@ async def test_create_ticket_shortcut_turns_a_message_into_a_ticket_in_its_threa
 
 
 def _submission(
-    fake: FakeSlack, view: dict[str, Any], values: Mapping[str, object]
+    fake: FakeSlack, view: dict[str, Any], values: Mapping[str, object], who: str = "zhao.li"
 ) -> dict[str, object]:
     state = {block: {"value": value} for block, value in values.items()}
     return {
         "type": "view_submission",
         "team": {"id": fake.team_id, "domain": "gongdan-test"},
-        "user": {"id": USERS["zhao.li"], "username": "zhao.li", "team_id": fake.team_id},
+        "user": {"id": USERS[who], "username": who, "team_id": fake.team_id},
         "api_app_id": fake.app_id,
         "trigger_id": fake.issue_trigger(),
         "view": view | {"state": {"values": state}},

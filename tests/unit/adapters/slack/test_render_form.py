@@ -164,12 +164,17 @@ def test_core_validation_errors_become_inline_modal_errors() -> None:
     with pytest.raises(FormInvalid) as caught:
         validate_fields(TYPE, {"amount": "900"}, StaticDirectory(PEOPLE))
 
-    response = form_errors(caught.value)
+    response = form_errors(caught.value, "en")
 
     assert response["response_action"] == "errors"
     assert response["errors"] == {
         "site": "this field is required",
         "amount": "must be at most 500",
+    }
+    # beside the fields of the reader's own modal, in the reader's language
+    assert form_errors(caught.value, "zh-CN")["errors"] == {
+        "site": "此项必填",
+        "amount": "不能大于 500",
     }
 
 
@@ -178,6 +183,6 @@ def test_errors_for_fields_without_a_block_land_under_the_title() -> None:
         [FieldError("type", "unknown", "unknown ticket type"), FieldError("site", "required", "x")]
     )
 
-    response = form_errors(exc, block_ids={"title", "site"})
+    response = form_errors(exc, "en", block_ids={"title", "site"})
 
     assert response["errors"] == {"title": "unknown ticket type", "site": "x"}
