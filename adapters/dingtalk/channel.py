@@ -28,6 +28,7 @@ from adapters.contract import (
 from adapters.dingtalk.callback import CallbackVerifier
 from adapters.dingtalk.client import DingTalkClient
 from adapters.dingtalk.config import DingTalkSettings
+from adapters.dingtalk.errors import TemplateRefused
 from adapters.dingtalk.inbound import DingTalkPayloadError, parse_robot_message
 from adapters.dingtalk.intake import DingTalkIntake
 from adapters.dingtalk.people import CHANNEL, GROUP_PREFIX, DingTalkPeople, DingTalkReach
@@ -86,6 +87,11 @@ class DingTalkChannel(DingTalkReach):
         self.stream = StreamClient(self.client, self.intake.on_frame)
         self.verifier = CallbackVerifier(settings.client_secret)
         self._ding_refused = False  # a DING quota/edition error is reported once
+        self._template_refused = False  # DingTalk cannot use card_template_id: markdown instead
+
+    @property
+    def templated(self) -> bool:
+        return self.settings.card_template_id is not None and not self._template_refused
 
     @property
     def capabilities(self) -> Capabilities:
@@ -113,7 +119,8 @@ class DingTalkChannel(DingTalkReach):
             log.warning(
                 "dingtalk: no card_template_id configured; cards are sent as markdown "
                 "messages whose button opens the ticket's web page, and they are not updated "
-                "in place (import deploy/dingtalk/gongdan-card.json to get interactive cards)"
+                "in place (build the card template deploy/dingtalk/README.md describes and put "
+                "its id in channels.dingtalk.card_template_id to get interactive cards)"
             )
         if self.http_mode:
             log.info(
@@ -154,17 +161,28 @@ class DingTalkChannel(DingTalkReach):
         card = cards(self._locale(conversation))
         if card.kind == CardKind.ESCALATION and self.is_direct(where) and self._night():
             await self._ding(conversation, card)
-        if self.settings.card_template_id is None:
-            data = await self._send(
-                conversation, "sampleActionCard", action_card(card, self._page(card))
-            )
-            return MessageRef(CHANNEL, conversation, str(data.get("processQueryKey", "")))
+        if self.templated:
+            try:
+                return await self._post_instance(where, conversation, card)
+            except TemplateRefused as exc:
+                self._template_refused = True
+                log.error(
+                    "dingtalk card template refused; cards go out as markdown messages (not "
+                    "updated in place) until the service is restarted with a usable template",
+                    extra={"error": str(exc)},
+                )
+        data = await self._send(
+            conversation, "sampleActionCard", action_card(card, self._page(card))
+        )
+        return MessageRef(CHANNEL, conversation, str(data.get("processQueryKey", "")))
+
+    async def _post_instance(self, where: ChannelRef, conversation: str, card: Card) -> MessageRef:
         # one instance per post: a reminder by what it says, the ticket's card by the message
         # it answers (the one that opened it, a /status), the same on every retry
         asked = f"message:{where.message}" if where.message else ""
         track = out_track_id(card.ticket_key, conversation, notice_of(card) or asked)
         body: dict[str, Any] = {
-            "cardTemplateId": self.settings.card_template_id,
+            "cardTemplateId": self.settings.card_template_id or "",
             "outTrackId": track,
             "cardData": {"cardParamMap": self._params(card)},
             "callbackType": "STREAM",

@@ -26,6 +26,8 @@ TIMEOUT_S = 10.0
 NO_SUCH_USER = "60121"  # topapi/v2/user/get: 找不到该用户
 SESSION_GONE = "300001"  # sessionWebhook: "session 不存在" (expired, or never known)
 JSON = dict[str, Any]
+API_SETTING = "channels.dingtalk.api_base_url"
+OAPI_SETTING = "channels.dingtalk.oapi_base_url"
 
 
 class SessionExpired(DeliveryError):
@@ -55,6 +57,10 @@ class DingTalkClient:
             await session.close()
 
     # ---- the plumbing ------------------------------------------------------------------
+    def _base_hint(self, setting: str) -> str:
+        base = self.oapi if setting == OAPI_SETTING else self.api
+        return f" (is {setting} right? {base} does not answer as DingTalk's API)"
+
     async def _request(
         self,
         method: str,
@@ -65,7 +71,10 @@ class DingTalkClient:
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
         quiet: frozenset[str] = frozenset(),
+        setting: str = "",
     ) -> JSON:
+        """One call; `setting` names the configuration key of the base URL it was made to, so
+        an address that cannot be reached, or is not DingTalk's API, is named in the error."""
         try:
             async with self.session.request(
                 method, url, json=body, headers=headers, params=params
@@ -74,9 +83,14 @@ class DingTalkClient:
                 status, content_type = r.status, r.headers.get("Content-Type", "")
         except (aiohttp.ClientError, TimeoutError) as exc:
             failure = DeliveryError(f"dingtalk {what}: {type(exc).__name__} {exc}")
+            if setting and isinstance(exc, aiohttp.ClientConnectorError | aiohttp.InvalidURL):
+                failure = DeliveryError(f"{failure}{self._base_hint(setting)}")
             self.calls.failed(what, failure)
             raise failure from exc
         error = error_from(status, text, content_type=content_type, what=what)
+        if error is not None and setting and status == 404:
+            # DingTalk answers its own errors with a code; a bare 404 is another server
+            error = DeliveryError(f"{error}{self._base_hint(setting)}", permanent=True)
         if error is None:
             self.calls.ok(what)
         else:
@@ -93,7 +107,11 @@ class DingTalkClient:
     async def _fetch_token(self) -> Token:
         body = {"appKey": self.client_id, "appSecret": self._secret}
         data = await self._request(
-            "POST", f"{self.api}/v1.0/oauth2/accessToken", what="accessToken", body=body
+            "POST",
+            f"{self.api}/v1.0/oauth2/accessToken",
+            what="accessToken",
+            body=body,
+            setting=API_SETTING,
         )
         return Token(str(data.get("accessToken", "")), float(data.get("expireIn", 7200)))
 
@@ -104,7 +122,12 @@ class DingTalkClient:
             headers = {"x-acs-dingtalk-access-token": token}
             try:
                 return await self._request(
-                    method, f"{self.api}{path}", what=path, body=body, headers=headers
+                    method,
+                    f"{self.api}{path}",
+                    what=path,
+                    body=body,
+                    headers=headers,
+                    setting=API_SETTING,
                 )
             except TokenRefused:
                 self.tokens.invalidate(token)
@@ -124,6 +147,7 @@ class DingTalkClient:
                     body=body,
                     params={"access_token": token},
                     quiet=quiet,
+                    setting=OAPI_SETTING,
                 )
             except TokenRefused:
                 self.tokens.invalidate(token)
@@ -142,7 +166,11 @@ class DingTalkClient:
             "localIp": "",
         }
         data = await self._request(
-            "POST", f"{self.api}/v1.0/gateway/connections/open", what="connections/open", body=body
+            "POST",
+            f"{self.api}/v1.0/gateway/connections/open",
+            what="connections/open",
+            body=body,
+            setting=API_SETTING,
         )
         return str(data.get("endpoint", "")), str(data.get("ticket", ""))
 

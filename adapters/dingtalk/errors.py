@@ -17,6 +17,27 @@ from adapters.contract import DeliveryError
 THROTTLE_CODES = frozenset({"Forbidden.AccessDenied.QpsLimitForAppkeyAndApi", "90018", "90002"})
 QUOTA_CODES = frozenset({"Forbidden.AccessDenied.ApiCountLimitForOrg", "90020"})
 TOKEN_CODES = frozenset({"InvalidAuthentication", "40014", "42001", "invalidAuthentication"})
+# the app's credentials themselves are wrong: the token call and the Stream open-connection
+# call answer invalidClientIdOrSecret (legacy gettoken: 40089 不合法的corpid或corpsecret)
+CREDENTIAL_CODES = frozenset({"invalidClientIdOrSecret", "40089"})
+CREDENTIAL_HINT = (
+    " (channels.dingtalk.client_id / channels.dingtalk.client_secret: DingTalk does not accept "
+    "them; copy both from your app's 凭证与基础信息 / Credentials page)"
+)
+# createAndDeliver's answers for a card template it cannot use: unknown, not published, or not
+# bound to this app ("卡片模板无效", "不存在的卡片模板", "创建卡片实例失败,先检查卡片模板是否已发布")
+TEMPLATE_CODES = frozenset(
+    {
+        "invalidParameter.cardTemplate.notFound",
+        "cardTemplateInvalid",
+        "cardInstance.wrong",
+        "param.cardTemplateNotExist",
+    }
+)
+TEMPLATE_HINT = (
+    " (channels.dingtalk.card_template_id: DingTalk cannot use this card template; check the "
+    "id, that the template is published and bound to this app — deploy/dingtalk/README.md)"
+)
 THROTTLE_WAIT_S = 1.0  # the throttle lifts after a second ("限制将在1秒后解除")
 IP_BAN_WAIT_S = 300.0  # the per-IP ban lasts five minutes
 QUOTA_WAIT_S = 3600.0  # the monthly org quota is spent: try again much later
@@ -24,6 +45,10 @@ QUOTA_WAIT_S = 3600.0  # the monthly org quota is spent: try again much later
 
 class TokenRefused(DeliveryError):
     """The access token was refused before its time: fetch a new one and try once more."""
+
+
+class TemplateRefused(DeliveryError):
+    """DingTalk cannot use the configured card template (a configuration mistake)."""
 
 
 def is_ban_page(content_type: str, text: str) -> bool:
@@ -58,6 +83,10 @@ def error_from(
         )
     if code in TOKEN_CODES:
         return TokenRefused(where)
+    if code in CREDENTIAL_CODES:
+        return DeliveryError(where + CREDENTIAL_HINT, permanent=True)
+    if code in TEMPLATE_CODES:
+        return TemplateRefused(where + TEMPLATE_HINT, permanent=True)
     if status >= 500 or code in ("-1", "system.busy"):
         return DeliveryError(where)
     if status in (401, 403) or code.startswith(("Forbidden", "invalidClient")):

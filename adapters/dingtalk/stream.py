@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 import aiohttp
 
+from adapters.contract import DeliveryError
 from adapters.dingtalk.client import DingTalkClient
 from adapters.dingtalk.inbound import DingTalkPayloadError, Frame, parse_frame
 from adapters.dingtalk.types import SUBSCRIPTIONS
@@ -96,10 +97,13 @@ class StreamClient:
             except Exception as exc:  # the open call or the handshake: try again later
                 wait = backoff(attempt, self.rng)
                 attempt += 1
-                log.warning(
-                    "dingtalk stream connect failed; retrying",
-                    extra={"error": str(exc), "retry_in_s": round(wait, 2)},
-                )
+                extra = {"error": str(exc), "retry_in_s": round(wait, 2)}
+                if isinstance(exc, DeliveryError) and exc.permanent:
+                    # DingTalk refused us (wrong credentials, a base URL that is not DingTalk):
+                    # a configuration mistake, said as an error; retried in case it is mended
+                    log.error("dingtalk stream cannot connect; retrying", extra=extra)
+                else:
+                    log.warning("dingtalk stream connect failed; retrying", extra=extra)
                 await self.sleep(wait)
                 continue
             replace: asyncio.Future[str] = asyncio.get_running_loop().create_future()

@@ -69,6 +69,8 @@ class FakeDingTalk:
     auto_redeliver: bool = True  # a 10 ms ticker runs redeliver_due() on the injected clock
     edition: str = "professional"  # "standard" refuses DING
     ding_paid_quota: bool = False  # SMS/phone DING need a bought quota
+    # the card templates published for this app; None: any id is taken as one
+    templates: set[str] | None = None
     calls: list[Call] = field(default_factory=list)
     cards: dict[str, Card] = field(default_factory=dict)
     sent: list[Sent] = field(default_factory=list)

@@ -147,6 +147,9 @@ class OpenApi:
         problem = _card_problem(body) or _space_problem(body)
         if problem:
             return self.fake.error(400, problem, problem)
+        unknown = self._unknown_template(body)
+        if unknown is not None:
+            return unknown
         card = self.fake.cards.get(body["outTrackId"])
         if card is None:  # a repeated outTrackId delivers again but changes nothing
             card = _new_card(body)
@@ -162,6 +165,9 @@ class OpenApi:
         problem = _card_problem(body)
         if problem:
             return self.fake.error(400, problem, problem)
+        unknown = self._unknown_template(body)
+        if unknown is not None:
+            return unknown
         if body["outTrackId"] in self.fake.cards:
             return self.fake.error(400, "param.cardAlreadyExist", "param.cardAlreadyExist")
         card = _new_card(body)
@@ -180,6 +186,15 @@ class OpenApi:
         return web.json_response(
             {"success": True, "result": self._deliver(card, body["openSpaceId"])}
         )
+
+    def _unknown_template(self, body: JSON) -> web.Response | None:
+        """A template id not published for this app: "不存在的卡片模板" (the im card API's
+        code for it; the vendor's createAndDeliver page lists none of its own)."""
+        known = self.fake.templates
+        if known is None or body["cardTemplateId"] in known:
+            return None
+        code = "invalidParameter.cardTemplate.notFound"
+        return self.fake.error(400, code, "不存在的卡片模板")
 
     def _deliver(self, card: Card, open_space_id: str) -> list[JSON]:
         results = []

@@ -84,3 +84,39 @@ async def test_an_unknown_staff_member_is_none_in_the_directory(
 
     assert (await client.user("staff0042") or {})["email"] == "wang.fang@example.com"
     assert await client.user("nobody") is None
+
+
+async def test_an_api_base_url_nobody_answers_on_is_named() -> None:
+    c = DingTalkClient("key", "secret", "http://127.0.0.1:9", "http://127.0.0.1:9")
+    try:
+        with pytest.raises(DeliveryError) as caught:
+            await c.open_connection([])
+    finally:
+        await c.close()
+
+    assert "channels.dingtalk.api_base_url" in str(caught.value)
+    assert "http://127.0.0.1:9" in str(caught.value)
+
+
+async def test_a_base_url_that_is_not_dingtalks_api_is_named(fake: FakeDingTalk) -> None:
+    # a path in the base URL (…/v1.0) or another server: 404 with no DingTalk error code
+    c = DingTalkClient(fake.app_key, fake.app_secret, fake.base_url + "/v1.0", fake.base_url)
+    try:
+        with pytest.raises(DeliveryError) as caught:
+            await c.call("POST", SEND, message(fake))
+    finally:
+        await c.close()
+
+    assert caught.value.permanent
+    assert "channels.dingtalk.api_base_url" in str(caught.value)
+
+
+async def test_a_directory_behind_a_wrong_oapi_base_url_is_named(fake: FakeDingTalk) -> None:
+    c = DingTalkClient(fake.app_key, fake.app_secret, fake.base_url, fake.base_url + "/oapi")
+    try:
+        with pytest.raises(DeliveryError) as caught:
+            await c.user("manager4220")
+    finally:
+        await c.close()
+
+    assert "channels.dingtalk.oapi_base_url" in str(caught.value)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.dingtalk.errors import IP_BAN_WAIT_S, TokenRefused, error_from
+from adapters.dingtalk.errors import IP_BAN_WAIT_S, TemplateRefused, TokenRefused, error_from
 from tests.fakes.dingtalk.faults import Fault
 
 FIXTURES = Path(__file__).parents[3] / "fixtures" / "dingtalk"
@@ -71,3 +71,24 @@ def test_server_error_is_retried() -> None:
     error = error_from(code, text, content_type=kind)
 
     assert error is not None and not error.permanent and error.retry_after is None
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_wrong_credentials_name_the_keys_to_fix(legacy: bool) -> None:
+    if legacy:
+        code, text = 200, '{"errcode": 40089, "errmsg": "不合法的corpid或corpsecret"}'
+    else:
+        code, text = 400, '{"code": "invalidClientIdOrSecret", "message": "无效的clientId"}'
+    error = error_from(code, text, what="accessToken")
+
+    assert error is not None and error.permanent
+    assert "channels.dingtalk.client_id" in str(error)
+    assert "channels.dingtalk.client_secret" in str(error)
+
+
+def test_an_unusable_card_template_names_card_template_id() -> None:
+    text = '{"code": "invalidParameter.cardTemplate.notFound", "message": "不存在的卡片模板"}'
+    error = error_from(400, text, what="/v1.0/card/instances/createAndDeliver")
+
+    assert isinstance(error, TemplateRefused) and error.permanent
+    assert "channels.dingtalk.card_template_id" in str(error)
