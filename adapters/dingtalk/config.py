@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
+from adapters.dingtalk.people import GROUP_PREFIX
 from adapters.kit.config import (
     ChannelConfig,
     Known,
@@ -81,7 +82,16 @@ def check(section: Mapping[str, Any], known: Known) -> list[str]:
     check_type("channels.dingtalk.default_ticket_type", default, known.types, problems)
     groups = dt.get("help_desk_groups")
     for group, type_id in groups.items() if isinstance(groups, Mapping) else ():
-        check_type(f"channels.dingtalk.help_desk_groups.{group}", type_id, known.types, problems)
+        path = f"channels.dingtalk.help_desk_groups.{group}"
+        if not str(group).startswith(GROUP_PREFIX):
+            # a chatid from the legacy API, a group's name or number: no message would match it
+            problems.append(
+                f"{path}: not a group's openConversationId (those start with "
+                f"{GROUP_PREFIX!r}); @ the robot once in that group and copy group_id from "
+                "Gongdan's log line 'robot message from a group not in "
+                "channels.dingtalk.help_desk_groups'"
+            )
+        check_type(path, type_id, known.types, problems)
     return problems
 
 

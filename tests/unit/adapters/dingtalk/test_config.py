@@ -52,3 +52,13 @@ def test_http_mode_says_what_the_missing_secret_is_for() -> None:
 
     assert problem.startswith("channels.dingtalk.client_secret: required")
     assert problem.endswith("in http mode every callback's sign is checked with it")
+
+
+@pytest.mark.parametrize("group", ["chat3f1c9a0b2e", "IT 服务台", "123456789"])
+def test_a_help_desk_group_that_is_not_an_open_conversation_id_is_named(group: str) -> None:
+    section = {"client_id": "a", "client_secret": "b", "help_desk_groups": {group: "it"}}
+
+    [problem] = check(section, KNOWN)
+
+    assert problem.startswith(f"channels.dingtalk.help_desk_groups.{group}: not a group's")
+    assert "group_id" in problem
