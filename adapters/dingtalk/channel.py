@@ -28,7 +28,7 @@ from adapters.contract import (
 from adapters.dingtalk.callback import CallbackVerifier
 from adapters.dingtalk.client import DingTalkClient
 from adapters.dingtalk.config import DingTalkSettings
-from adapters.dingtalk.errors import TemplateRefused
+from adapters.dingtalk.errors import CardsRefused
 from adapters.dingtalk.inbound import DingTalkPayloadError, parse_robot_message
 from adapters.dingtalk.intake import DingTalkIntake
 from adapters.dingtalk.people import CHANNEL, GROUP_PREFIX, DingTalkPeople, DingTalkReach
@@ -87,11 +87,11 @@ class DingTalkChannel(DingTalkReach):
         self.stream = StreamClient(self.client, self.intake.on_frame)
         self.verifier = CallbackVerifier(settings.client_secret)
         self._ding_refused = False  # a DING quota/edition error is reported once
-        self._template_refused = False  # DingTalk cannot use card_template_id: markdown instead
+        self._cards_refused = False  # DingTalk makes no cards for us: markdown instead
 
     @property
     def templated(self) -> bool:
-        return self.settings.card_template_id is not None and not self._template_refused
+        return self.settings.card_template_id is not None and not self._cards_refused
 
     @property
     def capabilities(self) -> Capabilities:
@@ -164,11 +164,12 @@ class DingTalkChannel(DingTalkReach):
         if self.templated:
             try:
                 return await self._post_instance(where, conversation, card)
-            except TemplateRefused as exc:
-                self._template_refused = True
+            except CardsRefused as exc:
+                self._cards_refused = True
                 log.error(
-                    "dingtalk card template refused; cards go out as markdown messages (not "
-                    "updated in place) until the service is restarted with a usable template",
+                    "dingtalk interactive cards refused (the card template or the card "
+                    "permission); cards go out as markdown messages, not updated in place, "
+                    "until the service is restarted",
                     extra={"error": str(exc)},
                 )
         data = await self._send(

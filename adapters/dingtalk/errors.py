@@ -47,8 +47,9 @@ class TokenRefused(DeliveryError):
     """The access token was refused before its time: fetch a new one and try once more."""
 
 
-class TemplateRefused(DeliveryError):
-    """DingTalk cannot use the configured card template (a configuration mistake)."""
+class CardsRefused(DeliveryError):
+    """DingTalk makes no interactive card for this app: it cannot use the configured card
+    template, or the app lacks the card permission (a setup mistake; messages still work)."""
 
 
 def is_ban_page(content_type: str, text: str) -> bool:
@@ -75,6 +76,15 @@ def error_from(
     if status < 300 and code in ("", "0"):
         return None
     where = f"dingtalk {what}: {code or f'HTTP {status}'} {message}".strip()
+    scopes = _required_scopes(body)
+    if scopes:
+        # the app lacks a permission: DingTalk names it, and the admin must request it
+        kind = CardsRefused if what.startswith("/v1.0/card/") else DeliveryError
+        return kind(
+            f"{where} (the app lacks the permission {', '.join(scopes)}: request it under "
+            "权限管理 / Permissions in the developer console, then publish a new version)",
+            permanent=True,
+        )
     if code in THROTTLE_CODES or status == 429:
         return DeliveryError(where + " (throttled)", retry_after=THROTTLE_WAIT_S)
     if code in QUOTA_CODES:
@@ -86,12 +96,19 @@ def error_from(
     if code in CREDENTIAL_CODES:
         return DeliveryError(where + CREDENTIAL_HINT, permanent=True)
     if code in TEMPLATE_CODES:
-        return TemplateRefused(where + TEMPLATE_HINT, permanent=True)
+        return CardsRefused(where + TEMPLATE_HINT, permanent=True)
     if status >= 500 or code in ("-1", "system.busy"):
         return DeliveryError(where)
     if status in (401, 403) or code.startswith(("Forbidden", "invalidClient")):
         return DeliveryError(where, permanent=True)
     return DeliveryError(where, permanent=True)
+
+
+def _required_scopes(body: dict[str, Any] | None) -> list[str]:
+    """`accessdenieddetail.requiredScopes` of a 403 AccessTokenPermissionDenied answer."""
+    detail = body.get("accessdenieddetail") if body is not None else None
+    scopes = detail.get("requiredScopes") if isinstance(detail, dict) else None
+    return [str(s) for s in scopes] if isinstance(scopes, list) else []
 
 
 def _json(text: str) -> dict[str, Any] | None:

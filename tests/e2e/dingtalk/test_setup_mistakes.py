@@ -15,7 +15,10 @@ from tests.e2e.dingtalk.driver import (
     dingtalk_service,
 )
 from tests.e2e.harness import running
-from tests.fakes.dingtalk import FakeDingTalk
+from tests.fakes.dingtalk import FakeDingTalk, Fault
+
+CREATE_AND_DELIVER = "/v1.0/card/instances/createAndDeliver"
+GROUP_SEND = "/v1.0/robot/groupMessages/send"
 
 
 async def test_a_wrong_client_secret_is_an_error_naming_the_keys(
@@ -51,3 +54,22 @@ async def test_a_card_template_dingtalk_does_not_know_still_shows_the_ticket(
     assert errors and all("outbox item failed" not in r.getMessage() for r in errors)
     assert any("channels.dingtalk.card_template_id" in str(r.__dict__.get("error")) for r in errors)
     assert fake.cards == {}
+
+
+async def test_a_missing_permission_is_logged_with_its_name(
+    sqlite_url: str, fake: FakeDingTalk, caplog: pytest.LogCaptureFixture
+) -> None:
+    # the app was published without 互动卡片实例写权限, and robot messages lack theirs too
+    fake.fail_next(CREATE_AND_DELIVER, Fault.permission_denied("Card.Instance.Write"))
+    fake.fail_next(GROUP_SEND, Fault.permission_denied("qyapi_robot_sendmsg"))
+    async with dingtalk_service(sqlite_url, fake) as dt:
+        await fake.send_bot_message(text=" 3楼打印机坏了", sender_staff_id=STAFF["zhao.li"])
+        await dt.until(lambda: len(fake.calls_to(GROUP_SEND)) == 1)
+        await dt.settle()
+
+    said = " ".join(
+        r.getMessage() + " " + str(r.__dict__.get("error"))
+        for r in caplog.records
+        if r.levelno >= logging.ERROR
+    )
+    assert "Card.Instance.Write" in said and "qyapi_robot_sendmsg" in said

@@ -26,6 +26,7 @@ class Fault:
     code: str = ""
     message: str = ""
     errcode: int = 0
+    scope: str = ""
 
     @classmethod
     def throttle(cls, status: int = 403) -> Fault:
@@ -56,6 +57,17 @@ class Fault:
         return cls("error", status, code, message or code)
 
     @classmethod
+    def permission_denied(cls, scope: str) -> Fault:
+        """The app lacks the permission `scope` (developerpedia, "接口调用没有权限" best
+        practice): 403 with the missing permission in `accessdenieddetail.requiredScopes`."""
+        msg = (
+            "没有调用该接口的权限，接口权限申请参考："
+            "https://open.dingtalk.com/document/orgapp-server/add-api-permission"
+        )
+        code = "Forbidden.AccessDenied.AccessTokenPermissionDenied"
+        return cls("permission", 403, code, msg, scope=scope)
+
+    @classmethod
     def hang(cls) -> Fault:
         """The call is recorded and never answered (until the double stops)."""
         return cls("hang")
@@ -69,4 +81,7 @@ class Fault:
             return web.Response(status=self.status, text=page, content_type="text/html")
         if self.kind == "legacy" or (legacy_route and self.kind in ("throttle", "quota")):
             return web.json_response(legacy_error(self.errcode, self.message))
-        return web.json_response(api_error(self.code, self.message, request_id), status=self.status)
+        answer = api_error(self.code, self.message, request_id)
+        if self.kind == "permission":
+            answer["accessdenieddetail"] = {"requiredScopes": [self.scope]}
+        return web.json_response(answer, status=self.status)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.dingtalk.errors import IP_BAN_WAIT_S, TemplateRefused, TokenRefused, error_from
+from adapters.dingtalk.errors import IP_BAN_WAIT_S, CardsRefused, TokenRefused, error_from
 from tests.fakes.dingtalk.faults import Fault
 
 FIXTURES = Path(__file__).parents[3] / "fixtures" / "dingtalk"
@@ -90,5 +90,13 @@ def test_an_unusable_card_template_names_card_template_id() -> None:
     text = '{"code": "invalidParameter.cardTemplate.notFound", "message": "不存在的卡片模板"}'
     error = error_from(400, text, what="/v1.0/card/instances/createAndDeliver")
 
-    assert isinstance(error, TemplateRefused) and error.permanent
+    assert isinstance(error, CardsRefused) and error.permanent
     assert "channels.dingtalk.card_template_id" in str(error)
+
+
+def test_a_missing_permission_is_named_so_the_admin_can_request_it() -> None:
+    code, text, kind = answer(Fault.permission_denied("qyapi_robot_sendmsg"))
+    error = error_from(code, text, content_type=kind, what="/v1.0/robot/groupMessages/send")
+
+    assert error is not None and error.permanent
+    assert "qyapi_robot_sendmsg" in str(error) and "权限管理" in str(error)
