@@ -24,6 +24,12 @@ log = logging.getLogger("gongdan.dingtalk")
 
 TIMEOUT_S = 10.0
 NO_SUCH_USER = "60121"  # topapi/v2/user/get: 找不到该用户
+NO_PERMISSION = "60011"  # 没有调用该接口的权限
+DIRECTORY_HINT = (
+    " (the app lacks the directory permission qyapi_get_member / 通讯录个人信息读权限: request "
+    "it under 权限管理 / Permissions in the developer console, then publish a new version; "
+    "until then senders are named by their staffId)"
+)
 SESSION_GONE = "300001"  # sessionWebhook: "session 不存在" (expired, or never known)
 JSON = dict[str, Any]
 API_SETTING = "channels.dingtalk.api_base_url"
@@ -214,6 +220,9 @@ class DingTalkClient:
         except DeliveryError as exc:
             if NO_SUCH_USER in str(exc):
                 return None
+            if NO_PERMISSION in str(exc):
+                # the legacy API names no permission (errcode 60011, or 88 with subcode 60011)
+                raise DeliveryError(f"{exc}{DIRECTORY_HINT}", permanent=True) from exc
             raise
         result = data.get("result")
         return result if isinstance(result, dict) else None

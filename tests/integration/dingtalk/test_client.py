@@ -120,3 +120,21 @@ async def test_a_directory_behind_a_wrong_oapi_base_url_is_named(fake: FakeDingT
         await c.close()
 
     assert "channels.dingtalk.oapi_base_url" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("errcode", "errmsg"),
+    [
+        (60011, "没有调用该接口的权限"),
+        (88, "ding talk error[subcode=60011,submsg=没有调用该接口的权限]"),
+    ],
+)
+async def test_a_directory_lookup_without_the_permission_names_it(
+    fake: FakeDingTalk, client: DingTalkClient, errcode: int, errmsg: str
+) -> None:
+    fake.fail_next("/topapi/v2/user/get", Fault.legacy(errcode, errmsg))
+
+    with pytest.raises(DeliveryError) as caught:
+        await client.user("manager4220")
+
+    assert caught.value.permanent and "qyapi_get_member" in str(caught.value)
