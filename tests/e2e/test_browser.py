@@ -449,3 +449,33 @@ async def test_notices_in_a_direct_room_follow_the_pages_language_toggle(sqlite_
             )
         finally:
             await browser.close()
+
+
+async def test_a_link_from_another_channel_opens_its_ticket_or_form(sqlite_url: str) -> None:
+    """DingTalk's and WeCom's cards link to /?ticket=KEY, their /new answers to /?new=TYPE."""
+    _need_chromium()
+    from playwright.async_api import async_playwright
+
+    async with running(service_config(sqlite_url)) as svc, async_playwright() as pw:
+        async with svc.http.post(
+            svc.url + "/api/v1/tickets",
+            json={"type": "it", "title": "投影仪不亮"},
+            headers=svc.auth("zhao.li"),
+        ) as r:
+            assert r.status == 201, await r.text()
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        try:
+            page = await _signed_in(browser, svc.url, "zhao.li", "zh-CN")
+            await page.goto(svc.url + "/?ticket=IT-1001")
+            card = page.locator('.card[data-ticket="IT-1001"]')
+            await card.wait_for(timeout=10_000)
+            assert "投影仪不亮" in await card.locator(".card__title").inner_text()
+            assert "私信" in await page.inner_text("#room-title")
+            assert "?" not in page.url  # a reload asks nothing again
+
+            await page.goto(svc.url + "/?new=purchase")
+            form = page.locator(".msg--form form")
+            await form.wait_for(timeout=10_000)
+            assert await form.locator('[name="item"]').count() == 1
+        finally:
+            await browser.close()

@@ -42,6 +42,7 @@
     pending: new Map(), // client_id -> {kind, ticket?, el?, timer?}
     writing: new Map(), // client_id of a comment sent from a card -> {input, node}: its box empties once it is taken
     unread: new Map(),
+    asked: null, // a link's ?ticket=KEY or ?new=TYPE, said in the person's direct room once there
   };
   const items = new WeakMap(); // message element -> what it was drawn from, for locale redraws
 
@@ -718,6 +719,7 @@
     switch (m.type) {
       case 'history': {
         if (!inRoom(m)) return;
+        sayAsked();
         // Keep forms someone is still filling in: history does not carry them.
         const open = [...$('messages').querySelectorAll('.msg--form')]
           .filter((n) => !items.get(n).done && items.get(n).data.room === state.room);
@@ -777,6 +779,26 @@
     if (!send({ type: 'say', room: state.room, text: clean, client_id: clientId })) return false;
     track(clientId, { kind: 'say' });
     return true;
+  }
+
+  // Links from other channels (DingTalk's cards, DingTalk's and WeCom's /new) open the web chat with
+  // ?ticket=IT-1001 (show that ticket's card) or ?new=purchase (its form): said once, as the
+  // person would type it, in their direct room, then dropped from the address bar.
+  function linkAsked() {
+    const q = new URLSearchParams(window.location.search);
+    const ticket = q.get('ticket') || '';
+    const type = q.get('new') || '';
+    if (/^[A-Za-z][A-Za-z0-9]*-\d+$/.test(ticket)) return `/status ${ticket}`;
+    if (/^[\w-]+$/.test(type)) return `/new ${type}`;
+    return null;
+  }
+
+  function sayAsked() {
+    if (!state.asked || state.room !== dmRoom()?.id) return;
+    if (say(state.asked)) {
+      state.asked = null;
+      window.history.replaceState(null, '', window.location.pathname);
+    }
   }
 
   function closeNav() {
@@ -923,6 +945,8 @@
     boot.people ||= []; boot.rooms ||= []; boot.types ||= [];
     state.person = personById(store.get(KEY.person))?.id || boot.people[0]?.id || null;
     state.room = roomById(store.get(KEY.room))?.id || boot.rooms[0]?.id || null;
+    state.asked = linkAsked();
+    if (state.asked && dmRoom()) state.room = dmRoom().id;
     const stored = store.get(KEY.locale);
     state.locale = stored || personById(state.person)?.locale || 'zh-CN';
     document.getElementById('app').dataset.state = 'ready';
