@@ -24,6 +24,14 @@ CREDENTIAL_HINT = (
     " (channels.dingtalk.client_id / channels.dingtalk.client_secret: DingTalk does not accept "
     "them; copy both from your app's 凭证与基础信息 / Credentials page)"
 )
+# the robot named in a send is not this app's robot (robot messages, cards' deliver models, DING)
+ROBOT_CODES = frozenset(
+    {"invalidParameter.robotCode", "chatbot.notFound", "chatbotNotFound", "invalid.chatbotId"}
+)
+ROBOT_HINT = (
+    " (channels.dingtalk.robot_code: DingTalk knows no such robot for this app; an internal "
+    "app's robot code is its Client ID (AppKey), used when robot_code is not set)"
+)
 # createAndDeliver's answers for a card template it cannot use: unknown, not published, or not
 # bound to this app ("卡片模板无效", "不存在的卡片模板", "创建卡片实例失败,先检查卡片模板是否已发布")
 TEMPLATE_CODES = frozenset(
@@ -95,6 +103,8 @@ def error_from(
         return TokenRefused(where)
     if code in CREDENTIAL_CODES:
         return DeliveryError(where + CREDENTIAL_HINT, permanent=True)
+    if code in ROBOT_CODES:
+        return DeliveryError(where + ROBOT_HINT, permanent=True)
     if code in TEMPLATE_CODES:
         return CardsRefused(where + TEMPLATE_HINT, permanent=True)
     if status >= 500 or code in ("-1", "system.busy"):

@@ -73,3 +73,18 @@ async def test_a_missing_permission_is_logged_with_its_name(
         if r.levelno >= logging.ERROR
     )
     assert "Card.Instance.Write" in said and "qyapi_robot_sendmsg" in said
+
+
+async def test_a_wrong_robot_code_is_named_when_a_message_is_refused(
+    sqlite_url: str, fake: FakeDingTalk, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with dingtalk_service(
+        sqlite_url, fake, robot_code="dingrobot-of-another-app", card_template_id=None
+    ) as dt:
+        await fake.send_bot_message(text=" 3楼打印机坏了", sender_staff_id=STAFF["zhao.li"])
+        await dt.until(lambda: len(fake.calls_to(GROUP_SEND)) == 1)  # the ticket's card
+        await dt.settle()
+
+    assert fake.sent == []
+    failed = [r for r in caplog.records if r.getMessage() == "outbox item failed for good"]
+    assert failed and "channels.dingtalk.robot_code" in str(failed[0].__dict__.get("error"))

@@ -100,3 +100,12 @@ def test_a_missing_permission_is_named_so_the_admin_can_request_it() -> None:
 
     assert error is not None and error.permanent
     assert "qyapi_robot_sendmsg" in str(error) and "权限管理" in str(error)
+
+
+@pytest.mark.parametrize("code", ["invalidParameter.robotCode", "chatbot.notFound"])
+def test_a_robot_code_dingtalk_does_not_know_names_robot_code(code: str) -> None:
+    text = json.dumps({"code": code, "message": "robotCode 不存在"})
+    error = error_from(400, text, what="/v1.0/robot/oToMessages/batchSend")
+
+    assert error is not None and error.permanent
+    assert "channels.dingtalk.robot_code" in str(error)
