@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -115,6 +116,14 @@ class DingTalkChannel(DingTalkReach):
         return [web.post(CALLBACK_PATH, self._callback)]
 
     async def start(self) -> None:
+        host = urlsplit(self.settings.base_url).hostname or ""
+        if host == "localhost" or host == "::1" or host.startswith("127."):
+            log.warning(
+                "dingtalk: service.base_url points at this machine, so the links in DingTalk "
+                "cards and answers would open on each reader's own device; set service.base_url "
+                "(or GONGDAN_BASE_URL) to the address people's browsers reach",
+                extra={"base_url": self.settings.base_url},
+            )
         if self.settings.card_template_id is None:
             log.warning(
                 "dingtalk: no card_template_id configured; cards are sent as markdown "

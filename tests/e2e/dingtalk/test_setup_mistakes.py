@@ -4,6 +4,7 @@ DingTalk's refusal, named by the key to fix, and the tickets still reaching peop
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 
@@ -88,3 +89,22 @@ async def test_a_wrong_robot_code_is_named_when_a_message_is_refused(
     assert fake.sent == []
     failed = [r for r in caplog.records if r.getMessage() == "outbox item failed for good"]
     assert failed and "channels.dingtalk.robot_code" in str(failed[0].__dict__.get("error"))
+
+
+async def test_a_base_url_on_this_machine_is_warned_about(
+    sqlite_url: str, fake: FakeDingTalk, caplog: pytest.LogCaptureFixture
+) -> None:
+    # the example config's http://127.0.0.1:8080 would put links in cards nobody else can open
+    async with dingtalk_service(sqlite_url, fake):
+        pass
+
+    def public(data: dict[str, Any]) -> None:
+        data["service"]["base_url"] = "https://gongdan.acme.example"
+
+    warned = [r for r in caplog.records if "service.base_url" in r.getMessage()]
+    caplog.clear()
+    async with running(dingtalk_config(sqlite_url, fake, edit=public)):
+        await fake.wait_connected(2)
+
+    assert len(warned) == 1 and warned[0].levelno == logging.WARNING
+    assert not [r for r in caplog.records if "service.base_url" in r.getMessage()]
