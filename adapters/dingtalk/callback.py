@@ -70,7 +70,11 @@ class CallbackVerifier:
             raise CallbackRejected(401, "the timestamp header is not a time in milliseconds")
         expected = sign(self._secret, timestamp).encode()
         if not hmac.compare_digest(expected, unquote(given).encode()):
-            raise CallbackRejected(401, "the sign header does not match")
+            raise CallbackRejected(
+                401,
+                "the sign header does not match (checked with channels.dingtalk.client_secret: "
+                "is it the app's Client Secret?)",
+            )
         if abs(now_ms - int(timestamp)) > self._window_ms:
             raise CallbackRejected(401, "the timestamp is more than an hour from our clock")
         return timestamp

@@ -52,7 +52,10 @@ def test_what_is_refused_and_why() -> None:
 
     assert _refused(v, {}) == "401 missing header(s): timestamp, sign"
     assert _refused(v, {"timestamp": str(NOW)}) == "401 missing header(s): sign"
-    assert _refused(v, _headers(secret="other")) == "401 the sign header does not match"
+    # also what a wrong client_secret looks like: every message refused, the key named
+    wrong = _refused(v, _headers(secret="other"))
+    assert wrong.startswith("401 the sign header does not match")
+    assert "channels.dingtalk.client_secret" in wrong
     assert _refused(v, {"timestamp": "yesterday", "sign": "x"}).startswith("401 the timestamp")
     late = _refused(v, _headers(NOW - 61 * 60_000))
     assert late == "401 the timestamp is more than an hour from our clock"
