@@ -129,7 +129,7 @@ class DingTalkIntake:
                 return 200, {}  # a group's talk that is not for the robot
             if not text:
                 return 200, {}
-            person = await self.people.person(msg.sender_staff_id)
+            person = await self.people.sender(msg.sender_staff_id, msg.sender_nick)
             done = await self.chat.take(
                 ChatInbound(
                     person=person,

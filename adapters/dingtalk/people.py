@@ -28,6 +28,9 @@ class DingTalkDirectory:
 
     def __init__(self, client: DingTalkClient) -> None:
         self.client = client
+        # staffId -> the senderNick their messages carry: the name of someone the directory
+        # does not hold (a guest from another organisation in a shared group)
+        self.nicks: dict[str, str] = {}
 
     async def lookup(self, user_id: str) -> Profile | None:
         try:
@@ -35,7 +38,8 @@ class DingTalkDirectory:
         except DeliveryError as exc:
             raise LookupFailed.of(exc) from exc
         if user is None:
-            return None
+            nick = self.nicks.get(user_id)
+            return Profile(user_id, name=nick) if nick else None
         return Profile(
             user_id=user_id,
             name=text_field(user, "name"),
@@ -57,9 +61,15 @@ class DingTalkPeople(PeopleResolver):
         now: Now = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
-        super().__init__(
-            CHANNEL, gateway, people, locale, DingTalkDirectory(client), now=now, sleep=sleep
-        )
+        self.staff = DingTalkDirectory(client)
+        super().__init__(CHANNEL, gateway, people, locale, self.staff, now=now, sleep=sleep)
+
+    async def sender(self, staff_id: str, nick: str) -> Person:
+        """The Person who sent a robot message; `nick` (its senderNick) names them when the
+        directory has no entry for them."""
+        if nick:
+            self.staff.nicks[staff_id] = nick
+        return await self.person(staff_id)
 
     def staff_id_of(self, person_id: str) -> str | None:
         return self.user_of(person_id)

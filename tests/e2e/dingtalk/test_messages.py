@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -126,3 +127,20 @@ async def test_a_picture_alone_opens_a_ticket_titled_as_a_picture_with_the_pictu
 
     assert ticket["title"] == "图片 / Picture"  # not the made-up file name
     assert [f["size"] for f in files] == [len(b"\xff\xd8\xff jpeg bytes")]
+
+
+async def test_a_sender_the_directory_does_not_hold_is_named_by_their_nick(
+    sqlite_url: str, fake: FakeDingTalk
+) -> None:
+    # a guest from another organisation in a shared group: 找不到该用户, but the message names them
+    fake.add_user(STAFF["li.lei"], "李雷")
+    async with dingtalk_service(sqlite_url, fake) as dt:
+        await fake.send_bot_message(
+            text=" 会议室投影仪不亮", sender_staff_id="guest0042", sender_nick="周杰"
+        )
+        [card] = await dt.cards(1)
+        [ticket] = await dt.tickets()
+
+    fields = {f["label"]: f["value"] for f in json.loads(card.params["fields"])}
+    assert fields["提单人"] == "周杰"
+    assert ticket["requester"] == "dingtalk:guest0042"

@@ -46,3 +46,10 @@ async def test_no_such_user_is_none_and_a_rate_limit_is_a_failed_lookup_with_its
         await directory(DeliveryError("dingtalk: 429", retry_after=2.0)).lookup("staff0011")
 
     assert failed.value.retry_after == 2.0 and not failed.value.permanent
+
+
+async def test_no_such_user_is_named_by_the_nick_their_message_carried() -> None:
+    staff = directory(None)
+    staff.nicks["guest0042"] = "周杰"
+
+    assert await staff.lookup("guest0042") == Profile("guest0042", name="周杰")
