@@ -85,6 +85,7 @@ class CardClick:
     ticket_key: str
     space_id: str
     value: str = ""  # a comment's text, a chosen person or priority
+    menu: str = ""  # "open": show this person the action's choices; "close": hide them
 
 
 _MODELS: dict[str, Any] = {
@@ -241,6 +242,7 @@ def parse_card_click(data: dict[str, Any]) -> CardClick:
         ticket_key=str(params.get("ticket", "")),
         space_id=str(data.get("spaceId") or ""),
         value=str(params.get("value") or ""),
+        menu=str(params.get("menu") or ""),
     )
 
 

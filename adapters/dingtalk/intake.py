@@ -26,12 +26,13 @@ from adapters.dingtalk.inbound import (
     parse_robot_message,
 )
 from adapters.dingtalk.people import CHANNEL, DingTalkPeople
+from adapters.dingtalk.render import MENU_CLOSED, menu_params
 from adapters.dingtalk.types import TOPIC_BOT_MESSAGE, TOPIC_CARD_CALLBACK
 from adapters.kit.buttons import action_params
 from adapters.kit.conversation import ChatInbound, ChatIntake
 from adapters.kit.intake import files_text, remembered_key
 from adapters.kit.rooms import UnlistedGroups
-from adapters.kit.texts import NOT_RECORDED, both
+from adapters.kit.texts import NOT_RECORDED, both, say
 from adapters.ports import (
     Cards,
     Commands,
@@ -46,10 +47,19 @@ from core.commands import ActOnTicket
 from core.conversation import Kind, mentioned_key, parse_command
 from core.errors import DomainError
 from core.handlers.actions import ActResult
-from core.i18n import LOCALES, Locale
+from core.i18n import LOCALES, Locale, Text
 from core.ticket import ChannelRef
+from core.workflow import Action
 
 log = logging.getLogger("gongdan.dingtalk")
+
+TEXTS = {
+    "comment.how": Text(
+        "To comment on {key}, reply to its card quoting it (long-press the card → Reply), or"
+        " write “{key} your comment” here.",
+        "要评论 {key}，请引用这张卡片回复（长按卡片 → 回复），或在这里发送“{key} 评论内容”。",
+    ),
+}
 
 FORM_LINK: dict[Locale, str] = {
     "zh-CN": "请在网页上填写表单：{url}",
@@ -261,6 +271,13 @@ class DingTalkIntake:
     async def on_click(self, click: CardClick, message_id: str) -> Ack:
         if click.action is None or not click.ticket_key:
             return 200, {}
+        if click.menu:
+            return 200, await self._menu(click)
+        private = ChannelRef(CHANNEL, click.user_id)  # their 1:1 chat with the robot
+        if click.action == Action.COMMENT:
+            # the card has no text box: a reply quoting it is the comment
+            await self.ports.notify(private, say(TEXTS, "comment.how", key=click.ticket_key))
+            return 200, {}
         person = await self.people.person(click.user_id)
         origin = ChannelRef(CHANNEL, click.space_id or click.user_id, message=click.out_track_id)
         command = ActOnTicket(
@@ -270,15 +287,35 @@ class DingTalkIntake:
             origin=origin,
             params=action_params(click.action, click.value),
         )
-        private = ChannelRef(CHANNEL, click.user_id)  # their 1:1 chat with the robot
+        # a choice from a menu closes it, whatever came of it
+        answer = _private(MENU_CLOSED) if click.value else {}
         try:
             done = await self.ports.submit(
                 command, inbound=InboundKey(CHANNEL, f"click:{message_id}"), respond=remembered_key
             )
         except DomainError as exc:
             await self.ports.notify(private, both(exc.message))
-            return 200, {}
+            return 200, answer
         result = done.value
         if isinstance(result, ActResult) and not result.changed and result.message:
             await self.ports.notify(private, both(result.message))
-        return 200, {}
+        return 200, answer
+
+    async def _menu(self, click: CardClick) -> dict[str, Any]:
+        """Open or close an action's choices for the person who pressed it, in the card's
+        answer: nothing is stored, nobody else sees it."""
+        if click.menu != "open" or click.action is None:
+            return _private(MENU_CLOSED)
+        # shown to them alone: in their language
+        card = await self.ports.card(click.ticket_key, self.locale_of(click.user_id))
+        opened = menu_params(card, click.action) if card is not None else None
+        return _private(opened if opened is not None else MENU_CLOSED)
+
+
+def _private(params: Mapping[str, str]) -> dict[str, Any]:
+    """A click's answer (the stream sends it as the ack's `response`) that changes the card for
+    the person who clicked only."""
+    return {
+        "userPrivateData": {"cardParamMap": dict(params)},
+        "cardUpdateOptions": {"updatePrivateDataByKey": True},
+    }

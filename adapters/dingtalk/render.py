@@ -5,6 +5,12 @@ The template (deploy/dingtalk/gongdan-card.json) is the same for every card kind
 fills title, key, status, colour, the fields and the actions. Every value is a string, as the
 card API requires; lists travel as JSON strings, which the template's loops read. Each button's
 callback params are {"action": "<core action id>", "ticket": "<key>"}.
+
+The template has buttons only, no select or text box, so an action that needs a choice
+(Reassign: whom; Priority: which) is a button with `"menu": "open"`: pressing it shows that
+person alone (the card's private data) a `menu` of one button per choice, whose params carry the
+choice as `"value"`, and a Cancel button (`"menu": "close"`). Comment asks the person to reply
+quoting the card (intake.py).
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ import re
 from typing import Any
 
 from adapters.kit.wire import compact_json
-from core.card import ActionKind, Card, CardKind, Colour
+from core.card import ActionKind, Card, CardAction, CardKind, Colour
+from core.workflow import Action
 
 # the template's colour names (its status tag), from core's status colours
 COLOURS: dict[Colour, str] = {
@@ -45,14 +52,14 @@ def notice_of(card: Card) -> str:
     return card.notice_key if card.kind != CardKind.TICKET else ""
 
 
+CANCEL = {"zh-CN": "取消", "en": "Cancel"}
+MENU_CLOSED = {"menu": "[]"}  # a person's private data once their menu is closed
+
+
 def card_params(card: Card, page_url: str = "", *, buttons: bool = True) -> dict[str, str]:
     """The template's cardParamMap for `card` (all strings); without `buttons` the card shows
     none (a press could not reach the service), only the link to its page."""
-    actions = [
-        {"id": str(a.id), "label": a.label, "style": str(a.style), "params": _params(card, a.id)}
-        for a in card.actions
-        if a.kind == ActionKind.BUTTON and buttons
-    ]
+    actions = [_button(card, a) for a in card.actions if buttons]
     fields = [{"label": f.label, "value": f.value} for f in card.fields]
     return {
         "kind": str(card.kind),
@@ -63,14 +70,47 @@ def card_params(card: Card, page_url: str = "", *, buttons: bool = True) -> dict
         "body": escape(card.body),  # shown by a markdown component: user text kept inert
         "fields": compact_json(fields),
         "actions": compact_json(actions),
+        **MENU_CLOSED,
         "version": str(card.version),
         "locale": card.locale,
         "page_url": page_url,
     }
 
 
-def _params(card: Card, action: Any) -> dict[str, str]:
-    return {"action": str(action), "ticket": card.ticket_key}
+def menu_params(card: Card, action: Action) -> dict[str, str] | None:
+    """The private data that opens `action`'s menu on `card` for one person: a button per
+    choice, then Cancel; None when the card offers no such choice (any more)."""
+    offered = next((a for a in card.actions if a.id == action and a.options), None)
+    if offered is None:
+        return None
+    choices = [
+        {"id": value, "label": label, "style": "default", "params": _params(card, action, value)}
+        for value, label in offered.options
+    ]
+    close = _params(card, action) | {"menu": "close"}
+    choices.append(
+        {"id": "close", "label": CANCEL[card.locale], "style": "default", "params": close}
+    )
+    return {"menu": compact_json(choices)}
+
+
+def _button(card: Card, action: CardAction) -> dict[str, Any]:
+    params = _params(card, action.id)
+    if action.kind in (ActionKind.PERSON_SELECT, ActionKind.SELECT):
+        params["menu"] = "open"
+    return {
+        "id": str(action.id),
+        "label": action.label,
+        "style": str(action.style),
+        "params": params,
+    }
+
+
+def _params(card: Card, action: Any, value: str = "") -> dict[str, str]:
+    params = {"action": str(action), "ticket": card.ticket_key}
+    if value:
+        params["value"] = value
+    return params
 
 
 def escape(text: str) -> str:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
-from adapters.dingtalk.render import card_params, escape, notice_of, out_track_id
-from core.card import Card, CardAction, CardField, CardKind, Colour
+from adapters.dingtalk.render import card_params, escape, menu_params, notice_of, out_track_id
+from core.card import ActionKind, Card, CardAction, CardField, CardKind, Colour
 from core.ticket import Status
 from core.workflow import Action
+
+TEMPLATE = Path(__file__).resolve().parents[4] / "deploy" / "dingtalk" / "gongdan-card.json"
 
 CARD = Card(
     ticket_key="IT-1001",
@@ -37,6 +40,38 @@ def test_each_button_calls_back_with_its_action_and_ticket() -> None:
         {"action": "accept", "ticket": "IT-1001"},
         {"action": "resolve", "ticket": "IT-1001"},
     ]
+
+
+def test_every_param_the_service_fills_is_a_variable_of_the_shipped_template() -> None:
+    declared = {v["name"] for v in json.loads(TEMPLATE.read_text(encoding="utf-8"))["variables"]}
+    reassign = CardAction(Action.ASSIGN, "转派", ActionKind.PERSON_SELECT, options=(("a", "A"),))
+    menu = menu_params(replace(CARD, actions=(reassign,)), Action.ASSIGN)
+
+    assert menu is not None
+    assert set(card_params(CARD)) | set(menu) <= declared
+
+
+def test_a_choice_is_a_button_opening_a_menu_of_its_options_then_cancel() -> None:
+    reassign = CardAction(
+        Action.ASSIGN,
+        "转派",
+        ActionKind.PERSON_SELECT,
+        options=(("han", "韩梅梅"), ("bob", "鲍勃")),
+    )
+    card = replace(CARD, actions=(reassign, CardAction(Action.COMMENT, "评论", ActionKind.INPUT)))
+    [opens, comment] = json.loads(card_params(card)["actions"])
+    menu = menu_params(card, Action.ASSIGN)
+
+    assert opens["params"] == {"action": "assign", "ticket": "IT-1001", "menu": "open"}
+    assert comment["params"] == {"action": "comment", "ticket": "IT-1001"}
+    assert card_params(card)["menu"] == "[]"  # nobody's menu is open on the shared card
+    assert menu is not None
+    assert [(b["label"], b["params"]) for b in json.loads(menu["menu"])] == [
+        ("韩梅梅", {"action": "assign", "ticket": "IT-1001", "value": "han"}),
+        ("鲍勃", {"action": "assign", "ticket": "IT-1001", "value": "bob"}),
+        ("取消", {"action": "assign", "ticket": "IT-1001", "menu": "close"}),
+    ]
+    assert menu_params(card, Action.SET_PRIORITY) is None  # not on this card (any more)
 
 
 def test_out_track_id_is_stable_per_ticket_and_audience() -> None:
