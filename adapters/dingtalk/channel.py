@@ -38,6 +38,7 @@ from adapters.dingtalk.stream import StreamClient
 from adapters.kit.callbacks import CallbackRejected
 from adapters.kit.conversation import ChatIntake
 from adapters.kit.locale import recipient_locale
+from adapters.kit.pages import ticket_page
 from adapters.ports import Cards, Commands, Conversations, Files, People
 from core.card import Card, CardKind
 from core.clock import Clock
@@ -291,7 +292,7 @@ class DingTalkChannel(DingTalkReach):
         return card_params(card, self._page(card), buttons=not self.http_mode)
 
     def _page(self, card: Card) -> str:
-        return f"{self.settings.base_url.rstrip('/')}/?ticket={card.ticket_key}"
+        return ticket_page(self.settings.base_url, card.ticket_key)
 
     def _staff(self, who: str) -> str:
         if self.ports.directory.person(who) is None:

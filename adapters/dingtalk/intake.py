@@ -31,6 +31,7 @@ from adapters.dingtalk.types import TOPIC_BOT_MESSAGE, TOPIC_CARD_CALLBACK
 from adapters.kit.buttons import action_params
 from adapters.kit.conversation import ChatInbound, ChatIntake
 from adapters.kit.intake import files_text, remembered_key
+from adapters.kit.pages import form_page
 from adapters.kit.rooms import UnlistedGroups
 from adapters.kit.texts import NOT_RECORDED, both, say
 from adapters.ports import (
@@ -195,7 +196,7 @@ class DingTalkIntake:
             await self.ports.notify(ChannelRef(CHANNEL, msg.sender_staff_id), said)
 
     def _form_link(self, type_id: str) -> dict[Locale, str]:
-        url = f"{self.settings.base_url.rstrip('/')}/?new={type_id}"
+        url = form_page(self.settings.base_url, type_id)
         return {loc: text.format(url=url) for loc, text in FORM_LINK.items()}
 
     async def _reply(

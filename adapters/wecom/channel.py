@@ -30,6 +30,7 @@ from adapters.contract import (
 from adapters.kit.callbacks import CallbackRejected
 from adapters.kit.conversation import ChatIntake
 from adapters.kit.locale import recipient_locale
+from adapters.kit.pages import ticket_page
 from adapters.kit.texts import NOT_RECORDED
 from adapters.ports import Cards, Commands, Conversations, Files, InboundFile, People
 from adapters.wecom import told
@@ -384,8 +385,10 @@ class WeComChannel:
         return who
 
     def _link(self, card: Card) -> str:
-        base = self.settings.base_url.rstrip("/")
-        return f"{base}/api/v1/tickets/{card.ticket_key}" if base else ""
+        """The ticket's web page (its card in the web chat), not the REST API, which would ask
+        a reader for an API token."""
+        base = self.settings.base_url
+        return ticket_page(base, card.ticket_key) if base else ""
 
     def _app(self) -> AppClient:
         if self.app is None:

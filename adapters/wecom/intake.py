@@ -18,6 +18,7 @@ from typing import Protocol
 from adapters.kit.buttons import action_params
 from adapters.kit.conversation import ChatInbound, ChatIntake
 from adapters.kit.intake import ATTACHMENT_TITLE, remembered_key
+from adapters.kit.pages import form_page
 from adapters.kit.rooms import UnlistedGroups
 from adapters.kit.texts import both
 from adapters.ports import (
@@ -144,7 +145,7 @@ class WeComIntake:
             await self.gateway.notify(where, said, ephemeral_to=msg.userid)
 
     def _form_link(self, type_id: str) -> dict[Locale, str]:
-        url = f"{self.base_url.rstrip('/')}/?new={type_id}"
+        url = form_page(self.base_url, type_id)
         return {loc: text.format(url=url) for loc, text in FORM_LINK.items()}
 
     async def click(self, click: Click, where: ChannelRef) -> ActResult | None:
