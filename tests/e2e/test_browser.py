@@ -479,3 +479,27 @@ async def test_a_link_from_another_channel_opens_its_ticket_or_form(sqlite_url: 
             assert await form.locator('[name="item"]').count() == 1
         finally:
             await browser.close()
+
+
+async def test_an_empty_rooms_placeholder_follows_the_pages_language_toggle(
+    sqlite_url: str,
+) -> None:
+    _need_chromium()
+    from playwright.async_api import async_playwright
+
+    async with running(service_config(sqlite_url)) as svc, async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        try:
+            page = await _signed_in(browser, svc.url, "zhao.li", "zh-CN", room="general")
+            empty = page.locator(".messages__empty")
+            await page.wait_for_function(
+                "document.querySelector('.messages__empty')?.textContent.includes('还没有消息')"
+            )
+            await page.click('[data-testid="lang-en"]')
+            assert (
+                await empty.inner_text() == "No messages yet. Say something, or press “New ticket”."
+            )
+            await page.click('[data-testid="lang-zh"]')
+            assert await empty.inner_text() == "这里还没有消息。说点什么，或点击“新建工单”。"
+        finally:
+            await browser.close()

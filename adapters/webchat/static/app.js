@@ -451,8 +451,11 @@
     return node;
   }
 
+  // A placeholder in the message list; data-i18n lets a language switch redraw it.
   function showEmpty(key) {
-    $('messages').replaceChildren(el('p', 'messages__empty', tr(key)));
+    const p = el('p', 'messages__empty', tr(key));
+    p.dataset.i18n = key;
+    $('messages').replaceChildren(p);
   }
 
   // ------------------------------------------------------------------ cards & forms
@@ -933,11 +936,14 @@
     } catch (err) {
       console.error(err);
       document.getElementById('app').dataset.state = 'failed';
-      const p = el('p', 'messages__empty messages__empty--error', tr('boot_failed'));
+      const p = el('p', 'messages__empty messages__empty--error');
+      const said = el('span', null, tr('boot_failed'));
+      said.dataset.i18n = 'boot_failed';
       const again = el('button', 'btn btn--default', tr('retry'));
+      again.dataset.i18n = 'retry';
       again.type = 'button';
       again.addEventListener('click', () => window.location.reload());
-      p.append(' ', again);
+      p.append(said, ' ', again);
       $('messages').replaceChildren(p);
       return;
     }
