@@ -503,3 +503,49 @@ async def test_an_empty_rooms_placeholder_follows_the_pages_language_toggle(
             assert await empty.inner_text() == "这里还没有消息。说点什么，或点击“新建工单”。"
         finally:
             await browser.close()
+
+
+async def test_a_restored_thread_names_the_channel_of_a_rest_comment_in_the_pages_language(
+    sqlite_url: str,
+) -> None:
+    _need_chromium()
+    from playwright.async_api import async_playwright
+
+    config = service_config(sqlite_url)
+    async with running(config) as svc:
+        async with svc.http.post(
+            f"{svc.url}/api/v1/tickets",
+            json={"type": "it", "title": "打印机卡纸"},
+            headers=svc.auth("zhao.li"),
+        ) as r:
+            assert r.status == 201
+        async with svc.http.post(
+            f"{svc.url}/api/v1/tickets/IT-1001/comments",
+            json={"body": "已换新硒鼓"},
+            headers=svc.auth("li.lei"),
+        ) as r:
+            assert r.status == 201
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+            try:
+                page = await _signed_in(browser, svc.url, "zhao.li", "zh-CN")
+                await page.fill("#composer-input", "/status IT-1001")
+                await page.press("#composer-input", "Enter")
+                await page.locator('.card[data-ticket="IT-1001"]').wait_for(timeout=10_000)
+            finally:
+                await browser.close()
+
+    async with running(config) as svc, async_playwright() as pw:  # the thread is read back
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        try:
+            page = await _signed_in(browser, svc.url, "zhao.li", "zh-CN")
+            await page.click('[data-testid="lang-zh"]')
+            thread = page.locator('[data-testid="thread"]')
+            await thread.locator("summary").click()
+            meta = thread.locator(".comment__meta")
+            await meta.wait_for(timeout=10_000)
+            assert "来自 REST 接口" in await meta.inner_text()
+            await page.click('[data-testid="lang-en"]')
+            assert "via the REST API" in await meta.inner_text()
+        finally:
+            await browser.close()

@@ -33,7 +33,12 @@
   };
   const KEY = { person: 'gongdan.person', room: 'gongdan.room', locale: 'gongdan.locale' };
   const GROUP_MS = 5 * 60 * 1000;
-  const CHANNELS = { webchat: { 'zh-CN': '网页聊天', en: 'web chat' }, slack: 'Slack', email: { 'zh-CN': '邮件', en: 'email' } };
+  // where a comment was written, by the channel's id (a restored thread carries every one)
+  const CHANNELS = {
+    webchat: { 'zh-CN': '网页聊天', en: 'web chat' }, slack: 'Slack', email: { 'zh-CN': '邮件', en: 'email' },
+    dingtalk: { 'zh-CN': '钉钉', en: 'DingTalk' }, wecom: { 'zh-CN': '企业微信', en: 'WeCom' },
+    api: { 'zh-CN': 'REST 接口', en: 'the REST API' },
+  };
   const BUSY_TIMEOUT_MS = 20000;
 
   const state = {
