@@ -549,3 +549,23 @@ async def test_a_restored_thread_names_the_channel_of_a_rest_comment_in_the_page
             assert "via the REST API" in await meta.inner_text()
         finally:
             await browser.close()
+
+
+async def test_a_direct_rooms_composer_addresses_the_bot_not_a_channel(sqlite_url: str) -> None:
+    _need_chromium()
+    from playwright.async_api import async_playwright
+
+    async with running(service_config(sqlite_url)) as svc, async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        try:
+            page = await _signed_in(browser, svc.url, "zhao.li", "zh-CN")
+            await page.click('[data-room="dm:zhao.li"]')
+            await page.click('[data-testid="lang-zh"]')
+            box = page.locator("#composer-input")
+            assert await box.get_attribute("placeholder") == "发消息给工单助手"
+            await page.click('[data-testid="lang-en"]')
+            assert await box.get_attribute("placeholder") == "Message Gongdan"
+            await page.click('[data-room="helpdesk"]')
+            assert await box.get_attribute("placeholder") == "Message #IT Help Desk"
+        finally:
+            await browser.close()

@@ -8,7 +8,7 @@
     'zh-CN': {
       iam: '我是', rooms: '频道', send: '发送', new_ticket: '新建工单',
       hint: 'Enter 发送 · Shift+Enter 换行 · /new {type} 新建工单',
-      placeholder: '发消息到 #{room}', reconnecting: '连接已断开，正在重新连接…',
+      placeholder: '发消息到 #{room}', placeholder_direct: '发消息给{bot}', reconnecting: '连接已断开，正在重新连接…',
       online: '已连接', offline: '未连接', connecting: '连接中…',
       help_desk: '服务台', default_type: '默认工单类型：{type}', today: '今天', yesterday: '昨天',
       empty: '这里还没有消息。说点什么，或点击“新建工单”。', loading: '加载中…',
@@ -20,7 +20,7 @@
     en: {
       iam: 'I am', rooms: 'Rooms', send: 'Send', new_ticket: 'New ticket',
       hint: 'Enter to send · Shift+Enter for a new line · /new {type} opens a ticket',
-      placeholder: 'Message #{room}', reconnecting: 'Connection lost, reconnecting…',
+      placeholder: 'Message #{room}', placeholder_direct: 'Message {bot}', reconnecting: 'Connection lost, reconnecting…',
       online: 'Connected', offline: 'Offline', connecting: 'Connecting…',
       help_desk: 'Help desk', default_type: 'Default ticket type: {type}', today: 'Today', yesterday: 'Yesterday',
       empty: 'No messages yet. Say something, or press “New ticket”.', loading: 'Loading…',
@@ -135,7 +135,11 @@
     $('room-sub').textContent = room?.help_desk
       ? `${tr('help_desk')} · ${tr('default_type', { type: type ? pick(type.name) : room.ticket_type })}`
       : '';
-    $('composer-input').placeholder = tr('placeholder', { room: roomName });
+    // a direct room is a conversation with the bot, not a channel: no '#'
+    const bot = pick(state.boot.bot?.name) || 'Gongdan';
+    $('composer-input').placeholder = room?.direct
+      ? tr('placeholder_direct', { bot })
+      : tr('placeholder', { room: roomName });
     // the example command opens this room's own type
     const example = room?.ticket_type || state.boot.types?.[0]?.id || 'it';
     $('composer-hint').textContent = tr('hint', { type: example });
