@@ -79,7 +79,8 @@ def _history(ticket: Ticket, notice: Notice, now: datetime, locale: Locale) -> s
     else:
         parts.append(t("history.status", locale, status=t(f"status.{ticket.status.value}", locale)))
     if notice.earlier:
-        parts.append(t("history.notices", locale, n=notice.earlier))
+        key = "history.notice_one" if notice.earlier == 1 else "history.notices"
+        parts.append(t(key, locale, n=notice.earlier))
     return ("；" if locale == "zh-CN" else "; ").join(parts)
 
 

@@ -309,7 +309,7 @@ def test_an_escalation_before_the_due_time_asks_for_a_hand_and_tells_the_story_s
     assert c.kind is CardKind.ESCALATION
     assert c.body == "IT-1001 VPN 连不上 needs a hand."
     assert "Late by" not in fields(c)
-    assert fields(c)["So far"] == "opened 0 min ago; now In progress; 2 earlier notice(s)"
+    assert fields(c)["So far"] == "opened 0 min ago; now In progress; 2 earlier notices"
     assert [a.id for a in c.actions] == [Action.ASSIGN]  # nothing left to take over
     zh = build_notice_card(ticket(status=Status.IN_PROGRESS), CTX, "zh-CN", early)
     assert fields(zh)["处理经过"].count("；") == 2 and ";" not in fields(zh)["处理经过"]
@@ -333,3 +333,11 @@ def test_a_requester_is_offered_only_what_they_may_do_and_the_team_everything_el
     assert Action.ACCEPT in [a.id for a in theirs.actions]
     assert mine.editable and theirs.editable
     assert not for_viewer(card("en", status=Status.CLOSED), ZHANG_WEI, CTX.directory).editable
+
+
+def test_an_escalation_after_one_notice_counts_it_in_the_singular() -> None:
+    once = notice(NoticeKind.ESCALATION, NOW + timedelta(hours=1), earlier=1)
+    c = build_notice_card(ticket(status=Status.IN_PROGRESS), CTX, "en", once)
+    assert fields(c)["So far"] == "opened 0 min ago; now In progress; 1 earlier notice"
+    zh = build_notice_card(ticket(status=Status.IN_PROGRESS), CTX, "zh-CN", once)
+    assert fields(zh)["处理经过"].endswith("此前已通知 1 次")

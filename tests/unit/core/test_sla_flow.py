@@ -299,7 +299,7 @@ async def test_escalation_card_says_how_late_who_holds_it_and_offers_take_over()
     assert "1 h 0 min late" in card.body
     shown = {f.label: f.value for f in card.fields}
     assert shown["Held by"] == "Wang Fang"
-    assert "2 earlier notice(s)" in shown["So far"]
+    assert "2 earlier notices" in shown["So far"]
     assert [a.id for a in card.actions] == [Action.ASSIGN, Action.CLAIM]
 
 
