@@ -569,3 +569,43 @@ async def test_a_direct_rooms_composer_addresses_the_bot_not_a_channel(sqlite_ur
             assert await box.get_attribute("placeholder") == "Message #IT Help Desk"
         finally:
             await browser.close()
+
+
+async def test_a_saved_edit_says_saved_and_a_new_ticket_form_says_submitted(
+    sqlite_url: str,
+) -> None:
+    _need_chromium()
+    from playwright.async_api import async_playwright
+
+    async with running(service_config(sqlite_url)) as svc, async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        try:
+            page = await _signed_in(browser, svc.url, "zhao.li", "zh-CN")
+            await page.click('[data-testid="lang-en"]')
+            await page.fill("#composer-input", "打印机卡纸")
+            await page.press("#composer-input", "Enter")
+            card = page.locator('.card[data-ticket="IT-1001"]')
+            await card.wait_for(timeout=10_000)
+            await card.locator("button[data-edit]").click()
+            form = page.locator("form.ticket-form[data-edit]")
+            await form.wait_for(timeout=10_000)
+            await form.locator("input[name=title]").fill("三楼打印机卡纸")
+            await form.locator("button[type=submit]").click()
+            done = page.locator(".form-done")
+            await done.wait_for(timeout=10_000)
+            assert await done.inner_text() == "✓ Saved · IT-1001"
+            await page.click('[data-testid="lang-zh"]')
+            assert await done.inner_text() == "✓ 已保存 · IT-1001"
+
+            await page.fill("#composer-input", "/new purchase")
+            await page.press("#composer-input", "Enter")
+            new = page.locator("form.ticket-form:not([data-edit])")
+            await new.wait_for(timeout=10_000)
+            for name, value in (("title", "显示器"), ("item", "27 寸显示器")):
+                await new.locator(f"[name={name}]").fill(value)
+            await new.locator("[name=amount]").fill("1999")
+            await new.locator("button[type=submit]").click()
+            await page.locator(".form-done", has_text="PR-").wait_for(timeout=10_000)
+            assert (await done.all_inner_texts())[-1].startswith("✓ 已提交 · PR-")
+        finally:
+            await browser.close()

@@ -13,7 +13,7 @@
       help_desk: '服务台', default_type: '默认工单类型：{type}', today: '今天', yesterday: '昨天',
       empty: '这里还没有消息。说点什么，或点击“新建工单”。', loading: '加载中…',
       not_connected: '尚未连接到服务器，请稍候再试。', boot_failed: '无法加载网页聊天配置。',
-      retry: '重试', submitted: '已提交', dismiss: '关闭', no_rooms: '没有可用的频道',
+      retry: '重试', submitted: '已提交', saved: '已保存', dismiss: '关闭', no_rooms: '没有可用的频道',
       composer_label: '消息', thread: '对话（{n}）', internal: '内部备注', via: '来自 {channel}',
       elsewhere: '其他渠道', menu: '菜单', upload_failed: '附件上传失败：{why}', uploading: '正在上传 {name}…',
     },
@@ -26,7 +26,7 @@
       empty: 'No messages yet. Say something, or press “New ticket”.', loading: 'Loading…',
       not_connected: 'Not connected to the server yet, please try again in a moment.',
       boot_failed: 'Could not load the web chat configuration.',
-      retry: 'Retry', submitted: 'Submitted', dismiss: 'Dismiss', no_rooms: 'No rooms available',
+      retry: 'Retry', submitted: 'Submitted', saved: 'Saved', dismiss: 'Dismiss', no_rooms: 'No rooms available',
       composer_label: 'Message', thread: 'Conversation ({n})', internal: 'Internal note', via: 'via {channel}',
       elsewhere: 'another channel', menu: 'Menu', upload_failed: 'Could not attach the file: {why}', uploading: 'Uploading {name}…',
     },
@@ -422,7 +422,9 @@
   function paintForm(node, item) {
     const body = node.querySelector('.msg__body');
     if (item.done) {
-      body.replaceChildren(el('p', 'form-done', `✓ ${tr('submitted')}${item.done === true ? '' : ` · ${item.done}`}`));
+      // an edit form saved changes to a ticket; a new-ticket form submitted one
+      const said = tr(item.edit ? 'saved' : 'submitted');
+      body.replaceChildren(el('p', 'form-done', `✓ ${said}${item.done === true ? '' : ` · ${item.done}`}`));
       return;
     }
     const kept = body.querySelector('form') ? formValues(body.querySelector('form')) : null;
@@ -596,6 +598,7 @@
       : { type: 'submit_form', room: state.room, ticket_type: form.dataset.type || item.data.ticket_type, client_id: clientId, ...collectForm(form) };
     if (!send(msg)) return;
     item.data.client_id = clientId;
+    item.edit = Boolean(form.dataset.edit);
     node.dataset.clientId = clientId;
     track(clientId, { kind: 'form', el: node });
     setFormBusy(node, true);
