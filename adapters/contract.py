@@ -110,6 +110,14 @@ class CountsCalls(Protocol):
     def platform_calls(self) -> PlatformCalls: ...
 
 
+@runtime_checkable
+class HoldsSockets(Protocol):
+    """A channel whose browsers keep a socket open: the HTTP server's shutdown waits for every
+    open request, so these are closed (1001, going away) when the shutdown begins."""
+
+    async def close_sockets(self) -> None: ...
+
+
 CardRenderer = Callable[[Locale], Card]
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.contract import Channel, ChannelEnv, CountsCalls
+from adapters.contract import Channel, ChannelEnv, CountsCalls, HoldsSockets
 from bot.channels import CHANNELS
 from bot.clock import SystemClock
 from bot.config import Config
@@ -198,7 +198,15 @@ async def build(config: Config, *, clock: Clock | None = None, migrate_db: bool 
             lambda: _platform_calls(channels.values()),
         )
     )
-    app = build_app(api, channels.values(), health, metrics)
+
+    async def close_sockets(_: web.Application) -> None:
+        # aiohttp waits (up to shutdown_timeout_s, twice) for every open request before it
+        # stops: a browser's socket would hold the shutdown that long
+        for channel in channels.values():
+            if isinstance(channel, HoldsSockets):
+                await channel.close_sockets()
+
+    app = build_app(api, channels.values(), health, metrics, on_shutdown=close_sockets)
     router = NoticeRouter(ctx, tuple(channels.values()))
     service.notice_router = router
     service.notice_hold = timedelta(seconds=o.notice_coalesce_s)

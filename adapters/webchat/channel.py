@@ -112,6 +112,10 @@ class WebchatChannel:
                 )
 
     async def stop(self) -> None:
+        await self.close_sockets()
+
+    async def close_sockets(self) -> None:
+        """Close every browser's socket (1001): they reconnect to whichever process serves next."""
         clients = list(self.hub.clients.values())
         await asyncio.gather(
             *(c.sender.close(WSCloseCode.GOING_AWAY, "server shutting down") for c in clients)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
+import aiohttp
+
+from bot.bootstrap import build, listen
 from tests.e2e.harness import Running, running, service_config
 from tests.e2e.webchat_clients import Chat, join
 
@@ -234,3 +239,25 @@ async def test_refusals_and_no_ops_carry_both_languages_so_the_page_shows_the_on
         "zh-CN": "处理人：未知人员 'nobody'",
     }
     assert kinds == ["TicketOpened", "TicketAssigned"]  # the assignment at opening, no second
+
+
+async def test_a_shutdown_closes_open_browser_sockets_at_once_instead_of_waiting_for_them(
+    sqlite_url: str,
+) -> None:
+    """SIGTERM with a tab open: aiohttp waits for every open request (twice shutdown_timeout_s,
+    40 s by default) unless the sockets are closed as the shutdown begins."""
+    services = await build(service_config(sqlite_url))
+    await services.start()
+    runner, url = await listen(services, "127.0.0.1", 0)
+    async with aiohttp.ClientSession() as http:
+        ws = await http.ws_connect(url + "/webchat/ws")
+        await ws.send_json({"type": "hello", "person": "zhao.li", "room": "helpdesk"})
+        assert (await ws.receive_json(timeout=10))["type"] == "history"
+        started = time.monotonic()
+        services.health.draining = True  # what `gongdan serve` does on SIGTERM
+        await runner.cleanup()
+        took = time.monotonic() - started
+        await services.stop()
+        last = await ws.receive(timeout=5)
+    assert took < 5
+    assert last.type is aiohttp.WSMsgType.CLOSE and last.data == 1001  # going away: reconnect
