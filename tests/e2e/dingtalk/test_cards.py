@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.e2e.dingtalk.driver import GROUP, STAFF, TEMPLATE, dingtalk_service
-from tests.fakes.dingtalk import FakeDingTalk
+from tests.e2e.dingtalk.driver import GROUP, STAFF, TEMPLATE, DingTalkDriver, dingtalk_service
+from tests.fakes.dingtalk import Card, FakeDingTalk
 
 
 async def test_group_mention_opens_ticket_and_accept_updates_every_copy(
@@ -35,9 +35,7 @@ async def test_click_by_someone_without_the_right_changes_nothing_and_is_told_pr
     db_url: str, fake: FakeDingTalk
 ) -> None:
     async with dingtalk_service(db_url, fake) as dt:
-        await fake.send_bot_message(text="网络断了", sender_staff_id=STAFF["zhao.li"])
-        [card] = await dt.cards(1)
-        await dt.card_known(GROUP, card.out_track_id)
+        card = await _opened(dt, fake, "网络断了")
         shown = dict(card.params)
 
         await fake.click_card(
@@ -65,6 +63,14 @@ async def test_without_a_template_cards_are_messages_whose_button_opens_the_page
     assert fake.cards == {}
 
 
+async def _opened(dt: DingTalkDriver, fake: FakeDingTalk, text: str) -> Card:
+    """zhao.li's @mention in the help-desk group; its card, once the service knows where it is."""
+    await fake.send_bot_message(text=text, sender_staff_id=STAFF["zhao.li"])
+    [card] = await dt.cards(1)
+    await dt.card_known(GROUP, card.out_track_id)
+    return card
+
+
 def _buttons(params: dict[str, str], key: str) -> list[dict[str, Any]]:
     buttons: list[dict[str, Any]] = json.loads(params.get(key, "[]"))
     return buttons
@@ -74,9 +80,7 @@ async def test_reassign_opens_a_menu_only_the_presser_sees_and_a_choice_reassign
     db_url: str, fake: FakeDingTalk
 ) -> None:
     async with dingtalk_service(db_url, fake) as dt:
-        await fake.send_bot_message(text="打印机卡纸", sender_staff_id=STAFF["zhao.li"])
-        [card] = await dt.cards(1)
-        await dt.card_known(GROUP, card.out_track_id)
+        card = await _opened(dt, fake, "打印机卡纸")
         public = dict(card.params)
         offered = {b["id"]: b for b in _buttons(public, "actions")}
 
@@ -104,9 +108,7 @@ async def test_priority_is_chosen_from_a_menu_and_cancel_closes_it(
     db_url: str, fake: FakeDingTalk
 ) -> None:
     async with dingtalk_service(db_url, fake) as dt:
-        await fake.send_bot_message(text="VPN 连不上", sender_staff_id=STAFF["zhao.li"])
-        [card] = await dt.cards(1)
-        await dt.card_known(GROUP, card.out_track_id)
+        card = await _opened(dt, fake, "VPN 连不上")
         offered = {b["id"]: b for b in _buttons(card.params, "actions")}
         lead = STAFF["li.lei"]
 
@@ -130,9 +132,7 @@ async def test_comment_tells_the_presser_privately_how_to_comment_in_their_langu
     db_url: str, fake: FakeDingTalk
 ) -> None:
     async with dingtalk_service(db_url, fake) as dt:
-        await fake.send_bot_message(text="网络断了", sender_staff_id=STAFF["zhao.li"])
-        [card] = await dt.cards(1)
-        await dt.card_known(GROUP, card.out_track_id)
+        card = await _opened(dt, fake, "网络断了")
         comment = next(b for b in _buttons(card.params, "actions") if b["id"] == "comment")
 
         await fake.click_card(card.out_track_id, STAFF["bob.smith"], comment["params"])
