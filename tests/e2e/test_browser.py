@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import struct
+import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -47,6 +49,23 @@ async def _chromium() -> AsyncIterator[Any]:
             yield browser
         finally:
             await browser.close()
+
+
+def _png(width: int, height: int) -> bytes:
+    """A real PNG of that size (grey), for a preview's dimensions."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 async def _signed_in(
@@ -351,11 +370,31 @@ async def test_the_repair_forms_photos_hint_is_true_the_card_takes_a_photo(
         button = card.locator('label.card__attach[title="Attach a file"]')
         assert await button.count() == 1
         await button.locator("input[type=file]").set_input_files(
-            {"name": "tap.png", "mimeType": "image/png", "buffer": b"\x89PNG\r\n\x1a\n"}
+            {"name": "tap.png", "mimeType": "image/png", "buffer": _png(40, 30)}
         )
         shown = page.locator('[data-testid="thread"] [data-testid="attachment"]')
         await shown.wait_for(timeout=10_000)
         assert "tap.png" in await shown.inner_text()
+        # a small photo is previewed at its own size, not blown up to the preview's limit
+        preview = page.locator('[data-testid="thread"] img.comment__image')
+        await page.wait_for_function(
+            "document.querySelector('[data-testid=thread] img.comment__image')?.complete"
+        )
+        assert await preview.evaluate("i => [i.naturalWidth, i.clientWidth]") == [40, 40]
+
+
+async def test_choosing_another_person_clears_the_previous_persons_notices(
+    sqlite_url: str,
+) -> None:
+    async with running(service_config(sqlite_url)) as svc, _chromium() as browser:
+        page = await _signed_in(browser, svc.url, "zhao.li", "zh-CN")
+        await page.fill("#composer-input", "/status IT-9999")
+        await page.press("#composer-input", "Enter")
+        toasts = page.locator('#toasts [data-testid="notice"]')
+        await toasts.first.wait_for(timeout=10_000)
+
+        await page.select_option("#person", "li.lei")
+        assert await toasts.count() == 0  # what zhao.li was told is not shown to li.lei
 
 
 async def test_notices_in_a_direct_room_follow_the_pages_language_toggle(sqlite_url: str) -> None:

@@ -351,7 +351,9 @@
       img.src = url;
       img.alt = f.name;
       img.loading = 'lazy';
-      box.append(img);
+      const frame = el('div', 'comment__preview'); // a line of its own; the image keeps its size
+      frame.append(img);
+      box.append(frame);
     }
     const a = el('a', 'comment__download', `📎 ${f.name}`);
     a.href = url;
@@ -838,6 +840,7 @@
     const wasDirect = roomById(state.room)?.direct;
     state.person = id;
     store.set(KEY.person, id);
+    $('toasts').replaceChildren(); // what the previous person was told is theirs
     if (wasDirect) { state.room = dmRoom().id; store.set(KEY.room, state.room); paintChrome(); }
     if (!store.get(KEY.locale)) setLocale(personById(id).locale, false);
     else for (const node of $('messages').children) redraw(node); // their time zone
