@@ -25,7 +25,7 @@ from core.conversation import ChatCommand, ConversationRules, RecentTicket
 from core.errors import DomainError, NotFound
 from core.forms import TicketType
 from core.i18n import LOCALES, Locale, t
-from core.notice_card import build_notice_card
+from core.notice_card import notice_cards
 from core.people import Person, StaticDirectory
 from core.permissions import may_view
 from core.ports import Context, UnitOfWork
@@ -197,17 +197,27 @@ class TicketService:
         found: list[tuple[MessageRef, CardRenderer]] = []
         async with self.engine.connect() as conn:
             refs = await outbox.recent_card_refs(conn, channel, per_conversation)
+            recorded: set[tuple[str, str]] = set()  # (conversation, notice key) with a card ref
             for ref in refs:
                 ticket = await queries.ticket_by_id(conn, ref.ticket_id)
                 if ticket is not None:
                     where = MessageRef(
                         channel, ref.conversation, ref.message, ref.thread, posted_at=ref.created_at
                     )
-                    found.append((where, _Cards(ticket, self.ctx)))
+                    if ref.notice is not None:  # a reminder's or escalation's card, kept current
+                        recorded.add((ref.conversation, str(ref.notice.get("key"))))
+                        found.append((where, _notice_cards(ticket, self.ctx, ref.notice)))
+                    else:
+                        found.append((where, _Cards(ticket, self.ctx)))
             sent = await outbox.recent_notice_cards(conn, channel, NOTICE_KINDS, per_conversation)
             for n in sent:
                 ticket = await queries.ticket_by_id(conn, n.ticket_id)
-                if ticket is not None and "notice" in n.payload:
+                notice = n.payload.get("notice")
+                if (
+                    ticket is not None
+                    and isinstance(notice, dict)
+                    and (n.conversation, str(notice.get("key"))) not in recorded
+                ):
                     where = MessageRef(channel, n.conversation, f"n-{n.id}", posted_at=n.sent_at)
                     found.append((where, _notice_cards(ticket, self.ctx, n.payload["notice"])))
         found.sort(key=lambda item: item[0].posted_at or datetime.min.replace(tzinfo=UTC))
@@ -333,13 +343,7 @@ class TicketService:
 
 
 def _notice_cards(ticket: Ticket, ctx: Context, notice: Mapping[str, Any]) -> CardRenderer:
-    """A reminder or escalation card drawn again from its stored notice, once per language."""
+    """A reminder or escalation card drawn again from its stored notice, with the words of its
+    moment and the ticket as it is."""
     frozen = Notice.from_json(notice)
-    cache: dict[Locale, Card] = {}
-
-    def cards(locale: Locale) -> Card:
-        if locale not in cache:
-            cache[locale] = build_notice_card(ticket, ctx, locale, frozen)
-        return cache[locale]
-
-    return cards
+    return notice_cards(ticket, ctx, frozen, at=frozen.deliver_at)

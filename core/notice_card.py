@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from core.card import (
@@ -27,10 +28,16 @@ from core.timekeeping import Notice
 from core.workflow import Action
 
 
-def build_notice_card(ticket: Ticket, ctx: Context, locale: Locale, notice: Notice) -> Card:
+def build_notice_card(
+    ticket: Ticket, ctx: Context, locale: Locale, notice: Notice, *, at: datetime | None = None
+) -> Card:
     """A reminder for the assignee (Accept, Snooze) or an escalation for a manager (Reassign,
-    Take over): which ticket, how late, who holds it and what has happened so far."""
-    now = ctx.clock.now()
+    Take over): which ticket, how late, who holds it and what has happened so far.
+
+    at: the instant its words speak of (how late, how long ago); by default now. A card updated
+    after the ticket changed keeps the words of its notice's moment, and shows the ticket's
+    status, holder and buttons as they are."""
+    now = at or ctx.clock.now()
     person = ctx.directory.person(notice.person_id) if notice.person_id else None
     zone = (person.timezone if person else None) or ctx.schedule.timezone
     metric = t(f"metric.{notice.metric}", locale)
@@ -70,6 +77,20 @@ def build_notice_card(ticket: Ticket, ctx: Context, locale: Locale, notice: Noti
         kind=CardKind.REMINDER if reminder else CardKind.ESCALATION,
         notice_key=notice.key,
     )
+
+
+def notice_cards(
+    ticket: Ticket, ctx: Context, notice: Notice, *, at: datetime | None = None
+) -> Callable[[Locale], Card]:
+    """`build_notice_card` per language, each drawn once (a delivery asks per recipient)."""
+    cache: dict[Locale, Card] = {}
+
+    def cards(locale: Locale) -> Card:
+        if locale not in cache:
+            cache[locale] = build_notice_card(ticket, ctx, locale, notice, at=at)
+        return cache[locale]
+
+    return cards
 
 
 def _history(ticket: Ticket, notice: Notice, now: datetime, locale: Locale) -> str:

@@ -215,7 +215,8 @@ async def _card_updates_and_relays(
         rows += _relays(
             comment,
             ticket_id,
-            [r for r in refs if r["ticket_id"] == ticket_id],
+            # a reminder's or escalation's card is not a conversation about the ticket
+            [r for r in refs if r["ticket_id"] == ticket_id and r["notice"] is None],
             pending.get(ticket_id, []),
             now,
         )
@@ -320,6 +321,8 @@ def ref_target(ref: Any) -> dict[str, Any]:
     if ref["thread"] is not None:
         target["thread"] = ref["thread"]
     target["message"] = ref["message"]
+    if ref.get("notice") is not None:  # a reminder's or escalation's card: rendered as one
+        target["notice"] = ref["notice"]
     return target
 
 

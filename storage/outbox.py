@@ -47,6 +47,7 @@ class CardRef:
     created_at: datetime
     rendered_status: str | None = None  # the status it last showed, where that matters (email)
     state: dict[str, Any] | None = None  # the platform's handle on the card (a JSON object)
+    notice: dict[str, Any] | None = None  # a reminder's or escalation's card: its notice
 
 
 async def claim(

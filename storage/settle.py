@@ -39,6 +39,7 @@ class PostedCard:
     # the outbox target of the card_post: comments waiting for this post name it
     post_target: Mapping[str, Any] | None = None
     state: dict[str, Any] | None = None  # what the platform needs to touch it again
+    notice: Mapping[str, Any] | None = None  # a reminder's or escalation's card: its notice
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,7 @@ async def record_refs(
             "rendered_version": p.rendered_version,
             "created_at": now,
             "state": p.state,
+            "notice": dict(p.notice) if p.notice is not None else None,
         }
         for p in fresh
     ]

@@ -244,6 +244,9 @@ card_refs = sa.Table(
     sa.Column("rendered_status", sa.String(16), nullable=True),
     # what the platform needs to touch the card again (adapters.contract.CardState); None: nothing
     sa.Column("state", sa.JSON, nullable=True),
+    # a reminder's or escalation's card: the notice it shows (core.timekeeping.Notice.to_json);
+    # None for a ticket's own card
+    sa.Column("notice", sa.JSON, nullable=True),
     sa.UniqueConstraint("channel", "conversation", "message"),
     sa.Index(None, "ticket_id"),
 )

@@ -179,7 +179,7 @@ class RoomHub:
         frame = self.card_frame("card_update", room, ref.message, cards, self.wall())
         state = self.state[room]
         for i, entry in enumerate(state.history):
-            if entry.get("type") == "card" and entry.get("ticket") == frame["ticket"]:
+            if entry.get("type") == "card" and _same_card(entry, frame):
                 state.history[i] = {**frame, "type": "card", "id": entry["id"], "at": entry["at"]}
         self.broadcast(room, frame, keep=False)
 
@@ -266,6 +266,7 @@ class RoomHub:
             "room": room,
             "id": msg_id,
             "ticket": first.ticket_key,
+            "kind": str(first.kind),
             "version": first.version,
             "at": iso(at),
             "_cards": rendered,
@@ -397,3 +398,13 @@ class RoomHub:
             if seen not in encoded:
                 encoded[seen] = encode(view)
             client.sender.offer(encoded[seen])
+
+
+def _same_card(entry: dict[str, Any], frame: dict[str, Any]) -> bool:
+    """What an update changes: a ticket's card, every copy of it in the room; a reminder or
+    escalation, that card alone (neither becomes the other)."""
+    if entry.get("ticket") != frame["ticket"]:
+        return False
+    if frame.get("kind", "ticket") != "ticket":
+        return bool(entry.get("id") == frame["id"])
+    return bool(entry.get("kind", "ticket") == "ticket")

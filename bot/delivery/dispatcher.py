@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from adapters.contract import Channel, DeliveryError, MessageRef
+from adapters.contract import CardRenderer, Channel, DeliveryError, MessageRef
 from bot.delivery.flight import (
     LEASE_MARGIN,
     Bucket,
@@ -398,7 +398,7 @@ class Dispatcher:
                 t.get("thread"),
                 state=self._card_state(item, ref_id),
             )
-            returned = await channel.update_card(ref, Cards(ticket, self.ctx))
+            returned = await channel.update_card(ref, self._renderer(ticket, item))
             done.updated.append((item.id, ref_id, ticket.version))
             if returned is not None:
                 state = dict(returned)
@@ -410,6 +410,10 @@ class Dispatcher:
             ephemeral = item.payload.get("ephemeral_to")
             await channel.post_text(where, text, ephemeral_to=str(ephemeral) if ephemeral else None)
             done.sent.append(item.id)
+
+    def _renderer(self, ticket: Ticket, item: outbox.OutboxItem) -> CardRenderer:
+        """How the card an update is aimed at renders: the ticket's own card."""
+        return Cards(ticket, self.ctx)
 
     def _card_state(self, item: outbox.OutboxItem, ref_id: int) -> dict[str, Any] | None:
         """What the platform last returned for the card: an unsettled update's, else the stored."""

@@ -13,18 +13,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from adapters.contract import Channel, DeliveryError, Reach
+from adapters.contract import CardRenderer, Channel, DeliveryError, Reach
 from bot.delivery.dispatcher import Dispatcher
-from core.card import Card
 from core.escalation import NoticeKind
-from core.i18n import LOCALES, Locale, Text
-from core.notice_card import build_notice_card
+from core.i18n import LOCALES, Text
+from core.notice_card import build_notice_card, notice_cards
 from core.people import Person
 from core.ports import Context, PersonNotice, UnitOfWork
 from core.ticket import ChannelRef, Ticket
 from core.timekeeping import Notice
 from storage import outbox
-from storage.settle import Settlement
+from storage.settle import PostedCard, Settlement
 from storage.unit_of_work import Send, StorageUnitOfWork
 
 NOTICE_KINDS = frozenset({"remind", "escalate"})
@@ -109,12 +108,34 @@ class NoticeDispatcher(Dispatcher):
         if ticket is None:
             raise DeliveryError("ticket is gone", permanent=True)
         notice = Notice.from_json(item.payload["notice"])
-        cache: dict[Locale, Card] = {}
+        cards = notice_cards(ticket, self.ctx, notice)
+        ref = await channel.post_card(ChannelRef.from_json(item.target), cards)
+        if (
+            notice.person_id is None
+            or ticket.id is None
+            or not channel.capabilities.update_in_place
+        ):
+            # a team's line, or a card its platform cannot change: it stays as it was sent
+            done.sent.append(item.id)
+            return
+        # a person's reminder or escalation is kept up to date like the ticket's own card
+        done.posted.append(
+            PostedCard(
+                item.id,
+                ticket.id,
+                ref.channel,
+                ref.conversation,
+                ref.thread,
+                ref.message,
+                ticket.version,
+                state=dict(ref.state) if ref.state else None,
+                notice=notice.to_json(),
+            )
+        )
 
-        def cards(locale: Locale) -> Card:
-            if locale not in cache:
-                cache[locale] = build_notice_card(ticket, self.ctx, locale, notice)
-            return cache[locale]
-
-        await channel.post_card(ChannelRef.from_json(item.target), cards)
-        done.sent.append(item.id)
+    def _renderer(self, ticket: Ticket, item: outbox.OutboxItem) -> CardRenderer:
+        notice = item.target.get("notice")
+        if isinstance(notice, dict):  # a reminder's or escalation's card: shown as one
+            told = Notice.from_json(notice)
+            return notice_cards(ticket, self.ctx, told, at=told.deliver_at)
+        return super()._renderer(ticket, item)

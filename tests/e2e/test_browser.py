@@ -8,12 +8,15 @@ import struct
 import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from core.clock import FrozenClock
 from tests.e2e.harness import EXAMPLE_CONFIG, running, service_config
+from tests.e2e.test_escalation import OPENED, escalating_config
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = [
@@ -545,3 +548,49 @@ async def test_a_saved_edit_says_saved_and_a_new_ticket_form_says_submitted(
         await new.locator("button[type=submit]").click()
         await page.locator(".form-done", has_text="PR-").wait_for(timeout=10_000)
         assert (await done.all_inner_texts())[-1].startswith("✓ 已提交 · PR-")
+
+
+async def test_a_reminder_and_the_tickets_card_in_one_room_each_stay_themselves_when_it_changes(
+    sqlite_url: str,
+) -> None:
+    clock = FrozenClock(OPENED)
+    async with running(escalating_config(sqlite_url), clock) as svc, _chromium() as browser:
+        scheduler = svc.services.scheduler
+        assert scheduler is not None
+        async with svc.http.post(
+            svc.url + "/api/v1/tickets",
+            json={"type": "it", "title": "VPN 连不上"},
+            headers=svc.auth("zhao.li"),
+        ) as r:
+            assert r.status == 201, await r.text()
+        page = await _signed_in(browser, svc.url, "han.meimei", "en-US", '"dm:han.meimei"')
+        await page.click('[data-testid="lang-en"]')
+        clock.advance(timedelta(hours=3, minutes=50))
+        await scheduler.tick()
+        cards = page.locator('.msg--card:has(.card[data-ticket="IT-1001"])')
+        await cards.first.wait_for(timeout=10_000)
+        await page.fill("#composer-input", "/status IT-1001")  # the ticket's own card, here too
+        await page.press("#composer-input", "Enter")
+        await page.wait_for_function(
+            "document.querySelectorAll('.msg--card .card[data-ticket=\"IT-1001\"]').length === 2"
+        )
+        snooze = page.locator('.msg--card:has(button[data-action="snooze"])')
+        resolve = page.locator('.msg--card:has(button[data-action="resolve"])')
+        assert await snooze.count() == 1
+        assert await snooze.locator('button[data-action="accept"]').count() == 1  # not yet
+
+        async with svc.http.post(
+            svc.url + "/api/v1/tickets/IT-1001/actions/accept", headers=svc.auth("han.meimei")
+        ) as r:
+            assert r.status == 200, await r.text()
+        await page.wait_for_function(
+            "[...document.querySelectorAll('.msg--card .card__status')]"
+            ".every((s) => s.textContent.includes('Accepted'))"
+        )
+
+        # each card changed, and neither became the other: the reminder still offers Snooze
+        # (no longer Accept), the ticket's card Resolve
+        assert await cards.count() == 2
+        assert await snooze.count() == 1 and await resolve.count() == 1
+        assert await snooze.locator('button[data-action="accept"]').count() == 0
+        assert await resolve.locator('button[data-action="snooze"]').count() == 0

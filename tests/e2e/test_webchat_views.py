@@ -343,3 +343,41 @@ async def test_the_note_box_is_offered_to_the_team_only_when_both_see_the_same_b
 
     assert 'name="internal"' in card_html(theirs)
     assert 'name="internal"' not in card_html(mine)
+
+
+async def test_a_reminder_in_a_direct_room_follows_the_ticket_and_stays_a_reminder(
+    sqlite_url: str,
+) -> None:
+    clock = FrozenClock(OPENED)
+    config = escalating_config(sqlite_url)
+    async with running(config, clock) as svc:
+        scheduler = svc.services.scheduler
+        assert scheduler is not None
+        requester = await join(svc, "zhao.li")
+        han = await join(svc, "han.meimei", room="dm:han.meimei")
+        await _opened(requester, "VPN 连不上")
+        clock.advance(timedelta(hours=3, minutes=50))
+        await scheduler.tick()
+        reminder = await han.expect("card", room="dm:han.meimei", ticket="IT-1001")
+        accept = f"{svc.url}{API}/tickets/IT-1001/actions/accept"
+        async with svc.http.post(accept, headers=svc.auth("han.meimei")) as r:
+            assert r.status == 200, await r.text()
+        updated = await han.expect("card_update", room="dm:han.meimei", id=reminder["id"])
+
+    # restarted a day later: the direct room shows the reminder as it now is, still a reminder
+    clock.set(datetime(2026, 1, 6, 3, 0, tzinfo=UTC))
+    async with running(config, clock) as svc:
+        han = await join(svc, "han.meimei", room="dm:han.meimei")
+        await han.send(type="hello", person="han.meimei", room="dm:han.meimei")
+        direct = await han.expect("history", room="dm:han.meimei")
+
+    assert reminder["kind"] == "reminder" and 'data-action="accept"' in reminder["html"]["en"]
+    # accepted elsewhere: the card says so and no longer offers Accept; its words stay the
+    # reminder's (due in 10 minutes, as when it was sent)
+    assert updated["kind"] == "reminder"
+    assert (
+        "Accepted" in updated["html"]["en"] and 'data-action="accept"' not in updated["html"]["en"]
+    )
+    assert "10 min" in updated["html"]["en"]
+    (kept,) = [m for m in direct["messages"] if m["type"] == "card"]
+    assert kept["kind"] == "reminder" and "Accepted" in kept["html"]["en"]

@@ -224,6 +224,7 @@
     if (isCard) {
       const { node, when } = shell('card', m, null, m.at, true);
       node.dataset.cardTicket = m.ticket;
+      node.dataset.cardKind = m.kind || 'ticket';
       items.set(node, { kind: 'card', data: { html: m.html, version: Number(m.version) || 0, thread: m.thread || [] }, when });
       return node;
     }
@@ -525,10 +526,16 @@
     setBusy(ticket, true);
   }
 
+  // A ticket's card: every copy of it in the room. A reminder or escalation: that card alone
+  // (each says its own thing about the ticket; neither becomes the other).
+  const updatedNodes = (m) => (m.kind && m.kind !== 'ticket'
+    ? cardNodes(m.ticket).filter((n) => n.dataset.id === m.id)
+    : cardNodes(m.ticket).filter((n) => (n.dataset.cardKind || 'ticket') === 'ticket'));
+
   function onCardUpdate(m) {
     const list = $('messages');
     const stick = nearBottom(list);
-    for (const node of cardNodes(m.ticket)) {
+    for (const node of updatedNodes(m)) {
       const item = items.get(node);
       if (item.data.version > Number(m.version)) continue;
       item.data = { html: m.html, version: Number(m.version), thread: m.thread || item.data.thread };

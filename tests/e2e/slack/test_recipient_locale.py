@@ -55,3 +55,39 @@ async def test_a_reminder_by_slack_dm_is_in_the_recipients_language(
     assert "Priority" in card_text(reminder) and "优先级" not in card_text(reminder)
     # the ticket's card in the help desk channel stays in the workspace's language
     assert "优先级" in card_text(card)
+
+
+async def test_a_reminder_in_a_dm_is_updated_in_place_and_hears_no_comments(
+    db_url: str, fake: FakeSlack
+) -> None:
+    clock = FrozenClock(OPENED)
+    async with running(slack_config(db_url, fake, edit=bob_is_reminded), clock) as svc:
+        slack = SlackDriver(svc, fake)
+        await slack.mention(USERS["zhao.li"], "VPN 连不上")
+        await slack.cards(1)
+        scheduler = svc.services.scheduler
+        assert scheduler is not None
+        clock.advance(timedelta(hours=3, minutes=50))
+        await scheduler.tick()
+        await slack.settle()
+        *_, reminder = fake.messages_in(USERS["bob.smith"])
+        shown = card_text(reminder)
+        async with svc.http.post(
+            svc.url + "/api/v1/tickets/IT-1001/actions/accept", headers=svc.auth("bob.smith")
+        ) as r:
+            assert r.status == 200
+        async with svc.http.post(
+            svc.url + "/api/v1/tickets/IT-1001/comments",
+            json={"body": "已远程重置"},
+            headers=svc.auth("bob.smith"),
+        ) as r:
+            assert r.status == 201
+        await slack.settle()
+        in_dm = fake.messages_in(USERS["bob.smith"])
+
+    assert "tkt.snooze" in shown and "tkt.accept" in shown
+    # the same message, edited: still bob's reminder, accepted, no longer offering Accept
+    assert reminder.edits >= 1 and "Accepted" in reminder.text
+    assert "tkt.snooze" in card_text(reminder) and "tkt.accept" not in card_text(reminder)
+    # the ticket's conversation is in its own card's thread, not under a reminder
+    assert not any("已远程重置" in m.text for m in in_dm)

@@ -5,11 +5,24 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
 
 import pytest
 
 from adapters.wecom.callback import parse_xml, signature
-from tests.e2e.wecom.driver import TOKEN, USERS, WeComDriver, button, shows, until, wecom_service
+from core.clock import FrozenClock
+from tests.e2e.harness import running
+from tests.e2e.slack.test_recipient_locale import OPENED, bob_is_reminded
+from tests.e2e.wecom.driver import (
+    TOKEN,
+    USERS,
+    WeComDriver,
+    button,
+    shows,
+    until,
+    wecom_config,
+    wecom_service,
+)
 from tests.fakes.wecom import FakeWeCom, SentCard
 
 
@@ -170,3 +183,36 @@ async def test_a_video_sent_to_the_app_is_answered_in_the_senders_language_not_i
     assert delivery.delivered and tickets == []
     assert answer["touser"] == USERS["bob.smith"]
     assert "can't read" in answer["text"]["content"]
+
+
+async def test_a_reminder_from_the_app_is_updated_in_place_when_the_ticket_changes(
+    db_url: str, fake: FakeWeCom
+) -> None:
+    clock = FrozenClock(OPENED)  # bob.smith (English) is assigned everything, reminded at -10 min
+    config = wecom_config(db_url, fake, robot=False, edit=bob_is_reminded)
+    async with running(config, clock) as svc:
+        async with svc.http.post(
+            svc.url + "/api/v1/tickets",
+            json={"type": "it", "title": "VPN 连不上"},
+            headers=svc.auth("zhao.li"),
+        ) as r:
+            assert r.status == 201
+        scheduler = svc.services.scheduler
+        assert scheduler is not None
+        clock.advance(timedelta(hours=3, minutes=50))
+        await scheduler.tick()
+        await until(lambda: any(USERS["bob.smith"] in c.touser for c in fake.api.cards.values()))
+        [reminder] = [c for c in fake.api.cards.values() if USERS["bob.smith"] in c.touser]
+        sent = shows(reminder.template_card)
+        async with svc.http.post(
+            svc.url + "/api/v1/tickets/IT-1001/actions/accept", headers=svc.auth("bob.smith")
+        ) as r:
+            assert r.status == 200
+        await until(lambda: reminder.updates)
+
+    assert "Snooze" in sent and "Accept" in sent
+    # the app's own card, changed with its response code (valid 72 h), still the reminder
+    assert reminder.updates[0]["response_code"]
+    now = shows(reminder.template_card)
+    assert "Accepted" in now and "Snooze" in now
+    assert not any(b["key"].startswith("accept|") for b in reminder.template_card["button_list"])
