@@ -54,6 +54,33 @@ _BUSY_POLL_S = 1.0
 _FINAL_SETTLE_S = 2.0
 
 
+def posted(
+    item: outbox.OutboxItem,
+    ticket: Ticket,
+    ref: MessageRef,
+    *,
+    post_target: Mapping[str, Any] | None = None,
+    notice: Mapping[str, Any] | None = None,
+) -> PostedCard:
+    """A card the platform took, as its settlement records it: where it lives, the ticket
+    version it shows, what the platform needs to touch it again (and, for a reminder or an
+    escalation, the notice it shows)."""
+    assert ticket.id is not None
+    state = dict(ref.state) if ref.state else None
+    return PostedCard(
+        item.id,
+        ticket.id,
+        ref.channel,
+        ref.conversation,
+        ref.thread,
+        ref.message,
+        ticket.version,
+        post_target=post_target,
+        state=state,
+        notice=notice,
+    )
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -374,19 +401,7 @@ class Dispatcher:
             assert ticket is not None and ticket.id is not None
             where = ChannelRef.from_json(item.target)
             ref = await channel.post_card(where, Cards(ticket, self.ctx))
-            done.posted.append(
-                PostedCard(
-                    item.id,
-                    ticket.id,
-                    ref.channel,
-                    ref.conversation,
-                    ref.thread,
-                    ref.message,
-                    ticket.version,
-                    post_target=item.target,
-                    state=dict(ref.state) if ref.state else None,
-                )
-            )
+            done.posted.append(posted(item, ticket, ref, post_target=item.target))
         elif item.kind == "card_update":
             assert ticket is not None
             t = item.target

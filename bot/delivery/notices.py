@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from adapters.contract import CardRenderer, Channel, DeliveryError, Reach
-from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.dispatcher import Dispatcher, posted
 from core.escalation import NoticeKind
 from core.i18n import LOCALES, Text
 from core.notice_card import build_notice_card, notice_cards
@@ -23,7 +23,7 @@ from core.ports import Context, PersonNotice, UnitOfWork
 from core.ticket import ChannelRef, Ticket
 from core.timekeeping import Notice
 from storage import outbox
-from storage.settle import PostedCard, Settlement
+from storage.settle import Settlement
 from storage.unit_of_work import Send, StorageUnitOfWork
 
 NOTICE_KINDS = frozenset({"remind", "escalate"})
@@ -119,19 +119,7 @@ class NoticeDispatcher(Dispatcher):
             done.sent.append(item.id)
             return
         # a person's reminder or escalation is kept up to date like the ticket's own card
-        done.posted.append(
-            PostedCard(
-                item.id,
-                ticket.id,
-                ref.channel,
-                ref.conversation,
-                ref.thread,
-                ref.message,
-                ticket.version,
-                state=dict(ref.state) if ref.state else None,
-                notice=notice.to_json(),
-            )
-        )
+        done.posted.append(posted(item, ticket, ref, notice=notice.to_json()))
 
     def _renderer(self, ticket: Ticket, item: outbox.OutboxItem) -> CardRenderer:
         notice = item.target.get("notice")
