@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -15,7 +14,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from storage.checkpoint import LOG_SIZE_LIMIT_BYTES, SAFETY_NET_PAGES
+from storage.checkpoint import LOG_SIZE_LIMIT_BYTES, SAFETY_NET_PAGES, checkpointed_file
 from storage.sqlite_inline import InlineConnection, connector
 
 _READ_ONLY = "gongdan_read_only"
@@ -59,9 +58,9 @@ def reader(engine: AsyncEngine) -> AsyncEngine:
 
 
 def _sqlite_engine(url: str, background_checkpoints: bool) -> AsyncEngine:
-    database = make_url(url).database
-    if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    on_disk = checkpointed_file(url)
+    if on_disk is not None:
+        on_disk.parent.mkdir(parents=True, exist_ok=True)
     if os.environ.get("GONGDAN_SQLITE_THREADS") == "1":
         engine = create_async_engine(url, **_ENGINE_OPTIONS)
     else:

@@ -9,7 +9,7 @@ from typing import Any
 
 from adapters.webchat.channel import WebchatChannel
 from core.clock import FrozenClock
-from tests.e2e.harness import running, service_config
+from tests.e2e.harness import Running, running, service_config
 from tests.e2e.test_escalation import OPENED, escalating_config
 from tests.e2e.webchat_clients import Chat, join
 
@@ -20,6 +20,33 @@ async def _opened(chat: Chat, text: str = "打印机卡纸") -> dict[str, Any]:
     await chat.send(type="say", room="helpdesk", text=text, client_id="open-1")
     await chat.expect("ack", client_id="open-1")
     return await chat.expect("card", ticket="IT-1001")
+
+
+DAY_AFTER = datetime(2026, 1, 6, 3, 0, tzinfo=UTC)
+
+
+async def _han_reminded(
+    svc: Running, clock: FrozenClock
+) -> tuple[dict[str, Any], dict[str, Any], Chat]:
+    """zhao.li opens a ticket (round robin gives it to han.meimei) and 3 h 50 min later, 10 min
+    before its first response is due, han's direct room gets the reminder: (the ticket's card,
+    the reminder, han's socket in that room)."""
+    scheduler = svc.services.scheduler
+    assert scheduler is not None
+    requester = await join(svc, "zhao.li")
+    han = await join(svc, "han.meimei", room="dm:han.meimei")
+    card = await _opened(requester, "VPN 连不上")
+    clock.advance(timedelta(hours=3, minutes=50))
+    await scheduler.tick()
+    reminder = await han.expect("card", room="dm:han.meimei", ticket="IT-1001")
+    return card, reminder, han
+
+
+async def _direct_room(svc: Running, person: str) -> dict[str, Any]:
+    """The history a person's direct room shows when they come back to it."""
+    chat = await join(svc, person, room=f"dm:{person}")
+    await chat.send(type="hello", person=person, room=f"dm:{person}")
+    return await chat.expect("history", room=f"dm:{person}")
 
 
 async def test_a_requester_is_offered_only_what_they_may_do(sqlite_url: str) -> None:
@@ -136,25 +163,16 @@ async def test_a_restart_keeps_each_card_at_its_own_time_and_the_direct_rooms_ca
     clock = FrozenClock(OPENED)
     config = escalating_config(sqlite_url)
     async with running(config, clock) as svc:
-        scheduler = svc.services.scheduler
-        assert scheduler is not None
-        requester = await join(svc, "zhao.li")
-        han = await join(svc, "han.meimei", room="dm:han.meimei")
-        card = await _opened(requester, "VPN 连不上")
-        clock.advance(timedelta(hours=3, minutes=50))
-        await scheduler.tick()
-        reminder = await han.expect("card", room="dm:han.meimei", ticket="IT-1001")
+        card, reminder, _ = await _han_reminded(svc, clock)
         assert card["at"] == "2026-01-05T01:00:00+00:00"
         assert reminder["at"] == "2026-01-05T04:50:00+00:00"
 
-    clock.set(datetime(2026, 1, 6, 3, 0, tzinfo=UTC))
+    clock.set(DAY_AFTER)
     async with running(config, clock) as svc:
         requester = await join(svc, "zhao.li")
         await requester.send(type="hello", person="zhao.li", room="helpdesk")
         room = await requester.expect("history", room="helpdesk")
-        han = await join(svc, "han.meimei", room="dm:han.meimei")
-        await han.send(type="hello", person="han.meimei", room="dm:han.meimei")
-        direct = await han.expect("history", room="dm:han.meimei")
+        direct = await _direct_room(svc, "han.meimei")
 
     assert [(m["ticket"], m["at"]) for m in room["messages"] if m["type"] == "card"] == [
         ("IT-1001", "2026-01-05T01:00:00+00:00")
@@ -351,25 +369,16 @@ async def test_a_reminder_in_a_direct_room_follows_the_ticket_and_stays_a_remind
     clock = FrozenClock(OPENED)
     config = escalating_config(sqlite_url)
     async with running(config, clock) as svc:
-        scheduler = svc.services.scheduler
-        assert scheduler is not None
-        requester = await join(svc, "zhao.li")
-        han = await join(svc, "han.meimei", room="dm:han.meimei")
-        await _opened(requester, "VPN 连不上")
-        clock.advance(timedelta(hours=3, minutes=50))
-        await scheduler.tick()
-        reminder = await han.expect("card", room="dm:han.meimei", ticket="IT-1001")
+        _, reminder, han = await _han_reminded(svc, clock)
         accept = f"{svc.url}{API}/tickets/IT-1001/actions/accept"
         async with svc.http.post(accept, headers=svc.auth("han.meimei")) as r:
             assert r.status == 200, await r.text()
         updated = await han.expect("card_update", room="dm:han.meimei", id=reminder["id"])
 
     # restarted a day later: the direct room shows the reminder as it now is, still a reminder
-    clock.set(datetime(2026, 1, 6, 3, 0, tzinfo=UTC))
+    clock.set(DAY_AFTER)
     async with running(config, clock) as svc:
-        han = await join(svc, "han.meimei", room="dm:han.meimei")
-        await han.send(type="hello", person="han.meimei", room="dm:han.meimei")
-        direct = await han.expect("history", room="dm:han.meimei")
+        direct = await _direct_room(svc, "han.meimei")
 
     assert reminder["kind"] == "reminder" and 'data-action="accept"' in reminder["html"]["en"]
     # accepted elsewhere: the card says so and no longer offers Accept; its words stay the

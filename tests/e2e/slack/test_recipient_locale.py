@@ -8,7 +8,7 @@ from typing import Any
 from core.clock import FrozenClock
 from tests.e2e.harness import running
 from tests.e2e.slack.driver import USERS, SlackDriver, card_text, slack_config
-from tests.fakes.slack import FakeSlack
+from tests.fakes.slack import FakeSlack, PostedMessage
 
 # Monday 2026-01-05 09:00 in Shanghai
 OPENED = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
@@ -35,22 +35,29 @@ def bob_is_reminded(data: dict[str, Any]) -> None:
     ]
 
 
+async def _bob_reminded(
+    slack: SlackDriver, clock: FrozenClock
+) -> tuple[PostedMessage, PostedMessage]:
+    """zhao.li's mention opens a ticket; 3 h 50 min later bob's DM gets its reminder (after the
+    "assigned to you" line): (the ticket's card in the channel, the reminder)."""
+    await slack.mention(USERS["zhao.li"], "VPN 连不上")
+    [card] = await slack.cards(1)
+    scheduler = slack.svc.services.scheduler
+    assert scheduler is not None
+    clock.advance(timedelta(hours=3, minutes=50))
+    await scheduler.tick()
+    await slack.settle()
+    *_, reminder = slack.fake.messages_in(USERS["bob.smith"])
+    return card, reminder
+
+
 async def test_a_reminder_by_slack_dm_is_in_the_recipients_language(
     db_url: str, fake: FakeSlack
 ) -> None:
     clock = FrozenClock(OPENED)
     # the workspace speaks Chinese (service.default_locale); bob reads English
     async with running(slack_config(db_url, fake, edit=bob_is_reminded), clock) as svc:
-        slack = SlackDriver(svc, fake)
-        await slack.mention(USERS["zhao.li"], "VPN 连不上")
-        [card] = await slack.cards(1)
-        scheduler = svc.services.scheduler
-        assert scheduler is not None
-        clock.advance(timedelta(hours=3, minutes=50))
-        await scheduler.tick()
-        await slack.settle()
-        # bob's DM: the "assigned to you" line, then the reminder card
-        *_, reminder = fake.messages_in(USERS["bob.smith"])
+        card, reminder = await _bob_reminded(SlackDriver(svc, fake), clock)
 
     assert "Priority" in card_text(reminder) and "优先级" not in card_text(reminder)
     # the ticket's card in the help desk channel stays in the workspace's language
@@ -63,14 +70,7 @@ async def test_a_reminder_in_a_dm_is_updated_in_place_and_hears_no_comments(
     clock = FrozenClock(OPENED)
     async with running(slack_config(db_url, fake, edit=bob_is_reminded), clock) as svc:
         slack = SlackDriver(svc, fake)
-        await slack.mention(USERS["zhao.li"], "VPN 连不上")
-        await slack.cards(1)
-        scheduler = svc.services.scheduler
-        assert scheduler is not None
-        clock.advance(timedelta(hours=3, minutes=50))
-        await scheduler.tick()
-        await slack.settle()
-        *_, reminder = fake.messages_in(USERS["bob.smith"])
+        _, reminder = await _bob_reminded(slack, clock)
         shown = card_text(reminder)
         async with svc.http.post(
             svc.url + "/api/v1/tickets/IT-1001/actions/accept", headers=svc.auth("bob.smith")
