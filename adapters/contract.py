@@ -14,7 +14,7 @@ line in `bot/channels.py` (docs/channels/adding-a-channel.md).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
@@ -66,6 +66,28 @@ class Capabilities:
     # (DingTalk's standard edition: about 20 API calls a second); the outbox keeps under it
     # rather than be refused, or banned. None: no such limit (a 429 still pauses the channel)
     sends_per_second: float | None = None
+
+
+@dataclass(frozen=True)
+class Quota:
+    """One of a platform's documented limits that a send counts against: the sends sharing
+    `key` may go `burst` at once, then `per_second` on average (a sliding window of N sends in
+    T seconds is kept by any burst B and rate r with B + r*T <= N). WeCom, for one: an app may
+    send one member 30 messages a minute and 1,000 an hour, and silently drops the rest."""
+
+    key: str
+    per_second: float
+    burst: int = 1
+
+
+@runtime_checkable
+class HasQuotas(Protocol):
+    """A channel whose platform limits sends per place (a member, a webhook): the outbox
+    schedules each send within them instead of having it refused, or dropped unseen."""
+
+    def quotas(self, kind: str, conversation: str) -> Sequence[Quota]:
+        """The limits a send of this outbox kind to this conversation counts against."""
+        ...
 
 
 class DeliveryError(Exception):

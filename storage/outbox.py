@@ -5,7 +5,7 @@ Every write here runs through Writer.run, so on SQLite the writer stays the only
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -88,6 +88,21 @@ async def claim(
         )
         for r in rows
     ]
+
+
+async def postpone(conn: AsyncConnection, slots: Mapping[int, datetime], reason: str) -> None:
+    """Hand claimed rows back until their slot (a platform's limit): no attempt counted."""
+    await conn.execute(
+        sa.update(outbox)
+        .where(outbox.c.id == sa.bindparam("item_id"))
+        .values(
+            next_attempt_at=sa.bindparam("at"),
+            last_error=reason,
+            lease_owner=None,
+            lease_until=None,
+        ),
+        [{"item_id": item_id, "at": at} for item_id, at in slots.items()],
+    )
 
 
 async def _claim_rows(

@@ -17,6 +17,7 @@ def build(section: WeComConfig, env: ChannelEnv) -> WeComChannel:
         help_desk_chats=dict(section.help_desk_chats),
         default_ticket_type=section.default_ticket_type,
         locale=section.locale or env.default_locale,
+        keep_quotas=section.keep_quotas,
         base_url=env.base_url,
         max_attachment_bytes=env.max_attachment_bytes,
         people=env.people,

@@ -26,6 +26,7 @@ from adapters.contract import (
     DeliveryError,
     MessageRef,
     PlatformCalls,
+    Quota,
 )
 from adapters.kit.callbacks import CallbackRejected
 from adapters.kit.conversation import ChatIntake
@@ -52,6 +53,7 @@ from adapters.wecom.inbound import (
 from adapters.wecom.intake import NotRecorded, WeComIntake
 from adapters.wecom.media import download
 from adapters.wecom.people import CHANNEL, WeComPeople
+from adapters.wecom.quotas import quotas
 from adapters.wecom.render import (
     TEXTS,
     UNREADABLE,
@@ -291,6 +293,10 @@ class WeComChannel:
             self._replaced.popitem(last=False)
 
     # ---- outbound (called by the outbox dispatcher) ---------------------------------------
+    def quotas(self, kind: str, conversation: str) -> tuple[Quota, ...]:
+        """WeCom's documented limits this send counts against (none for the smart robot)."""
+        return quotas(kind, conversation) if self.settings.keep_quotas else ()
+
     async def post_card(self, where: ChannelRef, cards: CardRenderer) -> MessageRef:
         conv = where.conversation or ""
         card = cards(self._locale(conv))

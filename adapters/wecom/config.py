@@ -82,6 +82,10 @@ class WeComConfig(ChannelConfig):
     # name -> the group robot's webhook key, or its full URL; a team's notices go to the
     # webhook named like the team
     group_webhooks: dict[NonEmpty, NonEmpty] = Field(default_factory=dict)
+    # the outbox keeps WeCom's documented send limits (adapters/wecom/quotas.py): an app's 30
+    # messages a minute to one member (it drops the rest unseen), a webhook's 20 a minute;
+    # false only against a test double
+    keep_quotas: bool = True
 
 
 def check(section: Mapping[str, Any], known: Known) -> list[str]:
@@ -123,6 +127,7 @@ class WeComSettings:
     help_desk_chats: Mapping[str, str] = field(default_factory=dict)
     default_ticket_type: str | None = None
     locale: Locale = "zh-CN"
+    keep_quotas: bool = True
     base_url: str = ""
     max_attachment_bytes: int = 10 * 1024 * 1024
     people: tuple[Person, ...] = ()

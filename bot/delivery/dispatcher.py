@@ -20,12 +20,12 @@ import random
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Collection, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from adapters.contract import CardRenderer, Channel, DeliveryError, MessageRef
+from adapters.contract import CardRenderer, Channel, DeliveryError, HasQuotas, MessageRef, Quota
 from bot.delivery.flight import (
     LEASE_MARGIN,
     Bucket,
@@ -33,7 +33,8 @@ from bot.delivery.flight import (
     DispatchPolicy,
     Flight,
     Job,
-    Pace,
+    Pause,
+    Schedule,
     text_of,
 )
 from bot.metrics import Metrics
@@ -50,6 +51,9 @@ T = TypeVar("T")
 
 # while deliveries are out, look for rows that became due (paced or backed-off ones) this often
 _BUSY_POLL_S = 1.0
+# past this many paced conversations (or held sends), the ones that no longer matter are dropped
+_KEPT = 4096
+RATE_WAIT = "waiting for the channel's rate limit"
 # on stop, how long to wait for the last settlement
 _FINAL_SETTLE_S = 2.0
 
@@ -105,7 +109,11 @@ class Dispatcher:
         self._due_channels: set[str] = set()  # these channels' rows may be (a commit said so)
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
-        self._pace: dict[str, Pace] = {}
+        self._paused: dict[str, Pause] = {}  # per channel: after a 429, until Retry-After
+        # per limit a send counts against (a conversation's `rate_limits`, a platform's quotas):
+        # the slots taken; and the slot each send held back for one keeps until it goes
+        self._schedules: dict[str, Schedule] = {}
+        self._slots: dict[int, datetime] = {}
         # each channel's app-wide rate (Capabilities.sends_per_second), None: unlimited
         self._buckets: dict[str, Bucket | None] = {}
         # seconds until a send held back by its channel's rate may go (None: none is held)
@@ -223,9 +231,7 @@ class Dispatcher:
         if flight.waiting:
             ready = self.clock.now() + timedelta(seconds=self._token_wait or 0.0)
             for job in flight.waiting:
-                flight.finished.retries.append(
-                    Retry(job.item.id, ready, "waiting for the channel's rate limit", count=False)
-                )
+                flight.finished.retries.append(Retry(job.item.id, ready, RATE_WAIT, count=False))
             flight.waiting.clear()
         await self._settle(flight)
         return handled
@@ -247,11 +253,17 @@ class Dispatcher:
         lease = self.policy.lease_for()
         owner = self.owner
 
-        async def claim(conn: AsyncConnection) -> list[outbox.OutboxItem]:
-            return await outbox.claim(conn, owner, now, limit, lease, channels)
+        async def claim(conn: AsyncConnection) -> tuple[list[outbox.OutboxItem], int]:
+            claimed = await outbox.claim(conn, owner, now, limit, lease, channels)
+            # a send whose platform limit gives it a later slot goes back to the outbox until
+            # then, in the same transaction: no ticket loaded for it, no settlement
+            held = self._hold_back(claimed, now)
+            if held:
+                await outbox.postpone(conn, held, RATE_WAIT)
+            return [i for i in claimed if i.id not in held], len(claimed)
 
         try:
-            items = await self.writer.run(claim)
+            items, claimed = await self.writer.run(claim)
             async with self.engine.connect() as conn:
                 tickets = await queries.tickets_by_ids(
                     conn, (i.ticket_id for i in items if i.ticket_id is not None)
@@ -262,7 +274,7 @@ class Dispatcher:
         except Exception:
             log.exception("outbox claim failed; retrying shortly")
             return 0
-        if len(items) >= limit:
+        if claimed >= limit:
             if channels is None:
                 self._due = True  # there may be more
             else:
@@ -273,7 +285,7 @@ class Dispatcher:
             loaded = item.ticket_id is not None and item.ticket_id in tickets
             state = states.get(item.card_ref_id) if item.card_ref_id is not None else None
             flight.waiting.append(Job(item, ticket, loaded, start_by, state))
-        return len(items)
+        return claimed
 
     def _start(self, flight: Flight) -> None:
         """Start every waiting delivery that has a slot, its channel's and its conversation's."""
@@ -350,11 +362,53 @@ class Dispatcher:
             self._buckets[name] = Bucket(rate) if rate else None
         return self._buckets[name]
 
-    def _pace_for(self, key: str, per_second: float | None) -> Pace:
-        pace = self._pace.get(key)
-        if pace is None:
-            pace = self._pace[key] = Pace(per_second)
-        return pace
+    def _pause_for(self, channel: str) -> Pause:
+        pause = self._paused.get(channel)
+        if pause is None:
+            pause = self._paused[channel] = Pause()
+        return pause
+
+    def _hold_back(self, items: list[outbox.OutboxItem], now: datetime) -> dict[int, datetime]:
+        """The claimed sends a limit gives a later slot: the configured rate of their
+        conversation (`outbox.rate_limits`: Slack allows about one message a second in each
+        channel) or their platform's quotas (WeCom: 30 app messages a minute to one member).
+        Each send takes the earliest slot all its limits allow, and keeps it until it goes, so
+        a backlog waits for its own slots rather than being retried at one instant."""
+        held: dict[int, datetime] = {}
+        for item in items:
+            slot = self._slots.pop(item.id, None)
+            if slot is None:
+                slot = self._reserve(item, now)
+            if slot > now:
+                held[item.id] = slot
+        if held:
+            if len(self._slots) + len(held) > _KEPT:  # rows sent elsewhere, or failed
+                horizon = now - self.policy.lease
+                self._slots = {k: v for k, v in self._slots.items() if v > horizon}
+            self._slots.update(held)
+        return held
+
+    def _reserve(self, item: outbox.OutboxItem, now: datetime) -> datetime:
+        channel = self.channels.get(item.channel)
+        conversation = str(item.target.get("conversation", ""))
+        limits: list[Quota] = []
+        per_conversation = self.policy.rate_limits.get(item.channel)
+        if per_conversation:
+            limits.append(Quota(f"conversation:{conversation}", per_conversation))
+        if channel is not None and isinstance(channel, HasQuotas):
+            limits.extend(channel.quotas(item.kind, conversation))
+        slot = now
+        for quota in limits:
+            key = f"{item.channel}\x00{quota.key}"
+            schedule = self._schedules.get(key)
+            if schedule is None:
+                if len(self._schedules) >= _KEPT:  # a limit back to full is a fresh one
+                    self._schedules = {
+                        k: v for k, v in self._schedules.items() if v.due and v.due > now
+                    }
+                schedule = self._schedules[key] = Schedule(quota.per_second, quota.burst)
+            slot = max(slot, schedule.reserve(now))
+        return slot
 
     async def _deliver(self, item: outbox.OutboxItem, done: Settlement) -> None:
         channel = self.channels.get(item.channel)
@@ -362,21 +416,13 @@ class Dispatcher:
             done.failed.append((item.id, f"channel {item.channel} is not enabled"))
             self.metrics.outbox.inc(channel=item.channel, kind=item.kind, result="no_channel")
             return
-        # A 429 pauses the whole channel; the configured rate applies per conversation
-        # (Slack allows about one message a second in each channel).
-        blocked = self._pace_for(item.channel, None)
-        conversation = str(item.target.get("conversation", ""))
-        pace = self._pace_for(
-            f"{item.channel}\x00{conversation}", self.policy.rate_limits.get(item.channel)
-        )
+        # A 429 pauses the whole channel (its limits were kept when the row was claimed)
+        blocked = self._pause_for(item.channel)
         now = self.clock.now()
-        ready = max(blocked.ready_at(now), pace.ready_at(now))
+        ready = blocked.ready_at(now)
         if ready > now:
-            done.retries.append(
-                Retry(item.id, ready, "waiting for the channel's rate limit", count=False)
-            )
+            done.retries.append(Retry(item.id, ready, RATE_WAIT, count=False))
             return
-        pace.sent(now)
         timeout = self.policy.send_timeout_s
         try:
             try:
@@ -447,7 +493,7 @@ class Dispatcher:
             return await queries.ticket_by_id(conn, item.ticket_id)
 
     def _failed(
-        self, item: outbox.OutboxItem, exc: DeliveryError, blocked: Pace, done: Settlement
+        self, item: outbox.OutboxItem, exc: DeliveryError, blocked: Pause, done: Settlement
     ) -> None:
         now = self.clock.now()
         attempts = item.attempts + 1

@@ -49,21 +49,33 @@ class DispatchPolicy:
         return max(self.lease, needed)
 
 
-class Pace:
-    """Per-channel pacing: a minimum gap between sends, and a pause after a 429."""
+class Pause:
+    """A channel's pause after the platform said to wait (HTTP 429 + Retry-After)."""
 
-    def __init__(self, per_second: float | None) -> None:
-        self.gap = 1.0 / per_second if per_second else 0.0
-        self.next_at: datetime | None = None
+    def __init__(self) -> None:
         self.blocked_until: datetime | None = None
 
     def ready_at(self, now: datetime) -> datetime:
-        times = [t for t in (self.next_at, self.blocked_until) if t is not None and t > now]
-        return max(times) if times else now
+        until = self.blocked_until
+        return until if until is not None and until > now else now
 
-    def sent(self, now: datetime) -> None:
-        if self.gap:
-            self.next_at = now + timedelta(seconds=self.gap)
+
+class Schedule:
+    """Slots within a limit of `burst` sends at once and `per_second` after (the generic cell
+    rate algorithm): each send reserves the earliest slot the limit allows, so a backlog is
+    spread over its own slots instead of every waiting send being retried at the same instant."""
+
+    def __init__(self, per_second: float, burst: int = 1) -> None:
+        self.interval = timedelta(seconds=1.0 / per_second)
+        self.tolerance = self.interval * (max(burst, 1) - 1)
+        self.due: datetime | None = None  # when the limit is back to one free send
+
+    def reserve(self, now: datetime) -> datetime:
+        """The slot of the next send, at `now` or later; it counts as taken."""
+        due = self.due if self.due is not None and self.due > now else now
+        slot = max(now, due - self.tolerance)
+        self.due = max(due, slot) + self.interval
+        return slot
 
 
 class Bucket:

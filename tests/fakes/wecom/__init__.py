@@ -15,7 +15,8 @@ Covers
   `cards_in(chatid)` / `chat(chatid)` show what each chat shows now; `frames` records both ways.
 - Company app HTTP API (`api`, api.py) under `/cgi-bin/`: `gettoken` (tokens expire after
   7200 s), `message/send` (template cards checked; interactive ones return `response_code`,
-  task_id stored and unique), `message/update_template_card` (response_code single-use, 72 h),
+  task_id stored and unique; past 30 a minute or 1,000 an hour to one member it answers ok and
+  drops the message into `dropped`, as WeCom does), `message/update_template_card` (response_code single-use, 72 h),
   `appchat/send` (no template_card), `webhook/send?key=` (20 a minute, then 45009), `user/get`,
   `media/get`. Errors are HTTP 200 + errcode/errmsg; errcodes, 5xx and hangs are injectable.
 - Encrypted callbacks (`CallbackSender`, callbacks.py): text and video messages,
@@ -27,7 +28,7 @@ Does not cover
 - Streams as WeCom renders them (stream frames are recorded, not assembled), feedback events,
   media upload (`aibot_upload_media_*`), a video's content, the smart robot's HTTP-callback
   mode (encrypted JSON), `response_url` posts, contacts beyond `user/get`, departments and tags,
-  per-member app message quotas, and the exact errcodes WeCom uses where its docs are silent
+  the corp-wide 10,000 calls a minute per API, and the exact errcodes WeCom uses where its docs are silent
   (the double uses 40058 "invalid parameter"; see api.py and aibot.py).
 - It does not reconnect anything: a dropped or kicked client decides for itself.
 

@@ -27,6 +27,8 @@ TOKEN_TTL = timedelta(seconds=7200)
 RESPONSE_CODE_TTL = timedelta(hours=72)
 WEBHOOK_LIMIT = 20  # messages per robot per minute
 WEBHOOK_WINDOW = timedelta(minutes=1)
+# what one app may send one member; WeCom answers errcode 0 to the rest and never shows them
+MEMBER_LIMITS = ((30, timedelta(minutes=1)), (1000, timedelta(hours=1)))
 MAX_BUTTONS = 6
 MAX_TASK_ID = 128
 INTERACTIVE_CARDS = frozenset({"button_interaction", "vote_interaction", "multiple_interaction"})
@@ -116,12 +118,16 @@ class ApiFace:
     webhook: list[JSON] = field(default_factory=list)
     users: dict[str, JSON] = field(default_factory=dict)
     media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    # message/send past a member's limits (MEMBER_LIMITS): answered as sent, shown to nobody
+    dropped: list[JSON] = field(default_factory=list)
+    member_limits: bool = True  # False: a member takes any number (a benchmark without quotas)
 
     def __post_init__(self) -> None:
         self._tokens: dict[str, datetime] = {}
         self._codes: dict[str, _Code] = {}
         self._faults: dict[str, deque[_Fault]] = defaultdict(deque)
         self._hook_times: deque[datetime] = deque()
+        self._member_times: dict[str, deque[datetime]] = defaultdict(deque)
         self._counter = 0
 
     # --- test controls ---------------------------------------------------------------------
@@ -247,10 +253,14 @@ class ApiFace:
         users = [u for u in str(body.get("touser", "")).split("|") if u]
         invalid = [u for u in users if self.users and u not in self.users and u != "@all"]
         answer = _err(0) | {"invaliduser": "|".join(invalid), "msgid": self._next("msgid")}
+        if msgtype == "template_card" and (error := self._card_error(body.get("template_card"))):
+            return error
+        shown_to = [u for u in users if self._member_takes(u)]  # each one counted
+        if users and not shown_to:
+            self.dropped.append(body)  # WeCom says "ok" and shows it to nobody
+            return answer
         if msgtype == "template_card":
             card = body.get("template_card")
-            if (error := self._card_error(card)) is not None:
-                return error
             assert isinstance(card, dict)
             task_id = str(card.get("task_id", ""))
             if card["card_type"] in INTERACTIVE_CARDS or task_id:
@@ -258,6 +268,20 @@ class ApiFace:
                 answer["response_code"] = self.issue_response_code(task_id)
         self.messages.append(body)
         return answer
+
+    def _member_takes(self, userid: str) -> bool:
+        """Whether this member is shown one more message from the app now (and count it)."""
+        if not self.member_limits or userid == "@all":
+            return True
+        now, times = self.clock.now(), self._member_times[userid]
+        longest = max(window for _, window in MEMBER_LIMITS)
+        while times and now - times[0] >= longest:
+            times.popleft()
+        for limit, window in MEMBER_LIMITS:
+            if sum(1 for t in times if now - t < window) >= limit:
+                return False
+        times.append(now)
+        return True
 
     def _card_error(self, card: Any) -> JSON | None:
         if not isinstance(card, dict) or card.get("card_type") not in CARD_TYPES:

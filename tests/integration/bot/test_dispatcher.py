@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from aiohttp import web
 
-from adapters.contract import Capabilities, CardRenderer, DeliveryError, MessageRef
+from adapters.contract import Capabilities, CardRenderer, DeliveryError, MessageRef, Quota
 from bot.bootstrap import Services, build
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.flight import DispatchPolicy
@@ -199,6 +199,69 @@ async def test_rate_limit_spaces_sends_in_one_conversation_without_counting_atte
     clock.advance(timedelta(seconds=1))
     await dispatcher.run_once()
     assert sorted(room for room, _ in channel.posts) == ["r1", "r1", "r2"]
+
+
+async def _waiting_seconds(services: Services, clock: FrozenClock) -> list[float]:
+    """When each card still pending may go, in seconds from now."""
+    async with services.engine.connect() as conn:
+        result = await conn.execute(
+            sa.select(outbox.c.next_attempt_at).where(_CARDS, outbox.c.status == "pending")
+        )
+        return sorted((at - clock.now()).total_seconds() for (at,) in result)
+
+
+async def test_a_backlog_in_one_conversation_waits_for_its_own_slots_not_one_instant(
+    world: World,
+) -> None:
+    # held back by the conversation's rate (one a second), each card waits for a slot of its
+    # own: retried all at the same instant, all but one would be put back again and again
+    services, channel, dispatcher, clock = world
+    for _ in range(4):
+        await _open(services, "r1")
+    await dispatcher.run_once()
+    assert len(channel.posts) == 1
+    assert await _waiting_seconds(services, clock) == [1.0, 2.0, 3.0]
+    for sent in (2, 3, 4):
+        clock.advance(timedelta(seconds=1))
+        await dispatcher.run_once()
+        assert len(channel.posts) == sent
+    assert sorted((r.status, r.attempts) for r in await _rows(services)) == [("sent", 0)] * 4
+
+
+@dataclass
+class MemberQuotaChannel(FakeChannel):
+    """A platform that shows one member two messages at once, then one a second (WeCom's app:
+    30 a minute), and has no limit in group rooms."""
+
+    def quotas(self, kind: str, conversation: str) -> tuple[Quota, ...]:
+        if conversation.startswith("dm-") and kind != "card_update":
+            return (Quota(f"member:{conversation}", 1.0, burst=2),)
+        return ()
+
+
+async def test_a_platforms_limit_on_one_member_holds_back_only_that_members_messages(
+    world: World,
+) -> None:
+    services, _channel, _dispatcher, clock = world
+    channel = MemberQuotaChannel()
+    dispatcher = _quota_dispatcher(services, channel, clock)
+    for _ in range(5):
+        await _open(services, "dm-lilei")
+    await _open(services, "dm-hanmei")
+    await _open(services, "room")
+    await dispatcher.run_once()
+    assert sorted(room for room, _ in channel.posts) == [
+        "dm-hanmei",
+        "dm-lilei",
+        "dm-lilei",
+        "room",
+    ]
+    # the other three wait in the outbox for Li Lei's next slots, uncounted
+    assert await _waiting_seconds(services, clock) == [1.0, 2.0, 3.0]
+    clock.advance(timedelta(seconds=3))
+    await dispatcher.run_once()
+    assert len(channel.posts) == 7
+    assert sorted((r.status, r.attempts) for r in await _rows(services)) == [("sent", 0)] * 7
 
 
 @dataclass
