@@ -263,7 +263,22 @@ class Writer:
 
     async def _transaction(self, batch: list[_Submission]) -> _Result:
         result = _Result()
-        async with self.engine.connect() as conn, conn.begin():
+        # Not `async with engine.connect()`: SQLAlchemy closes such a connection in a task of
+        # its own (safe from cancellation), and awaiting that task hands the loop to everything
+        # else that is ready before the writer may answer a single submitter — under load a
+        # whole round of requests, frames and sends (measured: 7-8 ms on every commit at 1,000
+        # messages a second). Closed directly, the commit's answers go out with no detour.
+        conn = await self.engine.connect()
+        try:
+            await self._statements(conn, batch, result)
+        finally:
+            await conn.close()
+        return result
+
+    async def _statements(
+        self, conn: AsyncConnection, batch: list[_Submission], result: _Result
+    ) -> None:
+        async with conn.begin():
             now = self._clock.now()
             seen = await _already_received(conn, batch)
             hints = Counter(s.reserve for s in batch if s.work is not None and s.reserve)
@@ -279,7 +294,6 @@ class Writer:
                     if sub.queues_outbox:
                         result.queued_for(None)
             result.queued_for(state.outbox_due)
-        return result
 
     async def _run_work(
         self,
