@@ -196,6 +196,11 @@ class Writer:
                     stop = True
                     continue
                 batch.append(cast(_Submission, first))
+                # one turn of the loop first: the handlers already woken with this one (a
+                # socket read brings several frames, a burst several requests) submit too and
+                # share its transaction; taken alone, each would pay a transaction of its own
+                # (2.5 ms of fixed cost on SQLite) and wait behind the others'
+                await asyncio.sleep(0)
             while len(batch) < self._max_batch and not self._queue.empty():
                 item = self._queue.get_nowait()
                 if item is _STOP:
