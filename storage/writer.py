@@ -32,6 +32,8 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 CONFLICT_ATTEMPTS = 3
+# loop turns the writer leaves, once woken, for more submissions to join the batch
+LINGER_TURNS = 2
 
 
 @dataclass(frozen=True)
@@ -196,11 +198,14 @@ class Writer:
                     stop = True
                     continue
                 batch.append(cast(_Submission, first))
-                # one turn of the loop first: the handlers already woken with this one (a
-                # socket read brings several frames, a burst several requests) submit too and
-                # share its transaction; taken alone, each would pay a transaction of its own
-                # (2.5 ms of fixed cost on SQLite) and wait behind the others'
-                await asyncio.sleep(0)
+                # two turns of the loop first: the handlers already woken with this one (a
+                # socket read brings several frames, a burst several requests) submit too, some
+                # after one await of their own (a person looked up, a read), and share its
+                # transaction; taken alone, each would pay a transaction of its own (2.5 ms of
+                # fixed cost on SQLite) and wait behind the others'. Measured with one turn and
+                # with two: bench/README.md, 2026-12-05.
+                for _ in range(LINGER_TURNS):
+                    await asyncio.sleep(0)
             while len(batch) < self._max_batch and not self._queue.empty():
                 item = self._queue.get_nowait()
                 if item is _STOP:

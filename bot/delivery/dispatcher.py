@@ -114,6 +114,7 @@ class Dispatcher:
         # the slots taken; and the slot each send held back for one keeps until it goes
         self._schedules: dict[str, Schedule] = {}
         self._slots: dict[int, datetime] = {}
+        self._quota_sources: dict[str, HasQuotas | None] = {}
         # each channel's app-wide rate (Capabilities.sends_per_second), None: unlimited
         self._buckets: dict[str, Bucket | None] = {}
         # seconds until a send held back by its channel's rate may go (None: none is held)
@@ -389,14 +390,19 @@ class Dispatcher:
         return held
 
     def _reserve(self, item: outbox.OutboxItem, now: datetime) -> datetime:
-        channel = self.channels.get(item.channel)
+        per_conversation = self.policy.rate_limits.get(item.channel)
+        if item.channel not in self._quota_sources:  # asked once: a protocol check is slow
+            channel = self.channels.get(item.channel)
+            self._quota_sources[item.channel] = channel if isinstance(channel, HasQuotas) else None
+        quotas = self._quota_sources[item.channel]
+        if not per_conversation and quotas is None:
+            return now
         conversation = str(item.target.get("conversation", ""))
         limits: list[Quota] = []
-        per_conversation = self.policy.rate_limits.get(item.channel)
         if per_conversation:
             limits.append(Quota(f"conversation:{conversation}", per_conversation))
-        if channel is not None and isinstance(channel, HasQuotas):
-            limits.extend(channel.quotas(item.kind, conversation))
+        if quotas is not None:
+            limits.extend(quotas.quotas(item.kind, conversation))
         slot = now
         for quota in limits:
             key = f"{item.channel}\x00{quota.key}"
