@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.db import rows_in
+from storage.db import rows_in, upsert
 from storage.flush import outbox_row, ref_target
 from storage.tables import card_refs, outbox, tickets
 
@@ -148,22 +148,6 @@ async def record_refs(
     """Insert the new card refs; where the ticket moved on during the post, queue an update.
 
     Returns the card ref id of every posted card, new or recorded by an earlier attempt."""
-    known: dict[RefKey, int] = {
-        (r.channel, r.conversation, r.message): int(r.id)
-        for r in await conn.execute(
-            sa.select(
-                card_refs.c.id, card_refs.c.channel, card_refs.c.conversation, card_refs.c.message
-            ).where(
-                rows_in(
-                    (card_refs.c.channel, card_refs.c.conversation, card_refs.c.message),
-                    [(p.channel, p.conversation, p.message) for p in posted],
-                )
-            )
-        )
-    }
-    fresh = [p for p in posted if (p.channel, p.conversation, p.message) not in known]
-    if not fresh:  # every one was recorded by an earlier attempt that crashed before settling
-        return known
     rows = [
         {
             "ticket_id": p.ticket_id,
@@ -177,16 +161,45 @@ async def record_refs(
             "state": p.state,
             "notice": dict(p.notice) if p.notice is not None else None,
         }
-        for p in fresh
+        for p in posted
     ]
-    # rows come back in any order (in parameter order SQLite would take one INSERT per row)
+    # A card an earlier attempt recorded (it crashed before settling) is already there: it is
+    # left as it is and looked up below. Inserting first keeps the usual case to one statement
+    # of one shape; a lookup of every card first (an OR per conversation) was a new statement
+    # for SQLAlchemy to compile on most settlements. Rows come back in any order (in
+    # parameter order SQLite would take one INSERT per row).
     result = await conn.execute(
-        sa.insert(card_refs).returning(
+        upsert(conn)(card_refs)
+        .on_conflict_do_nothing(index_elements=["channel", "conversation", "message"])
+        .returning(
             card_refs.c.id, card_refs.c.channel, card_refs.c.conversation, card_refs.c.message
         ),
         rows,
     )
-    known.update({(r.channel, r.conversation, r.message): int(r.id) for r in result})
+    known: dict[RefKey, int] = {(r.channel, r.conversation, r.message): int(r.id) for r in result}
+    fresh = [p for p in posted if (p.channel, p.conversation, p.message) in known]
+    recorded = [p for p in posted if (p.channel, p.conversation, p.message) not in known]
+    if recorded:
+        known.update(
+            {
+                (r.channel, r.conversation, r.message): int(r.id)
+                for r in await conn.execute(
+                    sa.select(
+                        card_refs.c.id,
+                        card_refs.c.channel,
+                        card_refs.c.conversation,
+                        card_refs.c.message,
+                    ).where(
+                        rows_in(
+                            (card_refs.c.channel, card_refs.c.conversation, card_refs.c.message),
+                            [(p.channel, p.conversation, p.message) for p in recorded],
+                        )
+                    )
+                )
+            }
+        )
+    if not fresh:  # every one was recorded by an earlier attempt that crashed before settling
+        return known
     versions = dict(
         (
             await conn.execute(
