@@ -91,14 +91,22 @@ class HasQuotas(Protocol):
 
 
 class DeliveryError(Exception):
-    """An outbound call failed. retry_after: the platform asked us to wait (429)."""
+    """An outbound call failed. retry_after: the platform asked us to wait (429) — the whole
+    channel, unless `this_place_only`: the limit is one place's (a group webhook's minute), and
+    the channel's other conversations go on meanwhile."""
 
     def __init__(
-        self, message: str, *, retry_after: float | None = None, permanent: bool = False
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        permanent: bool = False,
+        this_place_only: bool = False,
     ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.permanent = permanent
+        self.this_place_only = this_place_only
 
 
 class PlatformCalls:

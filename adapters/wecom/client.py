@@ -212,11 +212,16 @@ class Webhooks:
         sent, now = self._sent[name], self._now()
         while sent and now - sent[0] >= 60.0:
             sent.popleft()
+        # a webhook's minute is its own: the robot's cards and the other webhooks go on
         if len(sent) >= WEBHOOK_PER_MINUTE:
             raise DeliveryError(
-                "group webhook paced at 20 a minute", retry_after=60.0 - (now - sent[0])
+                "group webhook paced at 20 a minute",
+                retry_after=60.0 - (now - sent[0]),
+                this_place_only=True,
             )
         sent.append(now)
-        raise_for(
-            await self.http.api("webhook/send", "POST", url, json=dict(message)), "webhook/send"
-        )
+        answer = await self.http.api("webhook/send", "POST", url, json=dict(message))
+        error = error_for(answer, "webhook/send")
+        if error is not None:
+            error.this_place_only = error.retry_after is not None  # 45009: this webhook's
+            raise error

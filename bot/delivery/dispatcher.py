@@ -512,7 +512,8 @@ class Dispatcher:
         if exc.retry_after is not None:
             wait = max(exc.retry_after, 0.0)
             until = now + timedelta(seconds=wait)
-            if blocked.blocked_until is None or until > blocked.blocked_until:
+            whole_channel = not exc.this_place_only  # else only this row waits
+            if whole_channel and (blocked.blocked_until is None or until > blocked.blocked_until):
                 blocked.blocked_until = until
             result = "rate_limited"
         else:

@@ -133,6 +133,24 @@ async def test_a_429_pauses_the_channel_until_retry_after(world: World) -> None:
     assert channel.posts == [("r1", "Assigned")]
 
 
+async def test_a_wait_for_one_places_limit_holds_back_that_row_not_the_channel(
+    world: World,
+) -> None:
+    # a group webhook's 20 a minute is spent (WeCom's 45009): the rest of the channel goes on
+    services, channel, dispatcher, clock = world
+    await _open(services, "hook")
+    channel.failures.append(
+        DeliveryError("api freq out of limit", retry_after=60, this_place_only=True)
+    )
+    await dispatcher.run_once()
+    await _open(services, "room")
+    await dispatcher.run_once()
+    assert channel.posts == [("room", "Assigned")]
+    clock.advance(timedelta(seconds=60))
+    await dispatcher.run_once()
+    assert sorted(room for room, _ in channel.posts) == ["hook", "room"]
+
+
 async def test_card_updates_render_the_current_state(world: World) -> None:
     services, channel, dispatcher, clock = world
     key = await _open(services)

@@ -110,5 +110,22 @@ async def _twenty_then_paced(fake: FakeWeCom, http: Http, clock: FrozenClock) ->
     await hooks.send("it", message)
 
     assert paced.value.retry_after == pytest.approx(60.0)
+    assert paced.value.this_place_only  # the robot's cards and other webhooks go on
     assert calls == 20
     assert len(fake.api.webhook) == 21
+
+
+async def test_a_webhooks_45009_holds_back_that_webhook_and_an_apps_45009_the_whole_channel(
+    fake: FakeWeCom, http: Http
+) -> None:
+    url = f"{fake.base_url}/cgi-bin/webhook/send?key={fake.api.webhook_key}"
+    hooks = Webhooks(http, {"it": url})
+    fake.api.fail_next("webhook/send", 45009)  # e.g. another replica used its minute
+    with pytest.raises(DeliveryError) as hook:
+        await hooks.send("it", {"msgtype": "markdown", "markdown": {"content": "IT-1001"}})
+    fake.api.fail_next("message/send", 45009)  # the corp's calls to the API: not one place's
+    with pytest.raises(DeliveryError) as app:
+        await _app(fake, http).send("lilei", TEXT)
+
+    assert hook.value.retry_after == 60.0 and hook.value.this_place_only
+    assert app.value.retry_after == 60.0 and not app.value.this_place_only
