@@ -114,6 +114,7 @@ class Dispatcher:
         # the slots taken; and the slot each send held back for one keeps until it goes
         self._schedules: dict[str, Schedule] = {}
         self._slots: dict[int, datetime] = {}
+        self._schedules_kept = self._slots_kept = _KEPT  # sizes past which they are pruned
         self._quota_sources: dict[str, HasQuotas | None] = {}
         # each channel's app-wide rate (Capabilities.sends_per_second), None: unlimited
         self._buckets: dict[str, Bucket | None] = {}
@@ -383,10 +384,11 @@ class Dispatcher:
             if slot > now:
                 held[item.id] = slot
         if held:
-            if len(self._slots) + len(held) > _KEPT:  # rows sent elsewhere, or failed
+            self._slots.update(held)
+            if len(self._slots) > self._slots_kept:  # rows sent elsewhere, or failed meanwhile
                 horizon = now - self.policy.lease
                 self._slots = {k: v for k, v in self._slots.items() if v > horizon}
-            self._slots.update(held)
+                self._slots_kept = max(_KEPT, 2 * len(self._slots))  # pruned again when doubled
         return held
 
     def _reserve(self, item: outbox.OutboxItem, now: datetime) -> datetime:
@@ -408,10 +410,11 @@ class Dispatcher:
             key = f"{item.channel}\x00{quota.key}"
             schedule = self._schedules.get(key)
             if schedule is None:
-                if len(self._schedules) >= _KEPT:  # a limit back to full is a fresh one
+                if len(self._schedules) >= self._schedules_kept:  # back to full: as if fresh
                     self._schedules = {
                         k: v for k, v in self._schedules.items() if v.due and v.due > now
                     }
+                    self._schedules_kept = max(_KEPT, 2 * len(self._schedules))
                 schedule = self._schedules[key] = Schedule(quota.per_second, quota.burst)
             slot = max(slot, schedule.reserve(now))
         return slot
