@@ -25,12 +25,11 @@ from core.conversation import ChatCommand, ConversationRules, RecentTicket
 from core.errors import DomainError, NotFound
 from core.forms import TicketType
 from core.i18n import LOCALES, Locale, t
-from core.notice_card import notice_cards
+from core.notice_card import stored_notice_cards
 from core.people import Person, StaticDirectory
 from core.permissions import may_view
 from core.ports import Context, UnitOfWork
 from core.ticket import ChannelRef, Comment, Ticket
-from core.timekeeping import Notice
 from storage import card_status, outbox, queries, suppressions
 from storage.attachments import (
     AttachmentMissing,
@@ -206,7 +205,7 @@ class TicketService:
                     )
                     if ref.notice is not None:  # a reminder's or escalation's card, kept current
                         recorded.add((ref.conversation, str(ref.notice.get("key"))))
-                        found.append((where, _notice_cards(ticket, self.ctx, ref.notice)))
+                        found.append((where, stored_notice_cards(ticket, self.ctx, ref.notice)))
                     else:
                         found.append((where, _Cards(ticket, self.ctx)))
             sent = await outbox.recent_notice_cards(conn, channel, NOTICE_KINDS, per_conversation)
@@ -219,7 +218,7 @@ class TicketService:
                     and (n.conversation, str(notice.get("key"))) not in recorded
                 ):
                     where = MessageRef(channel, n.conversation, f"n-{n.id}", posted_at=n.sent_at)
-                    found.append((where, _notice_cards(ticket, self.ctx, n.payload["notice"])))
+                    found.append((where, stored_notice_cards(ticket, self.ctx, notice)))
         found.sort(key=lambda item: item[0].posted_at or datetime.min.replace(tzinfo=UTC))
         return found
 
@@ -340,10 +339,3 @@ class TicketService:
                 conn, ref.channel, ref.conversation, ref.message, status
             )
         )
-
-
-def _notice_cards(ticket: Ticket, ctx: Context, notice: Mapping[str, Any]) -> CardRenderer:
-    """A reminder or escalation card drawn again from its stored notice, with the words of its
-    moment and the ticket as it is."""
-    frozen = Notice.from_json(notice)
-    return notice_cards(ticket, ctx, frozen, at=frozen.deliver_at)

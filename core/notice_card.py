@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import Any
 
 from core.card import (
     ActionKind,
@@ -91,6 +92,15 @@ def notice_cards(
         return cache[locale]
 
     return cards
+
+
+def stored_notice_cards(
+    ticket: Ticket, ctx: Context, stored: Mapping[str, Any]
+) -> Callable[[Locale], Card]:
+    """A reminder or escalation card drawn again from its stored notice (`Notice.to_json`): the
+    words of its moment, the ticket's status, holder and buttons as they are."""
+    notice = Notice.from_json(stored)
+    return notice_cards(ticket, ctx, notice, at=notice.deliver_at)
 
 
 def _history(ticket: Ticket, notice: Notice, now: datetime, locale: Locale) -> str:

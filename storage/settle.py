@@ -142,6 +142,11 @@ async def settle(conn: AsyncConnection, now: datetime, s: Settlement) -> None:
 RefKey = tuple[str, str, str]  # (channel, conversation, message)
 
 
+def _place(card: Any) -> RefKey:
+    """Where a card lives (a posted card, a card_refs row): its unique key."""
+    return (card.channel, card.conversation, card.message)
+
+
 async def record_refs(
     conn: AsyncConnection, now: datetime, posted: list[PostedCard]
 ) -> dict[RefKey, int]:
@@ -176,28 +181,15 @@ async def record_refs(
         ),
         rows,
     )
-    known: dict[RefKey, int] = {(r.channel, r.conversation, r.message): int(r.id) for r in result}
-    fresh = [p for p in posted if (p.channel, p.conversation, p.message) in known]
-    recorded = [p for p in posted if (p.channel, p.conversation, p.message) not in known]
+    known: dict[RefKey, int] = {_place(r): int(r.id) for r in result}
+    fresh = [p for p in posted if _place(p) in known]
+    recorded = [_place(p) for p in posted if _place(p) not in known]
     if recorded:
-        known.update(
-            {
-                (r.channel, r.conversation, r.message): int(r.id)
-                for r in await conn.execute(
-                    sa.select(
-                        card_refs.c.id,
-                        card_refs.c.channel,
-                        card_refs.c.conversation,
-                        card_refs.c.message,
-                    ).where(
-                        rows_in(
-                            (card_refs.c.channel, card_refs.c.conversation, card_refs.c.message),
-                            [(p.channel, p.conversation, p.message) for p in recorded],
-                        )
-                    )
-                )
-            }
+        place = (card_refs.c.channel, card_refs.c.conversation, card_refs.c.message)
+        found = await conn.execute(
+            sa.select(card_refs.c.id, *place).where(rows_in(place, recorded))
         )
+        known.update({_place(r): int(r.id) for r in found})
     if not fresh:  # every one was recorded by an earlier attempt that crashed before settling
         return known
     versions = dict(

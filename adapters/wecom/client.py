@@ -36,14 +36,15 @@ class WeComError(DeliveryError):
         self.errcode = errcode
 
 
-def error_for(data: Mapping[str, Any], what: str) -> WeComError | None:
-    """The refusal an answer's errcode means (None: errcode 0, it worked)."""
+def error_for(data: Mapping[str, Any], what: str, *, one_place: bool = False) -> WeComError | None:
+    """The refusal an answer's errcode means (None: errcode 0, it worked). one_place: the call's
+    frequency limit is one place's (a group webhook's minute), not the corp's for an API."""
     code = data.get("errcode", 0)
     if not isinstance(code, int) or code == 0:
         return None
     message = f"{what}: {data.get('errmsg', '')}"
     if code == RATE_LIMITED:
-        return WeComError(code, message, retry_after=RATE_LIMIT_WAIT_S)
+        return WeComError(code, message, retry_after=RATE_LIMIT_WAIT_S, this_place_only=one_place)
     return WeComError(code, message, permanent=code not in (BUSY, *TOKEN_REFUSED))
 
 
@@ -221,7 +222,6 @@ class Webhooks:
             )
         sent.append(now)
         answer = await self.http.api("webhook/send", "POST", url, json=dict(message))
-        error = error_for(answer, "webhook/send")
+        error = error_for(answer, "webhook/send", one_place=True)
         if error is not None:
-            error.this_place_only = error.retry_after is not None  # 45009: this webhook's
             raise error

@@ -17,7 +17,7 @@ from adapters.contract import CardRenderer, Channel, DeliveryError, Reach
 from bot.delivery.dispatcher import Dispatcher, posted
 from core.escalation import NoticeKind
 from core.i18n import LOCALES, Text
-from core.notice_card import build_notice_card, notice_cards
+from core.notice_card import build_notice_card, notice_cards, stored_notice_cards
 from core.people import Person
 from core.ports import Context, PersonNotice, UnitOfWork
 from core.ticket import ChannelRef, Ticket
@@ -124,6 +124,5 @@ class NoticeDispatcher(Dispatcher):
     def _renderer(self, ticket: Ticket, item: outbox.OutboxItem) -> CardRenderer:
         notice = item.target.get("notice")
         if isinstance(notice, dict):  # a reminder's or escalation's card: shown as one
-            told = Notice.from_json(notice)
-            return notice_cards(ticket, self.ctx, told, at=told.deliver_at)
+            return stored_notice_cards(ticket, self.ctx, notice)
         return super()._renderer(ticket, item)
